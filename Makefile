@@ -1,0 +1,56 @@
+# Maple — set-up, run and test. `make run` and `make test` are all a newcomer needs.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TESTSTAMP := $(VENV)/.installed-test
+ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes)
+export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
+
+.PHONY: run test bench system-deps browser-deps redis clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	@echo "Installing Maple (the first install compiles llama.cpp: allow ~10 minutes)…"
+	$(BIN)/pip install -e .
+	touch $@
+
+$(TESTSTAMP): $(STAMP)
+	$(BIN)/pip install -e '.[test,browser]'
+	touch $@
+
+system-deps:
+	@if ! command -v redis-server >/dev/null; then \
+	  if [ "$(ROOT)" = yes ]; then apt-get update -qq && apt-get install -y -qq redis-server; \
+	  else echo "redis-server is missing: run  sudo apt-get install -y redis-server"; fi; fi
+
+browser-deps:
+	@if ! [ -x /usr/bin/chromium ]; then \
+	  if [ "$(ROOT)" = yes ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+	  else echo "chromium is missing: run  sudo apt-get install -y chromium"; fi; fi
+
+redis: system-deps
+	@$(PY) -c "import socket,sys; s=socket.socket(); s.settimeout(1); sys.exit(s.connect_ex(('127.0.0.1',6379)))" 2>/dev/null \
+	  || (echo "starting redis-server on 127.0.0.1:6379"; redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no; sleep 1)
+
+run: $(STAMP) redis
+	@if [ -z "$$SLACK_BOT_TOKEN" ]; then \
+	  echo "No SLACK_BOT_TOKEN: starting Maple with the local workspace on http://127.0.0.1:$${PORT:-3000}/"; \
+	  exec $(BIN)/maple dev; \
+	else exec $(BIN)/maple serve; fi
+
+test: $(TESTSTAMP) redis browser-deps
+	$(BIN)/ruff check bot handlers integrations config tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/pytest -q -p no:cacheprovider
+
+bench: $(STAMP) redis
+	$(BIN)/python benchmarks/ack.py
+	$(BIN)/python benchmarks/routing.py
+
+clean:
+	rm -rf $(VENV) *.egg-info test-artifacts

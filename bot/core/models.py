@@ -1,0 +1,150 @@
+"""The run and what hangs off it. A Run is the unit of work, persisted before anything is acted on."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bot.core.levels import Sensitivity
+
+RUN_ID_PREFIX = "R-"
+
+
+def new_run_id() -> str:
+    """An unguessable run id: 80 random bits, upper-case base32-ish, e.g. R-7K2QX9MZ4WJ3DHP8."""
+    alphabet = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+    return RUN_ID_PREFIX + "".join(secrets.choice(alphabet) for _ in range(16))
+
+
+def looks_like_run_id(text: str) -> bool:
+    body = text[len(RUN_ID_PREFIX):]
+    return text.startswith(RUN_ID_PREFIX) and len(body) == 16 and body.isalnum() and body.isupper()
+
+
+class RunState(StrEnum):
+    QUEUED = "queued"
+    DRAFTING = "drafting"
+    IN_REVIEW = "in_review"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    REFUSED = "refused"
+
+
+TERMINAL = frozenset({RunState.REJECTED, RunState.DELIVERED, RunState.FAILED, RunState.REFUSED})
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class Origin(Model):
+    """Where the goal came from, and so where the result goes."""
+
+    kind: Literal["command", "mention", "dm", "schedule", "workspace"] = "command"
+    channel: str
+    thread_ts: str | None = None
+    team: str | None = None
+
+
+class DraftVersion(Model):
+    text: str
+    author: str
+    at: datetime
+    model: str | None = None
+    notes: list[str] = Field(default_factory=list)
+
+
+class Decision(Model):
+    kind: Literal["approve", "reject"]
+    by: str
+    at: datetime
+    reason: str | None = None
+
+
+class Effect(Model):
+    """A side effect recorded before it is performed (intent) and after (done)."""
+
+    channel: str
+    thread_ts: str | None = None
+    ts: str | None = None
+    done: bool = False
+
+
+class RouteDecision(Model):
+    step: str
+    chosen: str | None
+    reason: str
+    skipped: dict[str, str] = Field(default_factory=dict)
+
+
+class Usage(Model):
+    model: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+
+
+class Run(Model):
+    id: str = Field(default_factory=new_run_id)
+    requester: str
+    origin: Origin
+    goal: str
+    workflow: str
+    state: RunState = RunState.QUEUED
+    created_at: datetime
+    updated_at: datetime
+    version: int = 0
+    sensitivity: Sensitivity = Sensitivity.INTERNAL
+    sensitivity_hits: dict[str, int] = Field(default_factory=dict)
+    drafts: list[DraftVersion] = Field(default_factory=list)
+    decision: Decision | None = None
+    review_channel: str | None = None
+    effects: dict[str, Effect] = Field(default_factory=dict)
+    routes: list[RouteDecision] = Field(default_factory=list)
+    usage: list[Usage] = Field(default_factory=list)
+    policy_notes: list[str] = Field(default_factory=list)
+    citations: list[str] = Field(default_factory=list)
+    error: str | None = None
+    approvals: list[str] = Field(default_factory=list)
+
+    @property
+    def draft(self) -> DraftVersion | None:
+        return self.drafts[-1] if self.drafts else None
+
+    @property
+    def terminal(self) -> bool:
+        return self.state in TERMINAL
+
+    @property
+    def total_tokens(self) -> int:
+        return sum(u.input_tokens + u.output_tokens for u in self.usage)
+
+    @property
+    def total_cost(self) -> float:
+        return sum(u.cost_usd for u in self.usage)
+
+
+JobKind = Literal["draft", "deliver", "reject", "redraft"]
+
+
+class Job(Model):
+    run_id: str
+    kind: JobKind
+
+
+class ChatMessage(Model):
+    role: Literal["system", "user", "assistant", "tool"]
+    content: str
+
+
+class Completion(Model):
+    text: str
+    model: str
+    input_tokens: int = 0
+    output_tokens: int = 0

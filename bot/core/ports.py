@@ -1,0 +1,139 @@
+"""Ports: the small abstract interfaces the core depends on. Adapters in integrations/ and handlers/ implement them."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Self
+
+from pydantic import BaseModel
+
+from bot.core.models import ChatMessage, Completion, Job, Run
+
+
+class Lifecycle:
+    """Explicit lifecycle: ``async with adapter:`` opens and closes its resources."""
+
+    async def open(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def __aenter__(self) -> Self:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+
+class Clock(ABC):
+    @abstractmethod
+    def now(self) -> datetime: ...
+
+
+class SystemClock(Clock):
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class ChatModel(Lifecycle, ABC):
+    """One model endpoint. Raises ModelUnavailable for 429/5xx/timeouts, ModelResponseError for garbage."""
+
+    name: str
+
+    @abstractmethod
+    async def complete(
+        self,
+        *,
+        messages: Sequence[ChatMessage],
+        max_tokens: int,
+        timeout: float,
+        tools: Sequence[Mapping[str, Any]] | None = None,
+    ) -> Completion: ...
+
+
+class RunStore(Lifecycle, ABC):
+    """Durable runs with optimistic concurrency: ``save`` succeeds only if ``run.version`` is current."""
+
+    @abstractmethod
+    async def create(self, run: Run) -> Run: ...
+
+    @abstractmethod
+    async def get(self, run_id: str) -> Run:
+        """Raise NotFound when there is no such run."""
+
+    @abstractmethod
+    async def save(self, run: Run) -> Run:
+        """Write ``run`` if the stored version equals ``run.version``; return it with the version bumped.
+        Raise ConflictError otherwise."""
+
+    @abstractmethod
+    async def list_failed(self, *, limit: int = 50) -> list[Run]: ...
+
+    @abstractmethod
+    async def ping(self) -> bool: ...
+
+
+class JobQueue(Lifecycle, ABC):
+    @abstractmethod
+    async def enqueue(self, job: Job) -> None: ...
+
+
+class Directory(ABC):
+    """Who belongs to a Slack user group (resolved by the surface, cached)."""
+
+    @abstractmethod
+    async def group_members(self, group_id: str) -> frozenset[str]: ...
+
+
+class View(BaseModel):
+    """A neutral description of a message; the surface renders it (Block Kit for Slack)."""
+
+    kind: str
+    run: Run | None = None
+    text: str = ""
+    banner: str | None = None
+    buttons: bool = False
+
+
+class MessageRef(BaseModel):
+    channel: str
+    ts: str
+
+
+class Surface(ABC):
+    """Where Maple talks to people. Idempotency keys (run id + effect) travel with every post."""
+
+    @abstractmethod
+    async def check_member(self, *, channel: str) -> None:
+        """Raise NotInChannel when Maple cannot post to ``channel``."""
+
+    @abstractmethod
+    async def open_dm(self, *, user: str) -> str: ...
+
+    @abstractmethod
+    async def post(
+        self, *, channel: str, view: View, run_id: str, effect: str, thread_ts: str | None = None
+    ) -> MessageRef: ...
+
+    @abstractmethod
+    async def find_posted(
+        self, *, channel: str, run_id: str, effect: str, thread_ts: str | None = None
+    ) -> MessageRef | None: ...
+
+    @abstractmethod
+    async def update(self, *, ref: MessageRef, view: View) -> None: ...
+
+    @abstractmethod
+    async def post_ephemeral(self, *, channel: str, user: str, text: str) -> None: ...
+
+
+class AuditLog(ABC):
+    @abstractmethod
+    async def append(self, *, kind: str, run_id: str | None, actor: str | None, attrs: Mapping[str, Any]) -> None: ...

@@ -1,0 +1,207 @@
+"""Configuration as core spec objects. config/loader.py builds these from YAML; the core only sees these."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from bot.core.levels import Sensitivity
+
+Capability = Literal["classify", "draft", "summarize", "reason"]
+Tier = Literal["demo", "basic", "standard", "frontier"]
+TIER_RANK: dict[str, int] = {"demo": 0, "basic": 1, "standard": 2, "frontier": 3}
+SLACK_ID = r"^(\*|[UWSBC][A-Z0-9]{2,})$"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _level(value: object) -> Sensitivity:
+    if isinstance(value, Sensitivity):
+        return value
+    if isinstance(value, str) and value.strip().upper() in Sensitivity.__members__:
+        return Sensitivity[value.strip().upper()]
+    raise ValueError("must be one of public, internal, confidential, restricted")
+
+
+class ModelSpec(Strict):
+    """One model of the portfolio."""
+
+    name: str
+    kind: Literal["openai-compatible", "local-gguf"]
+    enabled: bool = True
+    base_url: str | None = None
+    api_key_env: str | None = None
+    model: str = ""
+    path: str | None = None
+    capabilities: list[Capability] = Field(default_factory=lambda: ["classify", "draft", "summarize", "reason"])
+    tier: Tier = "standard"
+    clearance: Sensitivity = Sensitivity.INTERNAL
+    price_in: float = Field(0.0, ge=0, description="USD per 1M input tokens")
+    price_out: float = Field(0.0, ge=0, description="USD per 1M output tokens")
+    context_window: int = Field(8192, gt=0)
+    max_tokens: int = Field(512, gt=0, le=32768)
+    timeout: float = Field(30.0, gt=0, le=600)
+    tools: bool = False
+
+    _lv = field_validator("clearance", mode="before")(_level)
+
+
+class StepSpec(Strict):
+    kind: Literal["retrieve", "tool", "generate", "check", "review", "deliver"]
+    prompt: str | None = None
+    capability: Capability = "draft"
+    tier: Tier = "standard"
+    tool: str | None = None
+    collection: str | None = None
+    approver_roles: list[str] | None = None
+    quorum: int = Field(1, ge=1)
+    timeout_minutes: int | None = Field(None, gt=0)
+    to: Literal["origin", "channel", "dm"] = "origin"
+    channel: str | None = None
+
+
+class WorkflowSpec(Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")
+    title: str = ""
+    description: str = ""
+    examples: list[str] = Field(default_factory=list)
+    keywords: list[str] = Field(default_factory=list)
+    run_roles: list[str] = Field(default_factory=lambda: ["user"])
+    approver_roles: list[str] = Field(default_factory=lambda: ["reviewer"])
+    review: bool = True
+    redact: bool = False
+    steps: list[StepSpec] = Field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return self.title or self.id.capitalize()
+
+
+class ReviewSpec(Strict):
+    channel: str | None = Field(None, pattern=r"^[CG][A-Z0-9]{2,}$")
+    allow_self_approval: bool = False
+
+
+class LimitsSpec(Strict):
+    max_goal_chars: int = Field(4000, gt=0, le=40000)
+    max_draft_chars: int = Field(12000, gt=0, le=150000)
+    max_attempts: int = Field(3, ge=1, le=20)
+
+
+class BudgetSpec(Strict):
+    user_tokens_per_day: int = Field(200_000, ge=0)
+    team_tokens_per_day: int = Field(2_000_000, ge=0)
+
+
+class HttpTarget(Strict):
+    name: str
+    url: str = Field(pattern=r"^https?://")
+    methods: list[Literal["GET", "POST"]] = Field(default_factory=lambda: ["GET"])
+    clearance: Sensitivity = Sensitivity.INTERNAL
+    allow_redirects: bool = False
+    allow_private: bool = False
+
+    _lv = field_validator("clearance", mode="before")(_level)
+
+
+class ToolsSpec(Strict):
+    http: list[HttpTarget] = Field(default_factory=list)
+    http_timeout: float = Field(5.0, gt=0, le=60)
+    http_max_bytes: int = Field(262_144, gt=0, le=10_000_000)
+    timezone: str = "UTC"
+
+
+class PatternSpec(Strict):
+    name: str
+    regex: str | None = None
+    keywords: list[str] = Field(default_factory=list)
+    level: Sensitivity = Sensitivity.CONFIDENTIAL
+
+    _lv = field_validator("level", mode="before")(_level)
+
+
+class SensitivitySpec(Strict):
+    default: Sensitivity = Sensitivity.INTERNAL
+    patterns: list[PatternSpec] = Field(default_factory=list)
+
+    _lv = field_validator("default", mode="before")(_level)
+
+
+class PolicySpec(Strict):
+    banned_terms: list[str] = Field(default_factory=list)
+    banned_action: Literal["block", "annotate"] = "block"
+    new_personal_data: Literal["block", "annotate"] = "annotate"
+    require_citations: list[str] = Field(default_factory=lambda: ["ask"])
+    max_chars: int = Field(12000, gt=0)
+
+
+class ChannelPolicySpec(Strict):
+    public: Sensitivity = Sensitivity.INTERNAL
+    private: Sensitivity = Sensitivity.CONFIDENTIAL
+    dm: Sensitivity = Sensitivity.RESTRICTED
+    shared: Sensitivity = Sensitivity.PUBLIC
+    guests: Sensitivity = Sensitivity.PUBLIC
+
+    _lv = field_validator("public", "private", "dm", "shared", "guests", mode="before")(_level)
+
+
+class ScheduleSpec(Strict):
+    id: str
+    workflow: str
+    cron: str
+    goal: str
+    channel: str = Field(pattern=r"^[CG][A-Z0-9]{2,}$")
+    requester: str = Field(pattern=r"^[UW][A-Z0-9]{2,}$")
+
+
+class AuditSpec(Strict):
+    anchor_file: str = ".maple/audit-anchor.jsonl"
+    anchor_every_seconds: int = Field(300, gt=0)
+    text_ttl_days: int = Field(30, ge=1)
+
+
+RoleMembers = Annotated[list[Annotated[str, Field(pattern=SLACK_ID)]], Field(default_factory=list)]
+
+
+class MapleSpec(Strict):
+    """The whole configuration Maple runs with."""
+
+    roles: dict[str, RoleMembers] = Field(default_factory=dict)
+    admin_roles: list[str] = Field(default_factory=lambda: ["admin"])
+    review: ReviewSpec = ReviewSpec()
+    limits: LimitsSpec = LimitsSpec()
+    budgets: BudgetSpec = BudgetSpec()
+    models: list[ModelSpec] = Field(default_factory=list)
+    workflows: list[WorkflowSpec] = Field(default_factory=list)
+    classify_threshold: float = Field(0.45, ge=0, le=1)
+    tools: ToolsSpec = ToolsSpec()
+    sensitivity: SensitivitySpec = SensitivitySpec()
+    policy: PolicySpec = PolicySpec()
+    channels: ChannelPolicySpec = ChannelPolicySpec()
+    collections: dict[str, list[str]] = Field(default_factory=dict)
+    schedules: list[ScheduleSpec] = Field(default_factory=list)
+    audit: AuditSpec = AuditSpec()
+
+    @model_validator(mode="after")
+    def _check_references(self) -> "MapleSpec":
+        known = set(self.roles)
+        for wf in self.workflows:
+            for role in (*wf.run_roles, *wf.approver_roles):
+                if role not in known:
+                    raise ValueError(f"workflow {wf.id!r} names unknown role {role!r}")
+        ids = [wf.id for wf in self.workflows]
+        if len(ids) != len(set(ids)):
+            raise ValueError("workflow ids must be unique")
+        names = [m.name for m in self.models]
+        if len(names) != len(set(names)):
+            raise ValueError("model names must be unique")
+        for sched in self.schedules:
+            if sched.workflow not in ids:
+                raise ValueError(f"schedule {sched.id!r} names unknown workflow {sched.workflow!r}")
+        return self
+
+    def workflow(self, workflow_id: str) -> WorkflowSpec | None:
+        return next((wf for wf in self.workflows if wf.id == workflow_id), None)
