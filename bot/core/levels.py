@@ -12,7 +12,7 @@ class Sensitivity(IntEnum):
     RESTRICTED = 3
 
     @classmethod
-    def parse(cls, value: "str | int | Sensitivity") -> "Sensitivity":
+    def parse(cls, value: str | int | Sensitivity) -> Sensitivity:
         """Parse a level name; anything unknown is RESTRICTED (fail closed)."""
         if isinstance(value, Sensitivity):
             return value

@@ -21,7 +21,7 @@ def new_run_id() -> str:
 
 
 def looks_like_run_id(text: str) -> bool:
-    body = text[len(RUN_ID_PREFIX):]
+    body = text[len(RUN_ID_PREFIX) :]
     return text.startswith(RUN_ID_PREFIX) and len(body) == 16 and body.isalnum() and body.isupper()
 
 

@@ -62,16 +62,17 @@ class RunStore(Lifecycle, ABC):
     """Durable runs with optimistic concurrency: ``save`` succeeds only if ``run.version`` is current."""
 
     @abstractmethod
-    async def create(self, run: Run) -> Run: ...
+    async def create(self, run: Run, *, job: Job | None = None) -> Run:
+        """Persist a new run and, in the same atomic write, enqueue ``job``."""
 
     @abstractmethod
     async def get(self, run_id: str) -> Run:
         """Raise NotFound when there is no such run."""
 
     @abstractmethod
-    async def save(self, run: Run) -> Run:
+    async def save(self, run: Run, *, job: Job | None = None) -> Run:
         """Write ``run`` if the stored version equals ``run.version``; return it with the version bumped.
-        Raise ConflictError otherwise."""
+        ``job`` is enqueued in the same atomic write. Raise ConflictError otherwise."""
 
     @abstractmethod
     async def list_failed(self, *, limit: int = 50) -> list[Run]: ...
@@ -136,4 +137,6 @@ class Surface(ABC):
 
 class AuditLog(ABC):
     @abstractmethod
-    async def append(self, *, kind: str, run_id: str | None, actor: str | None, attrs: Mapping[str, Any]) -> None: ...
+    async def append(
+        self, *, kind: str, run_id: str | None, actor: str | None, attrs: Mapping[str, Any]
+    ) -> None: ...

@@ -10,6 +10,9 @@ from bot.core.levels import Sensitivity
 
 Capability = Literal["classify", "draft", "summarize", "reason"]
 Tier = Literal["demo", "basic", "standard", "frontier"]
+HttpMethod = Literal["GET", "POST"]
+_GET: HttpMethod = "GET"
+ALL_CAPABILITIES: tuple[Capability, ...] = ("classify", "draft", "summarize", "reason")
 TIER_RANK: dict[str, int] = {"demo": 0, "basic": 1, "standard": 2, "frontier": 3}
 SLACK_ID = r"^(\*|[UWSBC][A-Z0-9]{2,})$"
 
@@ -36,7 +39,7 @@ class ModelSpec(Strict):
     api_key_env: str | None = None
     model: str = ""
     path: str | None = None
-    capabilities: list[Capability] = Field(default_factory=lambda: ["classify", "draft", "summarize", "reason"])
+    capabilities: list[Capability] = Field(default_factory=lambda: list(ALL_CAPABILITIES))
     tier: Tier = "standard"
     clearance: Sensitivity = Sensitivity.INTERNAL
     price_in: float = Field(0.0, ge=0, description="USD per 1M input tokens")
@@ -99,7 +102,7 @@ class BudgetSpec(Strict):
 class HttpTarget(Strict):
     name: str
     url: str = Field(pattern=r"^https?://")
-    methods: list[Literal["GET", "POST"]] = Field(default_factory=lambda: ["GET"])
+    methods: list[HttpMethod] = Field(default_factory=lambda: [_GET])
     clearance: Sensitivity = Sensitivity.INTERNAL
     allow_redirects: bool = False
     allow_private: bool = False
@@ -186,7 +189,7 @@ class MapleSpec(Strict):
     audit: AuditSpec = AuditSpec()
 
     @model_validator(mode="after")
-    def _check_references(self) -> "MapleSpec":
+    def _check_references(self) -> MapleSpec:
         known = set(self.roles)
         for wf in self.workflows:
             for role in (*wf.run_roles, *wf.approver_roles):

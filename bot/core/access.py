@@ -1,0 +1,81 @@
+"""Who may do what. Fail closed: a user in no role may do nothing; admin abilities are denied unless granted."""
+
+from __future__ import annotations
+
+from bot.core import text
+from bot.core.models import Run
+from bot.core.ports import Directory
+from bot.core.spec import MapleSpec, WorkflowSpec
+
+EVERYONE = "*"
+
+
+class Access:
+    def __init__(self, spec: MapleSpec, directory: Directory) -> None:
+        self._spec = spec
+        self._directory = directory
+
+    async def roles_of(self, user: str) -> frozenset[str]:
+        roles: set[str] = set()
+        for role, members in self._spec.roles.items():
+            if await self._is_member(user, members):
+                roles.add(role)
+        return frozenset(roles)
+
+    async def _is_member(self, user: str, members: list[str]) -> bool:
+        if not user:
+            return False
+        for member in members:
+            if member == EVERYONE or member == user:
+                return True
+            if member.startswith("S") and user in await self._directory.group_members(member):
+                return True
+        return False
+
+    async def has_any(self, user: str, roles: list[str]) -> bool:
+        mine = await self.roles_of(user)
+        return any(role in mine for role in roles)
+
+    async def may_run(self, user: str, workflow: WorkflowSpec) -> bool:
+        return await self.has_any(user, workflow.run_roles)
+
+    async def is_admin(self, user: str) -> bool:
+        return await self.has_any(user, self._spec.admin_roles)
+
+    async def is_approver(self, user: str, workflow: WorkflowSpec) -> bool:
+        return await self.has_any(user, workflow.approver_roles)
+
+    async def approvers(self, workflow: WorkflowSpec) -> list[str]:
+        """Explicit user ids of the workflow's approver roles, with user groups expanded (for DMs)."""
+        users: list[str] = []
+        for role in workflow.approver_roles:
+            for member in self._spec.roles.get(role, []):
+                expanded = (
+                    sorted(await self._directory.group_members(member))
+                    if member.startswith("S")
+                    else [member]
+                )
+                users.extend(u for u in expanded if u != EVERYONE and u not in users)
+        return users
+
+    async def may_view(self, user: str, run: Run, workflow: WorkflowSpec | None) -> bool:
+        if user == run.requester or await self.is_admin(user):
+            return True
+        return workflow is not None and await self.is_approver(user, workflow)
+
+    async def decide_denial(
+        self, *, user: str, run: Run, workflow: WorkflowSpec, approve: bool
+    ) -> str | None:
+        """The reason ``user`` may not decide on ``run`` (None when they may)."""
+        if not await self.is_approver(user, workflow):
+            return text.NOT_ALLOWED_DECIDE
+        if approve and user == run.requester and not self._spec.review.allow_self_approval:
+            return text.SELF_APPROVAL
+        if approve and self._edited_by_only(user, run):
+            return text.EDITOR_ONLY_APPROVER
+        return None
+
+    @staticmethod
+    def _edited_by_only(user: str, run: Run) -> bool:
+        human_edits = [d for d in run.drafts if not d.author.startswith("model:")]
+        return bool(human_edits) and human_edits[-1].author == user

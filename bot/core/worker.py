@@ -1,0 +1,155 @@
+"""The work path: what a worker does with each job taken off the durable queue.
+
+Every step is idempotent: a job may be delivered again after a crash, so each handler looks at the run's
+persisted state and effects and does only what is not yet done.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bot.core import text
+from bot.core.drafting import produce_draft
+from bot.core.effects import post_once, review_refs
+from bot.core.errors import NoEligibleModel, NoModelConfigured, NotInChannel
+from bot.core.models import Job, Run, RunState
+from bot.core.notify import tell_requester
+from bot.core.ports import View
+from bot.core.services import Services
+from bot.core.states import transition
+
+log = logging.getLogger("maple.worker")
+
+
+async def handle_job(svc: Services, job: Job) -> None:
+    run = await svc.store.get(job.run_id)
+    log.info("job start", extra={"run_id": run.id, "job": job.kind, "state": run.state.value})
+    try:
+        if job.kind == "draft":
+            await _draft(svc, run)
+        elif job.kind == "deliver":
+            await _deliver(svc, run)
+        elif job.kind == "reject":
+            await _rejected(svc, run)
+        elif job.kind == "redraft":
+            await _refresh_reviews(svc, run)
+    except NotInChannel as exc:
+        await fail(svc, run.id, why=text.not_in_channel(exc.channel))
+
+
+async def fail(svc: Services, run_id: str, *, why: str) -> None:
+    """Mark a run failed (if it is not finished) and tell the requester why."""
+
+    def to_failed(r: Run) -> None:
+        if not r.terminal:
+            transition(r, RunState.FAILED)
+            r.error = why
+
+    run = await svc.mutate(run_id, to_failed)
+    await svc.record("run.failed", run)
+    if run.state is RunState.FAILED:
+        await tell_requester(svc, run, effect="failed", message=text.told_failed(run.id, why))
+
+
+async def _draft(svc: Services, run: Run) -> None:
+    if run.state in (RunState.QUEUED, RunState.DRAFTING):
+        try:
+            run = await produce_draft(svc, run)
+        except (NoModelConfigured, NoEligibleModel) as exc:
+            await _refuse(svc, run, exc)
+            return
+    if run.state is RunState.IN_REVIEW:
+        await _post_reviews(svc, run)
+    elif run.state is RunState.APPROVED:
+        await _deliver(svc, run)
+
+
+async def _refuse(svc: Services, run: Run, exc: Exception) -> None:
+    why = text.NO_MODEL if isinstance(exc, NoModelConfigured) else str(exc)
+
+    def to_refused(r: Run) -> None:
+        transition(r, RunState.REFUSED)
+        r.error = why
+
+    run = await svc.mutate(run.id, to_refused)
+    await svc.record("run.refused", run, attrs={"error.type": type(exc).__name__})
+    await tell_requester(svc, run, effect="refused", message=text.refused(run.id, why))
+
+
+async def review_targets(svc: Services, run: Run) -> list[tuple[str, str]]:
+    """(effect key, channel) for every place the draft goes for review: the review channel or approvers' DMs."""
+    if svc.spec.review.channel:
+        await svc.surface.check_member(channel=svc.spec.review.channel)
+        return [(f"review:{svc.spec.review.channel}", svc.spec.review.channel)]
+    workflow = svc.spec.workflow(run.workflow)
+    approvers = await svc.access.approvers(workflow) if workflow else []
+    targets = []
+    for user in approvers:
+        if user == run.requester and not svc.spec.review.allow_self_approval and len(approvers) > 1:
+            continue
+        targets.append((f"review:{user}", await svc.surface.open_dm(user=user)))
+    return targets
+
+
+async def _post_reviews(svc: Services, run: Run) -> None:
+    targets = await review_targets(svc, run)
+    if not targets:
+        await fail(svc, run.id, why="no reviewers are configured for this workflow; ask a Maple admin")
+        return
+    for effect, channel in targets:
+        run, _ = await post_once(svc, run, effect=effect, channel=channel, view=review_view(run))
+    await svc.record("review.requested", run, attrs={"maple.review.targets": len(targets)})
+
+
+def review_view(run: Run, banner: str | None = None) -> View:
+    return View(
+        kind="review", run=run, banner=banner, buttons=banner is None and run.state is RunState.IN_REVIEW
+    )
+
+
+async def _refresh_reviews(svc: Services, run: Run, banner: str | None = None) -> None:
+    for ref in review_refs(run):
+        await svc.surface.update(ref=ref, view=review_view(run, banner))
+
+
+def _stamp(svc: Services, run: Run) -> str:
+    at = run.decision.at if run.decision else svc.clock.now()
+    return at.strftime("%H:%M UTC")
+
+
+async def _deliver(svc: Services, run: Run) -> None:
+    if run.state is not RunState.APPROVED:
+        return
+    if run.decision:
+        await _refresh_reviews(svc, run, text.approved_banner(run.decision.by, _stamp(svc, run)))
+    origin = run.origin
+    await svc.surface.check_member(channel=origin.channel)
+    run, ref = await post_once(
+        svc,
+        run,
+        effect="result",
+        channel=origin.channel,
+        view=View(kind="result", run=run),
+        thread_ts=origin.thread_ts,
+    )
+    if run.decision:
+        run = await tell_requester(
+            svc, run, effect="approved", message=text.told_approved(run.id, run.decision.by, ref.channel)
+        )
+
+    def to_delivered(r: Run) -> None:
+        if r.state is RunState.APPROVED:
+            transition(r, RunState.DELIVERED)
+
+    run = await svc.mutate(run.id, to_delivered)
+    await svc.record("run.delivered", run, attrs={"maple.destination": ref.channel})
+
+
+async def _rejected(svc: Services, run: Run) -> None:
+    if run.state is not RunState.REJECTED or run.decision is None:
+        return
+    await _refresh_reviews(svc, run, text.rejected_banner(run.decision.by, _stamp(svc, run)))
+    reason = run.decision.reason or "(no reason given)"
+    await tell_requester(
+        svc, run, effect="rejected", message=text.told_rejected(run.id, run.decision.by, reason)
+    )
