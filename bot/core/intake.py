@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.core import text
-from bot.core.errors import AccessDenied, InputError
+from bot.core.errors import AccessDenied, InputError, InvalidTransition
 from bot.core.models import Job, Origin, Run
 from bot.core.services import Services
 from bot.core.spec import WorkflowSpec
@@ -36,6 +36,44 @@ async def authorize_run(svc: Services, *, user: str, workflow: WorkflowSpec) -> 
         raise AccessDenied(text.NOT_ALLOWED_RUN.format(workflow=workflow.label))
 
 
+def _new_run(svc: Services, intake: Intake, goal: str, workflow: str) -> Run:
+    now = svc.clock.now()
+    return Run(requester=intake.requester, origin=intake.origin, goal=goal, workflow=workflow, created_at=now,
+               updated_at=now, sensitivity=svc.spec.sensitivity.default)
+
+
+async def hold(svc: Services, intake: Intake) -> Run:
+    """Persist a goal whose workflow is not decided yet; the requester is asked which one they meant.
+    A mention or DM gets the question posted in its thread by a worker (a ``clarify`` job)."""
+    goal = check_goal(svc, intake.goal)
+    run = _new_run(svc, intake, goal, "")
+    job = Job(run_id=run.id, kind="clarify") if intake.origin.kind in ("mention", "dm") else None
+    run = await svc.store.create(run, job=job)
+    await svc.record("run.held", run, actor=run.requester, attrs={"maple.origin": intake.origin.kind})
+    return run
+
+
+async def choose(svc: Services, *, run_id: str, user: str, workflow_id: str) -> Run:
+    """The requester picked a workflow for a held goal: authorize, then queue it."""
+    workflow = svc.spec.workflow(workflow_id)
+    if workflow is None:
+        raise InputError(text.UNKNOWN_WORKFLOW.format(workflow=workflow_id))
+    run = await svc.store.get(run_id)
+    if run.requester != user:
+        raise AccessDenied("Only the person who asked can choose the workflow.")
+    await authorize_run(svc, user=user, workflow=workflow)
+
+    def pick(r: Run) -> None:
+        if r.workflow:
+            raise InvalidTransition(f"Run {r.id} is already running as *{r.workflow}*.")
+        r.workflow = workflow.id
+
+    run = await svc.mutate(run_id, pick, job=Job(run_id=run_id, kind="draft"))
+    await svc.record("run.classified", run, actor=user, attrs={"maple.workflow": workflow.id,
+                                                                 "maple.classify.by": "requester"})
+    return run
+
+
 async def submit(svc: Services, intake: Intake) -> Run:
     """Persist a new run and enqueue its draft job. Raises InputError, AccessDenied, StoreUnavailable."""
     goal = check_goal(svc, intake.goal)
@@ -43,16 +81,7 @@ async def submit(svc: Services, intake: Intake) -> Run:
     if workflow is None:
         raise InputError(text.UNKNOWN_WORKFLOW.format(workflow=intake.workflow))
     await authorize_run(svc, user=intake.requester, workflow=workflow)
-    now = svc.clock.now()
-    run = Run(
-        requester=intake.requester,
-        origin=intake.origin,
-        goal=goal,
-        workflow=workflow.id,
-        created_at=now,
-        updated_at=now,
-        sensitivity=svc.spec.sensitivity.default,
-    )
+    run = _new_run(svc, intake, goal, workflow.id)
     run = await svc.store.create(run, job=Job(run_id=run.id, kind="draft"))
     await svc.record(
         "run.created",

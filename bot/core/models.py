@@ -130,7 +130,7 @@ class Run(Model):
         return sum(u.cost_usd for u in self.usage)
 
 
-JobKind = Literal["draft", "deliver", "reject", "redraft"]
+JobKind = Literal["draft", "deliver", "reject", "redraft", "clarify"]
 
 
 class Job(Model):

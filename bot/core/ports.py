@@ -101,6 +101,7 @@ class View(BaseModel):
     text: str = ""
     banner: str | None = None
     buttons: bool = False
+    options: list[tuple[str, str]] = []
 
 
 class MessageRef(BaseModel):

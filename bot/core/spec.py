@@ -166,7 +166,7 @@ class AuditSpec(Strict):
     text_ttl_days: int = Field(30, ge=1)
 
 
-RoleMembers = Annotated[list[Annotated[str, Field(pattern=SLACK_ID)]], Field(default_factory=list)]
+RoleMembers = list[Annotated[str, Field(pattern=SLACK_ID)]]
 
 
 class MapleSpec(Strict):

@@ -33,6 +33,8 @@ async def handle_job(svc: Services, job: Job) -> None:
             await _rejected(svc, run)
         elif job.kind == "redraft":
             await _refresh_reviews(svc, run)
+        elif job.kind == "clarify":
+            await _clarify(svc, run)
     except NotInChannel as exc:
         await fail(svc, run.id, why=text.not_in_channel(exc.channel))
 
@@ -51,7 +53,27 @@ async def fail(svc: Services, run_id: str, *, why: str) -> None:
         await tell_requester(svc, run, effect="failed", message=text.told_failed(run.id, why))
 
 
+async def _ack_in_thread(svc: Services, run: Run) -> Run:
+    """A mention or DM gets its "working on it" in the thread (slash commands got theirs in the ack)."""
+    if run.origin.kind not in ("mention", "dm"):
+        return run
+    workflow = svc.spec.workflow(run.workflow)
+    say = text.working_on_it if workflow is None or workflow.review else text.working_no_review
+    run, _ = await post_once(svc, run, effect="ack", channel=run.origin.channel, thread_ts=run.origin.thread_ts,
+                             view=View(kind="notice", text=say(run.id)))
+    return run
+
+
+async def _clarify(svc: Services, run: Run) -> None:
+    if run.workflow or run.terminal:
+        return
+    options = [(wf.id, wf.label) for wf in svc.spec.workflows if await svc.access.may_run(run.requester, wf)]
+    view = View(kind="choices", run=run, text=text.ASK_BACK, options=options[:5])
+    await post_once(svc, run, effect="clarify", channel=run.origin.channel, thread_ts=run.origin.thread_ts, view=view)
+
+
 async def _draft(svc: Services, run: Run) -> None:
+    run = await _ack_in_thread(svc, run)
     if run.state in (RunState.QUEUED, RunState.DRAFTING):
         try:
             run = await produce_draft(svc, run)

@@ -1,0 +1,162 @@
+"""The composition root: the one place that builds adapters from settings and hands them to the core and handlers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis.asyncio as aioredis
+from aiohttp import web
+from slack_bolt.async_app import AsyncApp
+
+from bot.core.access import Access
+from bot.core.errors import ConfigError, MapleError, NotFound
+from bot.core.models import Job
+from bot.core.ports import AuditLog, ChatModel, SystemClock
+from bot.core.router import Router
+from bot.core.services import Services
+from bot.core.spec import MapleSpec, ModelSpec
+from bot.core.worker import fail, handle_job
+from config.loader import load_spec, resolve_local_path
+from config.settings import Settings
+from handlers import blocks
+from handlers.goals import GoalDesk
+from handlers.http import build_http_app
+from handlers.listeners import register
+from integrations.local_model import LlamaCppModel, default_model_path
+from integrations.log_audit import LogAuditLog
+from integrations.openai_model import OpenAICompatibleModel
+from integrations.redis_queue import RedisJobQueue, WorkerPool
+from integrations.redis_store import RedisRunStore
+from integrations.slack_surface import SlackSurface, make_client
+
+log = logging.getLogger("maple.app")
+
+
+def build_models(spec: MapleSpec, settings: Settings) -> dict[str, ChatModel]:
+    """Clients for the enabled models. An openai-compatible model whose key variable is unset is left out."""
+    clients: dict[str, ChatModel] = {}
+    for m in spec.models:
+        if not m.enabled:
+            continue
+        if m.kind == "local-gguf":
+            path = resolve_local_path(m.path, settings.local_model) or default_model_path()
+            clients[m.name] = LlamaCppModel(name=m.name, path=path, context=m.context_window)
+            continue
+        key = os.environ.get(m.api_key_env) if m.api_key_env else "unused"
+        if not key:
+            continue
+        base = m.base_url or (settings.openai_base_url if m.api_key_env == "OPENAI_API_KEY" else None)
+        clients[m.name] = OpenAICompatibleModel(name=m.name, model=m.model, api_key=key, base_url=base,
+                                                timeout=m.timeout)
+    return clients
+
+
+def active_portfolio(spec: MapleSpec, clients: dict[str, ChatModel]) -> list[ModelSpec]:
+    return [m for m in spec.models if m.name in clients]
+
+
+async def redis_warnings(r: aioredis.Redis) -> list[str]:
+    """Loud warnings when Redis could lose data or evict keys."""
+    try:
+        conf: dict[str, Any] = {}
+        for key in ("appendonly", "save", "maxmemory-policy"):
+            conf.update(await r.config_get(key))
+    except Exception:  # noqa: BLE001 - managed Redis may forbid CONFIG
+        return ["could not read Redis persistence settings (CONFIG GET refused): make sure AOF or RDB is on "
+                "and maxmemory-policy is noeviction"]
+    warnings = []
+    if str(conf.get("appendonly", "no")) != "yes" and not str(conf.get("save", "")).strip():
+        warnings.append("Redis has neither AOF nor RDB persistence: runs are lost if Redis restarts")
+    policy = str(conf.get("maxmemory-policy", "noeviction"))
+    if policy != "noeviction":
+        warnings.append(f"Redis maxmemory-policy is {policy}: runs and queued jobs may be evicted")
+    return warnings
+
+
+@dataclass(kw_only=True)
+class Maple:
+    settings: Settings
+    spec: MapleSpec
+    redis: aioredis.Redis
+    svc: Services
+    queue: RedisJobQueue
+    surface: SlackSurface
+    bolt: AsyncApp
+    http: web.Application
+    models: dict[str, ChatModel]
+    pools: list[WorkerPool] = field(default_factory=list)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def start_workers(self, count: int) -> None:
+        consumer = f"{socket.gethostname()}-{os.getpid()}"
+        for i in range(count):
+            pool = WorkerPool(queue=self.queue, redis=self.redis, consumer=f"{consumer}-{i}",
+                              handler=self._handle, on_dead=self._dead, concurrency=2,
+                              visibility_timeout=self.settings.visibility_timeout,
+                              max_attempts=self.spec.limits.max_attempts)
+            self.pools.append(pool)
+            self.tasks.append(asyncio.create_task(pool.run()))
+
+    async def _handle(self, job: Job) -> None:
+        await handle_job(self.svc, job)
+
+    async def _dead(self, job: Job, why: str) -> None:
+        try:
+            await fail(self.svc, job.run_id, why="Maple gave up after several attempts; an admin can see it "
+                                                  "with `maple runs failed`")
+        except (NotFound, MapleError):
+            log.error("could not mark dead run failed", extra={"run_id": job.run_id, "why": why})
+
+    async def stop(self) -> None:
+        await asyncio.gather(*(p.stop(grace=self.settings.shutdown_grace) for p in self.pools))
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        for model in self.models.values():
+            await model.close()
+        await self.redis.aclose()
+
+
+def build(settings: Settings, *, spec: MapleSpec | None = None, audit: AuditLog | None = None) -> Maple:
+    spec = spec or load_spec(settings.config_path)
+    token = settings.secret("slack_bot_token")
+    signing = settings.secret("slack_signing_secret")
+    if not token or not signing:
+        raise ConfigError("SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET must be set (or run `maple dev`)")
+    r = aioredis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5,
+                          health_check_interval=30)
+    store = RedisRunStore(redis=r, prefix=settings.redis_prefix)
+    queue = RedisJobQueue(redis=r, prefix=settings.redis_prefix)
+    client = make_client(token=token, base_url=settings.slack_api_url)
+    surface = SlackSurface(client=client, render=blocks.render)
+    models = build_models(spec, settings)
+    router = Router(portfolio=active_portfolio(spec, models), clients=models)
+    svc = Services(spec=spec, store=store, queue=queue, surface=surface, router=router,
+                   access=Access(spec, surface), audit=audit or LogAuditLog(), clock=SystemClock())
+    bolt = AsyncApp(token=token, signing_secret=signing, client=client, process_before_response=True,
+                    request_verification_enabled=False, logger=logging.getLogger("maple.bolt"))
+    desk = GoalDesk(svc=svc, classifier=_classifier(spec))
+    register(bolt, desk=desk, on_group_change=surface.forget_group)
+
+    async def seen_before(event_id: str) -> bool:
+        try:
+            return not await r.set(f"{settings.redis_prefix}event:{event_id}", "1", nx=True, ex=3600)
+        except Exception:  # noqa: BLE001 - with Redis down the request fails later with a clear reply
+            return False
+
+    http = build_http_app(bolt=bolt, signing_secret=signing, seen_before=seen_before, healthy=store.ping)
+    return Maple(settings=settings, spec=spec, redis=r, svc=svc, queue=queue, surface=surface, bolt=bolt,
+                 http=http, models=models)
+
+
+def _classifier(spec: MapleSpec) -> Any:
+    try:
+        from bot.core.classify import Classifier
+    except ImportError:
+        return None
+    return Classifier(spec.workflows)

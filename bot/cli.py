@@ -1,0 +1,159 @@
+"""The ``maple`` command: serve, worker, dev, config check, runs failed, audit…"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from bot.core.errors import ConfigError, MapleError
+from bot.logs import setup_logging
+from config.settings import Settings, mask
+
+log = logging.getLogger("maple.cli")
+
+
+async def _until_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def serve(settings: Settings, *, workers: int | None = None, http: bool = True) -> None:
+    from bot.app import build, redis_warnings
+
+    maple = build(settings)
+    for warning in await redis_warnings(maple.redis):
+        log.warning("REDIS DURABILITY WARNING: " + warning)
+    count = settings.workers if workers is None else workers
+    await maple.start_workers(count)
+    runner: web.AppRunner | None = None
+    socket_handler = None
+    if http:
+        runner = web.AppRunner(maple.http, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, settings.host, settings.port).start()
+    app_token = settings.secret("slack_app_token")
+    if app_token and http:
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        socket_handler = AsyncSocketModeHandler(maple.bolt, app_token)
+        await socket_handler.connect_async()
+    log.info("maple started", extra={"port": settings.port if http else None, "workers": count,
+                                     "socket_mode": bool(socket_handler)})
+    await _until_signal()
+    log.info("maple stopping: finishing in-flight work")
+    if socket_handler:
+        await socket_handler.close_async()
+    if runner:
+        await runner.cleanup()
+    await maple.stop()
+    log.info("maple stopped")
+
+
+async def config_check(settings: Settings) -> int:
+    from bot.app import build_models
+    from config.loader import load_spec
+
+    spec = load_spec(settings.config_path)
+    env = {name: mask(settings.secret(attr)) for name, attr in (
+        ("SLACK_BOT_TOKEN", "slack_bot_token"), ("SLACK_SIGNING_SECRET", "slack_signing_secret"),
+        ("SLACK_APP_TOKEN", "slack_app_token"), ("OPENAI_API_KEY", "openai_api_key"),
+        ("MAPLE_AUDIT_KEY", "audit_key"))}
+    env.update({"SLACK_API_URL": settings.slack_api_url, "REDIS_URL": _mask_url(settings.redis_url),
+                "PORT": str(settings.port), "MAPLE_CONFIG": str(settings.config_path),
+                "OPENAI_BASE_URL": settings.openai_base_url or "(default)"})
+    try:
+        active = sorted(build_models(spec, settings))
+    except ConfigError as exc:
+        active = [f"error: {exc}"]
+    print(json.dumps({"environment": env, "active_models": active, "config": spec.model_dump(mode="json")},
+                     indent=2, default=str))
+    return 0
+
+
+def _mask_url(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://****@{rest.rsplit('@', 1)[1]}"
+    return url
+
+
+async def runs_failed(settings: Settings) -> int:
+    import redis.asyncio as aioredis
+
+    from integrations.redis_store import RedisRunStore
+
+    r = aioredis.from_url(settings.redis_url, socket_connect_timeout=2)
+    try:
+        runs = await RedisRunStore(redis=r, prefix=settings.redis_prefix).list_failed(limit=100)
+    finally:
+        await r.aclose()
+    if not runs:
+        print("No failed runs.")
+    for run in runs:
+        print(f"{run.id}  {run.state.value:10}  {run.workflow:10}  {run.created_at:%Y-%m-%d %H:%M}  "
+              f"requester={run.requester}  {run.error or ''}")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="maple", description="Maple: AI orchestration for Slack")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="serve Slack requests (HTTP, or Socket Mode with SLACK_APP_TOKEN) with workers")
+    w = sub.add_parser("worker", help="run only workers against the same Redis")
+    w.add_argument("--count", type=int, default=None)
+    sub.add_parser("dev", help="run Maple with the local workspace on http://127.0.0.1:$PORT/")
+    c = sub.add_parser("config", help="configuration")
+    c.add_argument("action", choices=["check"])
+    r = sub.add_parser("runs", help="runs")
+    r.add_argument("action", choices=["failed"])
+    return p
+
+
+COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], Awaitable[int | None]]] = {
+    "serve": lambda s, a: serve(s),
+    "worker": lambda s, a: serve(s, workers=a.count, http=False),
+    "config": lambda s, a: config_check(s),
+    "runs": lambda s, a: runs_failed(s),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings()
+    except Exception as exc:  # noqa: BLE001 - pydantic's message names the variable
+        print(f"maple: invalid environment: {exc}", file=sys.stderr)
+        return 1
+    setup_logging(settings.log_level)
+    if args.command == "dev":
+        from bot.dev import run_dev
+
+        handler: Callable[[Settings, argparse.Namespace], Awaitable[int | None]] = lambda s, a: run_dev(s)
+    else:
+        handler = COMMANDS[args.command]
+    try:
+        return asyncio.run(handler(settings, args)) or 0
+    except ConfigError as exc:
+        print(f"maple: configuration error:\n{exc}", file=sys.stderr)
+        return 1
+    except MapleError as exc:
+        print(f"maple: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""Parsing what follows ``/maple`` (or a mention / DM) into a command. Pure and Slack-free."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from bot.core.models import looks_like_run_id
+
+Kind = Literal["usage", "help", "status", "workflows", "run", "goal", "audit", "unknown"]
+_RUN_ID = re.compile(r"\bR-[0-9A-Z]{16}\b")
+
+
+@dataclass(frozen=True)
+class Command:
+    kind: Kind
+    text: str = ""
+    workflow: str = ""
+    run_id: str = ""
+
+
+def parse(raw: str) -> Command:
+    text = raw.strip()
+    if not text:
+        return Command("usage")
+    head, _, rest = text.partition(" ")
+    word = head.lower()
+    rest = rest.strip()
+    if word in {"help", "?", "-h", "--help"} and not rest:
+        return Command("help")
+    if word == "workflows" and not rest:
+        return Command("workflows")
+    if word in {"status", "audit"}:
+        match = _RUN_ID.search(rest.upper())
+        if match and looks_like_run_id(match.group(0)):
+            return Command(word, run_id=match.group(0))  # type: ignore[arg-type]
+        return Command("unknown", text=text)
+    if word == "run":
+        wf, _, goal = rest.partition(" ")
+        return Command("run", workflow=wf.lower(), text=goal.strip())
+    if len(text) < 2 or not any(ch.isalnum() for ch in text):
+        return Command("unknown", text=text)
+    return Command("goal", text=text)
+
+
+def status_lines(*, run_id: str, state: str, workflow: str, requester: str, created: str,
+                 routes: list[tuple[str, str]], tokens: int, cost: float, error: str | None) -> str:
+    lines = [f"*Run {run_id}* — {state.replace('_', ' ')}",
+             f"Workflow: {workflow or 'not chosen yet'} · requested by <@{requester}> at {created}"]
+    for step, reason in routes:
+        lines.append(f"• {step}: {reason}")
+    if tokens:
+        lines.append(f"Usage: {tokens:,} tokens · ${cost:.4f}")
+    if error:
+        lines.append(f"Problem: {error}")
+    return "\n".join(lines)

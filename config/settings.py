@@ -1,0 +1,43 @@
+"""Process settings, read once at start from the environment (and an optional .env file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_CONFIG = Path(__file__).with_name("maple.yaml")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore",
+                                      populate_by_name=True)
+
+    slack_bot_token: SecretStr | None = Field(None, alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(None, alias="SLACK_SIGNING_SECRET")
+    slack_app_token: SecretStr | None = Field(None, alias="SLACK_APP_TOKEN")
+    slack_api_url: str = Field("https://slack.com/api/", alias="SLACK_API_URL")
+    redis_url: str = Field("redis://127.0.0.1:6379/0", alias="REDIS_URL")
+    port: int = Field(3000, alias="PORT", ge=1, le=65535)
+    host: str = Field("0.0.0.0", alias="MAPLE_HOST")
+    config_path: Path = Field(DEFAULT_CONFIG, alias="MAPLE_CONFIG")
+    openai_api_key: SecretStr | None = Field(None, alias="OPENAI_API_KEY")
+    openai_base_url: str | None = Field(None, alias="OPENAI_BASE_URL")
+    local_model: Path | None = Field(None, alias="MAPLE_LOCAL_MODEL")
+    audit_key: SecretStr | None = Field(None, alias="MAPLE_AUDIT_KEY")
+    redis_prefix: str = Field("maple:", alias="MAPLE_REDIS_PREFIX")
+    workers: int = Field(4, alias="MAPLE_WORKERS", ge=0, le=64)
+    visibility_timeout: float = Field(60.0, alias="MAPLE_VISIBILITY_TIMEOUT", gt=0)
+    shutdown_grace: float = Field(30.0, alias="MAPLE_SHUTDOWN_GRACE", ge=0)
+    log_level: str = Field("INFO", alias="MAPLE_LOG_LEVEL")
+
+    def secret(self, name: str) -> str | None:
+        value = getattr(self, name)
+        return value.get_secret_value() if isinstance(value, SecretStr) else None
+
+
+def mask(value: str | None) -> str:
+    if not value:
+        return "(not set)"
+    return value[:4] + "…" + f"({len(value)} chars)" if len(value) > 8 else "****"

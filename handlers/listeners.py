@@ -1,0 +1,132 @@
+"""Bolt listeners: Slack payloads in, core calls, Block Kit out. Every listener acks within Slack's 3 seconds
+and does only ack-path work (verify, persist, enqueue); model calls and posts run in the workers."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+
+from bot.core import intake, review, text
+from bot.core.errors import (
+    AccessDenied,
+    InputError,
+    InvalidTransition,
+    MapleError,
+    NotFound,
+    StoreUnavailable,
+)
+from bot.core.models import Origin
+from bot.core.services import Services
+from handlers.blocks import APPROVE, EDIT, EDIT_VIEW, PICK, REJECT, REJECT_VIEW, edit_modal, reject_modal
+from handlers.goals import GoalDesk
+
+log = logging.getLogger("maple.handlers")
+_MENTION = re.compile(r"^\s*<@[UW][A-Z0-9]+(\|[^>]*)?>[:,]?\s*")
+
+
+def register(app: AsyncApp, *, desk: GoalDesk, on_group_change: Callable[[str | None], None]) -> None:
+    svc = desk.svc
+
+    @app.command("/maple")
+    async def on_command(ack: AsyncAck, command: dict[str, Any]) -> None:
+        origin = Origin(kind="command", channel=command.get("channel_id", ""), team=command.get("team_id"))
+        reply = await desk.handle(user=command.get("user_id", ""), origin=origin, raw=command.get("text", ""))
+        await ack(text=reply.text, blocks=reply.blocks, response_type="ephemeral")
+        log.info("command acked", extra={"run_id": reply.run_id})
+
+    @app.event("app_mention")
+    async def on_mention(event: dict[str, Any]) -> None:
+        await _conversation(desk, event, kind="mention")
+
+    @app.event("message")
+    async def on_message(event: dict[str, Any]) -> None:
+        if event.get("channel_type") == "im" and not event.get("subtype") and not event.get("bot_id"):
+            await _conversation(desk, event, kind="dm")
+
+    @app.event("subteam_members_changed")
+    async def on_group(event: dict[str, Any]) -> None:
+        on_group_change(event.get("subteam_id"))
+
+    @app.action(re.compile(f"^({APPROVE}|{EDIT}|{REJECT})$"))
+    async def on_review_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: Any) -> None:
+        await ack()
+        user, run_id, kind = body["user"]["id"], str(action.get("value", "")), action["action_id"]
+        try:
+            if kind == APPROVE:
+                await review.decide(svc, run_id=run_id, user=user, kind="approve")
+                return
+            run, _wf = await review.load_for_review(svc, run_id=run_id, user=user, approve=False)
+            modal = edit_modal(run) if kind == EDIT else reject_modal(run)
+            await client.views_open(trigger_id=body["trigger_id"], view=modal)
+        except (AccessDenied, InvalidTransition, InputError, NotFound, StoreUnavailable) as exc:
+            await _refuse(svc, body, _message(exc))
+
+    @app.action(re.compile(f"^{PICK}_[a-z0-9_-]+$"))
+    async def on_pick(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:
+        await ack()
+        run_id, _, workflow = str(action.get("value", "")).partition(":")
+        try:
+            run = await intake.choose(svc, run_id=run_id, user=body["user"]["id"], workflow_id=workflow)
+        except (AccessDenied, InvalidTransition, InputError, NotFound, StoreUnavailable) as exc:
+            await _refuse(svc, body, _message(exc))
+            return
+        if body.get("response_url"):
+            await respond(text=text.working_on_it(run.id), replace_original=True)
+
+    @app.view(EDIT_VIEW)
+    async def on_edit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        values = view.get("state", {}).get("values", {})
+        parts = [values[b]["text"].get("value") or "" for b in sorted(values, key=_part_no) if b.startswith("draft_")]
+        await _submit_view(ack, "draft_0", lambda: review.edit(
+            svc, run_id=view.get("private_metadata", ""), user=body["user"]["id"], new_text="\n".join(parts)))
+
+    @app.view(REJECT_VIEW)
+    async def on_reject(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        reason = view.get("state", {}).get("values", {}).get("reason", {}).get("text", {}).get("value") or ""
+        await _submit_view(ack, "reason", lambda: review.decide(
+            svc, run_id=view.get("private_metadata", ""), user=body["user"]["id"], kind="reject", reason=reason))
+
+
+def _part_no(block_id: str) -> int:
+    tail = block_id.rpartition("_")[2]
+    return int(tail) if tail.isdigit() else 0
+
+
+async def _submit_view(ack: AsyncAck, block: str, act: Callable[[], Any]) -> None:
+    try:
+        await act()
+    except (AccessDenied, InvalidTransition, InputError, NotFound, StoreUnavailable) as exc:
+        await ack(response_action="errors", errors={block: _message(exc)[:150]})
+        return
+    await ack()
+
+
+def _message(exc: MapleError) -> str:
+    if isinstance(exc, StoreUnavailable):
+        return text.UNAVAILABLE
+    if isinstance(exc, NotFound):
+        return text.RUN_NOT_FOUND.format(run_id=str(exc))
+    return str(exc)
+
+
+async def _refuse(svc: Services, body: dict[str, Any], message: str) -> None:
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+    if not channel:
+        return
+    try:
+        await svc.surface.post_ephemeral(channel=channel, user=body["user"]["id"], text=message)
+    except MapleError:
+        log.warning("could not post refusal")
+
+
+async def _conversation(desk: GoalDesk, event: dict[str, Any], *, kind: str) -> None:
+    raw = _MENTION.sub("", event.get("text", ""), count=1) if kind == "mention" else event.get("text", "")
+    origin = Origin(kind=kind, channel=event.get("channel", ""),  # type: ignore[arg-type]
+                    thread_ts=event.get("thread_ts") or event.get("ts"), team=event.get("team"))
+    reply = await desk.handle(user=event.get("user", ""), origin=origin, raw=raw)
+    if reply.run_id is None:  # nothing was queued: answer in the thread now (usage, status, refusals)
+        await desk.reply_in_thread(origin=origin, reply=reply)

@@ -1,0 +1,142 @@
+"""Surface and Directory on the Slack Web API (slack_sdk AsyncWebClient).
+
+Rate limits: the client retries 429s honouring Retry-After (slack_sdk's retry handler), and transient server and
+connection errors. Slack errors are translated into the core's SurfaceError tree here, at the edge.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.core.errors import NotInChannel, SurfaceError, SurfaceUnavailable
+from bot.core.ports import Directory, MessageRef, Surface, View
+
+Renderer = Callable[[View], tuple[str, list[dict[str, Any]]]]
+METADATA_EVENT = "maple_run"
+_NOT_IN = {"not_in_channel", "channel_not_found", "is_archived"}
+
+
+def make_client(*, token: str, base_url: str, retries: int = 3) -> AsyncWebClient:
+    client = AsyncWebClient(token=token, base_url=base_url, timeout=10)
+    client.retry_handlers.extend([
+        AsyncRateLimitErrorRetryHandler(max_retry_count=retries),
+        AsyncServerErrorRetryHandler(max_retry_count=2),
+        AsyncConnectionErrorRetryHandler(max_retry_count=2),
+    ])
+    return client
+
+
+async def call(client: AsyncWebClient, method: str, channel: str | None = None, **params: Any) -> dict[str, Any]:
+    """One Web API call with Slack errors mapped to the core's errors."""
+    if channel is not None:
+        params = {"channel": channel, **params}
+    try:
+        if method.startswith(("chat.", "views.")):
+            resp = await client.api_call(method, json=params)
+        else:  # read methods take form parameters, as slack_sdk's own typed methods send them
+            form = {k: (str(v).lower() if isinstance(v, bool) else v) for k, v in params.items()}
+            resp = await client.api_call(method, params=form)
+        return dict(resp.data) if isinstance(resp.data, dict) else {}
+    except SlackApiError as exc:
+        error = str(exc.response.get("error", "")) if exc.response is not None else ""
+        if channel and error in _NOT_IN:
+            raise NotInChannel(channel) from exc
+        if error == "ratelimited" or (exc.response is not None and exc.response.status_code == 429):
+            raise SurfaceUnavailable(f"{method}: rate limited") from exc
+        raise SurfaceError(f"{method}: {error or 'error'}") from exc
+    except (SlackClientError, OSError, TimeoutError) as exc:
+        raise SurfaceUnavailable(f"{method}: {type(exc).__name__}") from exc
+
+
+class SlackSurface(Surface, Directory):
+    def __init__(self, *, client: AsyncWebClient, render: Renderer, group_ttl: float = 300.0) -> None:
+        self._client = client
+        self._render = render
+        self._groups: dict[str, tuple[float, frozenset[str]]] = {}
+        self._group_ttl = group_ttl
+        self._members: dict[str, float] = {}
+
+    async def check_member(self, *, channel: str) -> None:
+        if channel.startswith("D") or self._members.get(channel, 0) > time.monotonic():
+            return
+        info = (await call(self._client, "conversations.info", channel)).get("channel", {})
+        if not (info.get("is_member") or info.get("is_im")):
+            raise NotInChannel(channel)
+        self._members[channel] = time.monotonic() + 60
+
+    async def open_dm(self, *, user: str) -> str:
+        data = await call(self._client, "conversations.open", users=user)
+        return str(data["channel"]["id"])
+
+    async def post(
+        self, *, channel: str, view: View, run_id: str, effect: str, thread_ts: str | None = None
+    ) -> MessageRef:
+        text, blocks = self._render(view)
+        pages = [blocks[i:i + 50] for i in range(0, len(blocks), 50)] or [[]]
+        first: MessageRef | None = None
+        for page_no, page in enumerate(pages):
+            params: dict[str, Any] = {
+                "text": text, "blocks": page, "unfurl_links": False, "unfurl_media": False,
+                "metadata": {"event_type": METADATA_EVENT,
+                             "event_payload": {"run_id": run_id, "effect": effect, "part": page_no}},
+            }
+            if thread_ts:
+                params["thread_ts"] = thread_ts
+            data = await call(self._client, "chat.postMessage", channel, **params)
+            ref = MessageRef(channel=str(data.get("channel", channel)), ts=str(data["ts"]))
+            first = first or ref
+        assert first is not None
+        return first
+
+    async def find_posted(
+        self, *, channel: str, run_id: str, effect: str, thread_ts: str | None = None
+    ) -> MessageRef | None:
+        if thread_ts:
+            data = await call(self._client, "conversations.replies", channel, ts=thread_ts, limit=200,
+                              include_all_metadata=True)
+        else:
+            data = await call(self._client, "conversations.history", channel, limit=200, include_all_metadata=True)
+        for message in data.get("messages", []):
+            meta = message.get("metadata") or {}
+            payload = meta.get("event_payload") or {}
+            if (meta.get("event_type") == METADATA_EVENT and payload.get("run_id") == run_id
+                    and payload.get("effect") == effect and payload.get("part", 0) == 0):
+                return MessageRef(channel=channel, ts=str(message["ts"]))
+        return None
+
+    async def update(self, *, ref: MessageRef, view: View) -> None:
+        text, blocks = self._render(view)
+        await call(self._client, "chat.update", ref.channel, ts=ref.ts, text=text, blocks=blocks[:50])
+
+    async def post_ephemeral(self, *, channel: str, user: str, text: str) -> None:
+        rendered, blocks = self._render(View(kind="notice", text=text))
+        await call(self._client, "chat.postEphemeral", channel, user=user, text=rendered, blocks=blocks)
+
+    async def group_members(self, group_id: str) -> frozenset[str]:
+        cached = self._groups.get(group_id)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        try:
+            data = await call(self._client, "usergroups.users.list", usergroup=group_id)
+        except SurfaceError:
+            return cached[1] if cached else frozenset()
+        members = frozenset(str(u) for u in data.get("users", []))
+        self._groups[group_id] = (time.monotonic() + self._group_ttl, members)
+        return members
+
+    def forget_group(self, group_id: str | None = None) -> None:
+        """Drop cached memberships (on ``subteam_members_changed``)."""
+        if group_id is None:
+            self._groups.clear()
+        else:
+            self._groups.pop(group_id, None)
