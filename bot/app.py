@@ -138,7 +138,7 @@ def build(settings: Settings, *, spec: MapleSpec | None = None, audit: AuditLog 
     router = Router(portfolio=active_portfolio(spec, models), clients=models)
     svc = Services(spec=spec, store=store, queue=queue, surface=surface, router=router,
                    access=Access(spec, surface), audit=audit or LogAuditLog(), clock=SystemClock())
-    bolt = AsyncApp(token=token, signing_secret=signing, client=client, process_before_response=True,
+    bolt = AsyncApp(signing_secret=signing, client=client, process_before_response=True,
                     request_verification_enabled=False, logger=logging.getLogger("maple.bolt"))
     desk = GoalDesk(svc=svc, classifier=_classifier(spec))
     register(bolt, desk=desk, on_group_change=surface.forget_group)

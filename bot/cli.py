@@ -129,6 +129,12 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], Awaitable[int | Non
 }
 
 
+async def _dev(settings: Settings, _args: argparse.Namespace) -> int | None:
+    from bot.dev import run_dev
+
+    return await run_dev(settings)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -137,12 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"maple: invalid environment: {exc}", file=sys.stderr)
         return 1
     setup_logging(settings.log_level)
-    if args.command == "dev":
-        from bot.dev import run_dev
-
-        handler: Callable[[Settings, argparse.Namespace], Awaitable[int | None]] = lambda s, a: run_dev(s)
-    else:
-        handler = COMMANDS[args.command]
+    handler = COMMANDS.get(args.command, _dev)
     try:
         return asyncio.run(handler(settings, args)) or 0
     except ConfigError as exc:

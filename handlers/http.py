@@ -47,12 +47,25 @@ def shape_error(body: str, content_type: str) -> str | None:
             return "payload without a type"
         if not isinstance(payload.get("user"), dict) or "id" not in payload["user"]:
             return "payload without a user"
-        return None
+        return _interaction_shape(payload)
     if "command" in form:
         if not form.get("user_id", [""])[0]:
             return "slash command without user_id"
         return None
     return "unrecognised Slack payload"
+
+
+def _interaction_shape(payload: dict[str, object]) -> str | None:
+    kind = payload["type"]
+    if kind == "block_actions":
+        actions = payload.get("actions")
+        if not isinstance(actions, list) or not all(isinstance(a, dict) and "action_id" in a for a in actions):
+            return "block_actions without valid actions"
+    if kind in ("view_submission", "view_closed"):
+        view = payload.get("view")
+        if not isinstance(view, dict) or not isinstance(view.get("type"), str) or "callback_id" not in view:
+            return "view payload without a valid view"
+    return None
 
 
 def event_id_of(body: str, content_type: str) -> str | None:

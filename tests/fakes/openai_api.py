@@ -1,0 +1,62 @@
+"""A fake OpenAI-compatible server: answers /v1/chat/completions, records requests, injects failures."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+
+@dataclass
+class FakeOpenAI:
+    reply: str = "Hello team, the shipment is delayed by two days. We apologise for the inconvenience."
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    script: deque[str] = field(default_factory=deque)  # "429", "500", "slow", "garbage", "empty", "ok"
+    slow_seconds: float = 30.0
+    url: str = ""
+    _runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", self._complete)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}/v1"
+
+    async def stop(self) -> None:
+        if self._runner:
+            await self._runner.cleanup()
+
+    def texts_received(self) -> str:
+        return "\n".join(m.get("content", "") for r in self.requests for m in r.get("messages", []))
+
+    async def _complete(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.requests.append(body)
+        action = self.script.popleft() if self.script else "ok"
+        if action == "429":
+            return web.json_response({"error": {"message": "rate limited", "type": "rate_limit"}}, status=429,
+                                     headers={"Retry-After": "0"})
+        if action == "500":
+            return web.json_response({"error": {"message": "boom"}}, status=500)
+        if action == "slow":
+            await asyncio.sleep(self.slow_seconds)
+        if action == "garbage":
+            return web.Response(text="<html>not json", content_type="application/json")
+        text = "" if action == "empty" else self.reply
+        return web.json_response({
+            "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": body.get("model", "gpt"),
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}],
+            "usage": {"prompt_tokens": 40, "completion_tokens": 20, "total_tokens": 60},
+        })
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(data)

@@ -1,0 +1,153 @@
+"""A fake Slack Web API for tests: a real local HTTP server that answers like Slack and records every call."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+from aiohttp import web
+
+BOT_USER = "U0MAPLEBOT"
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+
+
+@dataclass
+class FakeSlack:
+    channels: dict[str, dict[str, Any]] = field(default_factory=dict)
+    groups: dict[str, list[str]] = field(default_factory=dict)
+    messages: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    calls: list[Call] = field(default_factory=list)
+    failures: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    url: str = ""
+    _runner: web.AppRunner | None = None
+    _ts: int = 0
+
+    def add_channel(self, cid: str, *, member: bool = True, private: bool = False, members: list[str] = ()) -> None:
+        self.channels[cid] = {"id": cid, "is_member": member, "is_private": private, "members": list(members)}
+
+    def fail_next(self, method: str, *, error: str = "ratelimited", status: int = 429, retry_after: int = 1,
+                  times: int = 1) -> None:
+        self.failures[method].extend([{"error": error, "status": status, "retry_after": retry_after}] * times)
+
+    def calls_to(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    def posted(self, channel: str | None = None) -> list[dict[str, Any]]:
+        return [c.params for c in self.calls_to("chat.postMessage")
+                if channel is None or c.params.get("channel") == channel]
+
+    def _next_ts(self) -> str:
+        self._ts += 1
+        return f"{int(time.time())}.{self._ts:06d}"
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/api/{method}", self._handle)
+        app.router.add_get("/api/{method}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}/api/"
+
+    async def stop(self) -> None:
+        if self._runner:
+            await self._runner.cleanup()
+
+    async def _params(self, request: web.Request) -> dict[str, Any]:
+        params: dict[str, Any] = dict(request.query)
+        body = await request.text()
+        if request.content_type == "application/json" and body:
+            params.update(json.loads(body))
+        elif body:
+            params.update({k: v[0] for k, v in parse_qs(body).items()})
+        return params
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        params = await self._params(request)
+        self.calls.append(Call(method, params))
+        if self.failures[method]:
+            f = self.failures[method].pop(0)
+            headers = {"Retry-After": str(f["retry_after"])} if f["status"] == 429 else {}
+            return web.json_response({"ok": False, "error": f["error"]}, status=f["status"], headers=headers)
+        handler = getattr(self, "m_" + method.replace(".", "_"), None)
+        if handler is None:
+            return web.json_response({"ok": False, "error": "unknown_method"}, status=404)
+        result = handler(params)
+        return web.json_response({"ok": "error" not in result, **result})
+
+    def m_auth_test(self, p: dict[str, Any]) -> dict[str, Any]:
+        return {"user_id": BOT_USER, "bot_id": "B0MAPLE", "team_id": "T0TEST", "url": "https://test.slack/"}
+
+    def _can_post(self, channel: str) -> bool:
+        return channel.startswith("D") or self.channels.get(channel, {}).get("is_member", False)
+
+    def m_chat_postMessage(self, p: dict[str, Any]) -> dict[str, Any]:
+        channel = p["channel"]
+        if not self._can_post(channel):
+            return {"error": "not_in_channel"}
+        msg = {"ts": self._next_ts(), "text": p.get("text", ""), "blocks": _json(p.get("blocks")) or [],
+               "user": BOT_USER, "bot_id": "B0MAPLE", "thread_ts": p.get("thread_ts"),
+               "metadata": _json(p.get("metadata"))}
+        self.messages[channel].append(msg)
+        return {"channel": channel, "ts": msg["ts"], "message": msg}
+
+    def m_chat_update(self, p: dict[str, Any]) -> dict[str, Any]:
+        for msg in self.messages[p["channel"]]:
+            if msg["ts"] == p["ts"]:
+                msg.update(text=p.get("text", ""), blocks=_json(p.get("blocks")) or [])
+                return {"channel": p["channel"], "ts": p["ts"]}
+        return {"error": "message_not_found"}
+
+    def m_chat_postEphemeral(self, p: dict[str, Any]) -> dict[str, Any]:
+        return {"message_ts": self._next_ts()}
+
+    def m_conversations_open(self, p: dict[str, Any]) -> dict[str, Any]:
+        return {"channel": {"id": "D" + str(p["users"]).lstrip("UW")}}
+
+    def m_conversations_info(self, p: dict[str, Any]) -> dict[str, Any]:
+        ch = self.channels.get(p["channel"])
+        return {"channel": ch} if ch else {"error": "channel_not_found"}
+
+    def m_conversations_members(self, p: dict[str, Any]) -> dict[str, Any]:
+        ch = self.channels.get(p["channel"])
+        return {"members": ch["members"]} if ch else {"error": "channel_not_found"}
+
+    def m_conversations_history(self, p: dict[str, Any]) -> dict[str, Any]:
+        return {"messages": list(reversed(self.messages[p["channel"]])), "has_more": False}
+
+    def m_conversations_replies(self, p: dict[str, Any]) -> dict[str, Any]:
+        msgs = [m for m in self.messages[p["channel"]] if m.get("thread_ts") == p["ts"] or m["ts"] == p["ts"]]
+        return {"messages": msgs, "has_more": False}
+
+    def m_views_open(self, p: dict[str, Any]) -> dict[str, Any]:
+        return {"view": {"id": "V" + self._next_ts().replace(".", ""), **(_json(p.get("view")) or {})}}
+
+    def m_views_publish(self, p: dict[str, Any]) -> dict[str, Any]:
+        return {"view": {"id": "VHOME"}}
+
+    def m_usergroups_users_list(self, p: dict[str, Any]) -> dict[str, Any]:
+        return {"users": self.groups.get(p["usergroup"], [])}
+
+    def m_users_info(self, p: dict[str, Any]) -> dict[str, Any]:
+        return {"user": {"id": p["user"], "name": p["user"].lower(), "tz": "America/Toronto"}}
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
