@@ -79,6 +79,12 @@ def event_id_of(body: str, content_type: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _signed(verifier: SignatureVerifier, body: bytes, timestamp: str, signature: str) -> bool:
+    if not timestamp.isdigit() or not signature.startswith("v0="):
+        return False
+    return verifier.is_valid(body=body, timestamp=timestamp, signature=signature)
+
+
 def build_http_app(
     *, bolt: AsyncApp, signing_secret: str, seen_before: SeenBefore, healthy: Healthy
 ) -> web.Application:
@@ -89,8 +95,8 @@ def build_http_app(
             return web.json_response({"error": "body too large"}, status=413)
         raw = await request.read()
         body = raw.decode("utf-8", errors="replace")
-        if not verifier.is_valid(body=raw, timestamp=request.headers.get("X-Slack-Request-Timestamp", ""),
-                                 signature=request.headers.get("X-Slack-Signature", "")):
+        if not _signed(verifier, raw, request.headers.get("X-Slack-Request-Timestamp", ""),
+                       request.headers.get("X-Slack-Signature", "")):
             log.warning("rejected request with invalid or stale signature")
             return web.json_response({"error": "invalid signature"}, status=401)
         ctype = request.headers.get("Content-Type", "")
