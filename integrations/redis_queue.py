@@ -72,7 +72,13 @@ class WorkerPool:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def run(self) -> None:
-        await guarded(self._q.ensure_group)
+        while not self._stopping.is_set():
+            try:
+                await self._q.ensure_group()
+                break
+            except (RedisError, OSError) as exc:
+                log.warning("queue unavailable, retrying", extra={"error": type(exc).__name__})
+                await self._pause(2.0)
         while not self._stopping.is_set():
             try:
                 entries = await self._reclaim() or await self._read()

@@ -75,6 +75,7 @@ async def _clarify(svc: Services, run: Run) -> None:
 async def _draft(svc: Services, run: Run) -> None:
     run = await _ack_in_thread(svc, run)
     if run.state in (RunState.QUEUED, RunState.DRAFTING):
+        await svc.surface.check_member(channel=run.origin.channel)  # fail before anyone reviews undeliverable work
         try:
             run = await produce_draft(svc, run)
         except (NoModelConfigured, NoEligibleModel) as exc:

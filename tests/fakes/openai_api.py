@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections import deque
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ class FakeOpenAI:
     script: deque[str] = field(default_factory=deque)  # "429", "500", "slow", "garbage", "empty", "ok"
     slow_seconds: float = 30.0
     url: str = ""
+    _closing: asyncio.Event = field(default_factory=asyncio.Event)
     _runner: web.AppRunner | None = None
 
     async def start(self) -> None:
@@ -31,6 +33,7 @@ class FakeOpenAI:
         self.url = f"http://127.0.0.1:{port}/v1"
 
     async def stop(self) -> None:
+        self._closing.set()
         if self._runner:
             await self._runner.cleanup()
 
@@ -47,7 +50,8 @@ class FakeOpenAI:
         if action == "500":
             return web.json_response({"error": {"message": "boom"}}, status=500)
         if action == "slow":
-            await asyncio.sleep(self.slow_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), self.slow_seconds)
         if action == "garbage":
             return web.Response(text="<html>not json", content_type="application/json")
         text = "" if action == "empty" else self.reply

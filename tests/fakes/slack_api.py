@@ -18,6 +18,7 @@ BOT_USER = "U0MAPLEBOT"
 class Call:
     method: str
     params: dict[str, Any]
+    ok: bool = False
 
 
 @dataclass
@@ -43,7 +44,7 @@ class FakeSlack:
 
     def posted(self, channel: str | None = None) -> list[dict[str, Any]]:
         return [c.params for c in self.calls_to("chat.postMessage")
-                if channel is None or c.params.get("channel") == channel]
+                if c.ok and (channel is None or c.params.get("channel") == channel)]
 
     def _next_ts(self) -> str:
         self._ts += 1
@@ -76,7 +77,8 @@ class FakeSlack:
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         params = await self._params(request)
-        self.calls.append(Call(method, params))
+        call = Call(method, params)
+        self.calls.append(call)
         if self.failures[method]:
             f = self.failures[method].pop(0)
             headers = {"Retry-After": str(f["retry_after"])} if f["status"] == 429 else {}
@@ -85,6 +87,7 @@ class FakeSlack:
         if handler is None:
             return web.json_response({"ok": False, "error": "unknown_method"}, status=404)
         result = handler(params)
+        call.ok = "error" not in result
         return web.json_response({"ok": "error" not in result, **result})
 
     def m_auth_test(self, p: dict[str, Any]) -> dict[str, Any]:

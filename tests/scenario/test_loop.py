@@ -15,13 +15,14 @@ def run_id_of(reply: dict) -> str:
     return match.group(0)
 
 
-async def start_draft(h: Harness, goal: str = GOAL, *, user: str = REQUESTER) -> str:
+async def start_draft(h: Harness, goal: str = GOAL, *, user: str = REQUESTER, reviews: int = 2) -> str:
     status, reply = await h.slash(user, f"run draft {goal}")
     assert status == 200
     assert "Working on it" in reply["text"]
     assert reply.get("response_type") == "ephemeral"
     run_id = run_id_of(reply)
     await h.wait_state(run_id, "in_review")
+    await h.wait_for(lambda: len(review_posts(h, run_id)) >= reviews, what="review posts")
     return run_id
 
 
@@ -59,7 +60,8 @@ async def test_whole_loop(harness: Harness) -> None:
 
 async def test_outsider_and_self_approval_refused(harness: Harness) -> None:
     h = harness
-    run_id = await start_draft(h, user=REVIEWER)  # a reviewer asking for a draft of their own
+    run_id = await start_draft(h, user=REVIEWER, reviews=1)  # a reviewer asking for a draft of their own
+    assert {p["channel"] for p in review_posts(h, run_id)} == {"D0REVIEW2"}  # not sent to themselves
     await h.click(OUTSIDER, "maple_approve", run_id)
     await h.click(REQUESTER, "maple_approve", run_id)
     await h.click(REVIEWER, "maple_approve", run_id)
