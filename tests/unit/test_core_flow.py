@@ -1,0 +1,161 @@
+"""The core's use cases over in-memory fakes of the ports."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.core import intake, review
+from bot.core.errors import AccessDenied, InputError, InvalidTransition
+from bot.core.models import Job, Origin, RunState
+from bot.core.worker import handle_job
+from tests.fakes.memory import MemorySurface, ScriptedModel
+from tests.unit.core_env import make_services, make_spec
+
+
+def goal(svc, text: str = "draft a note", user: str = "U0REQUEST", workflow: str = "draft"):  # type: ignore[no-untyped-def]
+    return intake.submit(svc, intake.Intake(requester=user, origin=Origin(channel="C1"), goal=text, workflow=workflow))
+
+
+async def drain(svc) -> None:  # type: ignore[no-untyped-def]
+    store = svc.store
+    while store.jobs:
+        await handle_job(svc, store.jobs.pop(0))
+
+
+async def test_submit_persists_and_enqueues_atomically() -> None:
+    svc = make_services()
+    run = await goal(svc)
+    assert run.state is RunState.QUEUED and run.version == 1
+    assert svc.store.jobs == [Job(run_id=run.id, kind="draft")]
+    assert svc.audit.events[0]["kind"] == "run.created"
+
+
+async def test_goal_limits() -> None:
+    svc = make_services()
+    with pytest.raises(InputError, match="4,001"):
+        await goal(svc, "x" * 4001)
+    with pytest.raises(InputError):
+        await goal(svc, "   ")
+    assert not svc.store.docs
+
+
+async def test_unknown_user_has_no_access() -> None:
+    svc = make_services(spec=make_spec(roles={"user": ["U0REQUEST"], "reviewer": ["U0REVIEW"], "admin": []}))
+    with pytest.raises(AccessDenied):
+        await goal(svc, user="U0STRANGER")
+
+
+async def test_full_flow_and_weak_model_note() -> None:
+    svc = make_services()
+    run = await goal(svc)
+    await drain(svc)
+    run = await svc.store.get(run.id)
+    assert run.state is RunState.IN_REVIEW
+    assert "demo model" in run.drafts[0].notes[0]
+    assert run.routes[0].chosen == "local" and "none reaches standard" in run.routes[0].reason
+    channels = {p["channel"] for p in svc.surface.posts if p["effect"].startswith("review:")}
+    assert channels == {"D-U0REVIEW", "D-U0REVIEW2"}  # user group expanded
+    await review.decide(svc, run_id=run.id, user="U0REVIEW2", kind="approve")
+    await drain(svc)
+    run = await svc.store.get(run.id)
+    assert run.state is RunState.DELIVERED
+    assert [p["effect"] for p in svc.surface.posts].count("result") == 1
+
+
+async def test_concurrent_decisions_exactly_one_wins() -> None:
+    svc = make_services()
+    run = await goal(svc)
+    await drain(svc)
+    results = await asyncio.gather(
+        review.decide(svc, run_id=run.id, user="U0REVIEW", kind="approve"),
+        review.decide(svc, run_id=run.id, user="U0REVIEW2", kind="reject", reason="no"),
+        return_exceptions=True,
+    )
+    wins = [r for r in results if not isinstance(r, Exception)]
+    assert len(wins) == 1
+    assert isinstance([r for r in results if isinstance(r, Exception)][0], InvalidTransition)
+    assert len([j for j in svc.store.jobs if j.kind in ("deliver", "reject")]) == 1
+
+
+async def test_retried_draft_job_does_not_post_twice() -> None:
+    svc = make_services()
+    run = await goal(svc)
+    await drain(svc)
+    await handle_job(svc, Job(run_id=run.id, kind="draft"))  # delivered again after a crash
+    reviews = [p for p in svc.surface.posts if p["effect"].startswith("review:")]
+    assert len(reviews) == 2
+
+
+async def test_intent_without_result_is_reconciled() -> None:
+    """A crash between posting and recording: the retry finds the message by its metadata."""
+    svc = make_services()
+    run = await goal(svc)
+    await drain(svc)
+    run = await svc.store.get(run.id)
+
+    def forget(r):  # type: ignore[no-untyped-def]
+        for e in r.effects.values():
+            e.done, e.ts = False, None
+    await svc.mutate(run.id, forget)
+    await handle_job(svc, Job(run_id=run.id, kind="draft"))
+    assert len([p for p in svc.surface.posts if p["effect"].startswith("review:")]) == 2
+
+
+async def test_no_eligible_model_refuses_clearly() -> None:
+    svc = make_services(models={})
+    run = await goal(svc)
+    await drain(svc)
+    run = await svc.store.get(run.id)
+    assert run.state is RunState.REFUSED and "No model is configured" in (run.error or "")
+
+
+async def test_not_in_channel_fails_before_drafting() -> None:
+    model = ScriptedModel("local")
+    svc = make_services(models={"local": model}, surface=MemorySurface(not_member={"C1"}))
+    run = await goal(svc)
+    await drain(svc)
+    run = await svc.store.get(run.id)
+    assert run.state is RunState.FAILED and "/invite" in (run.error or "")
+    assert not model.seen
+
+
+async def test_edit_keeps_versions_and_editor_cannot_approve() -> None:
+    svc = make_services()
+    run = await goal(svc)
+    await drain(svc)
+    await review.edit(svc, run_id=run.id, user="U0REVIEW", new_text="better words")
+    run = await svc.store.get(run.id)
+    assert [d.text for d in run.drafts] == ["A draft.", "better words"]
+    with pytest.raises(AccessDenied, match="edited"):
+        await review.decide(svc, run_id=run.id, user="U0REVIEW", kind="approve")
+    await review.decide(svc, run_id=run.id, user="U0REVIEW2", kind="approve")
+
+
+async def test_reject_needs_reason_and_requester_is_told() -> None:
+    svc = make_services()
+    run = await goal(svc)
+    await drain(svc)
+    with pytest.raises(InputError):
+        await review.decide(svc, run_id=run.id, user="U0REVIEW", kind="reject", reason=" ")
+    await review.decide(svc, run_id=run.id, user="U0REVIEW", kind="reject", reason="off tone")
+    await drain(svc)
+    told = [p for p in svc.surface.posts if p["effect"] == "notify:rejected"]
+    assert "off tone" in told[0]["view"].text
+
+
+async def test_self_approval_allowed_by_config() -> None:
+    spec = make_spec(review={"channel": None, "allow_self_approval": True})
+    svc = make_services(spec=spec)
+    run = await goal(svc, user="U0REVIEW")
+    await drain(svc)
+    await review.decide(svc, run_id=run.id, user="U0REVIEW", kind="approve")
+
+
+async def test_review_channel_from_config() -> None:
+    svc = make_services(spec=make_spec(review={"channel": "C0REVIEW"}))
+    run = await goal(svc)
+    await drain(svc)
+    assert {p["channel"] for p in svc.surface.posts if p["effect"].startswith("review:")} == {"C0REVIEW"}
+    assert run.id

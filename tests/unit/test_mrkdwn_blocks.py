@@ -1,0 +1,100 @@
+"""Untrusted text is escaped and neutralised, and split to Block Kit limits."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from bot.core.models import DraftVersion, Origin, Run, RunState, Usage
+from bot.core.ports import View
+from handlers.blocks import edit_modal, fit, render, review_blocks
+from handlers.mrkdwn import MESSAGE_BLOCK_LIMIT, SECTION_LIMIT, escape, neutralise, split_text
+
+NOW = datetime(2026, 11, 24, 14, 2, tzinfo=UTC)
+
+
+def make_run(draft: str, **kw: object) -> Run:
+    run = Run(requester="U0REQUEST", origin=Origin(channel="C1"), goal="write <b>&", workflow="draft",
+              created_at=NOW, updated_at=NOW, state=RunState.IN_REVIEW, **kw)
+    run.drafts.append(DraftVersion(text=draft, author="model:openai", at=NOW, model="openai"))
+    run.usage.append(Usage(model="openai", input_tokens=300, output_tokens=112, cost_usd=0.0009))
+    return run
+
+
+def test_escape_amp_lt_gt() -> None:
+    assert escape("a & b < c > d") == "a &amp; b &lt; c &gt; d"
+
+
+def test_broadcasts_are_neutralised() -> None:
+    for hostile in ("<!channel>", "<!here>", "<!everyone>", "<!subteam^S123|@team>"):
+        out = neutralise(hostile)
+        assert "<!" not in out and "<" not in out
+    assert "@\u200bchannel" in escape("hey @channel look")
+    assert "@\u200bhere" in escape("@here")
+
+
+def test_mentions_and_links_are_neutralised() -> None:
+    out = escape("ping <@U123> and <#C999|general> see <https://evil.example|your bank>")
+    assert "<@" not in out and "<#" not in out and "<http" not in out
+    assert "&lt;https://evil.example|your bank&gt;" in out
+
+
+def test_split_respects_section_limit_and_escapes() -> None:
+    text = ("word " * 2000) + ("&" * 900)
+    chunks = split_text(escape(text))
+    assert all(len(c) <= SECTION_LIMIT for c in chunks)
+    assert all(not c.endswith("&am") for c in chunks)
+    joined = "".join(chunks).replace(" ", "")
+    assert joined.count("&amp;") == 900
+
+
+def test_split_prefers_paragraphs() -> None:
+    text = "a" * 2000 + "\n\n" + "b" * 2000
+    assert split_text(text) == ["a" * 2000, "b" * 2000]
+
+
+def test_review_message_parts() -> None:
+    run = make_run("Dear <!channel>, thanks & regards")
+    blocks = review_blocks(run, banner=None, buttons=True)
+    flat = str(blocks)
+    assert "<!channel>" not in flat and "&lt;!channel&gt;" in flat
+    assert "write &lt;b&gt;&amp;" in flat  # the goal is escaped too
+    assert "openai · 412 tokens · $0.0009" in flat
+    actions = blocks[-1]
+    assert [e["action_id"] for e in actions["elements"]] == ["maple_approve", "maple_edit", "maple_reject"]
+    assert all(e["value"] == run.id for e in actions["elements"])
+
+
+def test_long_draft_fits_50_blocks_and_keeps_buttons() -> None:
+    run = make_run("x" * 3000 * 60)
+    blocks = review_blocks(run, banner=None, buttons=True)
+    assert len(blocks) == MESSAGE_BLOCK_LIMIT
+    assert blocks[-1]["type"] == "actions"
+    assert all(len(b.get("text", {}).get("text", "")) <= SECTION_LIMIT for b in blocks)
+
+
+def test_fit_untouched_when_small() -> None:
+    blocks = [{"type": "divider"}] * 10
+    assert fit(blocks) == blocks
+
+
+def test_decided_review_has_banner_and_no_buttons() -> None:
+    run = make_run("ok")
+    _text, blocks = render(View(kind="review", run=run, banner="Approved by <@U1> at 14:02", buttons=False))
+    assert blocks[-1]["type"] == "context" and "Approved by" in str(blocks[-1])
+    assert not [b for b in blocks if b["type"] == "actions"]
+
+
+def test_notification_text_never_carries_the_draft() -> None:
+    run = make_run("SECRET DRAFT BODY")
+    for kind in ("review", "result"):
+        text, _ = render(View(kind=kind, run=run, buttons=True))
+        assert "SECRET" not in text
+
+
+def test_edit_modal_splits_long_drafts_across_inputs() -> None:
+    run = make_run(("para " * 500 + "\n\n") * 3)
+    modal = edit_modal(run)
+    inputs = [b for b in modal["blocks"] if b["type"] == "input"]
+    assert len(inputs) >= 2
+    assert all(len(i["element"]["initial_value"]) <= 3000 for i in inputs)
+    assert modal["private_metadata"] == run.id
