@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import secrets
 import socket
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,8 +30,8 @@ from handlers.goals import GoalDesk
 from handlers.http import build_http_app
 from handlers.listeners import register
 from integrations.local_model import LlamaCppModel, default_model_path
-from integrations.log_audit import LogAuditLog
 from integrations.openai_model import OpenAICompatibleModel
+from integrations.redis_audit import RedisAuditLog
 from integrations.redis_queue import RedisJobQueue, WorkerPool
 from integrations.redis_store import RedisRunStore
 from integrations.slack_surface import SlackSurface, make_client
@@ -93,7 +95,7 @@ class Maple:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start_workers(self, count: int) -> None:
-        consumer = f"{socket.gethostname()}-{os.getpid()}"
+        consumer = worker_id()
         for i in range(count):
             pool = WorkerPool(queue=self.queue, redis=self.redis, consumer=f"{consumer}-{i}",
                               handler=self._handle, on_dead=self._dead, concurrency=2,
@@ -101,6 +103,20 @@ class Maple:
                               max_attempts=self.spec.limits.max_attempts)
             self.pools.append(pool)
             self.tasks.append(asyncio.create_task(pool.run()))
+
+    def start_anchoring(self) -> None:
+        """Anchor the audit chain heads outside Redis every ``audit.anchor_every_seconds``."""
+        audit = self.svc.audit
+        if isinstance(audit, RedisAuditLog):
+            self.tasks.append(asyncio.create_task(self._anchor_loop(audit)))
+
+    async def _anchor_loop(self, audit: RedisAuditLog) -> None:
+        while True:
+            await asyncio.sleep(self.spec.audit.anchor_every_seconds)
+            try:
+                await audit.anchor()
+            except MapleError as exc:
+                log.warning("audit anchoring failed", extra={"error": type(exc).__name__})
 
     async def _handle(self, job: Job) -> None:
         await handle_job(self.svc, job)
@@ -114,12 +130,41 @@ class Maple:
 
     async def stop(self) -> None:
         await asyncio.gather(*(p.stop(grace=self.settings.shutdown_grace) for p in self.pools))
+        if isinstance(self.svc.audit, RedisAuditLog):
+            with contextlib.suppress(MapleError):
+                await self.svc.audit.anchor()
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
         for model in self.models.values():
             await model.close()
         await self.redis.aclose()
+
+
+def audit_key(settings: Settings) -> bytes:
+    """MAPLE_AUDIT_KEY, or a key kept in a local file (created once, mode 0600) — never in Redis."""
+    configured = settings.secret("audit_key")
+    if configured:
+        return configured.encode()
+    path = settings.audit_key_file
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+        log.warning("no MAPLE_AUDIT_KEY: created an audit key file; back it up, or set MAPLE_AUDIT_KEY",
+                    extra={"path": str(path)})
+    return path.read_text().strip().encode()
+
+
+def worker_id() -> str:
+    host = "".join(ch for ch in socket.gethostname() if ch.isalnum())[:12] or "host"
+    return f"{host}-{os.getpid()}"
+
+
+def build_audit(settings: Settings, spec: MapleSpec, r: aioredis.Redis) -> RedisAuditLog:
+    return RedisAuditLog(redis=r, key=audit_key(settings), prefix=settings.redis_prefix, worker=worker_id(),
+                         clock=SystemClock(), anchor_path=spec.audit.anchor_file)
 
 
 def build(settings: Settings, *, spec: MapleSpec | None = None, audit: AuditLog | None = None) -> Maple:
@@ -137,7 +182,8 @@ def build(settings: Settings, *, spec: MapleSpec | None = None, audit: AuditLog 
     models = build_models(spec, settings)
     router = Router(portfolio=active_portfolio(spec, models), clients=models)
     svc = Services(spec=spec, store=store, queue=queue, surface=surface, router=router,
-                   access=Access(spec, surface), audit=audit or LogAuditLog(), clock=SystemClock())
+                   access=Access(spec, surface), audit=audit or build_audit(settings, spec, r),
+                   clock=SystemClock())
     bolt = AsyncApp(signing_secret=signing, client=client, process_before_response=True,
                     request_verification_enabled=False, logger=logging.getLogger("maple.bolt"))
     desk = GoalDesk(svc=svc, classifier=_classifier(spec))

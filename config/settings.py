@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     openai_base_url: str | None = Field(None, alias="OPENAI_BASE_URL")
     local_model: Path | None = Field(None, alias="MAPLE_LOCAL_MODEL")
     audit_key: SecretStr | None = Field(None, alias="MAPLE_AUDIT_KEY")
+    audit_key_file: Path = Field(Path(".maple/audit.key"), alias="MAPLE_AUDIT_KEY_FILE")
     redis_prefix: str = Field("maple:", alias="MAPLE_REDIS_PREFIX")
     workers: int = Field(4, alias="MAPLE_WORKERS", ge=0, le=64)
     visibility_timeout: float = Field(60.0, alias="MAPLE_VISIBILITY_TIMEOUT", gt=0)

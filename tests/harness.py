@@ -7,10 +7,12 @@ import asyncio
 import hashlib
 import hmac
 import json
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
 from copy import deepcopy
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -56,6 +58,7 @@ class Harness:
         self.spec_data = spec or spec_dict()
         self.workers, self.visibility, self.redis_url = workers, visibility, redis_url
         self.maple: Maple | None = None
+        self.anchor_file = Path(tempfile.gettempdir()) / f"maple-anchor-{self.prefix.replace(':', '-')}jsonl"
         self.url = ""
         self._runner: web.AppRunner | None = None
 
@@ -63,10 +66,12 @@ class Harness:
         return Settings(_env_file=None, SLACK_BOT_TOKEN=TOKEN, SLACK_SIGNING_SECRET=SECRET,
                         SLACK_API_URL=self.slack.url, REDIS_URL=self.redis_url, MAPLE_REDIS_PREFIX=self.prefix,
                         OPENAI_BASE_URL=self.openai.url, MAPLE_VISIBILITY_TIMEOUT=self.visibility,
-                        MAPLE_SHUTDOWN_GRACE=5)
+                        MAPLE_SHUTDOWN_GRACE=5, MAPLE_AUDIT_KEY="test-audit-key-0123456789abcdef")
 
     async def start(self, *, workers: int | None = None) -> Harness:
-        self.maple = build(self.settings(), spec=MapleSpec.model_validate(self.spec_data))
+        data = dict(self.spec_data)
+        data["audit"] = {**data.get("audit", {}), "anchor_file": str(self.anchor_file)}
+        self.maple = build(self.settings(), spec=MapleSpec.model_validate(data))
         for m in self.maple.models.values():  # point the test model at the fake endpoint
             if hasattr(m, "_client"):
                 m._client = m._client.with_options(base_url=self.openai.url)

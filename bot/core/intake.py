@@ -48,9 +48,7 @@ async def hold(svc: Services, intake: Intake) -> Run:
     goal = check_goal(svc, intake.goal)
     run = _new_run(svc, intake, goal, "")
     job = Job(run_id=run.id, kind="clarify") if intake.origin.kind in ("mention", "dm") else None
-    run = await svc.store.create(run, job=job)
-    await svc.record("run.held", run, actor=run.requester, attrs={"maple.origin": intake.origin.kind})
-    return run
+    return await svc.store.create(run, job=job)
 
 
 async def choose(svc: Services, *, run_id: str, user: str, workflow_id: str) -> Run:
@@ -82,11 +80,4 @@ async def submit(svc: Services, intake: Intake) -> Run:
         raise InputError(text.UNKNOWN_WORKFLOW.format(workflow=intake.workflow))
     await authorize_run(svc, user=intake.requester, workflow=workflow)
     run = _new_run(svc, intake, goal, workflow.id)
-    run = await svc.store.create(run, job=Job(run_id=run.id, kind="draft"))
-    await svc.record(
-        "run.created",
-        run,
-        actor=run.requester,
-        attrs={"maple.workflow": workflow.id, "maple.origin": intake.origin.kind},
-    )
-    return run
+    return await svc.store.create(run, job=Job(run_id=run.id, kind="draft"))

@@ -73,6 +73,9 @@ async def _clarify(svc: Services, run: Run) -> None:
 
 
 async def _draft(svc: Services, run: Run) -> None:
+    if run.state is RunState.QUEUED:  # audited here, off the ack path
+        await svc.record("run.created", run, actor=run.requester,
+                         attrs={"maple.workflow": run.workflow, "maple.origin": run.origin.kind})
     run = await _ack_in_thread(svc, run)
     if run.state in (RunState.QUEUED, RunState.DRAFTING):
         await svc.surface.check_member(channel=run.origin.channel)  # fail before anyone reviews undeliverable work

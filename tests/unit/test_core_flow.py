@@ -29,6 +29,8 @@ async def test_submit_persists_and_enqueues_atomically() -> None:
     run = await goal(svc)
     assert run.state is RunState.QUEUED and run.version == 1
     assert svc.store.jobs == [Job(run_id=run.id, kind="draft")]
+    assert svc.audit.events == []  # nothing but the run write on the ack path
+    await drain(svc)
     assert svc.audit.events[0]["kind"] == "run.created"
 
 

@@ -1,0 +1,22 @@
+"""Maple's local workspace: a stand-in for Slack (a Web API, signed requests to Maple, and a page at ``/``)
+for trying Maple without a Slack app, and the fake Slack server of the scenario and browser tests."""
+
+from bot.workspace.server import Workspace, build_workspace
+from bot.workspace.signer import Reply, signature, signed_headers
+from bot.workspace.state import (
+    ADMIN,
+    APP_ID,
+    BOT_ID,
+    BOT_USER,
+    GENERAL,
+    OUTSIDER,
+    REQUESTER,
+    REVIEW_CHANNEL,
+    REVIEWER,
+    REVIEWERS_GROUP,
+    TEAM,
+)
+
+__all__ = ["ADMIN", "APP_ID", "BOT_ID", "BOT_USER", "GENERAL", "OUTSIDER", "REQUESTER", "REVIEWER",
+           "REVIEWERS_GROUP", "REVIEW_CHANNEL", "TEAM", "Reply", "Workspace", "build_workspace", "signature",
+           "signed_headers"]

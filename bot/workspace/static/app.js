@@ -1,0 +1,440 @@
+// The local workspace page: one person at a time, a channel list, messages rendered from Block Kit, threads,
+// ephemeral messages, modals and the App Home. Live updates arrive by server-sent events.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const ui = {
+  me: null, boot: null, users: {}, channels: {}, view: { kind: "channel", id: "C0GENERAL" }, thread: null,
+  data: { messages: [], ephemerals: [] }, events: null, modalId: null,
+};
+
+async function api(path, body) {
+  const init = body === undefined ? {} : {
+    method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ user: ui.me, ...body }),
+  };
+  const sep = path.includes("?") ? "&" : "?";
+  const res = await fetch(body === undefined ? `${path}${sep}user=${encodeURIComponent(ui.me)}` : path, init);
+  let data = null;
+  try { data = await res.json(); } catch (_e) { data = null; }
+  return { ok: res.ok, status: res.status, data };
+}
+
+function toast(message) {
+  const t = $("toast");
+  t.textContent = message;
+  t.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => { t.hidden = true; }, 6000);
+}
+
+function mapleAnswered(res) {
+  const status = res.data && res.data.status;
+  if (!res.ok) toast((res.data && res.data.error) || `Request failed (${res.status})`);
+  else if (status && status !== 200) toast(`Maple answered HTTP ${status}`);
+}
+
+function ctx() {
+  return { users: ui.users, channels: ui.channels };
+}
+
+// sidebar and people -----------------------------------------------------------------------------------------
+async function loadBoot() {
+  const res = await api("/ui/bootstrap");
+  ui.boot = res.data;
+  ui.users = {};
+  res.data.people.forEach((p) => { ui.users[p.id] = p; });
+  ui.channels = { ...res.data.all_channels };
+  ui.channels[res.data.dm] = "Maple";
+  renderSidebar();
+}
+
+function renderPeople() {
+  const select = $("person");
+  select.replaceChildren();
+  ui.boot.people.filter((p) => !p.is_bot).forEach((p) => {
+    const o = document.createElement("option");
+    o.value = p.id;
+    o.textContent = `${p.real_name} (@${p.name})${p.guest ? " · guest" : ""}`;
+    o.selected = p.id === ui.me;
+    select.appendChild(o);
+  });
+}
+
+function navButton(id, label, active) {
+  const li = document.createElement("li");
+  const b = document.createElement("button");
+  b.type = "button";
+  b.className = "nav-item" + (active ? " active" : "");
+  b.dataset.testid = "channel-" + id;
+  b.textContent = label;
+  b.addEventListener("click", () => openChannel(id));
+  li.appendChild(b);
+  return li;
+}
+
+function renderSidebar() {
+  renderPeople();
+  const list = $("channel-list");
+  list.replaceChildren();
+  ui.boot.channels.forEach((c) => {
+    const active = ui.view.kind === "channel" && ui.view.id === c.id;
+    list.appendChild(navButton(c.id, (c.private ? "◆ " : "# ") + c.name, active));
+  });
+  $("nav-dm").classList.toggle("active", ui.view.kind === "channel" && ui.view.id === ui.boot.dm);
+  $("nav-home").classList.toggle("active", ui.view.kind === "home");
+}
+
+async function switchPerson(user) {
+  ui.me = user;
+  localStorage.setItem("maple.person", user);
+  closeThread();
+  await loadBoot();
+  const visible = ui.boot.channels.some((c) => c.id === ui.view.id) || ui.view.id === ui.boot.dm;
+  if (ui.view.kind === "home") await openHome();
+  else await openChannel(visible ? ui.view.id : (ui.boot.channels[0] || { id: ui.boot.dm }).id);
+  connect();
+  await refreshModal();
+}
+
+// channels and messages ----------------------------------------------------------------------------------------
+async function openChannel(id) {
+  ui.view = { kind: "channel", id };
+  if (ui.thread && ui.thread.channel !== id) closeThread();
+  $("home").hidden = true;
+  $("messages").hidden = false;
+  $("composer").hidden = false;
+  const isDm = id === ui.boot.dm;
+  $("channel-title").textContent = isDm ? "Maple" : (ui.channels[id] ? "# " + ui.channels[id] : id);
+  $("composer-input").placeholder = isDm ? "Message Maple" : `Message #${ui.channels[id] || id} — try /maple …`;
+  renderSidebar();
+  await refreshChannel();
+}
+
+async function refreshChannel() {
+  if (ui.view.kind !== "channel") return;
+  const res = await api(`/ui/channel/${encodeURIComponent(ui.view.id)}`);
+  if (!res.ok) {
+    ui.data = { messages: [], ephemerals: [] };
+  } else {
+    ui.data = res.data;
+  }
+  renderMessages();
+  if (ui.thread) renderThread();
+}
+
+function topLevel(m) {
+  return !m.thread_ts || m.thread_ts === m.ts;
+}
+
+function byTs(a, b) {
+  return parseFloat(a.ts) - parseFloat(b.ts);
+}
+
+function renderMessages() {
+  const box = $("messages");
+  const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
+  const items = [...ui.data.messages.filter(topLevel), ...ui.data.ephemerals.filter((e) => !e.thread_ts)].sort(byTs);
+  box.replaceChildren(...items.map((m) => messageNode(m, { inThread: false })));
+  if (!items.length) {
+    const empty = document.createElement("p");
+    empty.className = "empty";
+    empty.textContent = "No messages yet.";
+    box.appendChild(empty);
+  }
+  if (atBottom || !renderMessages.done) box.scrollTop = box.scrollHeight;
+  renderMessages.done = true;
+}
+
+function time(ts) {
+  return new Date(parseFloat(ts) * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
+
+function messageNode(m, { inThread }) {
+  const ephemeral = m.subtype === "ephemeral";
+  const node = document.createElement("div");
+  node.className = "message" + (ephemeral ? " ephemeral" : "");
+  node.dataset.testid = ephemeral ? "ephemeral" : "message";
+  node.dataset.ts = m.ts;
+  node.dataset.user = m.user || "";
+  const user = ui.users[m.user] || { name: m.user, real_name: m.user };
+  const avatar = document.createElement("div");
+  avatar.className = "avatar" + (m.bot_id || m.user === ui.boot.bot ? " bot" : "");
+  avatar.textContent = (user.real_name || user.name || "?").slice(0, 1).toUpperCase();
+  const body = document.createElement("div");
+  body.className = "message-body";
+  const meta = document.createElement("div");
+  meta.className = "meta";
+  const author = document.createElement("span");
+  author.className = "author";
+  author.dataset.testid = "message-author";
+  author.textContent = user.real_name || user.name;
+  meta.appendChild(author);
+  if (m.bot_id || m.user === ui.boot.bot) meta.appendChild(badge("APP", "badge"));
+  meta.appendChild(badge(time(m.ts), "time"));
+  if (m.edited) meta.appendChild(badge("(edited)", "time"));
+  body.appendChild(meta);
+  if (ephemeral) body.appendChild(badge("Only visible to you", "only-you"));
+  const content = document.createElement("div");
+  content.className = "content";
+  content.dataset.testid = "message-content";
+  const actionCtx = { ...ctx(), onAction: (el, blockId, b) => clickMessage(m, el, b) };
+  content.appendChild(m.blocks && m.blocks.length ? Blocks.render(m.blocks, actionCtx) : Mrkdwn.render(m.text, ctx()));
+  body.appendChild(content);
+  body.appendChild(messageFooter(m, { inThread, ephemeral }));
+  node.append(avatar, body);
+  return node;
+}
+
+function badge(text, cls) {
+  const s = document.createElement("span");
+  s.className = cls;
+  s.textContent = text;
+  return s;
+}
+
+function messageFooter(m, { inThread, ephemeral }) {
+  const footer = document.createElement("div");
+  footer.className = "footer";
+  if (ephemeral) {
+    const d = document.createElement("button");
+    d.type = "button";
+    d.className = "link";
+    d.dataset.testid = "dismiss";
+    d.textContent = "Dismiss";
+    d.addEventListener("click", async () => { await api("/ui/dismiss", { ts: m.ts }); await refreshChannel(); });
+    footer.appendChild(d);
+  } else if (!inThread) {
+    const t = document.createElement("button");
+    t.type = "button";
+    t.className = "link thread-link";
+    t.dataset.testid = "thread-link";
+    t.textContent = m.reply_count ? `${m.reply_count} ${m.reply_count === 1 ? "reply" : "replies"}` : "Reply in thread";
+    t.addEventListener("click", () => openThread(m.ts));
+    footer.appendChild(t);
+  }
+  return footer;
+}
+
+async function clickMessage(m, element, button) {
+  button.disabled = true;
+  try {
+    mapleAnswered(await api("/ui/click", { ts: m.ts, action_id: element.action_id }));
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function send(text, threadTs) {
+  const body = { channel: ui.view.id, text };
+  if (threadTs) body.thread_ts = threadTs;
+  const res = await api("/ui/send", body);
+  mapleAnswered(res);
+  await refreshChannel();
+}
+
+// threads ---------------------------------------------------------------------------------------------------------
+function openThread(ts) {
+  ui.thread = { channel: ui.view.id, ts };
+  $("thread-panel").hidden = false;
+  renderThread();
+  $("thread-input").focus();
+}
+
+function closeThread() {
+  ui.thread = null;
+  $("thread-panel").hidden = true;
+}
+
+function renderThread() {
+  const { ts } = ui.thread;
+  const items = [
+    ...ui.data.messages.filter((m) => m.ts === ts || m.thread_ts === ts),
+    ...ui.data.ephemerals.filter((e) => e.thread_ts === ts),
+  ].sort(byTs);
+  const box = $("thread-messages");
+  box.replaceChildren(...items.map((m) => messageNode(m, { inThread: true })));
+  box.scrollTop = box.scrollHeight;
+}
+
+// App Home ----------------------------------------------------------------------------------------------------
+async function openHome() {
+  ui.view = { kind: "home", id: "home" };
+  closeThread();
+  $("messages").hidden = true;
+  $("composer").hidden = true;
+  $("home").hidden = false;
+  $("channel-title").textContent = "Maple · Home";
+  renderSidebar();
+  await api("/ui/home_opened", {});
+  await refreshHome();
+}
+
+async function refreshHome() {
+  if (ui.view.kind !== "home") return;
+  const res = await api("/ui/home");
+  const view = res.data && res.data.view;
+  const box = $("home");
+  if (!view) {
+    const p = document.createElement("p");
+    p.className = "empty";
+    p.textContent = "Maple has not published a Home tab for you yet.";
+    box.replaceChildren(p);
+    return;
+  }
+  const onAction = async (el, _blockId, b) => {
+    b.disabled = true;
+    mapleAnswered(await api("/ui/click", { view_id: view.id, action_id: el.action_id }));
+    b.disabled = false;
+  };
+  box.replaceChildren(Blocks.render(view.blocks, { ...ctx(), onAction }));
+}
+
+// modals ---------------------------------------------------------------------------------------------------------
+async function refreshModal() {
+  const res = await api("/ui/modal");
+  const view = res.data && res.data.view;
+  const root = $("modal-root");
+  if (!view) {
+    ui.modalId = null;
+    root.hidden = true;
+    root.replaceChildren();
+    return;
+  }
+  const errors = res.data.errors || {};
+  const key = view.id + view.hash + JSON.stringify(errors);
+  if (ui.modalId === key) return;
+  ui.modalId = key;
+  root.replaceChildren(modalNode(view, errors));
+  root.hidden = false;
+  const first = root.querySelector(".bk-field");
+  if (first) first.focus();
+}
+
+function modalNode(view, errors) {
+  const box = document.createElement("form");
+  box.className = "modal";
+  box.dataset.testid = "modal";
+  box.dataset.viewId = view.id;
+  box.dataset.callbackId = view.callback_id || "";
+  const head = document.createElement("header");
+  const title = badge(Mrkdwn.plain(view.title && view.title.text), "modal-title");
+  title.dataset.testid = "modal-title";
+  head.appendChild(title);
+  const general = badge(errors[""] || "", "modal-error");
+  general.dataset.testid = "modal-error";
+  general.hidden = !errors[""];
+  const onAction = async (el, _blockId, b) => {
+    b.disabled = true;
+    mapleAnswered(await api("/ui/click", { view_id: view.id, action_id: el.action_id }));
+    b.disabled = false;
+  };
+  const values = (view.state && view.state.values) || {};
+  const body = Blocks.render(view.blocks, { ...ctx(), onAction, errors, values });
+  body.classList.add("modal-body");
+  const foot = document.createElement("footer");
+  const close = modalButton((view.close && view.close.text) || "Cancel", "modal-close", "secondary");
+  close.addEventListener("click", () => closeModal(view.id));
+  foot.appendChild(close);
+  if (view.submit) foot.appendChild(modalButton(view.submit.text, "modal-submit", "primary", "submit"));
+  box.addEventListener("submit", (ev) => { ev.preventDefault(); submitModal(view, box); });
+  box.append(head, general, body, foot);
+  return box;
+}
+
+function modalButton(label, testid, cls, type) {
+  const b = document.createElement("button");
+  b.type = type || "button";
+  b.className = "bk-button " + cls;
+  b.dataset.testid = testid;
+  b.textContent = label;
+  return b;
+}
+
+async function submitModal(view, form) {
+  const values = {};
+  let missing = false;
+  form.querySelectorAll(".bk-field").forEach((field) => {
+    const err = form.querySelector(`[data-testid="input-error-${CSS.escape(field.dataset.blockId)}"]`);
+    const empty = !field.value.trim() && !field.dataset.optional;
+    if (err) { err.textContent = empty ? "Please fill out this field." : ""; err.hidden = !empty; }
+    missing = missing || empty;
+    values[field.dataset.blockId] = { [field.dataset.actionId]: field.value };
+  });
+  if (missing) return;
+  const submit = form.querySelector('[data-testid="modal-submit"]');
+  submit.disabled = true;
+  const res = await api("/ui/submit", { view_id: view.id, values });
+  submit.disabled = false;
+  mapleAnswered(res);
+  ui.modalId = null;
+  await refreshModal();
+}
+
+async function closeModal(viewId) {
+  await api("/ui/close", { view_id: viewId });
+  ui.modalId = null;
+  await refreshModal();
+}
+
+// live updates ------------------------------------------------------------------------------------------------
+function connect() {
+  if (ui.events) ui.events.close();
+  const status = $("connection");
+  const source = new EventSource(`/ui/events?user=${encodeURIComponent(ui.me)}`);
+  ui.events = source;
+  source.addEventListener("ready", () => { status.textContent = "live"; status.className = "connection live"; });
+  source.onerror = () => { status.textContent = "reconnecting…"; status.className = "connection"; };
+  source.onmessage = (ev) => onChange(JSON.parse(ev.data));
+}
+
+const pending = new Set();
+function schedule(kind, fn) {
+  if (pending.has(kind)) return;
+  pending.add(kind);
+  setTimeout(async () => { pending.delete(kind); await fn(); }, 30);
+}
+
+function onChange(change) {
+  if ((change.kind === "message" || change.kind === "ephemeral")
+      && (!change.channel || change.channel === ui.view.id)) schedule("channel", refreshChannel);
+  else if (change.kind === "modal") schedule("modal", refreshModal);
+  else if (change.kind === "home") schedule("home", refreshHome);
+  else if (change.kind === "channels") schedule("boot", loadBoot);
+}
+
+// wiring ---------------------------------------------------------------------------------------------------------
+function composer(form, input, threadTs) {
+  const submit = async (ev) => {
+    ev.preventDefault();
+    const text = input.value.trim();
+    if (!text) return;
+    input.value = "";
+    await send(text, threadTs());
+  };
+  form.addEventListener("submit", submit);
+  input.addEventListener("keydown", (ev) => {
+    if (ev.key === "Enter" && !ev.shiftKey) submit(ev);
+  });
+}
+
+async function main() {
+  const params = new URLSearchParams(location.search);
+  ui.me = params.get("user") || localStorage.getItem("maple.person") || "U0REQUEST";
+  await loadBoot().catch(async () => { ui.me = "U0REQUEST"; await loadBoot(); });
+  $("person").addEventListener("change", (ev) => switchPerson(ev.target.value));
+  $("nav-home").addEventListener("click", openHome);
+  $("nav-dm").addEventListener("click", () => openChannel(ui.boot.dm));
+  $("thread-close").addEventListener("click", closeThread);
+  composer($("composer"), $("composer-input"), () => null);
+  composer($("thread-composer"), $("thread-input"), () => ui.thread && ui.thread.ts);
+  document.addEventListener("keydown", (ev) => {
+    if (ev.key === "Escape" && ui.modalId) closeModal($("modal-root").querySelector(".modal").dataset.viewId);
+  });
+  const first = params.get("channel") || (ui.boot.channels[0] || { id: ui.boot.dm }).id;
+  await openChannel(first);
+  connect();
+  await refreshModal();
+}
+
+document.addEventListener("DOMContentLoaded", main);
