@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from aiohttp import web
 
 from bot.core.errors import ConfigError, MapleError
+from bot.core.spec import MapleSpec
 from bot.logs import setup_logging
 from config.settings import Settings, mask
 
@@ -31,10 +32,12 @@ async def _until_signal() -> None:
     await stop.wait()
 
 
-async def serve(settings: Settings, *, workers: int | None = None, http: bool = True) -> None:
+async def serve(
+    settings: Settings, *, workers: int | None = None, http: bool = True, spec: MapleSpec | None = None
+) -> None:
     from bot.app import build, redis_warnings
 
-    maple = build(settings)
+    maple = build(settings, spec=spec)
     for warning in await redis_warnings(maple.redis):
         log.warning("REDIS DURABILITY WARNING: " + warning)
     count = settings.workers if workers is None else workers
