@@ -34,6 +34,7 @@ from integrations.openai_model import OpenAICompatibleModel
 from integrations.redis_audit import RedisAuditLog
 from integrations.redis_queue import RedisJobQueue, WorkerPool
 from integrations.redis_store import RedisRunStore
+from integrations.redis_usage import RedisUsageLedger
 from integrations.slack_surface import SlackSurface, make_client
 
 log = logging.getLogger("maple.app")
@@ -183,7 +184,7 @@ def build(settings: Settings, *, spec: MapleSpec | None = None, audit: AuditLog 
     router = Router(portfolio=active_portfolio(spec, models), clients=models)
     svc = Services(spec=spec, store=store, queue=queue, surface=surface, router=router,
                    access=Access(spec, surface), audit=audit or build_audit(settings, spec, r),
-                   clock=SystemClock())
+                   clock=SystemClock(), ledger=RedisUsageLedger(redis=r, prefix=settings.redis_prefix))
     bolt = AsyncApp(signing_secret=signing, client=client, process_before_response=True,
                     request_verification_enabled=False, logger=logging.getLogger("maple.bolt"))
     desk = GoalDesk(svc=svc, classifier=_classifier(spec))

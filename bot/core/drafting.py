@@ -1,99 +1,159 @@
-"""Producing a draft: plan the route for the generate step, call the chain, keep the decision on the run."""
+"""Producing a draft: run the workflow's steps — assess, tools, generate, check — and keep every decision on the run.
+
+Sensitivity is assessed for every text that may reach a model or tool (the goal, tool output); the run's level is
+the highest of them, and routing is fail-closed against it.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from bot.core import text
-from bot.core.errors import ModelResponseError
+from bot.core.errors import BudgetExceeded, ModelResponseError, NoEligibleModel
+from bot.core.levels import Sensitivity
 from bot.core.models import ChatMessage, DraftVersion, RouteDecision, Run, RunState, Usage
-from bot.core.router import Plan
 from bot.core.services import Services
-from bot.core.spec import StepSpec, WorkflowSpec
+from bot.core.spec import TIER_RANK, StepSpec, WorkflowSpec
 from bot.core.states import transition
 
-DEFAULT_PROMPT = (
-    "You are Maple, a careful assistant inside a company's Slack. Do what the user asks, concisely."
-)
+DEFAULT_PROMPT = "You are Maple, a careful assistant inside a company's Slack. Do what the user asks, concisely."
+CONTEXT_LIMIT = 12_000
 
 
-def generate_step(workflow: WorkflowSpec | None) -> StepSpec:
-    steps = [s for s in (workflow.steps if workflow else []) if s.kind == "generate"]
-    return steps[0] if steps else StepSpec(kind="generate", prompt=DEFAULT_PROMPT)
+@dataclass
+class Work:
+    """What the steps of one run build up before it is written back."""
+
+    run: Run
+    workflow: WorkflowSpec | None
+    level: Sensitivity
+    hits: dict[str, int]
+    context: list[str] = field(default_factory=list)
+    draft: str | None = None
+    model: str | None = None
+    notes: list[str] = field(default_factory=list)
+    routes: list[RouteDecision] = field(default_factory=list)
+    usage: list[Usage] = field(default_factory=list)
+
+    def raise_level(self, level: Sensitivity, hits: dict[str, int]) -> None:
+        self.level = max(self.level, level)
+        for kind, count in hits.items():
+            self.hits[kind] = self.hits.get(kind, 0) + count
 
 
-def build_messages(step: StepSpec, run: Run) -> list[ChatMessage]:
-    return [
-        ChatMessage(role="system", content=(step.prompt or DEFAULT_PROMPT).strip()),
-        ChatMessage(role="user", content=run.goal),
-    ]
+def steps_of(workflow: WorkflowSpec | None) -> list[StepSpec]:
+    steps = list(workflow.steps) if workflow else []
+    return steps or [StepSpec(kind="generate", prompt=DEFAULT_PROMPT)]
+
+
+def build_messages(step: StepSpec, work: Work) -> list[ChatMessage]:
+    user = work.run.goal
+    if work.context:
+        joined = "\n\n".join(work.context)[:CONTEXT_LIMIT]
+        user = f"{work.run.goal}\n\n--- context ---\n{joined}"
+    return [ChatMessage(role="system", content=(step.prompt or DEFAULT_PROMPT).strip()),
+            ChatMessage(role="user", content=user)]
 
 
 async def produce_draft(svc: Services, run: Run) -> Run:
-    """Generate the draft of a queued/drafting run and move it to review (or straight to approved)."""
+    """Run the steps of a queued/drafting run and move it to review (or straight to approved)."""
 
     def to_drafting(r: Run) -> None:
         transition(r, RunState.DRAFTING)
 
     run = await svc.mutate(run.id, to_drafting)
-    workflow = svc.spec.workflow(run.workflow)
-    step = generate_step(workflow)
-    plan = svc.router.plan(
-        step="generate", capability=step.capability, tier=step.tier, sensitivity=run.sensitivity
-    )
-    await svc.record(
-        "route.decided",
-        run,
-        attrs={"maple.route.chosen": plan.decision.chosen, "maple.route.reason": plan.decision.reason},
-    )
+    level, hits = svc.assessment(run.goal)
+    work = Work(run=run, workflow=svc.spec.workflow(run.workflow), level=level, hits=dict(hits))
+    await svc.record("sensitivity.assessed", run, attrs={"maple.sensitivity.level": level.label,
+                                                          "maple.sensitivity.hits": _hit_list(hits)})
+    for step in steps_of(work.workflow):
+        if step.kind == "tool":
+            await _tool(svc, work, step)
+        elif step.kind == "generate":
+            await _generate(svc, work, step)
+        elif step.kind == "retrieve":
+            work.notes.append("no knowledge base is connected yet: answered without sources")
+    if not work.draft:
+        raise ModelResponseError("the workflow produced no draft")
+    return await svc.mutate(run.id, _accept(svc, work))
+
+
+def _hit_list(hits: dict[str, int]) -> list[str]:
+    return [f"{kind}={count}" for kind, count in sorted(hits.items())]
+
+
+async def _tool(svc: Services, work: Work, step: StepSpec) -> None:
+    if svc.tools is None or not step.tool:
+        raise ModelResponseError(f"tool {step.tool or '?'} is not available in this deployment")
     started = time.perf_counter()
-    completion, usage, decision = await svc.router.generate(plan, messages=build_messages(step, run))
+    out = await svc.tools(name=step.tool, run=work.run, step=step, level=work.level)
+    work.raise_level(out.level, out.hits)
+    work.context.append(out.text)
+    work.draft, work.model = out.text, f"tool:{step.tool}"
+    await svc.record("tool.called", work.run, attrs={
+        "gen_ai.tool.name": step.tool, "maple.sensitivity.level": out.level.label,
+        "maple.latency_ms": round((time.perf_counter() - started) * 1000, 1)})
+
+
+async def _generate(svc: Services, work: Work, step: StepSpec) -> None:
+    over_budget = await _over_budget(svc, work.run)
+    try:
+        plan = svc.router.plan(step="generate", capability=step.capability, tier=step.tier,
+                               sensitivity=work.level, free_only=over_budget)
+    except NoEligibleModel as exc:
+        if over_budget:
+            raise BudgetExceeded("your daily token budget is spent and no free model is eligible") from exc
+        raise NoEligibleModel(text.no_eligible_model(work.level.label)) from exc
+    if over_budget:
+        work.notes.append("over the daily token budget: drafted by a free model")
+    await svc.record("route.decided", work.run, attrs={
+        "maple.route.chosen": plan.decision.chosen, "maple.route.reason": plan.decision.reason,
+        "maple.sensitivity.level": work.level.label})
+    started = time.perf_counter()
+    completion, usage, decision = await svc.router.generate(plan, messages=build_messages(step, work))
     latency_ms = round((time.perf_counter() - started) * 1000, 1)
-    draft_text = completion.text.strip()[: svc.spec.limits.max_draft_chars]
-    if not draft_text:
+    draft = completion.text.strip()[: svc.spec.limits.max_draft_chars]
+    if not draft:
         raise ModelResponseError(f"{usage.model} returned an empty draft")
-    await svc.record(
-        "model.called",
-        run,
-        attrs={
-            "gen_ai.request.model": completion.model,
-            "maple.model": usage.model,
-            "gen_ai.usage.input_tokens": usage.input_tokens,
-            "gen_ai.usage.output_tokens": usage.output_tokens,
-            "maple.cost.usd": usage.cost_usd,
-            "maple.latency_ms": latency_ms,
-        },
-    )
-    accept = _accept(
-        draft_text=draft_text, plan=plan, usage=usage, decision=decision, svc=svc, workflow=workflow
-    )
-    return await svc.mutate(run.id, accept)
+    chosen = next((m for m in plan.chain if m.name == usage.model), None)
+    if chosen is not None and TIER_RANK[chosen.tier] < TIER_RANK[step.tier]:
+        work.notes.append(text.weak_model_note(usage.model))
+    work.draft, work.model = draft, usage.model
+    work.routes.append(decision)
+    work.usage.append(usage)
+    if svc.ledger is not None:
+        await svc.ledger.add(user=work.run.requester, team=work.run.origin.team or "-",
+                             tokens=usage.input_tokens + usage.output_tokens, cost=usage.cost_usd)
+    await svc.record("model.called", work.run, attrs={
+        "gen_ai.operation.name": "chat", "gen_ai.request.model": usage.model,
+        "gen_ai.response.model": completion.model, "gen_ai.usage.input_tokens": usage.input_tokens,
+        "gen_ai.usage.output_tokens": usage.output_tokens, "maple.cost.usd": usage.cost_usd,
+        "maple.latency_ms": latency_ms})
 
 
-def _accept(
-    *,
-    draft_text: str,
-    plan: Plan,
-    usage: Usage,
-    decision: RouteDecision,
-    svc: Services,
-    workflow: WorkflowSpec | None,
-) -> Callable[[Run], None]:
-    model = usage.model
-    notes = [text.weak_model_note(model)] if plan.below_tier else []
+async def _over_budget(svc: Services, run: Run) -> bool:
+    if svc.ledger is None:
+        return False
+    user_tokens, team_tokens = await svc.ledger.spent(user=run.requester, team=run.origin.team or "-")
+    budgets = svc.spec.budgets
+    return user_tokens >= budgets.user_tokens_per_day or team_tokens >= budgets.team_tokens_per_day
+
+
+def _accept(svc: Services, work: Work) -> Callable[[Run], None]:
+    draft = DraftVersion(text=work.draft or "", author=f"model:{work.model}", at=svc.clock.now(), model=work.model,
+                         notes=work.notes)
 
     def apply(r: Run) -> None:
         if r.state is not RunState.DRAFTING:
             return
-        r.drafts.append(
-            DraftVersion(
-                text=draft_text, author=f"model:{model}", at=svc.clock.now(), model=model, notes=notes
-            )
-        )
-        r.routes.append(decision)
-        r.usage.append(usage)
-        needs_review = workflow.review if workflow else True
+        r.drafts.append(draft)
+        r.routes.extend(work.routes)
+        r.usage.extend(work.usage)
+        r.sensitivity = work.level
+        r.sensitivity_hits = dict(work.hits)
+        needs_review = work.workflow.review if work.workflow else True
         transition(r, RunState.IN_REVIEW if needs_review else RunState.APPROVED)
 
     return apply

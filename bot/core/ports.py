@@ -141,3 +141,14 @@ class AuditLog(ABC):
     async def append(
         self, *, kind: str, run_id: str | None, actor: str | None, attrs: Mapping[str, Any]
     ) -> None: ...
+
+
+class UsageLedger(ABC):
+    """Tokens and cost per user and per team per day (budgets), kept outside the run."""
+
+    @abstractmethod
+    async def add(self, *, user: str, team: str, tokens: int, cost: float) -> None: ...
+
+    @abstractmethod
+    async def spent(self, *, user: str, team: str) -> tuple[int, int]:
+        """(tokens the user spent today, tokens the team spent today)."""

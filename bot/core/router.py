@@ -91,8 +91,13 @@ class Router:
     def active(self) -> list[ModelSpec]:
         return [m for m in self.portfolio if m.enabled and m.name in self.clients]
 
-    def plan(self, *, step: str, capability: Capability, tier: Tier, sensitivity: Sensitivity) -> Plan:
+    def plan(
+        self, *, step: str, capability: Capability, tier: Tier, sensitivity: Sensitivity, free_only: bool = False
+    ) -> Plan:
         inactive = {m.name: "not enabled" for m in self.portfolio if m not in self.active()}
+        if free_only:
+            inactive.update({m.name: "over budget: not free" for m in self.portfolio
+                             if m.price_in + m.price_out > 0 and m.name not in inactive})
         if not self.active():
             raise NoModelConfigured("no model is configured")
         return plan_route(

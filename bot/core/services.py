@@ -4,16 +4,35 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from bot.core.access import Access
 from bot.core.errors import ConflictError
+from bot.core.levels import Sensitivity
 from bot.core.models import Job, Run
-from bot.core.ports import AuditLog, Clock, JobQueue, RunStore, Surface
+from bot.core.ports import AuditLog, Clock, JobQueue, RunStore, Surface, UsageLedger
 from bot.core.router import Router
-from bot.core.spec import MapleSpec
+from bot.core.spec import MapleSpec, StepSpec
 
 Mutation = Callable[[Run], None]
+Assessor = Callable[[str], tuple[Sensitivity, dict[str, int]]]
+
+
+class ToolCaller(Protocol):
+    """Runs a named tool for a run (see bot/core/tools): validates, checks clearance, returns text."""
+
+    async def __call__(self, *, name: str, run: Run, step: StepSpec, level: Sensitivity) -> ToolOutput: ...
+
+
+@dataclass(frozen=True)
+class ToolOutput:
+    text: str
+    level: Sensitivity
+    hits: dict[str, int]
+
+
+def no_assessment(default: Sensitivity) -> Assessor:
+    return lambda _text: (default, {})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -26,6 +45,12 @@ class Services:
     access: Access
     audit: AuditLog
     clock: Clock
+    ledger: UsageLedger | None = None
+    assess: Assessor | None = None
+    tools: ToolCaller | None = None
+
+    def assessment(self, text: str) -> tuple[Sensitivity, dict[str, int]]:
+        return (self.assess or no_assessment(self.spec.sensitivity.default))(text)
 
     async def mutate(
         self, run_id: str, change: Mutation, *, job: Job | None = None, attempts: int = 8
