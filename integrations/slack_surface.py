@@ -19,7 +19,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.errors import NotInChannel, SurfaceError, SurfaceUnavailable
-from bot.core.ports import Directory, MessageRef, Surface, View
+from bot.core.ports import Directory, MessageRef, Place, Surface, View
 
 Renderer = Callable[[View], tuple[str, list[dict[str, Any]]]]
 METADATA_EVENT = "maple_run"
@@ -65,6 +65,7 @@ class SlackSurface(Surface, Directory):
         self._groups: dict[str, tuple[float, frozenset[str]]] = {}
         self._group_ttl = group_ttl
         self._members: dict[str, float] = {}
+        self._guests: dict[str, tuple[float, bool]] = {}
 
     async def check_member(self, *, channel: str) -> None:
         if channel.startswith("D") or self._members.get(channel, 0) > time.monotonic():
@@ -73,6 +74,28 @@ class SlackSurface(Surface, Directory):
         if not (info.get("is_member") or info.get("is_im")):
             raise NotInChannel(channel)
         self._members[channel] = time.monotonic() + 60
+
+    async def place(self, *, channel: str) -> Place:
+        if channel.startswith("D"):
+            return Place(kind="dm")
+        info = (await call(self._client, "conversations.info", channel)).get("channel", {})
+        if info.get("is_im"):
+            return Place(kind="dm")
+        if info.get("is_ext_shared") or info.get("is_shared") or info.get("is_org_shared"):
+            return Place(kind="shared")
+        return Place(kind="private" if info.get("is_private") or info.get("is_group") else "public")
+
+    async def is_guest(self, *, user: str) -> bool:
+        cached = self._guests.get(user)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        try:
+            info = (await call(self._client, "users.info", user=user)).get("user", {})
+        except SurfaceError:
+            return True  # fail closed: unknown → treated as a guest
+        guest = bool(info.get("is_restricted") or info.get("is_ultra_restricted") or info.get("is_stranger"))
+        self._guests[user] = (time.monotonic() + 600, guest)
+        return guest
 
     async def open_dm(self, *, user: str) -> str:
         data = await call(self._client, "conversations.open", users=user)

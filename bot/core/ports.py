@@ -6,7 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel
 
@@ -109,8 +109,20 @@ class MessageRef(BaseModel):
     ts: str
 
 
+class Place(BaseModel):
+    """What kind of destination a channel is, for the sensitivity rules of ``channels:`` in the config."""
+
+    kind: Literal["public", "private", "dm", "shared"]
+
+
 class Surface(ABC):
     """Where Maple talks to people. Idempotency keys (run id + effect) travel with every post."""
+
+    @abstractmethod
+    async def place(self, *, channel: str) -> Place: ...
+
+    @abstractmethod
+    async def is_guest(self, *, user: str) -> bool: ...
 
     @abstractmethod
     async def check_member(self, *, channel: str) -> None:

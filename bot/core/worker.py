@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from bot.core import text
+from bot.core.destinations import may_receive, place_refusal
 from bot.core.drafting import produce_draft
 from bot.core.effects import post_once, review_refs
 from bot.core.errors import BudgetExceeded, NoEligibleModel, NoModelConfigured, NotInChannel
@@ -104,9 +105,10 @@ async def _refuse(svc: Services, run: Run, exc: Exception) -> None:
 
 async def review_targets(svc: Services, run: Run) -> list[tuple[str, str]]:
     """(effect key, channel) for every place the draft goes for review: the review channel or approvers' DMs."""
-    if svc.spec.review.channel:
-        await svc.surface.check_member(channel=svc.spec.review.channel)
-        return [(f"review:{svc.spec.review.channel}", svc.spec.review.channel)]
+    review_channel = svc.spec.review.channel
+    if review_channel and await may_receive(svc, run=run, channel=review_channel):
+        await svc.surface.check_member(channel=review_channel)
+        return [(f"review:{review_channel}", review_channel)]
     workflow = svc.spec.workflow(run.workflow)
     approvers = await svc.access.approvers(workflow) if workflow else []
     targets = []
@@ -148,16 +150,15 @@ async def _deliver(svc: Services, run: Run) -> None:
         return
     if run.decision:
         await _refresh_reviews(svc, run, text.approved_banner(run.decision.by, _stamp(svc, run)))
-    origin = run.origin
-    await svc.surface.check_member(channel=origin.channel)
-    run, ref = await post_once(
-        svc,
-        run,
-        effect="result",
-        channel=origin.channel,
-        view=View(kind="result", run=run),
-        thread_ts=origin.thread_ts,
-    )
+    channel, thread_ts, why = await _destination(svc, run)
+    if channel is None:
+        await fail(svc, run.id, why=why or "no destination is cleared for this result")
+        return
+    await svc.surface.check_member(channel=channel)
+    run, ref = await post_once(svc, run, effect="result", channel=channel, view=View(kind="result", run=run),
+                               thread_ts=thread_ts)
+    if why:
+        run = await tell_requester(svc, run, effect="rerouted", message=text.refused(run.id, why))
     if run.decision:
         run = await tell_requester(
             svc, run, effect="approved", message=text.told_approved(run.id, run.decision.by, ref.channel)
@@ -168,7 +169,22 @@ async def _deliver(svc: Services, run: Run) -> None:
             transition(r, RunState.DELIVERED)
 
     run = await svc.mutate(run.id, to_delivered)
-    await svc.record("run.delivered", run, attrs={"maple.destination": ref.channel})
+    await svc.record("run.delivered", run, attrs={"maple.destination": ref.channel,
+                                                  "maple.sensitivity.level": run.sensitivity.label})
+
+
+async def _destination(svc: Services, run: Run) -> tuple[str | None, str | None, str | None]:
+    """(channel, thread, note): the origin when cleared for the run's sensitivity, else the requester's DM."""
+    existing = run.effects.get("result")
+    if existing is not None:
+        return existing.channel, existing.thread_ts, None
+    origin = run.origin
+    if await may_receive(svc, run=run, channel=origin.channel, user=run.requester):
+        return origin.channel, origin.thread_ts, None
+    dm = await svc.surface.open_dm(user=run.requester)
+    if await may_receive(svc, run=run, channel=dm, user=run.requester):
+        return dm, None, place_refusal(run, origin.channel)
+    return None, None, f"this result is {run.sensitivity.label} and your account may not receive it"
 
 
 async def _rejected(svc: Services, run: Run) -> None:

@@ -15,6 +15,7 @@ from bot.core.ports import (
     Directory,
     JobQueue,
     MessageRef,
+    Place,
     RunStore,
     Surface,
     View,
@@ -71,6 +72,16 @@ class MemorySurface(Surface, Directory):
         self.ephemerals: list[tuple[str, str, str]] = []
         self.groups = groups or {}
         self.not_member = not_member or set()
+        self.kinds: dict[str, str] = {}
+        self.guests: set[str] = set()
+
+    async def place(self, *, channel: str) -> Place:
+        if channel.startswith("D"):
+            return Place(kind="dm")
+        return Place(kind=self.kinds.get(channel, "public"))  # type: ignore[arg-type]
+
+    async def is_guest(self, *, user: str) -> bool:
+        return user in self.guests
 
     async def check_member(self, *, channel: str) -> None:
         if channel in self.not_member:

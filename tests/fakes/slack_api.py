@@ -28,12 +28,15 @@ class FakeSlack:
     messages: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     calls: list[Call] = field(default_factory=list)
     failures: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    guests: set[str] = field(default_factory=set)
     url: str = ""
     _runner: web.AppRunner | None = None
     _ts: int = 0
 
-    def add_channel(self, cid: str, *, member: bool = True, private: bool = False, members: list[str] = ()) -> None:
-        self.channels[cid] = {"id": cid, "is_member": member, "is_private": private, "members": list(members)}
+    def add_channel(self, cid: str, *, member: bool = True, private: bool = False, members: list[str] = (),
+                    shared: bool = False) -> None:
+        self.channels[cid] = {"id": cid, "is_member": member, "is_private": private, "members": list(members),
+                              "is_ext_shared": shared}
 
     def fail_next(self, method: str, *, error: str = "ratelimited", status: int = 429, retry_after: int = 1,
                   times: int = 1) -> None:
@@ -144,7 +147,9 @@ class FakeSlack:
         return {"users": self.groups.get(p["usergroup"], [])}
 
     def m_users_info(self, p: dict[str, Any]) -> dict[str, Any]:
-        return {"user": {"id": p["user"], "name": p["user"].lower(), "tz": "America/Toronto"}}
+        guest = p["user"] in self.guests
+        return {"user": {"id": p["user"], "name": p["user"].lower(), "tz": "America/Toronto",
+                         "is_restricted": guest}}
 
 
 def _json(value: Any) -> Any:

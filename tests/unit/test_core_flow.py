@@ -209,3 +209,53 @@ async def test_usage_is_recorded_per_user_and_team() -> None:
     await goal(svc)
     await drain(svc)
     assert ledger.added == [("U0REQUEST", "-", 15, 0.0)]
+
+
+def _assess_confidential(text: str):  # type: ignore[no-untyped-def]
+    from bot.core.levels import Sensitivity
+
+    return (Sensitivity.CONFIDENTIAL, {"email": 1}) if "@" in text else (Sensitivity.INTERNAL, {})
+
+
+async def test_confidential_result_goes_to_the_requester_not_a_public_channel() -> None:
+    from dataclasses import replace
+
+    svc = replace(make_services(), assess=_assess_confidential)
+    run = await goal(svc, "draft a note to ann@example.com")
+    await drain(svc)
+    await review.decide(svc, run_id=run.id, user="U0REVIEW", kind="approve")
+    await drain(svc)
+    result = [p for p in svc.surface.posts if p["effect"] == "result"]
+    assert [p["channel"] for p in result] == ["D-U0REQUEST"]
+    assert any(p["effect"] == "notify:rerouted" for p in svc.surface.posts)
+    assert (await svc.store.get(run.id)).sensitivity_hits == {"email": 1}
+
+
+async def test_private_channel_takes_confidential_and_review_channel_falls_back_to_dms() -> None:
+    from dataclasses import replace
+
+    surface = MemorySurface(groups={"S0REVIEWERS": {"U0REVIEW2"}})
+    surface.kinds.update({"C1": "private", "C0REVIEW": "shared"})
+    svc = replace(make_services(spec=make_spec(review={"channel": "C0REVIEW"}), surface=surface),
+                  assess=_assess_confidential)
+    run = await goal(svc, "draft a note to ann@example.com")
+    await drain(svc)
+    reviews = {p["channel"] for p in surface.posts if p["effect"].startswith("review:")}
+    assert reviews == {"D-U0REVIEW", "D-U0REVIEW2"}  # the shared review channel is not cleared
+    await review.decide(svc, run_id=run.id, user="U0REVIEW", kind="approve")
+    await drain(svc)
+    assert [p["channel"] for p in surface.posts if p["effect"] == "result"] == ["C1"]
+
+
+async def test_guest_requester_gets_nothing_above_public() -> None:
+    from dataclasses import replace
+
+    surface = MemorySurface()
+    surface.guests.add("U0REQUEST")
+    svc = replace(make_services(surface=surface), assess=_assess_confidential)
+    run = await goal(svc, "draft a note to ann@example.com")
+    await drain(svc)
+    await review.decide(svc, run_id=run.id, user="U0REVIEW", kind="approve")
+    await drain(svc)
+    run = await svc.store.get(run.id)
+    assert run.state is RunState.FAILED and not [p for p in surface.posts if p["effect"] == "result"]
