@@ -11,9 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.core import text
-from bot.core.errors import BudgetExceeded, ModelResponseError, NoEligibleModel
+from bot.core.errors import BudgetExceeded, ModelResponseError, NoEligibleModel, PolicyViolation
 from bot.core.levels import Sensitivity
 from bot.core.models import ChatMessage, DraftVersion, RouteDecision, Run, RunState, Usage
+from bot.core.policy import blocking, check_draft
 from bot.core.services import Services
 from bot.core.spec import TIER_RANK, StepSpec, WorkflowSpec
 from bot.core.states import transition
@@ -36,6 +37,7 @@ class Work:
     notes: list[str] = field(default_factory=list)
     routes: list[RouteDecision] = field(default_factory=list)
     usage: list[Usage] = field(default_factory=list)
+    policy: list[str] = field(default_factory=list)
 
     def raise_level(self, level: Sensitivity, hits: dict[str, int]) -> None:
         self.level = max(self.level, level)
@@ -75,9 +77,22 @@ async def produce_draft(svc: Services, run: Run) -> Run:
             await _generate(svc, work, step)
         elif step.kind == "retrieve":
             work.notes.append("no knowledge base is connected yet: answered without sources")
+        elif step.kind == "check" and work.draft:
+            await _check(svc, work)
     if not work.draft:
         raise ModelResponseError("the workflow produced no draft")
     return await svc.mutate(run.id, _accept(svc, work))
+
+
+async def _check(svc: Services, work: Work) -> None:
+    violations = check_draft(svc.spec.policy, workflow=work.run.workflow, draft=work.draft or "",
+                             sources=[work.run.goal, *work.context], assess=svc.assessment)
+    await svc.record("policy.checked", work.run, attrs={
+        "maple.policy.violations": [f"{v.rule}:{v.action}" for v in violations]})
+    work.policy = [f"policy: {v.message}" for v in violations]
+    blocked = blocking(violations)
+    if blocked:
+        raise PolicyViolation("; ".join(v.message for v in blocked))
 
 
 def _hit_list(hits: dict[str, int]) -> list[str]:
@@ -153,6 +168,7 @@ def _accept(svc: Services, work: Work) -> Callable[[Run], None]:
         r.usage.extend(work.usage)
         r.sensitivity = work.level
         r.sensitivity_hits = dict(work.hits)
+        r.policy_notes = list(work.policy)
         needs_review = work.workflow.review if work.workflow else True
         transition(r, RunState.IN_REVIEW if needs_review else RunState.APPROVED)
 

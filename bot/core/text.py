@@ -96,3 +96,7 @@ def weak_model_note(model: str) -> str:
 
 def unknown_command(text: str) -> str:
     return f"I didn't understand `{text[:40]}`. " + USAGE
+
+
+def policy_blocked(why: str) -> str:
+    return f"the draft broke a policy and was not sent for review ({why}). Rephrase the request and try again."
