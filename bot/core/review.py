@@ -8,6 +8,7 @@ from typing import Literal
 from bot.core import text
 from bot.core.errors import AccessDenied, InputError, InvalidTransition, NotFound
 from bot.core.models import Decision, DraftVersion, Job, Run, RunState
+from bot.core.policy import blocking, check_draft
 from bot.core.services import Services
 from bot.core.spec import WorkflowSpec
 from bot.core.states import transition
@@ -60,15 +61,22 @@ async def edit(svc: Services, *, run_id: str, user: str, new_text: str) -> Run:
         raise InputError(text.EMPTY_EDIT)
     if len(new_text) > svc.spec.limits.max_draft_chars:
         raise InputError(f"The draft is limited to {svc.spec.limits.max_draft_chars:,} characters.")
-    await load_for_review(svc, run_id=run_id, user=user, approve=False)
+    run, _workflow = await load_for_review(svc, run_id=run_id, user=user, approve=False)
     edited_at = svc.clock.now()
+    level, hits = svc.assessment(new_text)  # an edited draft is assessed and checked again
+    violations = check_draft(svc.spec.policy, workflow=run.workflow, draft=new_text,
+                             sources=[run.goal, *(d.text for d in run.drafts)], assess=svc.assessment)
+    if blocking(violations):
+        raise InputError("; ".join(v.message for v in blocking(violations)))
 
     def apply(r: Run) -> None:
         if r.state is not RunState.IN_REVIEW:
             raise InvalidTransition(text.NOT_IN_REVIEW.format(state=r.state.value.replace("_", " ")))
-        r.drafts.append(
-            DraftVersion(text=new_text, author=user, at=edited_at, notes=[f"edited by <@{user}>"])
-        )
+        r.drafts.append(DraftVersion(text=new_text, author=user, at=edited_at, notes=[f"edited by <@{user}>"]))
+        r.sensitivity = max(r.sensitivity, level)
+        for kind, count in hits.items():
+            r.sensitivity_hits[kind] = max(r.sensitivity_hits.get(kind, 0), count)
+        r.policy_notes = [f"policy: {v.message}" for v in violations]
 
     run = await svc.mutate(run_id, apply, job=Job(run_id=run_id, kind="redraft"))
     await svc.record("draft.edited", run, actor=user, attrs={"maple.draft.version": len(run.drafts)})
