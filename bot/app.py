@@ -176,7 +176,7 @@ def build(settings: Settings, *, spec: MapleSpec | None = None, audit: AuditLog 
         raise ConfigError("SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET must be set (or run `maple dev`)")
     r = aioredis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5,
                           health_check_interval=30)
-    store = RedisRunStore(redis=r, prefix=settings.redis_prefix)
+    store = RedisRunStore(redis=r, prefix=settings.redis_prefix, ttl_seconds=spec.audit.text_ttl_days * 86400)
     queue = RedisJobQueue(redis=r, prefix=settings.redis_prefix)
     client = make_client(token=token, base_url=settings.slack_api_url)
     surface = SlackSurface(client=client, render=blocks.render)

@@ -143,3 +143,14 @@ def choice_blocks(*, run_id: str, question: str, options: list[tuple[str, str]])
     buttons = [{"type": "button", "text": {"type": "plain_text", "text": label[:75]}, "action_id": f"{PICK}_{wf}",
                 "value": f"{run_id}:{wf}"} for wf, label in options[:5]]
     return [section(question), {"type": "actions", "block_id": f"pick:{run_id}", "elements": buttons}]
+
+
+def home_view(workflows: str, *, admin: bool) -> Block:
+    """The App Home tab: how to use Maple and what this person may run."""
+    from bot.core import text
+
+    blocks = [{"type": "header", "text": {"type": "plain_text", "text": "Maple"}}, section(text.USAGE),
+              {"type": "divider"}, section(workflows)]
+    if admin:
+        blocks.append(context(text.ADMIN_USAGE))
+    return {"type": "home", "blocks": blocks}

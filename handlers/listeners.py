@@ -21,7 +21,17 @@ from bot.core.errors import (
 )
 from bot.core.models import Origin
 from bot.core.services import Services
-from handlers.blocks import APPROVE, EDIT, EDIT_VIEW, PICK, REJECT, REJECT_VIEW, edit_modal, reject_modal
+from handlers.blocks import (
+    APPROVE,
+    EDIT,
+    EDIT_VIEW,
+    PICK,
+    REJECT,
+    REJECT_VIEW,
+    edit_modal,
+    home_view,
+    reject_modal,
+)
 from handlers.goals import GoalDesk
 
 log = logging.getLogger("maple.handlers")
@@ -46,6 +56,16 @@ def register(app: AsyncApp, *, desk: GoalDesk, on_group_change: Callable[[str | 
     async def on_message(event: dict[str, Any]) -> None:
         if event.get("channel_type") == "im" and not event.get("subtype") and not event.get("bot_id"):
             await _conversation(desk, event, kind="dm")
+
+    @app.event("app_home_opened")
+    async def on_home(event: dict[str, Any], client: Any) -> None:
+        user = event.get("user", "")
+        try:
+            listing = await desk.workflows(user)
+            admin = await svc.access.is_admin(user)
+            await client.views_publish(user_id=user, view=home_view(listing, admin=admin))
+        except Exception as exc:  # noqa: BLE001 - the home tab is best effort
+            log.warning("could not publish the home tab", extra={"error": type(exc).__name__})
 
     @app.event("subteam_members_changed")
     async def on_group(event: dict[str, Any]) -> None:

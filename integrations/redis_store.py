@@ -28,6 +28,7 @@ elseif cur ~= ARGV[1] then
   return 0
 end
 redis.call('HSET', KEYS[1], 'v', ARGV[2], 'doc', ARGV[3])
+if ARGV[5] ~= '0' then redis.call('EXPIRE', KEYS[1], ARGV[5]) end
 if ARGV[4] ~= '' then redis.call('XADD', KEYS[2], '*', 'job', ARGV[4]) end
 return 1
 """
@@ -44,9 +45,12 @@ async def guarded(call: Callable[[], Awaitable[T]]) -> T:
 
 
 class RedisRunStore(RunStore):
-    def __init__(self, *, redis: aioredis.Redis, prefix: str = "maple:") -> None:
+    def __init__(self, *, redis: aioredis.Redis, prefix: str = "maple:", ttl_seconds: int = 0) -> None:
+        """``ttl_seconds``: a run (with the text of its goal and drafts) expires this long after its last change;
+        the audit trail keeps only hashes. 0 keeps runs forever."""
         self._r = redis
         self._prefix = prefix
+        self._ttl = ttl_seconds
         self._cas = redis.register_script(_CAS)
 
     def run_key(self, run_id: str) -> str:
@@ -62,7 +66,8 @@ class RedisRunStore(RunStore):
 
     async def _write(self, run: Run, *, expected: str, job: Job | None) -> Run:
         new = run.model_copy(update={"version": run.version + 1})
-        args = [expected, str(new.version), new.model_dump_json(), job.model_dump_json() if job else ""]
+        args = [expected, str(new.version), new.model_dump_json(), job.model_dump_json() if job else "",
+                str(self._ttl)]
         result: Any = await guarded(lambda: self._cas(keys=[self.run_key(run.id), self.stream], args=args))
         if result == 1:
             return new

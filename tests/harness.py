@@ -93,6 +93,8 @@ class Harness:
     async def cleanup_redis(self) -> None:
         import redis.asyncio as aioredis
 
+        self.anchor_file.unlink(missing_ok=True)
+
         r = aioredis.from_url(self.redis_url)
         try:
             keys = [k async for k in r.scan_iter(match=self.prefix + "*", count=500)]

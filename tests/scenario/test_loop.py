@@ -130,3 +130,18 @@ async def test_status_visibility(harness: Harness) -> None:
     assert run_id in admin["text"]
     _, other = await h.slash(OUTSIDER, f"status {run_id}")
     assert run_id not in other["text"] and "only see" in other["text"]
+
+
+async def test_app_home_published(harness: Harness) -> None:
+    status, _ = await harness.event({"type": "app_home_opened", "user": REQUESTER, "tab": "home"})
+    assert status == 200
+    published = await harness.wait_for(lambda: harness.slack.calls_to("views.publish"), what="home tab")
+    assert published[0].params["user_id"] == REQUESTER
+    assert "/maple" in str(published[0].params["view"]) and "Draft" in str(published[0].params["view"])
+
+
+async def test_workflows_listing_respects_roles(harness: Harness) -> None:
+    _, mine = await harness.slash(REQUESTER, "workflows")
+    assert "`draft`" in mine["text"] and "`calc`" in mine["text"]
+    _, outsider = await harness.slash(OUTSIDER, "workflows")
+    assert "no workflows" in outsider["text"]

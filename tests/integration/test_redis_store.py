@@ -1,0 +1,69 @@
+"""The Redis run store: optimistic writes, atomic enqueue, expiry of run text."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+import redis.asyncio as aioredis
+
+from bot.core.errors import ConflictError, NotFound, StoreUnavailable
+from bot.core.models import Job, Origin, Run
+from integrations.redis_store import RedisRunStore
+
+
+@pytest.fixture
+async def r() -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.from_url("redis://127.0.0.1:6379/0")
+    prefix = f"test:{uuid.uuid4().hex[:8]}:"
+    client.test_prefix = prefix  # type: ignore[attr-defined]
+    yield client
+    keys = [k async for k in client.scan_iter(match=prefix + "*")]
+    if keys:
+        await client.delete(*keys)
+    await client.aclose()
+
+
+def new_run() -> Run:
+    now = datetime.now(UTC)
+    return Run(requester="U1", origin=Origin(channel="C1"), goal="g", workflow="draft", created_at=now, updated_at=now)
+
+
+async def test_create_save_conflict_and_job(r: aioredis.Redis) -> None:
+    store = RedisRunStore(redis=r, prefix=r.test_prefix, ttl_seconds=3600)  # type: ignore[attr-defined]
+    run = await store.create(new_run(), job=Job(run_id="x", kind="draft"))
+    assert run.version == 1
+    assert await r.xlen(store.stream) == 1
+    assert 0 < await r.ttl(store.run_key(run.id)) <= 3600
+    with pytest.raises(ConflictError):
+        await store.create(run)
+    a, b = await store.get(run.id), await store.get(run.id)
+    a.goal = "first"
+    await store.save(a)
+    b.goal = "second"
+    with pytest.raises(ConflictError):
+        await store.save(b)
+    assert (await store.get(run.id)).goal == "first"
+    with pytest.raises(NotFound):
+        await store.get("R-NOPE")
+
+
+async def test_concurrent_saves_one_wins(r: aioredis.Redis) -> None:
+    store = RedisRunStore(redis=r, prefix=r.test_prefix)  # type: ignore[attr-defined]
+    run = await store.create(new_run())
+    results = await asyncio.gather(*(store.save(run, job=Job(run_id=run.id, kind="deliver")) for _ in range(10)),
+                                   return_exceptions=True)
+    assert sum(not isinstance(x, Exception) for x in results) == 1
+    assert await r.xlen(store.stream) == 1  # the losers enqueued nothing
+
+
+async def test_unreachable_redis() -> None:
+    client = aioredis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.5)
+    store = RedisRunStore(redis=client)
+    with pytest.raises(StoreUnavailable):
+        await store.create(new_run())
+    assert not await store.ping()
+    await client.aclose()
