@@ -145,3 +145,12 @@ async def test_workflows_listing_respects_roles(harness: Harness) -> None:
     assert "`draft`" in mine["text"] and "`calc`" in mine["text"]
     _, outsider = await harness.slash(OUTSIDER, "workflows")
     assert "no workflows" in outsider["text"]
+
+
+async def test_goal_is_classified_or_asked_back(harness: Harness) -> None:
+    _, reply = await harness.slash(REQUESTER, "draft a reply to the supplier about the late shipment")
+    assert "Working on it" in reply["text"]
+    _, reply = await harness.slash(REQUESTER, "do the thing")
+    assert "Did you mean" in reply["text"]
+    labels = [e["text"]["text"] for b in reply["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert labels and "Draft" in labels
