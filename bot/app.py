@@ -20,6 +20,7 @@ from bot.core.errors import ConfigError, MapleError, NotFound
 from bot.core.models import Job
 from bot.core.ports import AuditLog, ChatModel, SystemClock
 from bot.core.router import Router
+from bot.core.sensitivity import assessor
 from bot.core.services import Services
 from bot.core.spec import MapleSpec, ModelSpec
 from bot.core.worker import fail, handle_job
@@ -184,7 +185,8 @@ def build(settings: Settings, *, spec: MapleSpec | None = None, audit: AuditLog 
     router = Router(portfolio=active_portfolio(spec, models), clients=models)
     svc = Services(spec=spec, store=store, queue=queue, surface=surface, router=router,
                    access=Access(spec, surface), audit=audit or build_audit(settings, spec, r),
-                   clock=SystemClock(), ledger=RedisUsageLedger(redis=r, prefix=settings.redis_prefix))
+                   clock=SystemClock(), ledger=RedisUsageLedger(redis=r, prefix=settings.redis_prefix),
+                   assess=assessor(spec.sensitivity))
     bolt = AsyncApp(signing_secret=signing, client=client, process_before_response=True,
                     request_verification_enabled=False, logger=logging.getLogger("maple.bolt"))
     desk = GoalDesk(svc=svc, classifier=_classifier(spec))

@@ -1,0 +1,102 @@
+"""Sensitivity assessment of every text that may reach a model or a tool.
+
+``assess(text)`` returns a level (public < internal < confidential < restricted) and the hits by type and count —
+never the values. ``find_spans(text)`` gives non-overlapping spans, for redaction by placeholder.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+from pydantic import BaseModel, ConfigDict
+
+from bot.core.levels import Sensitivity
+from bot.core.sensitivity.detectors import DETECTORS, LEVELS, Span, fold
+from bot.core.spec import PatternSpec, SensitivitySpec
+
+__all__ = ["Assessment", "Span", "assess", "assessor", "find_spans", "redact", "restore"]
+
+
+class Assessment(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    level: Sensitivity
+    hits: dict[str, int]
+
+    def merge(self, other: Assessment) -> Assessment:
+        hits = dict(self.hits)
+        for kind, count in other.hits.items():
+            hits[kind] = hits.get(kind, 0) + count
+        return Assessment(level=max(self.level, other.level), hits=hits)
+
+
+def _custom(text: str, folded: str, patterns: Sequence[PatternSpec]) -> list[tuple[Span, Sensitivity]]:
+    found: list[tuple[Span, Sensitivity]] = []
+    for p in patterns:
+        regexes = [re.compile(p.regex, re.IGNORECASE)] if p.regex else []
+        regexes += [re.compile(rf"(?<!\w){re.escape(fold(k))}(?!\w)") for k in p.keywords]
+        for rx in regexes:
+            source = text if p.regex else folded
+            found += [(Span(p.name, m.start(), m.end()), p.level) for m in rx.finditer(source) if m.end() > m.start()]
+    return found
+
+
+def _all_spans(text: str, patterns: Sequence[PatternSpec]) -> list[tuple[Span, Sensitivity]]:
+    folded = fold(text)
+    found = [(span, LEVELS[span.type]) for detect in DETECTORS for span in detect(text, folded)]
+    return found + _custom(text, folded, patterns)
+
+
+def find_spans(text: str, *, patterns: Sequence[PatternSpec] = ()) -> list[Span]:
+    """Non-overlapping spans, the most sensitive (then longest) winning where they overlap."""
+    ranked = sorted(_all_spans(text, patterns), key=lambda sl: (-sl[1], -(sl[0].end - sl[0].start), sl[0].start))
+    taken: list[Span] = []
+    for span, _level in ranked:
+        if all(span.end <= t.start or span.start >= t.end for t in taken):
+            taken.append(span)
+    return sorted(taken, key=lambda s: s.start)
+
+
+def assess(text: str, *, patterns: Sequence[PatternSpec] = (), default: Sensitivity = Sensitivity.INTERNAL) -> Assessment:
+    spans = find_spans(text, patterns=patterns)
+    levels = {p.name: p.level for p in patterns}
+    hits: dict[str, int] = {}
+    level = default
+    for span in spans:
+        hits[span.type] = hits.get(span.type, 0) + 1
+        level = max(level, LEVELS.get(span.type, levels.get(span.type, Sensitivity.RESTRICTED)))
+    return Assessment(level=level, hits=hits)
+
+
+def redact(text: str, *, patterns: Sequence[PatternSpec] = ()) -> tuple[str, dict[str, str]]:
+    """Replace detected values with placeholders like ⟦EMAIL_1⟧; return the text and the mapping to restore."""
+    mapping: dict[str, str] = {}
+    counters: dict[str, int] = {}
+    out, last = [], 0
+    for span in find_spans(text, patterns=patterns):
+        counters[span.type] = counters.get(span.type, 0) + 1
+        token = f"⟦{span.type.upper()}_{counters[span.type]}⟧"
+        mapping[token] = text[span.start:span.end]
+        out += [text[last:span.start], token]
+        last = span.end
+    out.append(text[last:])
+    return "".join(out), mapping
+
+
+def restore(text: str, mapping: dict[str, str]) -> str:
+    for token, value in mapping.items():
+        text = text.replace(token, value)
+    return text
+
+
+def assessor(spec: SensitivitySpec) -> Callable[[str], tuple[Sensitivity, dict[str, int]]]:
+    """The assessor the pipeline uses: built-in detectors plus the organisation's patterns, ``spec.default`` when
+    nothing is found."""
+    patterns = tuple(spec.patterns)
+
+    def run(text: str) -> tuple[Sensitivity, dict[str, int]]:
+        found = assess(text, patterns=patterns, default=spec.default)
+        return found.level, dict(found.hits)
+
+    return run
