@@ -23,6 +23,9 @@ from bot.core.router import Router
 from bot.core.sensitivity import assessor
 from bot.core.services import Services
 from bot.core.spec import MapleSpec, ModelSpec
+from bot.core.tools import Tool, ToolRegistry
+from bot.core.tools.box import ToolBox
+from bot.core.tools.builtin import Calculator, DateMath, SlackHistory
 from bot.core.worker import fail, handle_job
 from config.loader import load_spec, resolve_local_path
 from config.settings import Settings
@@ -30,13 +33,14 @@ from handlers import blocks
 from handlers.goals import GoalDesk
 from handlers.http import build_http_app
 from handlers.listeners import register
+from integrations.http_tool import HttpTool
 from integrations.local_model import LlamaCppModel, default_model_path
 from integrations.openai_model import OpenAICompatibleModel
 from integrations.redis_audit import RedisAuditLog
 from integrations.redis_queue import RedisJobQueue, WorkerPool
 from integrations.redis_store import RedisRunStore
 from integrations.redis_usage import RedisUsageLedger
-from integrations.slack_surface import SlackSurface, make_client
+from integrations.slack_surface import SlackChannelReader, SlackSurface, make_client
 
 log = logging.getLogger("maple.app")
 
@@ -169,6 +173,15 @@ def build_audit(settings: Settings, spec: MapleSpec, r: aioredis.Redis) -> Redis
                          clock=SystemClock(), anchor_path=spec.audit.anchor_file)
 
 
+def build_tools(spec: MapleSpec, client: Any) -> ToolBox:
+    tools: list[Tool] = [Calculator(), DateMath(), SlackHistory(SlackChannelReader(client))]
+    if spec.tools.http:
+        tools.append(HttpTool(targets=list(spec.tools.http), timeout=spec.tools.http_timeout,
+                              max_bytes=spec.tools.http_max_bytes))
+    return ToolBox(registry=ToolRegistry(tools), assess=assessor(spec.sensitivity), clock=SystemClock(),
+                   timezone=spec.tools.timezone)
+
+
 def build(settings: Settings, *, spec: MapleSpec | None = None, audit: AuditLog | None = None) -> Maple:
     spec = spec or load_spec(settings.config_path)
     token = settings.secret("slack_bot_token")
@@ -186,7 +199,7 @@ def build(settings: Settings, *, spec: MapleSpec | None = None, audit: AuditLog 
     svc = Services(spec=spec, store=store, queue=queue, surface=surface, router=router,
                    access=Access(spec, surface), audit=audit or build_audit(settings, spec, r),
                    clock=SystemClock(), ledger=RedisUsageLedger(redis=r, prefix=settings.redis_prefix),
-                   assess=assessor(spec.sensitivity))
+                   assess=assessor(spec.sensitivity), tools=build_tools(spec, client))
     bolt = AsyncApp(signing_secret=signing, client=client, process_before_response=True,
                     request_verification_enabled=False, logger=logging.getLogger("maple.bolt"))
     desk = GoalDesk(svc=svc, classifier=_classifier(spec))

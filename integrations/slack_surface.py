@@ -20,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.errors import NotInChannel, SurfaceError, SurfaceUnavailable
 from bot.core.ports import Directory, MessageRef, Place, Surface, View
+from bot.core.tools.history import ChannelReader, HistoryMessage
 
 Renderer = Callable[[View], tuple[str, list[dict[str, Any]]]]
 METADATA_EVENT = "maple_run"
@@ -163,3 +164,30 @@ class SlackSurface(Surface, Directory):
             self._groups.clear()
         else:
             self._groups.pop(group_id, None)
+
+
+class SlackChannelReader(ChannelReader):
+    """ChannelReader on the Web API: conversations.members (paged) and history / replies."""
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self._client = client
+
+    async def members(self, channel: str) -> frozenset[str]:
+        users: set[str] = set()
+        cursor = ""
+        for _page in range(50):
+            data = await call(self._client, "conversations.members", channel, limit=1000, cursor=cursor)
+            users.update(str(u) for u in data.get("members", []))
+            cursor = (data.get("response_metadata") or {}).get("next_cursor") or ""
+            if not cursor:
+                break
+        return frozenset(users)
+
+    async def history(self, channel: str, *, thread_ts: str | None, limit: int) -> list[HistoryMessage]:
+        if thread_ts:
+            data = await call(self._client, "conversations.replies", channel, ts=thread_ts, limit=limit)
+        else:
+            data = await call(self._client, "conversations.history", channel, limit=limit)
+        return [HistoryMessage(user=str(m.get("user") or m.get("bot_id") or "?"), text=str(m.get("text", "")),
+                               ts=str(m.get("ts", "0"))) for m in data.get("messages", [])
+                if not (m.get("metadata") or {}).get("event_type") == METADATA_EVENT]

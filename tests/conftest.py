@@ -12,7 +12,7 @@ from tests.harness import CHANNEL, Harness
 @pytest.fixture
 async def slack() -> AsyncIterator[FakeSlack]:
     fake = FakeSlack()
-    fake.add_channel(CHANNEL, member=True)
+    fake.add_channel(CHANNEL, member=True, members=["U0REQUEST", "U0REVIEW", "U0REVIEW2", "U0ADMIN"])
     fake.add_channel("C0REVIEW", member=True, private=True)
     fake.add_channel("C0NOTMEMBER", member=False)
     await fake.start()

@@ -49,6 +49,7 @@ class Origin(Model):
     kind: Literal["command", "mention", "dm", "schedule", "workspace"] = "command"
     channel: str
     thread_ts: str | None = None
+    in_thread: bool = False
     team: str | None = None
 
 

@@ -12,7 +12,14 @@ from bot.core import text
 from bot.core.destinations import may_receive, place_refusal
 from bot.core.drafting import produce_draft
 from bot.core.effects import post_once, review_refs
-from bot.core.errors import BudgetExceeded, NoEligibleModel, NoModelConfigured, NotInChannel, PolicyViolation
+from bot.core.errors import (
+    BudgetExceeded,
+    NoEligibleModel,
+    NoModelConfigured,
+    NotInChannel,
+    PolicyViolation,
+    ToolError,
+)
 from bot.core.models import Job, Run, RunState
 from bot.core.notify import tell_requester
 from bot.core.ports import View
@@ -82,7 +89,7 @@ async def _draft(svc: Services, run: Run) -> None:
         await svc.surface.check_member(channel=run.origin.channel)  # fail before anyone reviews undeliverable work
         try:
             run = await produce_draft(svc, run)
-        except (NoModelConfigured, NoEligibleModel, BudgetExceeded, PolicyViolation) as exc:
+        except (NoModelConfigured, NoEligibleModel, BudgetExceeded, PolicyViolation, ToolError) as exc:
             await _refuse(svc, run, exc)
             return
     if run.state is RunState.IN_REVIEW:

@@ -22,7 +22,8 @@ from bot.workspace.state import (
     ResponseTarget,
     WorkspaceState,
 )
-from bot.workspace.webapi import ApiError, build_view, public
+from bot.workspace.views import build_view
+from bot.workspace.webapi import ApiError, public
 
 CONNECT_FAILED = "dispatch_failed"
 

@@ -86,6 +86,7 @@ function renderSidebar() {
 }
 
 async function switchPerson(user) {
+  delete document.body.dataset.person;
   ui.me = user;
   localStorage.setItem("maple.person", user);
   closeThread();
@@ -95,6 +96,7 @@ async function switchPerson(user) {
   else await openChannel(visible ? ui.view.id : (ui.boot.channels[0] || { id: ui.boot.dm }).id);
   connect();
   await refreshModal();
+  document.body.dataset.person = ui.me;
 }
 
 // channels and messages ----------------------------------------------------------------------------------------
@@ -113,7 +115,9 @@ async function openChannel(id) {
 
 async function refreshChannel() {
   if (ui.view.kind !== "channel") return;
+  const asked = ui.me + " " + ui.view.id;
   const res = await api(`/ui/channel/${encodeURIComponent(ui.view.id)}`);
+  if (asked !== ui.me + " " + ui.view.id) return;  // the person or channel changed meanwhile
   if (!res.ok) {
     ui.data = { messages: [], ephemerals: [] };
   } else {
@@ -272,7 +276,9 @@ async function openHome() {
 
 async function refreshHome() {
   if (ui.view.kind !== "home") return;
+  const asked = ui.me;
   const res = await api("/ui/home");
+  if (asked !== ui.me || ui.view.kind !== "home") return;
   const view = res.data && res.data.view;
   const box = $("home");
   if (!view) {
@@ -292,7 +298,9 @@ async function refreshHome() {
 
 // modals ---------------------------------------------------------------------------------------------------------
 async function refreshModal() {
+  const asked = ui.me;
   const res = await api("/ui/modal");
+  if (asked !== ui.me) return;
   const view = res.data && res.data.view;
   const root = $("modal-root");
   if (!view) {
@@ -435,6 +443,13 @@ async function main() {
   await openChannel(first);
   connect();
   await refreshModal();
+  document.body.dataset.person = ui.me;
 }
+
+// A failed request (the workspace stopped, the network dropped) is shown, never thrown at the page.
+window.addEventListener("unhandledrejection", (ev) => {
+  ev.preventDefault();
+  toast("The workspace is unreachable: " + ((ev.reason && ev.reason.message) || ev.reason));
+});
 
 document.addEventListener("DOMContentLoaded", main);

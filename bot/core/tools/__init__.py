@@ -1,0 +1,87 @@
+"""Deterministic tools with pydantic-typed arguments, clearances like models, and side effects only after approval.
+
+``ToolRegistry.call`` validates raw arguments (a JSON string from a model's tool call, or a mapping) against the
+tool's schema, refuses text above the tool's clearance (fail closed) and side-effect tools before approval."""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from bot.core.errors import ToolDenied, ToolError, ToolFailed
+from bot.core.levels import Sensitivity
+
+
+@dataclass(frozen=True, kw_only=True)
+class ToolContext:
+    requester: str
+    timezone: str
+    sensitivity: Sensitivity
+    now: datetime
+    channel: str = ""
+    thread_ts: str | None = None
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    text: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+class Tool(ABC):
+    name: str
+    description: str
+    args_model: type[BaseModel]
+    clearance: Sensitivity = Sensitivity.RESTRICTED
+    side_effect: bool = False
+
+    @abstractmethod
+    async def run(self, args: Any, *, ctx: ToolContext) -> ToolResult: ...
+
+
+class ToolRegistry:
+    def __init__(self, tools: list[Tool] | None = None) -> None:
+        self._tools: dict[str, Tool] = {}
+        for tool in tools or []:
+            self.register(tool)
+
+    def register(self, tool: Tool) -> None:
+        self._tools[tool.name] = tool
+
+    def names(self) -> list[str]:
+        return sorted(self._tools)
+
+    def get(self, name: str) -> Tool:
+        if name not in self._tools:
+            raise ToolDenied(f"there is no tool called {name!r}")
+        return self._tools[name]
+
+    def openai_schemas(self, *, include_side_effects: bool = False) -> list[dict[str, Any]]:
+        return [{"type": "function", "function": {"name": t.name, "description": t.description,
+                                                  "parameters": t.args_model.model_json_schema()}}
+                for t in self._tools.values() if include_side_effects or not t.side_effect]
+
+    async def call(self, name: str, raw_args: str | Mapping[str, Any], *, ctx: ToolContext,
+                   approved: bool = False) -> ToolResult:
+        tool = self.get(name)
+        if ctx.sensitivity > tool.clearance:
+            raise ToolDenied(f"{name} is cleared for {tool.clearance.label} data; this is {ctx.sensitivity.label}")
+        if tool.side_effect and not approved:
+            raise ToolDenied(f"{name} has side effects and runs only after approval")
+        try:
+            data = json.loads(raw_args) if isinstance(raw_args, str) else dict(raw_args)
+            args = tool.args_model.model_validate(data)
+        except (ValueError, ValidationError) as exc:
+            raise ToolDenied(f"invalid arguments for {name}: {str(exc).splitlines()[0][:200]}") from exc
+        try:
+            return await tool.run(args, ctx=ctx)
+        except ToolError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a tool's own bug becomes a clear tool failure
+            raise ToolFailed(f"{name} failed: {type(exc).__name__}") from exc
