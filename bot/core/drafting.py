@@ -15,6 +15,7 @@ from bot.core.errors import BudgetExceeded, ModelResponseError, NoEligibleModel,
 from bot.core.levels import Sensitivity
 from bot.core.models import ChatMessage, DraftVersion, RouteDecision, Run, RunState, Usage
 from bot.core.policy import blocking, check_draft
+from bot.core.sensitivity import redact, restore
 from bot.core.services import Services
 from bot.core.spec import TIER_RANK, StepSpec, WorkflowSpec
 from bot.core.states import transition
@@ -112,24 +113,39 @@ async def _tool(svc: Services, work: Work, step: StepSpec) -> None:
         "maple.latency_ms": round((time.perf_counter() - started) * 1000, 1)})
 
 
+def _prepare(svc: Services, work: Work, step: StepSpec) -> tuple[list[ChatMessage], Sensitivity, dict[str, str]]:
+    """The messages to send and the level they carry. With ``redact: true`` detected values are replaced by
+    placeholders first, so the text that leaves is assessed (and routed) without them."""
+    messages = build_messages(step, work)
+    if not (work.workflow and work.workflow.redact):
+        return messages, work.level, {}
+    masked, mapping = redact(messages[1].content, patterns=svc.spec.sensitivity.patterns)
+    level, _hits = svc.assessment(masked)
+    messages[1] = ChatMessage(role="user", content=masked)
+    if mapping:
+        work.notes.append(f"{len(mapping)} personal value(s) were replaced by placeholders before the model call")
+    return messages, level, mapping
+
+
 async def _generate(svc: Services, work: Work, step: StepSpec) -> None:
     over_budget = await _over_budget(svc, work.run)
+    messages, level, mapping = _prepare(svc, work, step)
     try:
         plan = svc.router.plan(step="generate", capability=step.capability, tier=step.tier,
-                               sensitivity=work.level, free_only=over_budget)
+                               sensitivity=level, free_only=over_budget)
     except NoEligibleModel as exc:
         if over_budget:
             raise BudgetExceeded("your daily token budget is spent and no free model is eligible") from exc
-        raise NoEligibleModel(text.no_eligible_model(work.level.label)) from exc
+        raise NoEligibleModel(text.no_eligible_model(level.label)) from exc
     if over_budget:
         work.notes.append("over the daily token budget: drafted by a free model")
     await svc.record("route.decided", work.run, attrs={
         "maple.route.chosen": plan.decision.chosen, "maple.route.reason": plan.decision.reason,
-        "maple.sensitivity.level": work.level.label})
+        "maple.sensitivity.level": level.label, "maple.redaction.count": len(mapping)})
     started = time.perf_counter()
-    completion, usage, decision = await svc.router.generate(plan, messages=build_messages(step, work))
+    completion, usage, decision = await svc.router.generate(plan, messages=messages)
     latency_ms = round((time.perf_counter() - started) * 1000, 1)
-    draft = completion.text.strip()[: svc.spec.limits.max_draft_chars]
+    draft = restore(completion.text.strip(), mapping)[: svc.spec.limits.max_draft_chars]
     if not draft:
         raise ModelResponseError(f"{usage.model} returned an empty draft")
     chosen = next((m for m in plan.chain if m.name == usage.model), None)

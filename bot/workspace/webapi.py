@@ -28,7 +28,7 @@ from bot.workspace.state import (
 
 Params = dict[str, Any]
 Method = Callable[[WorkspaceState, Params], Params]
-METHODS: dict[str, Method] = {}
+METHODS: dict[str, Method] = {}  # filled here and by bot.workspace.views (imported with the package)
 _JSON_FIELDS = ("blocks", "attachments", "metadata", "view")
 
 

@@ -60,3 +60,19 @@ async def test_edited_draft_is_checked_again() -> None:
         await review.edit(svc, run_id=run.id, user="U0REVIEW", new_text="We guarantee it")
     run = await review.edit(svc, run_id=run.id, user="U0REVIEW", new_text="write to eve@example.com")
     assert run.sensitivity is Sensitivity.CONFIDENTIAL and run.policy_notes
+
+
+async def test_redaction_lets_an_external_model_draft_without_seeing_values() -> None:
+    from bot.core.sensitivity import assessor
+
+    spec = make_spec(workflows=[{"id": "draft", "redact": True, "steps": [{"kind": "generate"}]}],
+                     models=[{"name": "openai", "kind": "openai-compatible", "clearance": "internal"}])
+    seen = ScriptedModel("openai", "Dear ⟦EMAIL_1⟧, your SIN ⟦SIN_1⟧ is fixed.")
+    svc = replace(make_services(spec=spec, models={"openai": seen}), assess=assessor(spec.sensitivity))
+    run = await goal(svc, "draft a note to ann@example.com about SIN 130 692 544")
+    await drain(svc)
+    run = await svc.store.get(run.id)
+    sent = seen.seen[0][1].content
+    assert "ann@example.com" not in sent and "130 692 544" not in sent and "⟦EMAIL_1⟧" in sent
+    assert run.drafts[0].text == "Dear ann@example.com, your SIN 130 692 544 is fixed."
+    assert run.sensitivity is Sensitivity.RESTRICTED  # the run itself is still restricted for delivery
