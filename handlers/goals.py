@@ -77,7 +77,11 @@ class GoalDesk:
             return await self._submit(user=user, origin=origin, goal=goal, workflow=found.workflow)
         ranked = [wf for wf, _score in (found.ranked if found else [])]
         options = sorted(mine, key=lambda wf: ranked.index(wf.id) if wf.id in ranked else len(ranked))[:3]
-        run = await intake.hold(self.svc, intake.Intake(requester=user, origin=origin, goal=goal, workflow=""))
+        ask_model = found is not None and found.workflow is not None and self.svc.router.can_classify()
+        run = await intake.hold(self.svc, intake.Intake(requester=user, origin=origin, goal=goal, workflow=""),
+                                ask_model=ask_model)
+        if ask_model:
+            return Reply(text.working_out(run.id), run_id=run.id)
         labels = [(wf.id, wf.label) for wf in options]
         return Reply(text.ASK_BACK, choice_blocks(run_id=run.id, question=text.ASK_BACK, options=labels), run.id)
 

@@ -146,7 +146,8 @@ async def _refuse(svc: Services, body: dict[str, Any], message: str) -> None:
 async def _conversation(desk: GoalDesk, event: dict[str, Any], *, kind: str) -> None:
     raw = _MENTION.sub("", event.get("text", ""), count=1) if kind == "mention" else event.get("text", "")
     origin = Origin(kind=kind, channel=event.get("channel", ""),  # type: ignore[arg-type]
-                    thread_ts=event.get("thread_ts") or event.get("ts"), team=event.get("team"))
+                    thread_ts=event.get("thread_ts") or event.get("ts"), team=event.get("team"),
+                    in_thread=bool(event.get("thread_ts")))
     reply = await desk.handle(user=event.get("user", ""), origin=origin, raw=raw)
     if reply.run_id is None:  # nothing was queued: answer in the thread now (usage, status, refusals)
         await desk.reply_in_thread(origin=origin, reply=reply)

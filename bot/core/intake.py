@@ -42,12 +42,13 @@ def _new_run(svc: Services, intake: Intake, goal: str, workflow: str) -> Run:
                updated_at=now, sensitivity=svc.spec.sensitivity.default)
 
 
-async def hold(svc: Services, intake: Intake) -> Run:
+async def hold(svc: Services, intake: Intake, *, ask_model: bool = False) -> Run:
     """Persist a goal whose workflow is not decided yet; the requester is asked which one they meant.
     A mention or DM gets the question posted in its thread by a worker (a ``clarify`` job)."""
     goal = check_goal(svc, intake.goal)
     run = _new_run(svc, intake, goal, "")
-    job = Job(run_id=run.id, kind="clarify") if intake.origin.kind in ("mention", "dm") else None
+    queued = ask_model or intake.origin.kind in ("mention", "dm")
+    job = Job(run_id=run.id, kind="clarify") if queued else None
     return await svc.store.create(run, job=job)
 
 

@@ -88,6 +88,10 @@ class Router:
     attempts_per_model: int = 2
     unavailable: dict[str, str] = field(default_factory=dict)
 
+    def can_classify(self) -> bool:
+        """Is a model better than demo quality available for classification?"""
+        return any("classify" in m.capabilities and TIER_RANK[m.tier] >= TIER_RANK["basic"] for m in self.active())
+
     def active(self) -> list[ModelSpec]:
         return [m for m in self.portfolio if m.enabled and m.name in self.clients]
 

@@ -17,6 +17,10 @@ def working_on_it(run_id: str) -> str:
     return f"Working on it — run {run_id}. I'll post the draft for review and let you know."
 
 
+def working_out(run_id: str) -> str:
+    return f"Working out which workflow fits — run {run_id}. I'll start, or ask you, in a moment."
+
+
 def working_no_review(run_id: str) -> str:
     return f"Working on it — run {run_id}."
 

@@ -9,21 +9,26 @@ from __future__ import annotations
 import logging
 
 from bot.core import text
+from bot.core.classify import model_prompt, parse_model_choice
 from bot.core.destinations import may_receive, place_refusal
 from bot.core.drafting import produce_draft
 from bot.core.effects import post_once, review_refs
 from bot.core.errors import (
     BudgetExceeded,
+    InvalidTransition,
+    ModelError,
     NoEligibleModel,
     NoModelConfigured,
     NotInChannel,
     PolicyViolation,
     ToolError,
 )
+from bot.core.intake import choose
 from bot.core.models import Job, Run, RunState
 from bot.core.notify import tell_requester
 from bot.core.ports import View
 from bot.core.services import Services
+from bot.core.spec import WorkflowSpec
 from bot.core.states import transition
 
 log = logging.getLogger("maple.worker")
@@ -73,11 +78,36 @@ async def _ack_in_thread(svc: Services, run: Run) -> Run:
 
 
 async def _clarify(svc: Services, run: Run) -> None:
+    """A goal the local stage could not place: ask a (cleared) model, else ask the requester with buttons."""
     if run.workflow or run.terminal:
         return
-    options = [(wf.id, wf.label) for wf in svc.spec.workflows if await svc.access.may_run(run.requester, wf)]
-    view = View(kind="choices", run=run, text=text.ASK_BACK, options=options[:5])
-    await post_once(svc, run, effect="clarify", channel=run.origin.channel, thread_ts=run.origin.thread_ts, view=view)
+    options = [wf for wf in svc.spec.workflows if await svc.access.may_run(run.requester, wf)]
+    if svc.router.can_classify() and await _model_choice(svc, run, options):
+        return
+    view = View(kind="choices", run=run, text=text.ASK_BACK, options=[(wf.id, wf.label) for wf in options[:5]])
+    in_thread = run.origin.kind in ("mention", "dm")
+    channel = run.origin.channel if in_thread else await svc.surface.open_dm(user=run.requester)
+    await post_once(svc, run, effect="clarify", channel=channel, view=view,
+                    thread_ts=run.origin.thread_ts if in_thread else None)
+
+
+async def _model_choice(svc: Services, run: Run, options: list[WorkflowSpec]) -> bool:
+    level, _hits = svc.assessment(run.goal)
+    try:
+        plan = svc.router.plan(step="classify", capability="classify", tier="basic", sensitivity=level)
+        done, _usage, decision = await svc.router.generate(plan, messages=model_prompt(run.goal, options))
+    except (NoEligibleModel, NoModelConfigured, ModelError):
+        return False  # fail closed to asking the person
+    choice = parse_model_choice(done.text, [wf.id for wf in options])
+    await svc.record("run.classified", run, attrs={"maple.classify.by": "model", "maple.workflow": choice or "",
+                                                    "maple.route.chosen": decision.chosen})
+    if choice is None:
+        return False
+    try:
+        await choose(svc, run_id=run.id, user=run.requester, workflow_id=choice)
+    except InvalidTransition:
+        return True
+    return True
 
 
 async def _draft(svc: Services, run: Run) -> None:

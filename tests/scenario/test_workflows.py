@@ -43,3 +43,30 @@ async def test_summarize_reads_only_what_the_requester_can(harness: Harness) -> 
     members_checked = [c.params["channel"] for c in h.slack.calls_to("conversations.members")]
     assert "C0SECRET" in members_checked
     assert REVIEWER and OUTSIDER
+
+
+async def test_ambiguous_goal_asks_a_cleared_model_then_the_person(harness: Harness) -> None:
+    h = harness
+    h.openai.reply = "draft"
+    _, reply = await h.slash(REQUESTER, "do the thing for the supplier")
+    assert "Working out which workflow fits" in reply["text"]
+    run = await h.wait_state(run_id_of(reply), "in_review")
+    assert run.workflow == "draft"
+    assert "exactly one workflow id" in h.openai.requests[0]["messages"][0]["content"]
+
+    h.openai.reply = "I am not sure, maybe ask or draft"
+    _, reply = await h.slash(REQUESTER, "do the other thing")
+    run_id = run_id_of(reply)
+    buttons = await h.wait_for(lambda: [p for p in h.slack.posted("D0REQUEST")
+                                        if p["metadata"]["event_payload"]["effect"] == "clarify"], what="buttons")
+    assert "maple_pick_draft" in str(buttons[0]["blocks"])
+    assert (await h.run(run_id)).workflow == ""
+
+
+async def test_sensitive_ambiguous_goal_is_not_sent_to_an_uncleared_model(harness: Harness) -> None:
+    h = harness
+    _, reply = await h.slash(REQUESTER, "do the thing with SIN 130 692 544")
+    await h.wait_for(lambda: [p for p in h.slack.posted("D0REQUEST")
+                              if p["metadata"]["event_payload"]["effect"] == "clarify"], what="buttons")
+    assert h.openai.requests == []
+    assert run_id_of(reply)
