@@ -51,6 +51,8 @@ test: $(TESTSTAMP) redis browser-deps
 bench: $(STAMP) redis
 	$(BIN)/python benchmarks/ack.py
 	$(BIN)/python benchmarks/routing.py
+	$(BIN)/python benchmarks/classify.py
+	$(BIN)/python benchmarks/sensitivity.py
 
 clean:
 	rm -rf $(VENV) *.egg-info test-artifacts

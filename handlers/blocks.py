@@ -35,7 +35,8 @@ def _model_line(run: Run) -> str:
     if usage is None:
         return draft.model
     tokens = usage.input_tokens + usage.output_tokens
-    return f"{draft.model} · {tokens:,} tokens · ${usage.cost_usd:.4f}"
+    cost = f"${usage.cost_usd:.4f}" if usage.cost_usd >= 0.0001 or not usage.cost_usd else f"${usage.cost_usd:.6f}"
+    return f"{draft.model} · {tokens:,} tokens · {cost}"
 
 
 def review_blocks(run: Run, *, banner: str | None, buttons: bool) -> list[Block]:
