@@ -65,7 +65,8 @@ class LlamaCppModel(ChatModel):
         timeout: float,
         tools: Sequence[Mapping[str, Any]] | None = None,
     ) -> Completion:
-        payload = [m.model_dump() for m in messages]
+        payload = [{"role": "user" if m.role == "tool" else m.role,
+                    "content": f"Tool result: {m.content}" if m.role == "tool" else m.content} for m in messages]
         budget = max(16, self._context - sum(len(m["content"]) // 3 for m in payload) - 16)
         try:
             async with asyncio.timeout(timeout):

@@ -12,7 +12,7 @@ from typing import Any
 import openai
 
 from bot.core.errors import ModelResponseError, ModelUnavailable
-from bot.core.models import ChatMessage, Completion
+from bot.core.models import ChatMessage, Completion, ToolCall
 from bot.core.ports import ChatModel
 
 
@@ -34,7 +34,7 @@ class OpenAICompatibleModel(ChatModel):
         tools: Sequence[Mapping[str, Any]] | None = None,
     ) -> Completion:
         kwargs: dict[str, Any] = {"model": self._model, "max_tokens": max_tokens, "timeout": timeout,
-                                  "messages": [m.model_dump() for m in messages]}
+                                  "messages": [m.wire() for m in messages]}
         if tools:
             kwargs["tools"] = list(tools)
         try:
@@ -60,8 +60,11 @@ def _completion(name: str, resp: Any) -> Completion:
         choice = resp.choices[0]
         text = choice.message.content or ""
         usage = resp.usage
+        calls = [ToolCall(id=str(c.id), name=str(c.function.name), arguments=str(c.function.arguments or "{}"))
+                 for c in (getattr(choice.message, "tool_calls", None) or []) if getattr(c, "function", None)]
         return Completion(
             text=text,
+            tool_calls=calls,
             model=str(resp.model or name),
             input_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
             output_tokens=int(getattr(usage, "completion_tokens", 0) or 0),

@@ -9,12 +9,23 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.core import text
-from bot.core.errors import BudgetExceeded, ModelResponseError, NoEligibleModel, PolicyViolation
+from bot.core.errors import BudgetExceeded, ModelResponseError, NoEligibleModel, PolicyViolation, ToolError
 from bot.core.levels import Sensitivity
-from bot.core.models import ChatMessage, DraftVersion, RouteDecision, Run, RunState, Usage
+from bot.core.models import (
+    ChatMessage,
+    Completion,
+    DraftVersion,
+    RouteDecision,
+    Run,
+    RunState,
+    ToolCall,
+    Usage,
+)
 from bot.core.policy import blocking, check_draft
+from bot.core.router import Plan
 from bot.core.sensitivity import redact, restore
 from bot.core.services import Services
 from bot.core.spec import TIER_RANK, StepSpec, WorkflowSpec
@@ -127,24 +138,39 @@ def _prepare(svc: Services, work: Work, step: StepSpec) -> tuple[list[ChatMessag
     return messages, level, mapping
 
 
-async def _generate(svc: Services, work: Work, step: StepSpec) -> None:
-    over_budget = await _over_budget(svc, work.run)
-    messages, level, mapping = _prepare(svc, work, step)
+MAX_TOOL_ROUNDS = 3
+
+
+def _plan(svc: Services, step: StepSpec, level: Sensitivity, over_budget: bool) -> Plan:
     try:
-        plan = svc.router.plan(step="generate", capability=step.capability, tier=step.tier,
-                               sensitivity=level, free_only=over_budget)
+        return svc.router.plan(step="generate", capability=step.capability, tier=step.tier, sensitivity=level,
+                               free_only=over_budget)
     except NoEligibleModel as exc:
         if over_budget:
             raise BudgetExceeded("your daily token budget is spent and no free model is eligible") from exc
         raise NoEligibleModel(text.no_eligible_model(level.label)) from exc
+
+
+async def _generate(svc: Services, work: Work, step: StepSpec) -> None:
+    """Call the routed model; when it asks for tools (OpenAI tool calling), run them — validated, cleared — and
+    call again, re-routing on the level of what the tools returned."""
+    over_budget = await _over_budget(svc, work.run)
+    messages, level, mapping = _prepare(svc, work, step)
     if over_budget:
         work.notes.append("over the daily token budget: drafted by a free model")
-    await svc.record("route.decided", work.run, attrs={
-        "maple.route.chosen": plan.decision.chosen, "maple.route.reason": plan.decision.reason,
-        "maple.sensitivity.level": level.label, "maple.redaction.count": len(mapping)})
-    started = time.perf_counter()
-    completion, usage, decision = await svc.router.generate(plan, messages=messages)
-    latency_ms = round((time.perf_counter() - started) * 1000, 1)
+    for round_no in range(MAX_TOOL_ROUNDS + 1):
+        plan = _plan(svc, step, level, over_budget)
+        await svc.record("route.decided", work.run, attrs={
+            "maple.route.chosen": plan.decision.chosen, "maple.route.reason": plan.decision.reason,
+            "maple.sensitivity.level": level.label, "maple.redaction.count": len(mapping)})
+        tools = svc.tools.schemas() if svc.tools is not None and round_no < MAX_TOOL_ROUNDS else None
+        completion, usage = await _call(svc, work, plan, messages, tools)
+        if not completion.tool_calls or svc.tools is None:
+            break
+        messages.append(ChatMessage(role="assistant", content=completion.text, tool_calls=completion.tool_calls))
+        for call in completion.tool_calls[:5]:
+            content, level = await _run_requested(svc, work, call, level)
+            messages.append(ChatMessage(role="tool", content=content, tool_call_id=call.id))
     draft = restore(completion.text.strip(), mapping)[: svc.spec.limits.max_draft_chars]
     if not draft:
         raise ModelResponseError(f"{usage.model} returned an empty draft")
@@ -152,6 +178,29 @@ async def _generate(svc: Services, work: Work, step: StepSpec) -> None:
     if chosen is not None and TIER_RANK[chosen.tier] < TIER_RANK[step.tier]:
         work.notes.append(text.weak_model_note(usage.model))
     work.draft, work.model = draft, usage.model
+
+
+async def _run_requested(svc: Services, work: Work, call: ToolCall, level: Sensitivity) -> tuple[str, Sensitivity]:
+    assert svc.tools is not None
+    try:
+        out = await svc.tools.requested(call=call, run=work.run, level=level)
+    except ToolError as exc:
+        await svc.record("tool.refused", work.run, attrs={"gen_ai.tool.name": call.name[:64],
+                                                          "error.type": type(exc).__name__})
+        return f"error: {exc}", level
+    work.raise_level(out.level, out.hits)
+    work.context.append(out.text)
+    await svc.record("tool.called", work.run, attrs={"gen_ai.tool.name": call.name, "maple.tool.requested_by": "model",
+                                                     "maple.sensitivity.level": out.level.label})
+    return out.text[:8000], max(level, out.level)
+
+
+async def _call(
+    svc: Services, work: Work, plan: Plan, messages: list[ChatMessage], tools: list[dict[str, Any]] | None
+) -> tuple[Completion, Usage]:
+    started = time.perf_counter()
+    completion, usage, decision = await svc.router.generate(plan, messages=messages, tools=tools)
+    latency_ms = round((time.perf_counter() - started) * 1000, 1)
     work.routes.append(decision)
     work.usage.append(usage)
     if svc.ledger is not None:
@@ -161,7 +210,8 @@ async def _generate(svc: Services, work: Work, step: StepSpec) -> None:
         "gen_ai.operation.name": "chat", "gen_ai.request.model": usage.model,
         "gen_ai.response.model": completion.model, "gen_ai.usage.input_tokens": usage.input_tokens,
         "gen_ai.usage.output_tokens": usage.output_tokens, "maple.cost.usd": usage.cost_usd,
-        "maple.latency_ms": latency_ms})
+        "maple.latency_ms": latency_ms, "maple.tool_calls": len(completion.tool_calls)})
+    return completion, usage
 
 
 async def _over_budget(svc: Services, run: Run) -> bool:

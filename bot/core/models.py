@@ -139,9 +139,29 @@ class Job(Model):
     kind: JobKind
 
 
+class ToolCall(Model):
+    """A model's request to run a tool (OpenAI tool calling); arguments are untrusted JSON text."""
+
+    id: str
+    name: str
+    arguments: str = "{}"
+
+
 class ChatMessage(Model):
     role: Literal["system", "user", "assistant", "tool"]
     content: str
+    tool_calls: list[ToolCall] | None = None
+    tool_call_id: str | None = None
+
+    def wire(self) -> dict[str, object]:
+        """The message as OpenAI-compatible APIs expect it."""
+        out: dict[str, object] = {"role": self.role, "content": self.content}
+        if self.tool_calls:
+            out["tool_calls"] = [{"id": c.id, "type": "function",
+                                  "function": {"name": c.name, "arguments": c.arguments}} for c in self.tool_calls]
+        if self.tool_call_id:
+            out["tool_call_id"] = self.tool_call_id
+        return out
 
 
 class Completion(Model):
@@ -149,3 +169,4 @@ class Completion(Model):
     model: str
     input_tokens: int = 0
     output_tokens: int = 0
+    tool_calls: list[ToolCall] = Field(default_factory=list)

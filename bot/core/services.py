@@ -9,7 +9,7 @@ from typing import Any, Protocol
 from bot.core.access import Access
 from bot.core.errors import ConflictError
 from bot.core.levels import Sensitivity
-from bot.core.models import Job, Run
+from bot.core.models import Job, Run, ToolCall
 from bot.core.ports import AuditLog, Clock, JobQueue, RunStore, Surface, UsageLedger
 from bot.core.router import Router
 from bot.core.spec import MapleSpec, StepSpec
@@ -22,6 +22,11 @@ class ToolCaller(Protocol):
     """Runs a named tool for a run (see bot/core/tools): validates, checks clearance, returns text."""
 
     async def __call__(self, *, name: str, run: Run, step: StepSpec, level: Sensitivity) -> ToolOutput: ...
+
+    def schemas(self) -> list[dict[str, Any]]: ...
+
+    async def requested(self, *, call: ToolCall, run: Run, level: Sensitivity) -> ToolOutput:
+        """Run a tool a model asked for: validated against its schema, clearance and allowlist."""
 
 
 @dataclass(frozen=True)

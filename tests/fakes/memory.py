@@ -136,8 +136,9 @@ class FixedClock(Clock):
 class ScriptedModel(ChatModel):
     """Answers from a script: a string is a reply, an exception instance is raised."""
 
-    def __init__(self, name: str, *script: str | Exception, default: str = "A draft.") -> None:
+    def __init__(self, name: str, *script: str | Exception | Completion, default: str = "A draft.") -> None:
         self.name = name
+        self.tools_offered: list[list[str]] = []
         self.script = list(script)
         self.default = default
         self.seen: list[list[ChatMessage]] = []
@@ -145,9 +146,12 @@ class ScriptedModel(ChatModel):
     async def complete(self, *, messages: Sequence[ChatMessage], max_tokens: int, timeout: float,
                        tools: Sequence[Mapping[str, Any]] | None = None) -> Completion:
         self.seen.append(list(messages))
+        self.tools_offered.append([t["function"]["name"] for t in tools or []])
         step = self.script.pop(0) if self.script else self.default
         if isinstance(step, Exception):
             raise step
+        if isinstance(step, Completion):
+            return step
         return Completion(text=step, model=self.name, input_tokens=10, output_tokens=5)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.core.errors import ToolFailed
 from bot.core.levels import Sensitivity
-from bot.core.models import Run
+from bot.core.models import Run, ToolCall
 from bot.core.ports import Clock
 from bot.core.services import Assessor, ToolOutput
 from bot.core.spec import StepSpec
@@ -23,6 +23,16 @@ class ToolBox:
                           channel=run.origin.channel, thread_ts=run.origin.thread_ts)
         tool, args = self._arguments(name, run)
         result = await self.registry.call(tool, args, ctx=ctx)
+        out_level, hits = self._assess(result.text)
+        return ToolOutput(text=result.text, level=out_level, hits=hits)
+
+    def schemas(self) -> list[dict[str, object]]:
+        return self.registry.openai_schemas()
+
+    async def requested(self, *, call: ToolCall, run: Run, level: Sensitivity) -> ToolOutput:
+        ctx = ToolContext(requester=run.requester, timezone=self._tz, sensitivity=level, now=self._clock.now(),
+                          channel=run.origin.channel, thread_ts=run.origin.thread_ts)
+        result = await self.registry.call(call.name, call.arguments, ctx=ctx)
         out_level, hits = self._assess(result.text)
         return ToolOutput(text=result.text, level=out_level, hits=hits)
 
