@@ -54,6 +54,14 @@ class FakeOpenAI:
                 await asyncio.wait_for(self._closing.wait(), self.slow_seconds)
         if action == "garbage":
             return web.Response(text="<html>not json", content_type="application/json")
+        if action.startswith("tool:"):
+            name, _, args = action[5:].partition(" ")
+            message = {"role": "assistant", "content": None, "tool_calls": [
+                {"id": "call_1", "type": "function", "function": {"name": name, "arguments": args or "{}"}}]}
+            return web.json_response({
+                "id": "chatcmpl-t", "object": "chat.completion", "created": 1, "model": body.get("model", "gpt"),
+                "choices": [{"index": 0, "finish_reason": "tool_calls", "message": message}],
+                "usage": {"prompt_tokens": 30, "completion_tokens": 10, "total_tokens": 40}})
         text = "" if action == "empty" else self.reply
         return web.json_response({
             "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": body.get("model", "gpt"),

@@ -44,3 +44,26 @@ async def test_failures_fall_back_to_the_local_model(both: Harness, failure: str
     assert run.routes[0].chosen == "local", run.routes[0]
     assert run.drafts[0].model == "local" and "demo model" in " ".join(run.drafts[0].notes)
     assert len(both.openai.requests) == 2  # two attempts, then the next model in the chain
+
+
+async def test_tool_calling_through_the_openai_adapter(
+    slack: FakeSlack, openai_fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MAPLE_TEST_OPENAI_KEY", "sk-test")
+    data = spec_dict()
+    data["models"] = [{**data["models"][0], "tools": True}]
+    h = Harness(slack=slack, openai=openai_fake, spec=data)
+    await h.start()
+    try:
+        openai_fake.script.append('tool:calculator {"expression": "2340*0.175"}')
+        openai_fake.reply = "The tip is 409.5."
+        _, reply = await h.slash(REQUESTER, "run draft a note with 17.5 percent of 2340 worked out")
+        run = await h.wait_state(run_id_of(reply), "in_review")
+        assert run.drafts[0].text == "The tip is 409.5."
+        first, second = openai_fake.requests
+        assert {t["function"]["name"] for t in first["tools"]} >= {"calculator", "datetime", "slack_history"}
+        assert second["messages"][-2]["tool_calls"][0]["function"]["name"] == "calculator"
+        assert second["messages"][-1] == {"role": "tool", "content": "2340*0.175 = 409.5", "tool_call_id": "call_1"}
+    finally:
+        await h.stop()
+        await h.cleanup_redis()
