@@ -158,6 +158,17 @@ class SlackSurface(Surface, Directory):
         self._groups[group_id] = (time.monotonic() + self._group_ttl, members)
         return members
 
+    async def channel_members(self, channel_id: str) -> frozenset[str]:
+        cached = self._groups.get(channel_id)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        try:
+            members = await SlackChannelReader(self._client).members(channel_id)
+        except SurfaceError:
+            return cached[1] if cached else frozenset()  # fail closed: no access without an answer
+        self._groups[channel_id] = (time.monotonic() + self._group_ttl, members)
+        return members
+
     def forget_group(self, group_id: str | None = None) -> None:
         """Drop cached memberships (on ``subteam_members_changed``)."""
         if group_id is None:

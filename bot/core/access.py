@@ -30,6 +30,8 @@ class Access:
                 return True
             if member.startswith("S") and user in await self._directory.group_members(member):
                 return True
+            if member.startswith(("C", "G")) and user in await self._directory.channel_members(member):
+                return True
         return False
 
     async def has_any(self, user: str, roles: list[str]) -> bool:
@@ -46,17 +48,20 @@ class Access:
         return await self.has_any(user, workflow.approver_roles)
 
     async def approvers(self, workflow: WorkflowSpec) -> list[str]:
-        """Explicit user ids of the workflow's approver roles, with user groups expanded (for DMs)."""
+        """Explicit user ids of the workflow's approver roles, user groups and channels expanded (for DMs)."""
         users: list[str] = []
         for role in workflow.approver_roles:
             for member in self._spec.roles.get(role, []):
-                expanded = (
-                    sorted(await self._directory.group_members(member))
-                    if member.startswith("S")
-                    else [member]
-                )
+                expanded = sorted(await self._expand(member))
                 users.extend(u for u in expanded if u != EVERYONE and u not in users)
         return users
+
+    async def _expand(self, member: str) -> frozenset[str]:
+        if member.startswith("S"):
+            return await self._directory.group_members(member)
+        if member.startswith(("C", "G")):
+            return await self._directory.channel_members(member)
+        return frozenset({member})
 
     async def may_view(self, user: str, run: Run, workflow: WorkflowSpec | None) -> bool:
         if user == run.requester or await self.is_admin(user):

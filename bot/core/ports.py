@@ -92,6 +92,10 @@ class Directory(ABC):
     @abstractmethod
     async def group_members(self, group_id: str) -> frozenset[str]: ...
 
+    @abstractmethod
+    async def channel_members(self, channel_id: str) -> frozenset[str]:
+        """Members of a channel named in a role (``C…``/``G…``): everyone in it holds the role."""
+
 
 class View(BaseModel):
     """A neutral description of a message; the surface renders it (Block Kit for Slack)."""

@@ -14,7 +14,7 @@ HttpMethod = Literal["GET", "POST"]
 _GET: HttpMethod = "GET"
 ALL_CAPABILITIES: tuple[Capability, ...] = ("classify", "draft", "summarize", "reason")
 TIER_RANK: dict[str, int] = {"demo": 0, "basic": 1, "standard": 2, "frontier": 3}
-SLACK_ID = r"^(\*|[UWSBC][A-Z0-9]{2,})$"
+SLACK_ID = r"^(\*|[UWSCG][A-Z0-9]{2,})$"
 
 
 class Strict(BaseModel):

@@ -113,6 +113,9 @@ class MemorySurface(Surface, Directory):
     async def group_members(self, group_id: str) -> frozenset[str]:
         return frozenset(self.groups.get(group_id, set()))
 
+    async def channel_members(self, channel_id: str) -> frozenset[str]:
+        return frozenset(self.groups.get(channel_id, set()))
+
 
 class MemoryAudit(AuditLog):
     def __init__(self) -> None:

@@ -81,3 +81,26 @@ async def test_pick_button_only_for_the_requester(harness: Harness) -> None:
     await h.interact({"type": "block_actions", "user": {"id": REQUESTER}, "channel": {"id": "C0GENERAL"},
                       "trigger_id": "t", "actions": [{"action_id": "maple_pick_draft", "value": f"{run_id}:draft"}]})
     await h.wait_state(run_id, "in_review")
+
+
+async def test_user_group_cache_is_refreshed_on_subteam_members_changed(slack, openai_fake, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from tests.harness import spec_dict
+
+    monkeypatch.setenv("MAPLE_TEST_OPENAI_KEY", "sk-test")
+    data = spec_dict()
+    data["roles"]["reviewer"] = ["S0REVIEWERS"]
+    slack.groups["S0REVIEWERS"] = [REVIEWER]
+    h = Harness(slack=slack, openai=openai_fake, spec=data)
+    await h.start()
+    try:
+        run_id = await start_draft(h, reviews=1)
+        await h.click("U0NEWBIE", "maple_approve", run_id)
+        assert (await h.run(run_id)).state.value == "in_review"
+        slack.groups["S0REVIEWERS"] = [REVIEWER, "U0NEWBIE"]
+        await h.event({"type": "subteam_members_changed", "subteam_id": "S0REVIEWERS", "team_id": "T0TEST",
+                       "added_users": ["U0NEWBIE"]})
+        await h.click("U0NEWBIE", "maple_approve", run_id)
+        await h.wait_state(run_id, "delivered")
+    finally:
+        await h.stop()
+        await h.cleanup_redis()

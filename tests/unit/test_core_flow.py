@@ -259,3 +259,18 @@ async def test_guest_requester_gets_nothing_above_public() -> None:
     await drain(svc)
     run = await svc.store.get(run.id)
     assert run.state is RunState.FAILED and not [p for p in surface.posts if p["effect"] == "result"]
+
+
+async def test_roles_may_name_user_groups_and_channels() -> None:
+    from bot.core.access import Access
+
+    spec = make_spec(roles={"user": ["C0TEAM"], "reviewer": ["S0REVIEWERS", "U0REVIEW"], "admin": []})
+    surface = MemorySurface(groups={"S0REVIEWERS": {"U0R2"}, "C0TEAM": {"U0A", "U0B"}})
+    access = Access(spec, surface)
+    draft = spec.workflow("draft")
+    assert draft is not None
+    assert await access.may_run("U0A", draft) and not await access.may_run("U0Z", draft)
+    assert await access.is_approver("U0R2", draft) and not await access.is_admin("U0R2")
+    assert await access.approvers(draft) == ["U0R2", "U0REVIEW"]
+    surface.groups["S0REVIEWERS"] = set()  # membership changed: Access asks the directory every time
+    assert not await access.is_approver("U0R2", draft)
