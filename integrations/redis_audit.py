@@ -25,17 +25,15 @@ from bot.core.audit import (
     GENESIS,
     AnchorState,
     AuditEvent,
-    AuditReport,
     ChainPoint,
-    ShardReport,
     SignedPoint,
     TrimResult,
     seal,
     shard_day,
     shard_name,
     sign_point,
-    verify_shard,
 )
+from bot.core.audit_verify import AuditReport, ShardReport, verify_shard
 from bot.core.errors import ConfigError, ConflictError
 from bot.core.ports import AuditLog, Clock
 from integrations.audit_anchor import AnchorFile

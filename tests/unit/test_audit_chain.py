@@ -25,8 +25,8 @@ from bot.core.audit import (
     shard_day,
     shard_name,
     sign_point,
-    verify_shard,
 )
+from bot.core.audit_verify import verify_shard
 
 KEY = b"k" * 32
 SHARD = "2026-11-24/w1"
