@@ -40,6 +40,7 @@ from integrations.redis_audit import RedisAuditLog
 from integrations.redis_queue import RedisJobQueue, WorkerPool
 from integrations.redis_store import RedisRunStore
 from integrations.redis_usage import RedisUsageLedger
+from integrations.scheduler import Schedules
 from integrations.slack_surface import SlackChannelReader, SlackSurface, make_client
 
 log = logging.getLogger("maple.app")
@@ -98,6 +99,7 @@ class Maple:
     http: web.Application
     models: dict[str, ChatModel]
     pools: list[WorkerPool] = field(default_factory=list)
+    schedules: Schedules | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start_workers(self, count: int) -> None:
@@ -109,6 +111,10 @@ class Maple:
                               max_attempts=self.spec.limits.max_attempts)
             self.pools.append(pool)
             self.tasks.append(asyncio.create_task(pool.run()))
+
+    def start_schedules(self) -> None:
+        self.schedules = Schedules(svc=self.svc, redis=self.redis, prefix=self.settings.redis_prefix)
+        self.schedules.start()
 
     def start_anchoring(self) -> None:
         """Anchor the audit chain heads outside Redis every ``audit.anchor_every_seconds``."""
@@ -135,6 +141,8 @@ class Maple:
             log.error("could not mark dead run failed", extra={"run_id": job.run_id, "why": why})
 
     async def stop(self) -> None:
+        if self.schedules:
+            self.schedules.stop()
         await asyncio.gather(*(p.stop(grace=self.settings.shutdown_grace) for p in self.pools))
         if isinstance(self.svc.audit, RedisAuditLog):
             with contextlib.suppress(MapleError):

@@ -42,6 +42,7 @@ async def serve(
     await maple.start_workers(count)
     if http:
         maple.start_anchoring()
+        maple.start_schedules()
     runner: web.AppRunner | None = None
     socket_handler = None
     if http:
@@ -79,8 +80,11 @@ def _settle_memory() -> None:
 async def config_check(settings: Settings) -> int:
     from bot.app import build_models
     from config.loader import load_spec
+    from integrations.scheduler import trigger
 
     spec = load_spec(settings.config_path)
+    for schedule in spec.schedules:
+        trigger(schedule, spec.tools.timezone)
     env = {name: mask(settings.secret(attr)) for name, attr in (
         ("SLACK_BOT_TOKEN", "slack_bot_token"), ("SLACK_SIGNING_SECRET", "slack_signing_secret"),
         ("SLACK_APP_TOKEN", "slack_app_token"), ("OPENAI_API_KEY", "openai_api_key"),

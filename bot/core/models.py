@@ -46,7 +46,7 @@ class Model(BaseModel):
 class Origin(Model):
     """Where the goal came from, and so where the result goes."""
 
-    kind: Literal["command", "mention", "dm", "schedule", "workspace"] = "command"
+    kind: Literal["command", "mention", "dm", "schedule"] = "command"
     channel: str
     thread_ts: str | None = None
     in_thread: bool = False
