@@ -56,6 +56,9 @@ def review_blocks(run: Run, *, banner: str | None, buttons: bool) -> list[Block]
     blocks += body_sections(draft.text if draft else "(no draft)")
     if notes:
         blocks.append(context(" · ".join(escape(n) if "<@" not in n else n for n in notes)[:2900]))
+    if run.approvals and run.state.value == "in_review":
+        who = ", ".join(f"<@{u}>" for u in run.approvals)
+        blocks.append(context(f"Approved by {who} — {len(run.approvals)} of {run.quorum} approvals needed"))
     if banner:
         blocks.append(context(banner))
     if buttons:

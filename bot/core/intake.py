@@ -38,8 +38,10 @@ async def authorize_run(svc: Services, *, user: str, workflow: WorkflowSpec) -> 
 
 def _new_run(svc: Services, intake: Intake, goal: str, workflow: str) -> Run:
     now = svc.clock.now()
+    spec = svc.spec.workflow(workflow)
+    quorum = max((s.quorum for s in (spec.steps if spec else []) if s.kind == "review"), default=1)
     return Run(requester=intake.requester, origin=intake.origin, goal=goal, workflow=workflow, created_at=now,
-               updated_at=now, sensitivity=svc.spec.sensitivity.default)
+               updated_at=now, sensitivity=svc.spec.sensitivity.default, quorum=quorum)
 
 
 async def hold(svc: Services, intake: Intake, *, ask_model: bool = False) -> Run:

@@ -113,6 +113,7 @@ class Run(Model):
     citations: list[str] = Field(default_factory=list)
     error: str | None = None
     approvals: list[str] = Field(default_factory=list)
+    quorum: int = 1
 
     @property
     def draft(self) -> DraftVersion | None:

@@ -45,10 +45,20 @@ async def decide(
     def apply(r: Run) -> None:
         if r.state is not RunState.IN_REVIEW:
             raise InvalidTransition(text.ALREADY_DECIDED.format(state=r.state.value.replace("_", " ")))
+        if kind == "approve":
+            if user in r.approvals:
+                raise InvalidTransition(text.ALREADY_APPROVED)
+            r.approvals.append(user)
+            if len(r.approvals) < r.quorum:
+                return  # waiting for more approvals (quorum)
         transition(r, RunState.APPROVED if kind == "approve" else RunState.REJECTED)
         r.decision = Decision(kind=kind, by=user, at=decided_at, reason=(reason or "").strip() or None)
 
-    job = Job(run_id=run_id, kind="deliver" if kind == "approve" else "reject")
+    def job(r: Run) -> Job:
+        if r.state is RunState.IN_REVIEW:
+            return Job(run_id=run_id, kind="redraft")  # refresh the review messages: "1 of 2 approvals"
+        return Job(run_id=run_id, kind="deliver" if kind == "approve" else "reject")
+
     run = await svc.mutate(run_id, apply, job=job)
     await svc.record("review.decided", run, actor=user, attrs={"maple.review.decision": kind})
     return run
@@ -73,6 +83,7 @@ async def edit(svc: Services, *, run_id: str, user: str, new_text: str) -> Run:
         if r.state is not RunState.IN_REVIEW:
             raise InvalidTransition(text.NOT_IN_REVIEW.format(state=r.state.value.replace("_", " ")))
         r.drafts.append(DraftVersion(text=new_text, author=user, at=edited_at, notes=[f"edited by <@{user}>"]))
+        r.approvals.clear()  # approvals were for the previous text
         r.sensitivity = max(r.sensitivity, level)
         for kind, count in hits.items():
             r.sensitivity_hits[kind] = max(r.sensitivity_hits.get(kind, 0), count)

@@ -58,7 +58,7 @@ class Services:
         return (self.assess or no_assessment(self.spec.sensitivity.default))(text)
 
     async def mutate(
-        self, run_id: str, change: Mutation, *, job: Job | None = None, attempts: int = 8
+        self, run_id: str, change: Mutation, *, job: Job | Callable[[Run], Job | None] | None = None, attempts: int = 8
     ) -> Run:
         """Read, apply ``change`` and write with optimistic concurrency, re-reading on conflict.
 
@@ -69,7 +69,7 @@ class Services:
             change(run)
             run.updated_at = self.clock.now()
             try:
-                return await self.store.save(run, job=job)
+                return await self.store.save(run, job=job(run) if callable(job) else job)
             except ConflictError:
                 continue
         raise ConflictError(f"run {run_id} kept changing under us")

@@ -274,3 +274,24 @@ async def test_roles_may_name_user_groups_and_channels() -> None:
     assert await access.approvers(draft) == ["U0R2", "U0REVIEW"]
     surface.groups["S0REVIEWERS"] = set()  # membership changed: Access asks the directory every time
     assert not await access.is_approver("U0R2", draft)
+
+
+async def test_quorum_needs_distinct_approvers_and_edits_reset_it() -> None:
+    from handlers.blocks import review_blocks
+
+    spec = make_spec(workflows=[{"id": "draft", "steps": [{"kind": "generate"}, {"kind": "review", "quorum": 2}]}],
+                     roles={"user": ["*"], "reviewer": ["U0R1", "U0R2", "U0R3"], "admin": []})
+    svc = make_services(spec=spec)
+    run = await goal(svc)
+    await drain(svc)
+    run = await review.decide(svc, run_id=run.id, user="U0R1", kind="approve")
+    assert run.state is RunState.IN_REVIEW and run.approvals == ["U0R1"] and run.quorum == 2
+    assert "1 of 2 approvals" in str(review_blocks(run, banner=None, buttons=True))
+    with pytest.raises(InvalidTransition, match="already approved"):
+        await review.decide(svc, run_id=run.id, user="U0R1", kind="approve")
+    await review.edit(svc, run_id=run.id, user="U0R2", new_text="changed")
+    assert (await svc.store.get(run.id)).approvals == []  # approvals were for the old text
+    await review.decide(svc, run_id=run.id, user="U0R1", kind="approve")
+    run = await review.decide(svc, run_id=run.id, user="U0R3", kind="approve")
+    assert run.state is RunState.APPROVED and run.decision is not None and run.decision.by == "U0R3"
+    assert [j.kind for j in svc.store.jobs][-1] == "deliver"
