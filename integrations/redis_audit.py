@@ -28,6 +28,7 @@ from bot.core.audit import (
     ChainPoint,
     SignedPoint,
     TrimResult,
+    prompt_digest,
     seal,
     shard_day,
     shard_name,
@@ -112,6 +113,9 @@ class RedisAuditLog(AuditLog):
 
     def run_key(self, run_id: str) -> str:
         return f"{self._prefix}audit:run:{run_id}"
+
+    def digest(self, text: str) -> str:
+        return prompt_digest(self._key, text)
 
     async def append(self, *, kind: str, run_id: str | None, actor: str | None, attrs: Mapping[str, Any]) -> None:
         await self.record(kind=kind, run_id=run_id, actor=actor, attrs=attrs)

@@ -206,8 +206,11 @@ async def _call(
     if svc.ledger is not None:
         await svc.ledger.add(user=work.run.requester, team=work.run.origin.team or "-",
                              tokens=usage.input_tokens + usage.output_tokens, cost=usage.cost_usd)
+    spec = next((m for m in plan.chain if m.name == usage.model), None)
+    provider = "llama.cpp" if spec is not None and spec.kind == "local-gguf" else "openai-compatible"
     await svc.record("model.called", work.run, attrs={
-        "gen_ai.operation.name": "chat", "gen_ai.request.model": usage.model,
+        "gen_ai.operation.name": "chat", "gen_ai.request.model": usage.model, "gen_ai.provider.name": provider,
+        "maple.prompt.hmac": svc.audit.digest("\n".join(m.content for m in messages)),
         "gen_ai.response.model": completion.model, "gen_ai.usage.input_tokens": usage.input_tokens,
         "gen_ai.usage.output_tokens": usage.output_tokens, "maple.cost.usd": usage.cost_usd,
         "maple.latency_ms": latency_ms, "maple.tool_calls": len(completion.tool_calls)})

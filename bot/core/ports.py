@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -157,6 +158,10 @@ class AuditLog(ABC):
     async def append(
         self, *, kind: str, run_id: str | None, actor: str | None, attrs: Mapping[str, Any]
     ) -> None: ...
+
+    def digest(self, text: str) -> str:
+        """A keyed digest of text the audit must not keep (prompts); adapters with a key use an HMAC."""
+        return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
 class UsageLedger(ABC):

@@ -60,7 +60,9 @@ async def decide(
         return Job(run_id=run_id, kind="deliver" if kind == "approve" else "reject")
 
     run = await svc.mutate(run_id, apply, job=job)
-    await svc.record("review.decided", run, actor=user, attrs={"maple.review.decision": kind})
+    await svc.record("review.decided", run, actor=user, attrs={
+        "maple.review.decision": kind, "maple.review.reason": (reason or "").strip()[:200],
+        "maple.review.approvals": len(run.approvals)})
     return run
 
 

@@ -212,17 +212,28 @@ async def _deliver(svc: Services, run: Run) -> None:
                                                   "maple.sensitivity.level": run.sensitivity.label})
 
 
+async def _deliver_to(svc: Services, run: Run) -> tuple[str, str | None]:
+    """Where the workflow's deliver step says: the origin (its thread for mentions and DMs), a channel, or a DM."""
+    workflow = svc.spec.workflow(run.workflow)
+    step = next((s for s in (workflow.steps if workflow else []) if s.kind == "deliver"), None)
+    if step is not None and step.to == "channel" and step.channel:
+        return step.channel, None
+    if step is not None and step.to == "dm":
+        return await svc.surface.open_dm(user=run.requester), None
+    return run.origin.channel, run.origin.thread_ts
+
+
 async def _destination(svc: Services, run: Run) -> tuple[str | None, str | None, str | None]:
     """(channel, thread, note): the origin when cleared for the run's sensitivity, else the requester's DM."""
     existing = run.effects.get("result")
     if existing is not None:
         return existing.channel, existing.thread_ts, None
-    origin = run.origin
-    if await may_receive(svc, run=run, channel=origin.channel, user=run.requester):
-        return origin.channel, origin.thread_ts, None
+    channel, thread = await _deliver_to(svc, run)
+    if await may_receive(svc, run=run, channel=channel, user=run.requester):
+        return channel, thread, None
     dm = await svc.surface.open_dm(user=run.requester)
     if await may_receive(svc, run=run, channel=dm, user=run.requester):
-        return dm, None, place_refusal(run, origin.channel)
+        return dm, None, place_refusal(run, channel)
     return None, None, f"this result is {run.sensitivity.label} and your account may not receive it"
 
 

@@ -295,3 +295,18 @@ async def test_quorum_needs_distinct_approvers_and_edits_reset_it() -> None:
     run = await review.decide(svc, run_id=run.id, user="U0R3", kind="approve")
     assert run.state is RunState.APPROVED and run.decision is not None and run.decision.by == "U0R3"
     assert [j.kind for j in svc.store.jobs][-1] == "deliver"
+
+
+async def test_deliver_step_destination_from_the_workflow() -> None:
+    spec = make_spec(workflows=[
+        {"id": "draft", "steps": [{"kind": "generate"}, {"kind": "deliver", "to": "channel", "channel": "C0NEWS"}]},
+        {"id": "ask", "review": False, "steps": [{"kind": "generate"}, {"kind": "deliver", "to": "dm"}]}])
+    svc = make_services(spec=spec)
+    run = await goal(svc)
+    await drain(svc)
+    await review.decide(svc, run_id=run.id, user="U0REVIEW", kind="approve")
+    await drain(svc)
+    asked = await goal(svc, "what is our policy", workflow="ask")
+    await drain(svc)
+    results = {p["run_id"]: p["channel"] for p in svc.surface.posts if p["effect"] == "result"}
+    assert results == {run.id: "C0NEWS", asked.id: "D-U0REQUEST"}
