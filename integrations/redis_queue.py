@@ -14,7 +14,9 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
@@ -24,6 +26,14 @@ from bot.core.ports import JobQueue
 from integrations.redis_store import guarded
 
 log = logging.getLogger("maple.queue")
+_PROMOTE = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 50)
+for _, job in ipairs(due) do
+  redis.call('XADD', KEYS[2], '*', 'job', job)
+  redis.call('ZREM', KEYS[1], job)
+end
+return #due
+"""
 GROUP = "workers"
 Handler = Callable[[Job], Awaitable[None]]
 DeadHandler = Callable[[Job, str], Awaitable[None]]
@@ -34,9 +44,19 @@ class RedisJobQueue(JobQueue):
         self._r = redis
         self.stream = f"{prefix}jobs"
         self.dead = f"{prefix}jobs:dead"
+        self.due = f"{prefix}jobs:due"
+        self._promote = redis.register_script(_PROMOTE)
 
     async def enqueue(self, job: Job) -> None:
         await guarded(lambda: self._r.xadd(self.stream, {"job": job.model_dump_json()}))
+
+    async def enqueue_at(self, job: Job, *, at: datetime) -> None:
+        await guarded(lambda: self._r.zadd(self.due, {job.model_dump_json(): at.timestamp()}))
+
+    async def promote_due(self, *, now: float | None = None) -> int:
+        """Move jobs whose time has come from the due set to the stream, atomically."""
+        moved = await self._promote(keys=[self.due, self.stream], args=[now if now is not None else time.time()])
+        return int(moved)
 
     async def ensure_group(self) -> None:
         try:
@@ -81,6 +101,7 @@ class WorkerPool:
                 await self._pause(2.0)
         while not self._stopping.is_set():
             try:
+                await self._q.promote_due()
                 entries = await self._reclaim() or await self._read()
             except RedisError as exc:
                 log.warning("queue read failed", extra={"error": type(exc).__name__})

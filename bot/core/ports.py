@@ -86,6 +86,10 @@ class JobQueue(Lifecycle, ABC):
     @abstractmethod
     async def enqueue(self, job: Job) -> None: ...
 
+    @abstractmethod
+    async def enqueue_at(self, job: Job, *, at: datetime) -> None:
+        """Enqueue ``job`` once ``at`` has passed (review timeouts)."""
+
 
 class Directory(ABC):
     """Who belongs to a Slack user group (resolved by the surface, cached)."""

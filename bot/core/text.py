@@ -80,6 +80,11 @@ def told_rejected(run_id: str, user: str, reason: str) -> str:
     return f"Your run {run_id} was rejected by <@{user}>. Reason: {reason}"
 
 
+def review_overdue(run_id: str, workflow: str, minutes: int) -> str:
+    return (f"Run {run_id} ({workflow}) has been waiting for review for {minutes} minutes. "
+            "Please approve, edit or reject it.")
+
+
 def told_failed(run_id: str, why: str) -> str:
     return f"Run {run_id} could not be completed: {why}"
 

@@ -7,6 +7,7 @@ persisted state and effects and does only what is not yet done.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from bot.core import text
 from bot.core.classify import model_prompt, parse_model_choice
@@ -48,6 +49,8 @@ async def handle_job(svc: Services, job: Job) -> None:
             await _refresh_reviews(svc, run)
         elif job.kind == "clarify":
             await _clarify(svc, run)
+        elif job.kind == "review_timeout":
+            await _escalate(svc, run)
     except NotInChannel as exc:
         await fail(svc, run.id, why=text.not_in_channel(exc.channel))
 
@@ -163,9 +166,37 @@ async def _post_reviews(svc: Services, run: Run) -> None:
     if not targets:
         await fail(svc, run.id, why="no reviewers are configured for this workflow; ask a Maple admin")
         return
+    fresh = not any(name.startswith("review:") for name in run.effects)
     for effect, channel in targets:
         run, _ = await post_once(svc, run, effect=effect, channel=channel, view=review_view(run))
+    timeout = _review_timeout(svc, run)
+    if fresh and timeout:
+        await svc.queue.enqueue_at(Job(run_id=run.id, kind="review_timeout"),
+                                   at=svc.clock.now() + timedelta(minutes=timeout))
     await svc.record("review.requested", run, attrs={"maple.review.targets": len(targets)})
+
+
+def _review_timeout(svc: Services, run: Run) -> int | None:
+    workflow = svc.spec.workflow(run.workflow)
+    return next((s.timeout_minutes for s in (workflow.steps if workflow else [])
+                 if s.kind == "review" and s.timeout_minutes), None)
+
+
+async def _escalate(svc: Services, run: Run) -> None:
+    """A draft waited longer than its review timeout: remind the approvers and tell the admins, once."""
+    if run.state is not RunState.IN_REVIEW:
+        return
+    since = run.drafts[-1].at if run.drafts else run.created_at
+    waited = int((svc.clock.now() - since).total_seconds() // 60)
+    message = text.review_overdue(run.id, run.workflow, waited)
+    admins = {u for role in svc.spec.admin_roles for u in svc.spec.roles.get(role, []) if u.startswith(("U", "W"))}
+    workflow = svc.spec.workflow(run.workflow)
+    people = sorted(admins | set(await svc.access.approvers(workflow) if workflow else []))
+    for user in people:
+        channel = await svc.surface.open_dm(user=user)
+        run, _ = await post_once(svc, run, effect=f"escalate:{user}", channel=channel,
+                                 view=View(kind="notice", text=message, run=run))
+    await svc.record("review.escalated", run, attrs={"maple.review.notified": len(people)})
 
 
 def review_view(run: Run, banner: str | None = None) -> View:

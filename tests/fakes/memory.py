@@ -26,6 +26,7 @@ class MemoryStore(RunStore):
     def __init__(self) -> None:
         self.docs: dict[str, str] = {}
         self.jobs: list[Job] = []
+        self.later: list[tuple[datetime, Job]] = []
 
     async def create(self, run: Run, *, job: Job | None = None) -> Run:
         if run.id in self.docs:
@@ -63,6 +64,9 @@ class MemoryQueue(JobQueue):
 
     async def enqueue(self, job: Job) -> None:
         self.store.jobs.append(job)
+
+    async def enqueue_at(self, job: Job, *, at: datetime) -> None:
+        self.store.later.append((at, job))
 
 
 class MemorySurface(Surface, Directory):

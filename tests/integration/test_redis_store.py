@@ -67,3 +67,19 @@ async def test_unreachable_redis() -> None:
         await store.create(new_run())
     assert not await store.ping()
     await client.aclose()
+
+
+async def test_delayed_jobs_are_promoted_when_due(r: aioredis.Redis) -> None:
+    from datetime import timedelta
+
+    from integrations.redis_queue import RedisJobQueue
+
+    queue = RedisJobQueue(redis=r, prefix=r.test_prefix)  # type: ignore[attr-defined]
+    now = datetime.now(UTC)
+    await queue.enqueue_at(Job(run_id="R-A", kind="review_timeout"), at=now - timedelta(seconds=1))
+    await queue.enqueue_at(Job(run_id="R-B", kind="review_timeout"), at=now + timedelta(hours=1))
+    assert await queue.promote_due() == 1
+    assert await queue.promote_due() == 0
+    entries = await r.xrange(queue.stream)
+    assert len(entries) == 1 and b"R-A" in entries[0][1][b"job"]
+    assert await r.zcard(queue.due) == 1

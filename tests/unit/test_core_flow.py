@@ -310,3 +310,23 @@ async def test_deliver_step_destination_from_the_workflow() -> None:
     await drain(svc)
     results = {p["run_id"]: p["channel"] for p in svc.surface.posts if p["effect"] == "result"}
     assert results == {run.id: "C0NEWS", asked.id: "D-U0REQUEST"}
+
+
+async def test_review_timeout_escalates_once_to_approvers_and_admins() -> None:
+    spec = make_spec(workflows=[{"id": "draft", "steps": [{"kind": "generate"},
+                                                          {"kind": "review", "timeout_minutes": 30}]}])
+    svc = make_services(spec=spec)
+    run = await goal(svc)
+    await drain(svc)
+    (at, job), = svc.store.later
+    assert job == Job(run_id=run.id, kind="review_timeout") and (at - svc.clock.now()).total_seconds() == 1800
+    svc.clock.advance(1800)
+    await handle_job(svc, job)
+    await handle_job(svc, job)  # delivered twice: nobody is told twice
+    told = sorted(p["channel"] for p in svc.surface.posts if p["effect"].startswith("escalate:"))
+    assert told == ["D-U0ADMIN", "D-U0REVIEW", "D-U0REVIEW2"]
+    assert "30 minutes" in next(p["view"].text for p in svc.surface.posts if p["effect"].startswith("escalate:"))
+    await review.decide(svc, run_id=run.id, user="U0REVIEW", kind="approve")
+    before = len(svc.surface.posts)
+    await handle_job(svc, job)  # decided meanwhile: nothing happens
+    assert len(svc.surface.posts) == before
