@@ -16,6 +16,7 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 
 from bot.core.access import Access
+from bot.core.classify import Classifier
 from bot.core.errors import ConfigError, MapleError, NotFound
 from bot.core.models import Job
 from bot.core.ports import AuditLog, ChatModel, SystemClock
@@ -210,7 +211,7 @@ def build(settings: Settings, *, spec: MapleSpec | None = None, audit: AuditLog 
                    assess=assessor(spec.sensitivity), tools=build_tools(spec, client))
     bolt = AsyncApp(signing_secret=signing, client=client, process_before_response=True,
                     request_verification_enabled=False, logger=logging.getLogger("maple.bolt"))
-    desk = GoalDesk(svc=svc, classifier=_classifier(spec))
+    desk = GoalDesk(svc=svc, classifier=Classifier(spec.workflows))
     register(bolt, desk=desk, on_group_change=surface.forget_group)
 
     async def seen_before(event_id: str) -> bool:
@@ -222,11 +223,3 @@ def build(settings: Settings, *, spec: MapleSpec | None = None, audit: AuditLog 
     http = build_http_app(bolt=bolt, signing_secret=signing, seen_before=seen_before, healthy=store.ping)
     return Maple(settings=settings, spec=spec, redis=r, svc=svc, queue=queue, surface=surface, bolt=bolt,
                  http=http, models=models)
-
-
-def _classifier(spec: MapleSpec) -> Any:
-    try:
-        from bot.core.classify import Classifier
-    except ImportError:
-        return None
-    return Classifier(spec.workflows)

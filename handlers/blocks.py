@@ -110,11 +110,6 @@ def render(view: View) -> tuple[str, list[Block]]:
     return view.text[:300], [section(chunk) for chunk in split_text(view.text)]
 
 
-def result_pages(blocks: list[Block]) -> list[list[Block]]:
-    """Split a long result into messages of at most 50 blocks each."""
-    return [blocks[i:i + MESSAGE_BLOCK_LIMIT] for i in range(0, len(blocks), MESSAGE_BLOCK_LIMIT)] or [[]]
-
-
 def edit_modal(run: Run) -> Block:
     text = run.draft.text if run.draft else ""
     parts = split_text(text, INPUT_LIMIT)

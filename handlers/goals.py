@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from bot.core import commands, intake, text
+from bot.core.classify import Classifier
 from bot.core.errors import AccessDenied, InputError, MapleError, NotFound, StoreUnavailable
 from bot.core.models import Origin
 from bot.core.ports import View
@@ -14,16 +15,6 @@ from bot.core.services import Services
 from handlers.blocks import Block, choice_blocks
 
 log = logging.getLogger("maple.goals")
-
-
-class Classified(Protocol):
-    workflow: str | None
-    confidence: float
-    ranked: list[tuple[str, float]]
-
-
-class GoalClassifier(Protocol):
-    def classify(self, goal: str) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -36,7 +27,7 @@ class Reply:
 @dataclass(kw_only=True)
 class GoalDesk:
     svc: Services
-    classifier: GoalClassifier | None = None
+    classifier: Classifier | None = None
 
     async def handle(self, *, user: str, origin: Origin, raw: str) -> Reply:
         """Everything a user can type after /maple. Never raises for user-facing problems."""
