@@ -113,6 +113,15 @@ class Maple:
             self.pools.append(pool)
             self.tasks.append(asyncio.create_task(pool.run()))
 
+    async def connect_socket_mode(self, app_token: str) -> Any:
+        """Socket Mode: Slack pushes requests over a WebSocket opened with ``apps.connections.open`` (no public
+        URL). Bolt acks each envelope on the socket."""
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        handler = AsyncSocketModeHandler(self.bolt, app_token)
+        await handler.connect_async()
+        return handler
+
     def start_schedules(self) -> None:
         self.schedules = Schedules(svc=self.svc, redis=self.redis, prefix=self.settings.redis_prefix)
         self.schedules.start()

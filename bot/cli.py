@@ -51,10 +51,7 @@ async def serve(
         await web.TCPSite(runner, settings.host, settings.port).start()
     app_token = settings.secret("slack_app_token")
     if app_token and http:
-        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-        socket_handler = AsyncSocketModeHandler(maple.bolt, app_token)
-        await socket_handler.connect_async()
+        socket_handler = await maple.connect_socket_mode(app_token)
     _settle_memory()
     log.info("maple started", extra={"port": settings.port if http else None, "workers": count,
                                      "socket_mode": bool(socket_handler)})

@@ -29,6 +29,8 @@ class FakeSlack:
     calls: list[Call] = field(default_factory=list)
     failures: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     guests: set[str] = field(default_factory=set)
+    sockets: list[Any] = field(default_factory=list)
+    socket_acks: list[dict[str, Any]] = field(default_factory=list)
     url: str = ""
     _runner: web.AppRunner | None = None
     _ts: int = 0
@@ -55,6 +57,7 @@ class FakeSlack:
 
     async def start(self) -> None:
         app = web.Application()
+        app.router.add_get("/socket", self._socket)
         app.router.add_post("/api/{method}", self._handle)
         app.router.add_get("/api/{method}", self._handle)
         self._runner = web.AppRunner(app, access_log=None)
@@ -65,6 +68,8 @@ class FakeSlack:
         self.url = f"http://127.0.0.1:{port}/api/"
 
     async def stop(self) -> None:
+        for ws in self.sockets:
+            await ws.close()
         if self._runner:
             await self._runner.cleanup()
 
@@ -92,6 +97,24 @@ class FakeSlack:
         result = handler(params)
         call.ok = "error" not in result
         return web.json_response({"ok": "error" not in result, **result})
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        """Socket Mode: say hello, forward queued envelopes, collect the app's acks."""
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self.sockets.append(ws)
+        await ws.send_json({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0MAPLE"}})
+        async for msg in ws:
+            if msg.type == web.WSMsgType.TEXT:
+                self.socket_acks.append(json.loads(msg.data))
+        return ws
+
+    async def socket_send(self, envelope: dict[str, Any]) -> None:
+        for ws in self.sockets:
+            await ws.send_json(envelope)
+
+    def m_apps_connections_open(self, p: dict[str, Any]) -> dict[str, Any]:
+        return {"url": self.url.replace("http://", "ws://").replace("/api/", "/socket")}
 
     def m_auth_test(self, p: dict[str, Any]) -> dict[str, Any]:
         return {"user_id": BOT_USER, "bot_id": "B0MAPLE", "team_id": "T0TEST", "url": "https://test.slack/"}
