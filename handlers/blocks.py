@@ -95,7 +95,10 @@ def result_blocks(run: Run) -> list[Block]:
         footer += f" · approved by <@{run.decision.by}>"
     if run.citations:
         footer += " · sources: " + ", ".join(escape(c) for c in run.citations[:10])
-    return [*blocks, context(footer)]
+    notes = [n for n in (draft.notes if draft and draft.author.startswith("model:") else []) if "<@" not in n]
+    if notes and not run.decision:  # unreviewed answers carry their caveats (demo model, no sources…)
+        footer += " · " + " · ".join(escape(n) for n in notes)
+    return fit([*blocks, context(footer[:2900])], keep_tail=1)
 
 
 def render(view: View) -> tuple[str, list[Block]]:

@@ -98,3 +98,11 @@ def test_edit_modal_splits_long_drafts_across_inputs() -> None:
     assert len(inputs) >= 2
     assert all(len(i["element"]["initial_value"]) <= 3000 for i in inputs)
     assert modal["private_metadata"] == run.id
+
+
+def test_unreviewed_answers_carry_their_caveats() -> None:
+    from handlers.blocks import result_blocks
+
+    run = make_run("An answer.")
+    run.drafts[0].notes.append("no knowledge base is connected yet: answered without sources")
+    assert "answered without sources" in str(result_blocks(run)[-1])
