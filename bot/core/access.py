@@ -41,6 +41,11 @@ class Access:
     async def may_run(self, user: str, workflow: WorkflowSpec) -> bool:
         return await self.has_any(user, workflow.run_roles)
 
+    async def may_read(self, user: str, collection: str) -> bool:
+        """May ``user`` read the knowledge collection? Unknown collections are readable by nobody."""
+        roles = self._spec.collections.get(collection)
+        return bool(roles) and await self.has_any(user, roles or [])
+
     async def is_admin(self, user: str) -> bool:
         return await self.has_any(user, self._spec.admin_roles)
 

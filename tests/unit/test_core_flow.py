@@ -330,3 +330,13 @@ async def test_review_timeout_escalates_once_to_approvers_and_admins() -> None:
     before = len(svc.surface.posts)
     await handle_job(svc, job)  # decided meanwhile: nothing happens
     assert len(svc.surface.posts) == before
+
+
+async def test_knowledge_collections_are_readable_only_by_their_roles() -> None:
+    from bot.core.access import Access
+
+    spec = make_spec(collections={"handbook": ["user"], "hr": ["admin"]})
+    access = Access(spec, MemorySurface())
+    assert await access.may_read("U0ANYONE", "handbook")
+    assert not await access.may_read("U0ANYONE", "hr") and await access.may_read("U0ADMIN", "hr")
+    assert not await access.may_read("U0ADMIN", "unknown-collection")
