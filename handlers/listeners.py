@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.errors import SlackApiError
 
 from bot.core import intake, review, text
 from bot.core.errors import (
@@ -84,6 +85,9 @@ def register(app: AsyncApp, *, desk: GoalDesk, on_group_change: Callable[[str | 
             await client.views_open(trigger_id=body["trigger_id"], view=modal)
         except (AccessDenied, InvalidTransition, InputError, NotFound, StoreUnavailable) as exc:
             await _refuse(svc, body, _message(exc))
+        except SlackApiError as exc:  # e.g. expired_trigger_id when Slack was slow to deliver the click
+            log.warning("could not open a modal", extra={"run_id": run_id, "error": exc.response.get("error")})
+            await _refuse(svc, body, text.MODAL_FAILED)
 
     @app.action(re.compile(f"^{PICK}_[a-z0-9_-]+$"))
     async def on_pick(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:

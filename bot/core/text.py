@@ -45,6 +45,7 @@ UNKNOWN_WORKFLOW = "There is no workflow called *{workflow}*. `/maple workflows`
 RUN_USAGE = "Usage: `/maple run <workflow> <text>` — `/maple workflows` lists them."
 ASK_BACK = "I'm not sure which workflow fits. Did you mean:"
 NO_WORKFLOWS = "There are no workflows you may run. Ask a Maple admin for access."
+MODAL_FAILED = "Slack could not open the form in time. Please click the button again."
 ALREADY_APPROVED = "You already approved this draft; it is waiting for another reviewer."
 ALREADY_DECIDED = "This run was already decided ({state}). Nothing was changed."
 NOT_IN_REVIEW = "This run is not waiting for review any more ({state})."

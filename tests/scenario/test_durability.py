@@ -92,6 +92,11 @@ async def test_redis_down_clear_reply(slack: FakeSlack, openai_fake: FakeOpenAI,
         assert "temporarily unavailable" in reply["text"]
         async with aiohttp.ClientSession() as s, s.get(h.url + "/healthz") as r:
             assert r.status == 503
+        status, _ = await h.click(REVIEWER, "maple_approve", "R-AAAAAAAAAAAAAAAA")
+        assert status == 200
+        assert "temporarily unavailable" in slack.calls_to("chat.postEphemeral")[-1].params["text"]
+        _, body = await h.submit(REVIEWER, "maple_reject_view", "R-AAAAAAAAAAAAAAAA", {"reason": "x"})
+        assert body["response_action"] == "errors" and "unavailable" in str(body["errors"])
         assert not slack.calls_to("chat.postMessage")
     finally:
         await h.stop()

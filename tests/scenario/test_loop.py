@@ -154,3 +154,14 @@ async def test_goal_is_classified_or_asked_back(harness: Harness) -> None:
     assert "Did you mean" in reply["text"]
     labels = [e["text"]["text"] for b in reply["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert len(labels) == 3
+
+
+async def test_expired_trigger_is_explained(harness: Harness) -> None:
+    h = harness
+    run_id = await start_draft(h)
+    h.slack.fail_next("views.open", status=200, error="expired_trigger_id")
+    status, _ = await h.click(REVIEWER, "maple_edit", run_id)
+    assert status == 200
+    refusals = [c.params["text"] for c in h.slack.calls_to("chat.postEphemeral")]
+    assert any("click the button again" in t for t in refusals)
+    assert (await h.run(run_id)).state.value == "in_review"
