@@ -67,8 +67,8 @@ async def test_slow_model_keeps_its_claim(
 ) -> None:
     """A model call longer than the visibility timeout is not taken over by a second worker."""
     monkeypatch.setenv("MAPLE_TEST_OPENAI_KEY", "sk-test")
-    h = Harness(slack=slack, openai=openai_fake, visibility=0.6, workers=2)
-    openai_fake.slow_seconds = 2.5
+    h = Harness(slack=slack, openai=openai_fake, visibility=1.2, workers=2)
+    openai_fake.slow_seconds = 4.0  # more than three visibility timeouts
     openai_fake.script.append("slow")
     await h.start()
     try:
