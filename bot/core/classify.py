@@ -31,7 +31,7 @@ _DAYS = re.compile(r"\bdays? (?:until|till|between|since|from)\b|\bjours? (?:ava
 _WH = re.compile(r"^(?:what|whats|how|who|when|where|which|why|quel|quelle|quels|combien|comment|pourquoi|qui)\b")
 _QUESTION = re.compile(r"^(?:is|are|do|does|did|can|should|could|est)\b")
 _EXPLAIN = re.compile(r"^(?:explain|describe|tell me|define)\b")
-_RECAP = re.compile(r"\b(?:summar\w*|recap\w*|tl;?dr|overview|catch (?:me )?up|sum up|key points|resum\w*|"
+_RECAP = re.compile(r"\b(?:summar\w*|recap\w*|tl;?dr|overview|gist|catch (?:me )?up|sum up|key points|resum\w*|"
                     r"what did i miss)")
 _RECURRING = re.compile(r"\b(?:daily|weekly|monthly|every (?:day|week|month|monday|tuesday|wednesday|thursday|"
                         r"friday)|quotidien\w*|hebdomadaire)\b")
