@@ -58,9 +58,10 @@ class GoalDesk:
 
     async def _goal(self, *, user: str, origin: Origin, goal: str) -> Reply:
         intake.check_goal(self.svc, goal)
-        if not await self.svc.access.roles_of(user):
+        roles = await self.svc.access.roles_of(user)  # resolved once per request
+        if not roles:
             return Reply(text.NOT_ALLOWED_ANY)
-        mine = [wf for wf in self.svc.spec.workflows if await self.svc.access.may_run(user, wf)]
+        mine = [wf for wf in self.svc.spec.workflows if roles.intersection(wf.run_roles)]
         if not mine:
             return Reply(text.NO_WORKFLOWS)
         found = self.classifier.classify(goal) if self.classifier else None
