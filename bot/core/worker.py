@@ -7,6 +7,7 @@ persisted state and effects and does only what is not yet done.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from bot.core import text
@@ -25,7 +26,7 @@ from bot.core.errors import (
     ToolError,
 )
 from bot.core.intake import choose
-from bot.core.models import Job, Run, RunState
+from bot.core.models import Job, JobKind, Run, RunState
 from bot.core.notify import tell_requester
 from bot.core.ports import View
 from bot.core.services import Services
@@ -39,18 +40,7 @@ async def handle_job(svc: Services, job: Job) -> None:
     run = await svc.store.get(job.run_id)
     log.info("job start", extra={"run_id": run.id, "job": job.kind, "state": run.state.value})
     try:
-        if job.kind == "draft":
-            await _draft(svc, run)
-        elif job.kind == "deliver":
-            await _deliver(svc, run)
-        elif job.kind == "reject":
-            await _rejected(svc, run)
-        elif job.kind == "redraft":
-            await _refresh_reviews(svc, run)
-        elif job.kind == "clarify":
-            await _clarify(svc, run)
-        elif job.kind == "review_timeout":
-            await _escalate(svc, run)
+        await HANDLERS[job.kind](svc, run)
     except NotInChannel as exc:
         await fail(svc, run.id, why=text.not_in_channel(exc.channel))
 
@@ -276,3 +266,14 @@ async def _rejected(svc: Services, run: Run) -> None:
     await tell_requester(
         svc, run, effect="rejected", message=text.told_rejected(run.id, run.decision.by, reason)
     )
+
+
+Handler = Callable[[Services, Run], Awaitable[None]]
+HANDLERS: dict[JobKind, Handler] = {
+    "draft": _draft,
+    "deliver": _deliver,
+    "reject": _rejected,
+    "redraft": _refresh_reviews,
+    "clarify": _clarify,
+    "review_timeout": _escalate,
+}
