@@ -44,7 +44,7 @@ run: $(STAMP) redis
 	else exec $(BIN)/maple serve; fi
 
 test: $(TESTSTAMP) redis browser-deps
-	$(BIN)/ruff check bot handlers integrations config tests benchmarks
+	$(BIN)/ruff check bot handlers integrations config workspace tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/pytest -q -p no:cacheprovider
 

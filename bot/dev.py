@@ -12,10 +12,10 @@ import socket
 
 from pydantic import SecretStr
 
-from bot.workspace.server import build_workspace
-from bot.workspace.state import ADMIN, OUTSIDER, REQUESTER, REVIEWERS_GROUP
 from config.loader import load_spec
 from config.settings import Settings
+from workspace.server import build_workspace
+from workspace.state import ADMIN, OUTSIDER, REQUESTER, REVIEWERS_GROUP
 
 log = logging.getLogger("maple.dev")
 

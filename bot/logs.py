@@ -6,7 +6,6 @@ tokens that might appear in exception messages.
 
 from __future__ import annotations
 
-import contextvars
 import json
 import logging
 import re
@@ -14,7 +13,6 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-run_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("maple_run_id", default=None)
 _SECRET = re.compile(r"(xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|sk-[A-Za-z0-9_-]{8,}|Bearer\s+\S+)")
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
 
@@ -31,7 +29,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        run_id = getattr(record, "run_id", None) or run_id_var.get()
+        run_id = getattr(record, "run_id", None)
         if run_id:
             entry["run_id"] = run_id
         for key, value in vars(record).items():

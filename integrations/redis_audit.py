@@ -38,7 +38,7 @@ from bot.core.audit_verify import AuditReport, ShardReport, verify_shard
 from bot.core.errors import ConfigError, ConflictError
 from bot.core.ports import AuditLog, Clock
 from integrations.audit_anchor import AnchorFile
-from integrations.redis_store import guarded
+from integrations.redis_store import as_text, guarded
 
 BATCH = 500
 MAX_TIMELINE = 1000
@@ -147,11 +147,11 @@ class RedisAuditLog(AuditLog):
         result: Any = await guarded(lambda: self._append(keys=keys, args=args))
         if int(result[0]) == 1:
             return None
-        return ChainPoint(shard=event.shard, seq=int(_text(result[1])), mac=_text(result[2]))
+        return ChainPoint(shard=event.shard, seq=int(as_text(result[1])), mac=as_text(result[2]))
 
     async def shards(self) -> list[str]:
         members = await guarded(lambda: self._r.smembers(self.shards_key))
-        return sorted(_text(m) for m in members)
+        return sorted(as_text(m) for m in members)
 
     async def anchor(self) -> list[SignedPoint]:
         """Write every shard head that changed since the last anchor to the anchor file; return the lines."""
@@ -201,7 +201,7 @@ class RedisAuditLog(AuditLog):
         refs = await guarded(lambda: self._r.lrange(self.run_key(run_id), 0, MAX_TIMELINE - 1))
         pipe = self._r.pipeline(transaction=False)
         for ref in refs:
-            shard, _, entry = _text(ref).rpartition("|")
+            shard, _, entry = as_text(ref).rpartition("|")
             pipe.xrange(self.stream_key(shard), min=entry, max=entry, count=1)
         rows = await guarded(pipe.execute) if refs else []
         events = [event for row in rows for _, event in _parse(row)[0]]
@@ -235,7 +235,7 @@ class RedisAuditLog(AuditLog):
     async def _inspect(self, shard: str, state: AnchorState) -> _Shard:
         entries, bad = await self._load(shard)
         raw: Any = await guarded(lambda: self._r.hgetall(self.head_key(shard)))
-        fields = {_text(k): _text(v) for k, v in raw.items()}
+        fields = {as_text(k): as_text(v) for k, v in raw.items()}
         head = ChainPoint(shard=shard, seq=int(fields["seq"]), mac=fields["mac"]) if "seq" in fields else None
         checkpoints = [state.checkpoints[shard]] if shard in state.checkpoints else []
         if "checkpoint" in fields:
@@ -259,14 +259,14 @@ class RedisAuditLog(AuditLog):
             bad += wrong
             if len(rows) < BATCH:
                 return entries, bad
-            start = "(" + _text(rows[-1][0])
+            start = "(" + as_text(rows[-1][0])
 
     async def _heads(self, shards: Sequence[str]) -> list[ChainPoint]:
         pipe = self._r.pipeline(transaction=False)
         for shard in shards:
             pipe.hmget(self.head_key(shard), "seq", "mac")
         rows = await guarded(pipe.execute) if shards else []
-        return [ChainPoint(shard=shard, seq=int(_text(seq)), mac=_text(mac))
+        return [ChainPoint(shard=shard, seq=int(as_text(seq)), mac=as_text(mac))
                 for shard, (seq, mac) in zip(shards, rows, strict=True) if seq is not None and mac is not None]
 
     def _require_anchors(self) -> AnchorFile:
@@ -281,9 +281,9 @@ def _parse(rows: Sequence[Any]) -> tuple[list[Entry], list[str]]:
     for entry_id, fields in rows:
         data = fields.get(b"e", fields.get("e"))
         try:
-            entries.append((_text(entry_id), AuditEvent.model_validate_json(data or b"")))
+            entries.append((as_text(entry_id), AuditEvent.model_validate_json(data or b"")))
         except ValidationError:
-            bad.append(_text(entry_id))
+            bad.append(as_text(entry_id))
     return entries, bad
 
 
@@ -300,7 +300,3 @@ def _aware(moment: datetime) -> datetime:
 def _next_id(entry_id: str) -> str:
     ms, _, n = entry_id.partition("-")
     return f"{ms}-{int(n) + 1}"
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

@@ -23,7 +23,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from bot.core.models import Job
 from bot.core.ports import JobQueue
-from integrations.redis_store import guarded
+from integrations.redis_store import as_text, guarded
 
 log = logging.getLogger("maple.queue")
 _PROMOTE = """
@@ -129,13 +129,13 @@ class WorkerPool:
     async def _read(self) -> list[tuple[str, dict[str, str]]]:
         free = max(1, self._slots._value)  # noqa: SLF001 - read-only peek at free slots
         reply = await self._r.xreadgroup(GROUP, self.consumer, {self._q.stream: ">"}, count=free, block=self._block_ms)
-        return [(_s(i), _fields(f)) for _stream, items in (reply or []) for i, f in items]
+        return [(as_text(i), _fields(f)) for _stream, items in (reply or []) for i, f in items]
 
     async def _reclaim(self) -> list[tuple[str, dict[str, str]]]:
         reply = await self._r.xautoclaim(
             self._q.stream, GROUP, self.consumer, min_idle_time=self._visibility_ms, start_id="0-0", count=4
         )
-        return [(_s(i), _fields(f)) for i, f in reply[1] if f]
+        return [(as_text(i), _fields(f)) for i, f in reply[1] if f]
 
     async def _attempts(self, entry_id: str) -> int:
         info = await self._r.xpending_range(self._q.stream, GROUP, min=entry_id, max=entry_id, count=1)
@@ -176,12 +176,8 @@ class WorkerPool:
         await self._on_dead(job, why)
 
 
-def _s(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
 def _fields(raw: dict[bytes | str, bytes | str]) -> dict[str, str]:
-    return {_s(k): _s(v) for k, v in raw.items()}
+    return {as_text(k): as_text(v) for k, v in raw.items()}
 
 
 def _run_id(fields: dict[str, str]) -> str | None:

@@ -91,7 +91,7 @@ class RedisRunStore(RunStore):
         entries = await guarded(lambda: self._r.xrevrange(self.dead_stream, count=limit))
         runs: list[Run] = []
         for _id, fields in entries:
-            job = json.loads(_text(fields.get(b"job") or fields.get("job") or "{}"))
+            job = json.loads(as_text(fields.get(b"job") or fields.get("job") or "{}"))
             try:
                 runs.append(await self.get(job.get("run_id", "")))
             except NotFound:
@@ -105,5 +105,6 @@ class RedisRunStore(RunStore):
             return False
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
+def as_text(value: bytes | str | int) -> str:
+    """A Redis reply value as text (replies are bytes unless the client decodes them)."""
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -105,22 +105,15 @@ class SlackSurface(Surface, Directory):
     async def post(
         self, *, channel: str, view: View, run_id: str, effect: str, thread_ts: str | None = None
     ) -> MessageRef:
-        text, blocks = self._render(view)
-        pages = [blocks[i:i + 50] for i in range(0, len(blocks), 50)] or [[]]
-        first: MessageRef | None = None
-        for page_no, page in enumerate(pages):
-            params: dict[str, Any] = {
-                "text": text, "blocks": page, "unfurl_links": False, "unfurl_media": False,
-                "metadata": {"event_type": METADATA_EVENT,
-                             "event_payload": {"run_id": run_id, "effect": effect, "part": page_no}},
-            }
-            if thread_ts:
-                params["thread_ts"] = thread_ts
-            data = await call(self._client, "chat.postMessage", channel, **params)
-            ref = MessageRef(channel=str(data.get("channel", channel)), ts=str(data["ts"]))
-            first = first or ref
-        assert first is not None
-        return first
+        text, blocks = self._render(view)  # the renderer keeps a message within Slack's 50 blocks
+        params: dict[str, Any] = {
+            "text": text, "blocks": blocks, "unfurl_links": False, "unfurl_media": False,
+            "metadata": {"event_type": METADATA_EVENT, "event_payload": {"run_id": run_id, "effect": effect}},
+        }
+        if thread_ts:
+            params["thread_ts"] = thread_ts
+        data = await call(self._client, "chat.postMessage", channel, **params)
+        return MessageRef(channel=str(data.get("channel", channel)), ts=str(data["ts"]))
 
     async def find_posted(
         self, *, channel: str, run_id: str, effect: str, thread_ts: str | None = None
@@ -134,7 +127,7 @@ class SlackSurface(Surface, Directory):
             meta = message.get("metadata") or {}
             payload = meta.get("event_payload") or {}
             if (meta.get("event_type") == METADATA_EVENT and payload.get("run_id") == run_id
-                    and payload.get("effect") == effect and payload.get("part", 0) == 0):
+                    and payload.get("effect") == effect):
                 return MessageRef(channel=channel, ts=str(message["ts"]))
         return None
 

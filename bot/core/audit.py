@@ -33,59 +33,6 @@ MAX_TEXT_CHARS: Final = 512
 MAX_LIST_ITEMS: Final = 64
 
 
-class GenAI:
-    """OpenTelemetry GenAI attribute names (semconv 1.37.0)."""
-
-    OPERATION_NAME: Final = "gen_ai.operation.name"  # chat, text_completion, embeddings, execute_tool…
-    PROVIDER_NAME: Final = "gen_ai.provider.name"  # openai, azure.ai.openai, ...
-    REQUEST_MODEL: Final = "gen_ai.request.model"
-    REQUEST_MAX_TOKENS: Final = "gen_ai.request.max_tokens"
-    REQUEST_TEMPERATURE: Final = "gen_ai.request.temperature"
-    RESPONSE_MODEL: Final = "gen_ai.response.model"
-    RESPONSE_ID: Final = "gen_ai.response.id"
-    RESPONSE_FINISH_REASONS: Final = "gen_ai.response.finish_reasons"
-    USAGE_INPUT_TOKENS: Final = "gen_ai.usage.input_tokens"
-    USAGE_OUTPUT_TOKENS: Final = "gen_ai.usage.output_tokens"
-    OUTPUT_TYPE: Final = "gen_ai.output.type"
-    TOOL_NAME: Final = "gen_ai.tool.name"
-    TOOL_CALL_ID: Final = "gen_ai.tool.call.id"
-    DATA_SOURCE_ID: Final = "gen_ai.data_source.id"
-    ERROR_TYPE: Final = "error.type"
-    SERVER_ADDRESS: Final = "server.address"
-
-
-class MapleAttr:
-    """Maple's own attribute names (no OpenTelemetry convention covers them)."""
-
-    SENSITIVITY_LEVEL: Final = "maple.sensitivity.level"
-    SENSITIVITY_HITS: Final = "maple.sensitivity.hits"
-    ROUTE_CHOSEN: Final = "maple.route.chosen"
-    ROUTE_REASON: Final = "maple.route.reason"
-    PROMPT_HMAC: Final = "maple.prompt.hmac"
-    COST_USD: Final = "maple.cost.usd"
-    LATENCY_MS: Final = "maple.latency_ms"
-    DOCUMENTS: Final = "maple.documents"
-    WORKFLOW: Final = "maple.workflow"
-    POLICY_RESULT: Final = "maple.policy.outcome"
-    REVIEW_DECISION: Final = "maple.review.decision"
-    DESTINATION: Final = "maple.destination"
-
-
-class Kind:
-    """Event kinds Maple records (any dotted lower-case name is accepted)."""
-
-    RUN_CREATED: Final = "run.created"
-    RUN_CLASSIFIED: Final = "run.classified"
-    SENSITIVITY_ASSESSED: Final = "sensitivity.assessed"
-    ROUTE_DECIDED: Final = "route.decided"
-    MODEL_CALLED: Final = "model.called"
-    TOOL_CALLED: Final = "tool.called"
-    POLICY_CHECKED: Final = "policy.checked"
-    REVIEW_DECIDED: Final = "review.decided"
-    RUN_DELIVERED: Final = "run.delivered"
-    RUN_FAILED: Final = "run.failed"
-
-
 class UnsafeAttribute(ValueError):
     """An audit attribute that is malformed or looks like raw text (prompts are recorded as HMACs only)."""
 

@@ -132,7 +132,7 @@ class Run(Model):
         return sum(u.cost_usd for u in self.usage)
 
 
-JobKind = Literal["draft", "deliver", "reject", "redraft", "clarify", "review_timeout"]
+JobKind = Literal["draft", "deliver", "reject", "refresh_reviews", "clarify", "review_timeout"]
 
 
 class Job(Model):

@@ -56,7 +56,7 @@ async def decide(
 
     def job(r: Run) -> Job:
         if r.state is RunState.IN_REVIEW:
-            return Job(run_id=run_id, kind="redraft")  # refresh the review messages: "1 of 2 approvals"
+            return Job(run_id=run_id, kind="refresh_reviews")  # refresh the review messages: "1 of 2 approvals"
         return Job(run_id=run_id, kind="deliver" if kind == "approve" else "reject")
 
     run = await svc.mutate(run_id, apply, job=job)
@@ -91,6 +91,6 @@ async def edit(svc: Services, *, run_id: str, user: str, new_text: str) -> Run:
             r.sensitivity_hits[kind] = max(r.sensitivity_hits.get(kind, 0), count)
         r.policy_notes = [f"policy: {v.message}" for v in violations]
 
-    run = await svc.mutate(run_id, apply, job=Job(run_id=run_id, kind="redraft"))
+    run = await svc.mutate(run_id, apply, job=Job(run_id=run_id, kind="refresh_reviews"))
     await svc.record("draft.edited", run, actor=user, attrs={"maple.draft.version": len(run.drafts)})
     return run

@@ -273,7 +273,7 @@ HANDLERS: dict[JobKind, Handler] = {
     "draft": _draft,
     "deliver": _deliver,
     "reject": _rejected,
-    "redraft": _refresh_reviews,
+    "refresh_reviews": _refresh_reviews,
     "clarify": _clarify,
     "review_timeout": _escalate,
 }

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from bot.workspace import Workspace, build_workspace
 from tests.fakes.openai_api import FakeOpenAI
 from tests.harness import REVIEWER2, SECRET, TOKEN, Harness
+from workspace import Workspace, build_workspace
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"

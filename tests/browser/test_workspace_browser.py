@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from bot.workspace import GENERAL, OUTSIDER, REQUESTER, REVIEWER, Workspace
 from tests.browser.conftest import screenshot_path
 from tests.fakes.openai_api import FakeOpenAI
 from tests.harness import Harness
+from workspace import GENERAL, OUTSIDER, REQUESTER, REVIEWER, Workspace
 
 pytestmark = pytest.mark.browser
 GOAL = "draft a reply to the supplier about the late shipment"

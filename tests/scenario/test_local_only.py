@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from bot.workspace import build_workspace
 from config.settings import DEFAULT_CONFIG
 from tests.fakes.openai_api import FakeOpenAI
 from tests.harness import REQUESTER, REVIEWER, SECRET, TOKEN, Harness
 from tests.scenario.test_loop import run_id_of
+from workspace import build_workspace
 
 pytestmark = pytest.mark.llama
 

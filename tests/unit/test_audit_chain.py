@@ -13,8 +13,6 @@ from bot.core.audit import (
     GENESIS,
     AuditEvent,
     ChainPoint,
-    GenAI,
-    MapleAttr,
     UnsafeAttribute,
     canonical_json,
     check_attrs,
@@ -38,7 +36,7 @@ def chain(n: int, *, start: ChainPoint | None = None, shard: str = SHARD) -> lis
     events: list[AuditEvent] = []
     for _ in range(n):
         event = seal(KEY, shard=shard, seq=head.seq + 1, prev=head.mac, kind="model.called", run_id="R-1",
-                     actor="U1", ts=T0 + timedelta(seconds=head.seq), attrs={GenAI.USAGE_INPUT_TOKENS: head.seq})
+                     actor="U1", ts=T0 + timedelta(seconds=head.seq), attrs={"gen_ai.usage.input_tokens": head.seq})
         events.append(event)
         head = event.point()
     return events
@@ -82,7 +80,10 @@ def test_malformed_attributes_are_rejected(attrs: dict[str, object]) -> None:
 
 
 def test_convention_names_and_digests_pass() -> None:
-    names = [v for c in (GenAI, MapleAttr) for k, v in vars(c).items() if k.isupper()]
+    names = ["gen_ai.operation.name", "gen_ai.provider.name", "gen_ai.request.model", "gen_ai.response.model",
+             "gen_ai.tool.name", "gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens", "error.type",
+             "maple.route.chosen", "maple.route.reason", "maple.sensitivity.level", "maple.cost.usd",
+             "maple.latency_ms", "maple.review.decision", "maple.destination", "maple.workflow"]
     attrs = {name: 1 for name in names} | {"maple.prompt.hmac": prompt_digest(KEY, "hi"),
                                            "maple.draft.version": 2, "maple.documents": ("d1", "d2")}
     assert check_attrs(attrs)["maple.documents"] == ["d1", "d2"]

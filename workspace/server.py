@@ -8,11 +8,11 @@ from typing import Any, Self
 
 from aiohttp import web
 
-from bot.workspace.people import People
-from bot.workspace.signer import Reply, Signer
-from bot.workspace.state import Call, Channel, Failure, Message, User, ViewRecord, WorkspaceState
-from bot.workspace.ui import add_ui_routes
-from bot.workspace.webapi import WebApi
+from workspace.people import People
+from workspace.signer import Reply, Signer
+from workspace.state import Call, Channel, Failure, Message, User, ViewRecord, WorkspaceState
+from workspace.ui import add_ui_routes
+from workspace.webapi import WebApi
 
 
 class Workspace:

@@ -14,8 +14,8 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from bot.workspace.blockkit import block_problems
-from bot.workspace.state import (
+from workspace.blockkit import block_problems
+from workspace.state import (
     APP_ID,
     BOT_ID,
     BOT_USER,
@@ -28,7 +28,7 @@ from bot.workspace.state import (
 
 Params = dict[str, Any]
 Method = Callable[[WorkspaceState, Params], Params]
-METHODS: dict[str, Method] = {}  # filled here and by bot.workspace.views (imported with the package)
+METHODS: dict[str, Method] = {}  # filled here and by workspace.views (imported with the package)
 _JSON_FIELDS = ("blocks", "attachments", "metadata", "view")
 
 

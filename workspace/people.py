@@ -11,8 +11,8 @@ from typing import Any
 
 import aiohttp
 
-from bot.workspace.signer import Reply, Signer
-from bot.workspace.state import (
+from workspace.signer import Reply, Signer
+from workspace.state import (
     APP_ID,
     BOT_USER,
     SLACKBOT,
@@ -22,8 +22,8 @@ from bot.workspace.state import (
     ResponseTarget,
     WorkspaceState,
 )
-from bot.workspace.views import build_view
-from bot.workspace.webapi import ApiError, public
+from workspace.views import build_view
+from workspace.webapi import ApiError, public
 
 CONNECT_FAILED = "dispatch_failed"
 

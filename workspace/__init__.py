@@ -1,9 +1,9 @@
 """Maple's local workspace: a stand-in for Slack (a Web API, signed requests to Maple, and a page at ``/``)
 for trying Maple without a Slack app, and the fake Slack server of the scenario and browser tests."""
 
-from bot.workspace.server import Workspace, build_workspace
-from bot.workspace.signer import Reply, signature, signed_headers
-from bot.workspace.state import (
+from workspace.server import Workspace, build_workspace
+from workspace.signer import Reply, signature, signed_headers
+from workspace.state import (
     ADMIN,
     APP_ID,
     BOT_ID,

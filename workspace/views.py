@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.workspace.blockkit import view_problems
-from bot.workspace.state import APP_ID, BOT_ID, TEAM, ViewRecord, WorkspaceState
-from bot.workspace.webapi import ApiError, Params, method, required
+from workspace.blockkit import view_problems
+from workspace.state import APP_ID, BOT_ID, TEAM, ViewRecord, WorkspaceState
+from workspace.webapi import ApiError, Params, method, required
 
 
 def build_view(state: WorkspaceState, view: Any, *, view_id: str, root: str | None = None) -> dict[str, Any]:

@@ -12,10 +12,10 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.workspace.people import People
-from bot.workspace.signer import Reply
-from bot.workspace.state import BOT_USER, SLACKBOT, TEAM, TEAM_NAME, WorkspaceState
-from bot.workspace.webapi import public
+from workspace.people import People
+from workspace.signer import Reply
+from workspace.state import BOT_USER, SLACKBOT, TEAM, TEAM_NAME, WorkspaceState
+from workspace.webapi import public
 
 STATIC = Path(__file__).with_name("static")
 HEARTBEAT = 15.0
