@@ -17,6 +17,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.core.access import Access
 from bot.core.classify import Classifier
+from bot.core.desk import Desk
 from bot.core.errors import ConfigError, MapleError, NotFound
 from bot.core.models import Job
 from bot.core.ports import AuditLog, ChatModel, SystemClock
@@ -31,7 +32,6 @@ from bot.core.worker import fail, handle_job
 from config.loader import load_spec, resolve_local_path
 from config.settings import Settings
 from handlers import blocks
-from handlers.goals import GoalDesk
 from handlers.http import build_http_app
 from handlers.listeners import register
 from integrations.http_tool import HttpTool
@@ -220,7 +220,7 @@ def build(settings: Settings, *, spec: MapleSpec | None = None, audit: AuditLog 
                    assess=assessor(spec.sensitivity), tools=build_tools(spec, client))
     bolt = AsyncApp(signing_secret=signing, client=client, process_before_response=True,
                     request_verification_enabled=False, logger=logging.getLogger("maple.bolt"))
-    desk = GoalDesk(svc=svc, classifier=Classifier(spec.workflows))
+    desk = Desk(svc=svc, classifier=Classifier(spec.workflows))
     register(bolt, desk=desk, on_group_change=surface.forget_group)
 
     async def seen_before(event_id: str) -> bool:

@@ -12,6 +12,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 
 from bot.core import intake, review, text
+from bot.core.desk import Desk
 from bot.core.errors import (
     AccessDenied,
     InputError,
@@ -33,21 +34,21 @@ from handlers.blocks import (
     home_view,
     reject_modal,
 )
-from handlers.goals import GoalDesk
+from handlers.goals import ack_params, answer_in_conversation
 
 log = logging.getLogger("maple.handlers")
 _MENTION = re.compile(r"^\s*<@[UW][A-Z0-9]+(\|[^>]*)?>[:,]?\s*")
 
 
-def register(app: AsyncApp, *, desk: GoalDesk, on_group_change: Callable[[str | None], None]) -> None:
+def register(app: AsyncApp, *, desk: Desk, on_group_change: Callable[[str | None], None]) -> None:
     svc = desk.svc
 
     @app.command("/maple")
     async def on_command(ack: AsyncAck, command: dict[str, Any]) -> None:
         origin = Origin(kind="command", channel=command.get("channel_id", ""), team=command.get("team_id"))
-        reply = await desk.handle(user=command.get("user_id", ""), origin=origin, raw=command.get("text", ""))
-        await ack(text=reply.text, blocks=reply.blocks, response_type="ephemeral")
-        log.info("command acked", extra={"run_id": reply.run_id})
+        answer = await desk.handle(user=command.get("user_id", ""), origin=origin, raw=command.get("text", ""))
+        await ack(**ack_params(answer))
+        log.info("command acked", extra={"run_id": answer.run_id})
 
     @app.event("app_mention")
     async def on_mention(event: dict[str, Any]) -> None:
@@ -147,11 +148,11 @@ async def _refuse(svc: Services, body: dict[str, Any], message: str) -> None:
         log.warning("could not post refusal")
 
 
-async def _conversation(desk: GoalDesk, event: dict[str, Any], *, kind: str) -> None:
+async def _conversation(desk: Desk, event: dict[str, Any], *, kind: str) -> None:
     raw = _MENTION.sub("", event.get("text", ""), count=1) if kind == "mention" else event.get("text", "")
     origin = Origin(kind=kind, channel=event.get("channel", ""),  # type: ignore[arg-type]
                     thread_ts=event.get("thread_ts") or event.get("ts"), team=event.get("team"),
                     in_thread=bool(event.get("thread_ts")))
-    reply = await desk.handle(user=event.get("user", ""), origin=origin, raw=raw)
-    if reply.run_id is None:  # nothing was queued: answer in the thread now (usage, status, refusals)
-        await desk.reply_in_thread(origin=origin, reply=reply)
+    user = event.get("user", "")
+    answer = await desk.handle(user=user, origin=origin, raw=raw)
+    await answer_in_conversation(desk, user=user, origin=origin, answer=answer)

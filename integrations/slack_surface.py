@@ -135,9 +135,12 @@ class SlackSurface(Surface, Directory):
         text, blocks = self._render(view)
         await call(self._client, "chat.update", ref.channel, ts=ref.ts, text=text, blocks=blocks[:50])
 
-    async def post_ephemeral(self, *, channel: str, user: str, text: str) -> None:
+    async def post_ephemeral(self, *, channel: str, user: str, text: str, thread_ts: str | None = None) -> None:
         rendered, blocks = self._render(View(kind="notice", text=text))
-        await call(self._client, "chat.postEphemeral", channel, user=user, text=rendered, blocks=blocks)
+        params: dict[str, Any] = {"user": user, "text": rendered, "blocks": blocks}
+        if thread_ts:
+            params["thread_ts"] = thread_ts
+        await call(self._client, "chat.postEphemeral", channel, **params)
 
     async def group_members(self, group_id: str) -> frozenset[str]:
         cached = self._groups.get(group_id)

@@ -11,6 +11,7 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel
 
+from bot.core.audit import AuditEvent
 from bot.core.models import ChatMessage, Completion, Job, Run
 
 
@@ -154,7 +155,7 @@ class Surface(ABC):
     async def update(self, *, ref: MessageRef, view: View) -> None: ...
 
     @abstractmethod
-    async def post_ephemeral(self, *, channel: str, user: str, text: str) -> None: ...
+    async def post_ephemeral(self, *, channel: str, user: str, text: str, thread_ts: str | None = None) -> None: ...
 
 
 class AuditLog(ABC):
@@ -162,6 +163,10 @@ class AuditLog(ABC):
     async def append(
         self, *, kind: str, run_id: str | None, actor: str | None, attrs: Mapping[str, Any]
     ) -> None: ...
+
+    @abstractmethod
+    async def timeline(self, run_id: str) -> list[AuditEvent]:
+        """One run's events in time order."""
 
     def digest(self, text: str) -> str:
         """A keyed digest of text the audit must not keep (prompts); adapters with a key use an HMAC."""

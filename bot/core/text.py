@@ -36,6 +36,8 @@ NOT_ALLOWED_DECIDE = "Only the reviewers of this workflow can decide on this dra
 SELF_APPROVAL = "You can't approve your own request. Another reviewer has to decide."
 EDITOR_ONLY_APPROVER = "You edited this draft, so another reviewer has to approve it."
 STATUS_DENIED = "You can only see the status of runs you requested, review, or administer."
+AUDIT_DENIED = "Only Maple admins can see audit timelines."
+AUDIT_UNAVAILABLE = "The audit trail cannot be read right now; please try again in a minute."
 RUN_NOT_FOUND = "I can't find run {run_id}. Check the id: R- followed by 16 letters and digits."
 NO_MODEL = (
     "No model is configured, so I can't draft this. An admin can set OPENAI_API_KEY or enable the local model "

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.core.audit import GENESIS, AuditEvent, seal
 from bot.core.errors import ConflictError, ModelUnavailable, NotFound, NotInChannel
 from bot.core.models import ChatMessage, Completion, Job, Run
 from bot.core.ports import (
@@ -111,7 +112,7 @@ class MemorySurface(Surface, Directory):
     async def update(self, *, ref: MessageRef, view: View) -> None:
         self.updates.append((ref, view))
 
-    async def post_ephemeral(self, *, channel: str, user: str, text: str) -> None:
+    async def post_ephemeral(self, *, channel: str, user: str, text: str, thread_ts: str | None = None) -> None:
         self.ephemerals.append((channel, user, text))
 
     async def group_members(self, group_id: str) -> frozenset[str]:
@@ -127,6 +128,13 @@ class MemoryAudit(AuditLog):
 
     async def append(self, *, kind: str, run_id: str | None, actor: str | None, attrs: Mapping[str, Any]) -> None:
         self.events.append({"kind": kind, "run_id": run_id, "actor": actor, **attrs})
+
+    async def timeline(self, run_id: str) -> list[AuditEvent]:
+        mine = [e for e in self.events if e["run_id"] == run_id]
+        return [seal(b"memory-audit-key", shard="2026-01-01/memory", seq=i + 1, prev=GENESIS, kind=e["kind"],
+                     run_id=run_id, actor=e["actor"], ts=datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=i),
+                     attrs={k: v for k, v in e.items() if k not in ("kind", "run_id", "actor")})
+                for i, e in enumerate(mine)]
 
 
 class FixedClock(Clock):
