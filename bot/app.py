@@ -15,6 +15,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 
+from bot.core import text
 from bot.core.access import Access
 from bot.core.classify import Classifier
 from bot.core.desk import Desk
@@ -145,8 +146,7 @@ class Maple:
 
     async def _dead(self, job: Job, why: str) -> None:
         try:
-            await fail(self.svc, job.run_id, why="Maple gave up after several attempts; an admin can see it "
-                                                  "with `maple runs failed`")
+            await fail(self.svc, job.run_id, why=text.GAVE_UP)
         except (NotFound, MapleError):
             log.error("could not mark dead run failed", extra={"run_id": job.run_id, "why": why})
 

@@ -23,6 +23,7 @@ from bot.core.errors import (
 )
 from bot.core.models import Origin
 from bot.core.services import Services
+from bot.core.text import Msg
 from handlers.blocks import (
     APPROVE,
     EDIT,
@@ -35,6 +36,7 @@ from handlers.blocks import (
     reject_modal,
 )
 from handlers.goals import ack_params, answer_in_conversation
+from handlers.mrkdwn import mrkdwn
 
 log = logging.getLogger("maple.handlers")
 _MENTION = re.compile(r"^\s*<@[UW][A-Z0-9]+(\|[^>]*)?>[:,]?\s*")
@@ -100,7 +102,7 @@ def register(app: AsyncApp, *, desk: Desk, on_group_change: Callable[[str | None
             await _refuse(svc, body, _message(exc))
             return
         if body.get("response_url"):
-            await respond(text=text.working_on_it(run.id), replace_original=True)
+            await respond(text=mrkdwn(text.working_on_it(run.id)), replace_original=True)
 
     @app.view(EDIT_VIEW)
     async def on_edit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -125,20 +127,20 @@ async def _submit_view(ack: AsyncAck, block: str, act: Callable[[], Any]) -> Non
     try:
         await act()
     except (AccessDenied, InvalidTransition, InputError, NotFound, StoreUnavailable) as exc:
-        await ack(response_action="errors", errors={block: _message(exc)[:150]})
+        await ack(response_action="errors", errors={block: str(_message(exc))[:150]})
         return
     await ack()
 
 
-def _message(exc: MapleError) -> str:
+def _message(exc: MapleError) -> Msg:
     if isinstance(exc, StoreUnavailable):
         return text.UNAVAILABLE
-    if isinstance(exc, NotFound):
-        return text.RUN_NOT_FOUND.format(run_id=str(exc))
-    return str(exc)
+    if isinstance(exc, NotFound) and exc.msg is None:
+        return text.run_not_found(str(exc))
+    return text.as_msg(exc)
 
 
-async def _refuse(svc: Services, body: dict[str, Any], message: str) -> None:
+async def _refuse(svc: Services, body: dict[str, Any], message: Msg) -> None:
     channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
     if not channel:
         return

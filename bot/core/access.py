@@ -6,6 +6,7 @@ from bot.core import text
 from bot.core.models import Run
 from bot.core.ports import Directory
 from bot.core.spec import MapleSpec, WorkflowSpec
+from bot.core.text import Msg
 
 EVERYONE = "*"
 
@@ -75,7 +76,7 @@ class Access:
 
     async def decide_denial(
         self, *, user: str, run: Run, workflow: WorkflowSpec, approve: bool
-    ) -> str | None:
+    ) -> Msg | None:
         """The reason ``user`` may not decide on ``run`` (None when they may)."""
         if not await self.is_approver(user, workflow):
             return text.NOT_ALLOWED_DECIDE

@@ -19,7 +19,3 @@ async def may_receive(svc: Services, *, run: Run, channel: str, user: str | None
         return False
     return user is None or not await svc.surface.is_guest(user=user) or run.sensitivity <= svc.spec.channels.guests
 
-
-def place_refusal(run: Run, channel: str) -> str:
-    return (f"this result is {run.sensitivity.label} and may not be posted in <#{channel}>; "
-            "it was sent to you directly instead.")

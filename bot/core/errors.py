@@ -25,9 +25,16 @@ MapleError
 
 from __future__ import annotations
 
+from bot.core.text import Msg
+
 
 class MapleError(Exception):
-    """Base of every error Maple raises on purpose."""
+    """Base of every error Maple raises on purpose. A message for people is a ``Msg`` (bot/core/text.py);
+    a plain string is shown to them literally (escaped), as any other untrusted text."""
+
+    def __init__(self, message: object = "", *args: object) -> None:
+        super().__init__(str(message), *args)
+        self.msg: Msg | None = message if isinstance(message, Msg) else None
 
 
 class ConfigError(MapleError):

@@ -33,7 +33,7 @@ def check_goal(svc: Services, goal: str) -> str:
 
 async def authorize_run(svc: Services, *, user: str, workflow: WorkflowSpec) -> None:
     if not await svc.access.may_run(user, workflow):
-        raise AccessDenied(text.NOT_ALLOWED_RUN.format(workflow=workflow.label))
+        raise AccessDenied(text.not_allowed_run(workflow.label))
 
 
 def _new_run(svc: Services, intake: Intake, goal: str, workflow: str) -> Run:
@@ -58,15 +58,15 @@ async def choose(svc: Services, *, run_id: str, user: str, workflow_id: str) -> 
     """The requester picked a workflow for a held goal: authorize, then queue it."""
     workflow = svc.spec.workflow(workflow_id)
     if workflow is None:
-        raise InputError(text.UNKNOWN_WORKFLOW.format(workflow=workflow_id))
+        raise InputError(text.unknown_workflow(workflow_id))
     run = await svc.store.get(run_id)
     if run.requester != user:
-        raise AccessDenied("Only the person who asked can choose the workflow.")
+        raise AccessDenied(text.ONLY_REQUESTER_CHOOSES)
     await authorize_run(svc, user=user, workflow=workflow)
 
     def pick(r: Run) -> None:
         if r.workflow:
-            raise InvalidTransition(f"Run {r.id} is already running as *{r.workflow}*.")
+            raise InvalidTransition(text.already_running(r.id, r.workflow))
         r.workflow = workflow.id
 
     run = await svc.mutate(run_id, pick, job=Job(run_id=run_id, kind="draft"))
@@ -80,7 +80,7 @@ async def submit(svc: Services, intake: Intake) -> Run:
     goal = check_goal(svc, intake.goal)
     workflow = svc.spec.workflow(intake.workflow)
     if workflow is None:
-        raise InputError(text.UNKNOWN_WORKFLOW.format(workflow=intake.workflow))
+        raise InputError(text.unknown_workflow(intake.workflow))
     await authorize_run(svc, user=intake.requester, workflow=workflow)
     run = _new_run(svc, intake, goal, workflow.id)
     return await svc.store.create(run, job=Job(run_id=run.id, kind="draft"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Literal, Self
@@ -13,6 +14,7 @@ from pydantic import BaseModel
 
 from bot.core.audit import AuditEvent
 from bot.core.models import ChatMessage, Completion, Job, Run
+from bot.core.text import Msg
 
 
 class Lifecycle:
@@ -103,15 +105,16 @@ class Directory(ABC):
         """Members of a channel named in a role (``C…``/``G…``): everyone in it holds the role."""
 
 
-class View(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class View:
     """A neutral description of a message; the surface renders it (Block Kit for Slack)."""
 
     kind: str
     run: Run | None = None
-    text: str = ""
-    banner: str | None = None
+    text: Msg | None = None
+    banner: Msg | None = None
     buttons: bool = False
-    options: list[tuple[str, str]] = []
+    options: list[tuple[str, str]] = field(default_factory=list)
 
 
 class MessageRef(BaseModel):
@@ -155,7 +158,7 @@ class Surface(ABC):
     async def update(self, *, ref: MessageRef, view: View) -> None: ...
 
     @abstractmethod
-    async def post_ephemeral(self, *, channel: str, user: str, text: str, thread_ts: str | None = None) -> None: ...
+    async def post_ephemeral(self, *, channel: str, user: str, text: Msg, thread_ts: str | None = None) -> None: ...
 
 
 class AuditLog(ABC):

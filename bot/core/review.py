@@ -29,7 +29,7 @@ async def load_for_review(
         )
         raise AccessDenied(denial)
     if run.state is not RunState.IN_REVIEW:
-        raise InvalidTransition(text.ALREADY_DECIDED.format(state=run.state.value.replace("_", " ")))
+        raise InvalidTransition(text.already_decided(run.state.value))
     return run, workflow
 
 
@@ -44,7 +44,7 @@ async def decide(
 
     def apply(r: Run) -> None:
         if r.state is not RunState.IN_REVIEW:
-            raise InvalidTransition(text.ALREADY_DECIDED.format(state=r.state.value.replace("_", " ")))
+            raise InvalidTransition(text.already_decided(r.state.value))
         if kind == "approve":
             if user in r.approvals:
                 raise InvalidTransition(text.ALREADY_APPROVED)
@@ -72,7 +72,7 @@ async def edit(svc: Services, *, run_id: str, user: str, new_text: str) -> Run:
     if not new_text:
         raise InputError(text.EMPTY_EDIT)
     if len(new_text) > svc.spec.limits.max_draft_chars:
-        raise InputError(f"The draft is limited to {svc.spec.limits.max_draft_chars:,} characters.")
+        raise InputError(text.edit_too_long(svc.spec.limits.max_draft_chars))
     run, _workflow = await load_for_review(svc, run_id=run_id, user=user, approve=False)
     edited_at = svc.clock.now()
     level, hits = svc.assessment(new_text)  # an edited draft is assessed and checked again
@@ -83,8 +83,8 @@ async def edit(svc: Services, *, run_id: str, user: str, new_text: str) -> Run:
 
     def apply(r: Run) -> None:
         if r.state is not RunState.IN_REVIEW:
-            raise InvalidTransition(text.NOT_IN_REVIEW.format(state=r.state.value.replace("_", " ")))
-        r.drafts.append(DraftVersion(text=new_text, author=user, at=edited_at, notes=[f"edited by <@{user}>"]))
+            raise InvalidTransition(text.not_in_review(r.state.value))
+        r.drafts.append(DraftVersion(text=new_text, author=user, at=edited_at))
         r.approvals.clear()  # approvals were for the previous text
         r.sensitivity = max(r.sensitivity, level)
         for kind, count in hits.items():

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from bot.core import text
 from bot.core.classify import model_prompt, parse_model_choice
-from bot.core.destinations import may_receive, place_refusal
+from bot.core.destinations import may_receive
 from bot.core.drafting import produce_draft
 from bot.core.effects import post_once, review_refs
 from bot.core.errors import (
@@ -32,6 +32,7 @@ from bot.core.ports import View
 from bot.core.services import Services
 from bot.core.spec import WorkflowSpec
 from bot.core.states import transition
+from bot.core.text import Msg
 
 log = logging.getLogger("maple.worker")
 
@@ -45,13 +46,13 @@ async def handle_job(svc: Services, job: Job) -> None:
         await fail(svc, run.id, why=text.not_in_channel(exc.channel))
 
 
-async def fail(svc: Services, run_id: str, *, why: str) -> None:
+async def fail(svc: Services, run_id: str, *, why: Msg) -> None:
     """Mark a run failed (if it is not finished) and tell the requester why."""
 
     def to_failed(r: Run) -> None:
         if not r.terminal:
             transition(r, RunState.FAILED)
-            r.error = why
+            r.error = str(why)
 
     run = await svc.mutate(run_id, to_failed)
     await svc.record("run.failed", run)
@@ -122,13 +123,13 @@ async def _draft(svc: Services, run: Run) -> None:
 
 
 async def _refuse(svc: Services, run: Run, exc: Exception) -> None:
-    why = text.NO_MODEL if isinstance(exc, NoModelConfigured) else str(exc)
+    why = text.NO_MODEL if isinstance(exc, NoModelConfigured) else text.as_msg(exc)
     if isinstance(exc, PolicyViolation):
-        why = text.policy_blocked(why)
+        why = text.policy_blocked(exc)
 
     def to_refused(r: Run) -> None:
         transition(r, RunState.REFUSED)
-        r.error = why
+        r.error = str(why)
 
     run = await svc.mutate(run.id, to_refused)
     await svc.record("run.refused", run, attrs={"error.type": type(exc).__name__})
@@ -154,7 +155,7 @@ async def review_targets(svc: Services, run: Run) -> list[tuple[str, str]]:
 async def _post_reviews(svc: Services, run: Run) -> None:
     targets = await review_targets(svc, run)
     if not targets:
-        await fail(svc, run.id, why="no reviewers are configured for this workflow; ask a Maple admin")
+        await fail(svc, run.id, why=text.NO_REVIEWERS)
         return
     fresh = not any(name.startswith("review:") for name in run.effects)
     for effect, channel in targets:
@@ -189,13 +190,13 @@ async def _escalate(svc: Services, run: Run) -> None:
     await svc.record("review.escalated", run, attrs={"maple.review.notified": len(people)})
 
 
-def review_view(run: Run, banner: str | None = None) -> View:
+def review_view(run: Run, banner: Msg | None = None) -> View:
     return View(
         kind="review", run=run, banner=banner, buttons=banner is None and run.state is RunState.IN_REVIEW
     )
 
 
-async def _refresh_reviews(svc: Services, run: Run, banner: str | None = None) -> None:
+async def _refresh_reviews(svc: Services, run: Run, banner: Msg | None = None) -> None:
     for ref in review_refs(run):
         await svc.surface.update(ref=ref, view=review_view(run, banner))
 
@@ -212,13 +213,13 @@ async def _deliver(svc: Services, run: Run) -> None:
         await _refresh_reviews(svc, run, text.approved_banner(run.decision.by, _stamp(svc, run)))
     channel, thread_ts, why = await _destination(svc, run)
     if channel is None:
-        await fail(svc, run.id, why=why or "no destination is cleared for this result")
+        await fail(svc, run.id, why=why or text.not_for_you(run.sensitivity.label))
         return
     await svc.surface.check_member(channel=channel)
     run, ref = await post_once(svc, run, effect="result", channel=channel, view=View(kind="result", run=run),
                                thread_ts=thread_ts)
     if why:
-        run = await tell_requester(svc, run, effect="rerouted", message=text.refused(run.id, why))
+        run = await tell_requester(svc, run, effect="rerouted", message=why)
     if run.decision:
         run = await tell_requester(
             svc, run, effect="approved", message=text.told_approved(run.id, run.decision.by, ref.channel)
@@ -244,7 +245,7 @@ async def _deliver_to(svc: Services, run: Run) -> tuple[str, str | None]:
     return run.origin.channel, run.origin.thread_ts
 
 
-async def _destination(svc: Services, run: Run) -> tuple[str | None, str | None, str | None]:
+async def _destination(svc: Services, run: Run) -> tuple[str | None, str | None, Msg | None]:
     """(channel, thread, note): the origin when cleared for the run's sensitivity, else the requester's DM."""
     existing = run.effects.get("result")
     if existing is not None:
@@ -254,8 +255,8 @@ async def _destination(svc: Services, run: Run) -> tuple[str | None, str | None,
         return channel, thread, None
     dm = await svc.surface.open_dm(user=run.requester)
     if await may_receive(svc, run=run, channel=dm, user=run.requester):
-        return dm, None, place_refusal(run, channel)
-    return None, None, f"this result is {run.sensitivity.label} and your account may not receive it"
+        return dm, None, text.rerouted(run.id, run.sensitivity.label, channel)
+    return None, None, text.not_for_you(run.sensitivity.label)
 
 
 async def _rejected(svc: Services, run: Run) -> None:

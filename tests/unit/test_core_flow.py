@@ -144,7 +144,7 @@ async def test_reject_needs_reason_and_requester_is_told() -> None:
     await review.decide(svc, run_id=run.id, user="U0REVIEW", kind="reject", reason="off tone")
     await drain(svc)
     told = [p for p in svc.surface.posts if p["effect"] == "notify:rejected"]
-    assert "off tone" in told[0]["view"].text
+    assert "off tone" in str(told[0]["view"].text)
 
 
 async def test_self_approval_allowed_by_config() -> None:
@@ -325,7 +325,7 @@ async def test_review_timeout_escalates_once_to_approvers_and_admins() -> None:
     await handle_job(svc, job)  # delivered twice: nobody is told twice
     told = sorted(p["channel"] for p in svc.surface.posts if p["effect"].startswith("escalate:"))
     assert told == ["D-U0ADMIN", "D-U0REVIEW", "D-U0REVIEW2"]
-    assert "30 minutes" in next(p["view"].text for p in svc.surface.posts if p["effect"].startswith("escalate:"))
+    assert "30 minutes" in next(str(p["view"].text) for p in svc.surface.posts if p["effect"].startswith("escalate:"))
     await review.decide(svc, run_id=run.id, user="U0REVIEW", kind="approve")
     before = len(svc.surface.posts)
     await handle_job(svc, job)  # decided meanwhile: nothing happens

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from bot.core.models import DraftVersion, Origin, Run, RunState, Usage
 from bot.core.ports import View
+from bot.core.text import approved_banner
 from handlers.blocks import edit_modal, fit, render, review_blocks
 from handlers.mrkdwn import MESSAGE_BLOCK_LIMIT, SECTION_LIMIT, escape, neutralise, split_text
 
@@ -79,8 +80,9 @@ def test_fit_untouched_when_small() -> None:
 
 def test_decided_review_has_banner_and_no_buttons() -> None:
     run = make_run("ok")
-    _text, blocks = render(View(kind="review", run=run, banner="Approved by <@U1> at 14:02", buttons=False))
-    assert blocks[-1]["type"] == "context" and "Approved by" in str(blocks[-1])
+    _text, blocks = render(View(kind="review", run=run, banner=approved_banner("U0REVIEW", "14:02"),
+                                   buttons=False))
+    assert blocks[-1]["type"] == "context" and "Approved by <@U0REVIEW>" in str(blocks[-1])
     assert not [b for b in blocks if b["type"] == "actions"]
 
 
