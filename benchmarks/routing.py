@@ -29,7 +29,7 @@ from bot.core.sensitivity import assessor  # noqa: E402
 from bot.core.spec import ModelSpec  # noqa: E402
 from bot.core.worker import handle_job  # noqa: E402
 from tests.fakes.memory import ScriptedModel  # noqa: E402
-from tests.unit.core_env import make_services, make_spec  # noqa: E402
+from tests.unit.core_env import current, make_services, make_spec  # noqa: E402
 
 PORTFOLIO = [
     ModelSpec(name="local", kind="local-gguf", tier="demo", clearance="restricted"),
@@ -81,7 +81,7 @@ async def overhead(runs: int = 300) -> None:
                                                      goal=f"draft a note number {i}", workflow="draft"))
         while svc.store.jobs:
             await handle_job(svc, svc.store.jobs.pop(0))
-        await review.decide(svc, run_id=run.id, user="U0REVIEW", kind="approve")
+        await review.decide(svc, seen_version=await current(svc, run.id), run_id=run.id, user="U0REVIEW", kind="approve")
         while svc.store.jobs:
             await handle_job(svc, svc.store.jobs.pop(0))
         samples.append((time.perf_counter() - start) * 1000)

@@ -72,12 +72,23 @@ def review_blocks(run: Run, *, banner: Msg | None, buttons: bool) -> list[Block]
     if banner:
         blocks.append(context(mrkdwn(banner)))
     if buttons:
-        blocks.append({"type": "actions", "block_id": f"review:{run.id}", "elements": [
-            _button("Approve", APPROVE, run.id, "primary"),
-            _button("Edit", EDIT, run.id, None),
-            _button("Reject", REJECT, run.id, "danger"),
+        ref = run_ref(run)
+        blocks.append({"type": "actions", "block_id": f"review:{ref}", "elements": [
+            _button("Approve", APPROVE, ref, "primary"),
+            _button("Edit", EDIT, ref, None),
+            _button("Reject", REJECT, ref, "danger"),
         ]})
     return fit(blocks, keep_tail=2 if buttons or banner else 0)
+
+
+def run_ref(run: Run) -> str:
+    """What a review button or modal carries: the run and the draft version the reviewer is looking at."""
+    return f"{run.id}:{run.draft_version}"
+
+
+def parse_ref(value: str) -> tuple[str, int | None]:
+    run_id, _, version = value.partition(":")
+    return run_id, int(version) if version.isdigit() and len(version) < 6 else None
 
 
 def _button(label: str, action_id: str, value: str, style: str | None) -> Block:
@@ -134,14 +145,14 @@ def edit_modal(run: Run) -> Block:
         "element": {"type": "plain_text_input", "action_id": "text", "multiline": True,
                     "max_length": INPUT_LIMIT, "initial_value": part},
     } for i, part in enumerate(parts)]
-    return {"type": "modal", "callback_id": EDIT_VIEW, "private_metadata": run.id,
+    return {"type": "modal", "callback_id": EDIT_VIEW, "private_metadata": run_ref(run),
             "title": {"type": "plain_text", "text": "Edit draft"},
             "submit": {"type": "plain_text", "text": "Save"}, "close": {"type": "plain_text", "text": "Cancel"},
             "blocks": [context(f"Run {run.id} · your edit replaces the draft; the original is kept."), *inputs]}
 
 
 def reject_modal(run: Run) -> Block:
-    return {"type": "modal", "callback_id": REJECT_VIEW, "private_metadata": run.id,
+    return {"type": "modal", "callback_id": REJECT_VIEW, "private_metadata": run_ref(run),
             "title": {"type": "plain_text", "text": "Reject draft"},
             "submit": {"type": "plain_text", "text": "Reject"}, "close": {"type": "plain_text", "text": "Cancel"},
             "blocks": [{"type": "input", "block_id": "reason", "label": {"type": "plain_text", "text": "Reason"},

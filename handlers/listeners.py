@@ -33,6 +33,7 @@ from handlers.blocks import (
     REJECT_VIEW,
     edit_modal,
     home_view,
+    parse_ref,
     reject_modal,
 )
 from handlers.goals import ack_params, answer_in_conversation
@@ -78,12 +79,15 @@ def register(app: AsyncApp, *, desk: Desk, on_group_change: Callable[[str | None
     @app.action(re.compile(f"^({APPROVE}|{EDIT}|{REJECT})$"))
     async def on_review_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: Any) -> None:
         await ack()
-        user, run_id, kind = body["user"]["id"], str(action.get("value", "")), action["action_id"]
+        user, kind = body["user"]["id"], action["action_id"]
+        run_id, seen = parse_ref(str(action.get("value", "")))
         try:
             if kind == APPROVE:
-                await review.decide(svc, run_id=run_id, user=user, kind="approve")
+                await review.decide(svc, run_id=run_id, user=user, kind="approve", seen_version=seen)
                 return
-            run, _wf = await review.load_for_review(svc, run_id=run_id, user=user, approve=False)
+            run, _wf = await review.load_for_review(svc, run_id=run_id, user=user)
+            if run.draft_version != seen:
+                raise InvalidTransition(text.DRAFT_CHANGED)
             modal = edit_modal(run) if kind == EDIT else reject_modal(run)
             await client.views_open(trigger_id=body["trigger_id"], view=modal)
         except (AccessDenied, InvalidTransition, InputError, NotFound, StoreUnavailable) as exc:
@@ -108,14 +112,16 @@ def register(app: AsyncApp, *, desk: Desk, on_group_change: Callable[[str | None
     async def on_edit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         values = view.get("state", {}).get("values", {})
         parts = [values[b]["text"].get("value") or "" for b in sorted(values, key=_part_no) if b.startswith("draft_")]
+        run_id, seen = parse_ref(str(view.get("private_metadata", "")))
         await _submit_view(ack, "draft_0", lambda: review.edit(
-            svc, run_id=view.get("private_metadata", ""), user=body["user"]["id"], new_text="\n".join(parts)))
+            svc, run_id=run_id, user=body["user"]["id"], new_text="\n".join(parts), seen_version=seen))
 
     @app.view(REJECT_VIEW)
     async def on_reject(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         reason = view.get("state", {}).get("values", {}).get("reason", {}).get("text", {}).get("value") or ""
+        run_id, seen = parse_ref(str(view.get("private_metadata", "")))
         await _submit_view(ack, "reason", lambda: review.decide(
-            svc, run_id=view.get("private_metadata", ""), user=body["user"]["id"], kind="reject", reason=reason))
+            svc, run_id=run_id, user=body["user"]["id"], kind="reject", reason=reason, seen_version=seen))
 
 
 def _part_no(block_id: str) -> int:

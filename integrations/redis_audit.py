@@ -117,7 +117,8 @@ class RedisAuditLog(AuditLog):
     def digest(self, text: str) -> str:
         return prompt_digest(self._key, text)
 
-    async def append(self, *, kind: str, run_id: str | None, actor: str | None, attrs: Mapping[str, Any]) -> None:
+    async def append(self, *, kind: str, run_id: str | None, actor: str | None, attrs: Mapping[str, Any],
+                     event_id: str | None = None) -> None:
         await self.record(kind=kind, run_id=run_id, actor=actor, attrs=attrs)
 
     async def record(

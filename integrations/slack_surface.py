@@ -20,7 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.errors import NotInChannel, SurfaceError, SurfaceUnavailable
 from bot.core.ports import Directory, MessageRef, Place, Surface, View
-from bot.core.tools.history import ChannelReader, HistoryMessage
+from bot.core.tools.history import ChannelReader, HistoryMessage, SourceKind
 
 Renderer = Callable[[View], tuple[str, list[dict[str, Any]]]]
 METADATA_EVENT = "maple_run"
@@ -67,6 +67,7 @@ class SlackSurface(Surface, Directory):
         self._group_ttl = group_ttl
         self._members: dict[str, float] = {}
         self._guests: dict[str, tuple[float, bool]] = {}
+        self._guest_set: tuple[float, frozenset[str]] | None = None
 
     async def check_member(self, *, channel: str) -> None:
         if channel.startswith("D") or self._members.get(channel, 0) > time.monotonic():
@@ -165,6 +166,27 @@ class SlackSurface(Surface, Directory):
         self._groups[channel_id] = (time.monotonic() + self._group_ttl, members)
         return members
 
+    async def guests(self) -> frozenset[str] | None:
+        """The workspace's guest accounts, from ``users.list`` (paged), cached for ten minutes."""
+        if self._guest_set is not None and self._guest_set[0] > time.monotonic():
+            return self._guest_set[1]
+        found: set[str] = set()
+        cursor = ""
+        try:
+            for _page in range(100):
+                data = await call(self._client, "users.list", limit=1000, cursor=cursor)
+                found.update(str(u.get("id")) for u in data.get("members", [])
+                             if u.get("is_restricted") or u.get("is_ultra_restricted") or u.get("is_stranger"))
+                cursor = (data.get("response_metadata") or {}).get("next_cursor") or ""
+                if not cursor:
+                    break
+            else:
+                return None  # too many pages to be sure
+        except SurfaceError:
+            return None
+        self._guest_set = (time.monotonic() + 600, frozenset(found))
+        return self._guest_set[1]
+
     def forget_group(self, group_id: str | None = None) -> None:
         """Drop cached memberships (on ``subteam_members_changed``)."""
         if group_id is None:
@@ -189,6 +211,16 @@ class SlackChannelReader(ChannelReader):
             if not cursor:
                 break
         return frozenset(users)
+
+    async def kind(self, channel: str) -> SourceKind:
+        if channel.startswith("D"):
+            return "dm"
+        info = (await call(self._client, "conversations.info", channel)).get("channel", {})
+        if info.get("is_im") or info.get("is_mpim"):
+            return "dm"
+        if info.get("is_ext_shared") or info.get("is_shared") or info.get("is_org_shared"):
+            return "shared"
+        return "private" if info.get("is_private") or info.get("is_group") else "public"
 
     async def history(self, channel: str, *, thread_ts: str | None, limit: int) -> list[HistoryMessage]:
         if thread_ts:

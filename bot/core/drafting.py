@@ -15,6 +15,7 @@ from bot.core import text
 from bot.core.errors import BudgetExceeded, ModelResponseError, NoEligibleModel, PolicyViolation, ToolError
 from bot.core.levels import Sensitivity
 from bot.core.models import (
+    Audience,
     ChatMessage,
     Completion,
     DraftVersion,
@@ -27,8 +28,8 @@ from bot.core.models import (
 from bot.core.policy import blocking, check_draft
 from bot.core.router import Plan
 from bot.core.sensitivity import redact, restore
-from bot.core.services import Services
-from bot.core.spec import TIER_RANK, StepSpec, WorkflowSpec
+from bot.core.services import Services, ToolOutput
+from bot.core.spec import TIER_RANK, SourceFloorSpec, StepSpec, WorkflowSpec
 from bot.core.states import transition
 
 DEFAULT_PROMPT = "You are Maple, a careful assistant inside a company's Slack. Do what the user asks, concisely."
@@ -50,11 +51,21 @@ class Work:
     routes: list[RouteDecision] = field(default_factory=list)
     usage: list[Usage] = field(default_factory=list)
     policy: list[str] = field(default_factory=list)
+    audience: Audience = field(default_factory=Audience)
+    floor: Sensitivity = Sensitivity.PUBLIC  # the least level of what was read (its sources' floors)
 
     def raise_level(self, level: Sensitivity, hits: dict[str, int]) -> None:
         self.level = max(self.level, level)
         for kind, count in hits.items():
             self.hits[kind] = self.hits.get(kind, 0) + count
+
+    def take(self, out: ToolOutput, floors: SourceFloorSpec) -> None:
+        """What a tool returned joins the run: its level (at least its source's floor) and its audience."""
+        floor = Sensitivity(getattr(floors, out.source_kind)) if out.source_kind else Sensitivity.PUBLIC
+        self.floor = max(self.floor, floor)
+        self.raise_level(max(out.level, floor), out.hits)
+        if out.source is not None:
+            self.audience = self.audience.narrowed(source=out.source, members=out.readers)
 
 
 def steps_of(workflow: WorkflowSpec | None) -> list[StepSpec]:
@@ -79,7 +90,8 @@ async def produce_draft(svc: Services, run: Run) -> Run:
 
     run = await svc.mutate(run.id, to_drafting)
     level, hits = svc.assessment(run.goal)
-    work = Work(run=run, workflow=svc.spec.workflow(run.workflow), level=level, hits=dict(hits))
+    work = Work(run=run, workflow=svc.spec.workflow(run.workflow), level=level, hits=dict(hits),
+                audience=run.audience)
     await svc.record("sensitivity.assessed", run, attrs={"maple.sensitivity.level": level.label,
                                                           "maple.sensitivity.hits": _hit_list(hits)})
     for step in steps_of(work.workflow):
@@ -116,7 +128,7 @@ async def _tool(svc: Services, work: Work, step: StepSpec) -> None:
         raise ModelResponseError(f"tool {step.tool or '?'} is not available in this deployment")
     started = time.perf_counter()
     out = await svc.tools(name=step.tool, run=work.run, step=step, level=work.level)
-    work.raise_level(out.level, out.hits)
+    work.take(out, svc.spec.sensitivity.sources)
     work.context.append(out.text)
     work.draft, work.model = out.text, f"tool:{step.tool}"
     await svc.record("tool.called", work.run, attrs={
@@ -129,9 +141,11 @@ def _prepare(svc: Services, work: Work, step: StepSpec) -> tuple[list[ChatMessag
     placeholders first, so the text that leaves is assessed (and routed) without them."""
     messages = build_messages(step, work)
     if not (work.workflow and work.workflow.redact):
-        return messages, work.level, {}
+        sent, _hits = svc.assessment(messages[1].content)  # exactly the text that will leave
+        return messages, max(work.level, sent), {}
     masked, mapping = redact(messages[1].content, patterns=svc.spec.sensitivity.patterns)
     level, _hits = svc.assessment(masked)
+    level = max(level, work.floor)
     messages[1] = ChatMessage(role="user", content=masked)
     if mapping:
         work.notes.append(f"{len(mapping)} personal value(s) were replaced by placeholders before the model call")
@@ -188,11 +202,11 @@ async def _run_requested(svc: Services, work: Work, call: ToolCall, level: Sensi
         await svc.record("tool.refused", work.run, attrs={"gen_ai.tool.name": call.name[:64],
                                                           "error.type": type(exc).__name__})
         return f"error: {exc}", level
-    work.raise_level(out.level, out.hits)
+    work.take(out, svc.spec.sensitivity.sources)
     work.context.append(out.text)
     await svc.record("tool.called", work.run, attrs={"gen_ai.tool.name": call.name, "maple.tool.requested_by": "model",
                                                      "maple.sensitivity.level": out.level.label})
-    return out.text[:8000], max(level, out.level)
+    return out.text[:8000], max(level, work.level)
 
 
 async def _call(
@@ -237,6 +251,9 @@ def _accept(svc: Services, work: Work) -> Callable[[Run], None]:
         r.usage.extend(work.usage)
         r.sensitivity = work.level
         r.sensitivity_hits = dict(work.hits)
+        r.audience = work.audience
+        r.draft_version += 1
+        r.drafts[-1].version = r.draft_version
         r.policy_notes = list(work.policy)
         needs_review = work.workflow.review if work.workflow else True
         transition(r, RunState.IN_REVIEW if needs_review else RunState.APPROVED)

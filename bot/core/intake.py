@@ -36,19 +36,26 @@ async def authorize_run(svc: Services, *, user: str, workflow: WorkflowSpec) -> 
         raise AccessDenied(text.not_allowed_run(workflow.label))
 
 
-def _new_run(svc: Services, intake: Intake, goal: str, workflow: str) -> Run:
+def bind(run: Run, workflow: WorkflowSpec) -> None:
+    """Give a run its workflow — and with it everything the workflow decides for the run (its quorum)."""
+    run.workflow = workflow.id
+    run.quorum = workflow.quorum
+
+
+def _new_run(svc: Services, intake: Intake, goal: str, workflow: WorkflowSpec | None) -> Run:
     now = svc.clock.now()
-    spec = svc.spec.workflow(workflow)
-    quorum = max((s.quorum for s in (spec.steps if spec else []) if s.kind == "review"), default=1)
-    return Run(requester=intake.requester, origin=intake.origin, goal=goal, workflow=workflow, created_at=now,
-               updated_at=now, sensitivity=svc.spec.sensitivity.default, quorum=quorum)
+    run = Run(requester=intake.requester, origin=intake.origin, goal=goal, workflow="", created_at=now,
+              updated_at=now, sensitivity=svc.spec.sensitivity.default)
+    if workflow is not None:
+        bind(run, workflow)
+    return run
 
 
 async def hold(svc: Services, intake: Intake, *, ask_model: bool = False) -> Run:
     """Persist a goal whose workflow is not decided yet; the requester is asked which one they meant.
     A mention or DM gets the question posted in its thread by a worker (a ``clarify`` job)."""
     goal = check_goal(svc, intake.goal)
-    run = _new_run(svc, intake, goal, "")
+    run = _new_run(svc, intake, goal, None)
     queued = ask_model or intake.origin.kind in ("mention", "dm")
     job = Job(run_id=run.id, kind="clarify") if queued else None
     return await svc.store.create(run, job=job)
@@ -67,7 +74,7 @@ async def choose(svc: Services, *, run_id: str, user: str, workflow_id: str) -> 
     def pick(r: Run) -> None:
         if r.workflow:
             raise InvalidTransition(text.already_running(r.id, r.workflow))
-        r.workflow = workflow.id
+        bind(r, workflow)
 
     run = await svc.mutate(run_id, pick, job=Job(run_id=run_id, kind="draft"))
     await svc.record("run.classified", run, actor=user, attrs={"maple.workflow": workflow.id,
@@ -82,5 +89,5 @@ async def submit(svc: Services, intake: Intake) -> Run:
     if workflow is None:
         raise InputError(text.unknown_workflow(intake.workflow))
     await authorize_run(svc, user=intake.requester, workflow=workflow)
-    run = _new_run(svc, intake, goal, workflow.id)
+    run = _new_run(svc, intake, goal, workflow)
     return await svc.store.create(run, job=Job(run_id=run.id, kind="draft"))

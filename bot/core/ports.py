@@ -102,7 +102,12 @@ class Directory(ABC):
 
     @abstractmethod
     async def channel_members(self, channel_id: str) -> frozenset[str]:
-        """Members of a channel named in a role (``C…``/``G…``): everyone in it holds the role."""
+        """Members of a channel (``C…``/``G…``): for roles naming a channel, and for who reads a destination.
+        An empty set when the answer is not known (fail closed)."""
+
+    @abstractmethod
+    async def guests(self) -> frozenset[str] | None:
+        """Every guest account of the workspace (None when it is not known)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -164,8 +169,10 @@ class Surface(ABC):
 class AuditLog(ABC):
     @abstractmethod
     async def append(
-        self, *, kind: str, run_id: str | None, actor: str | None, attrs: Mapping[str, Any]
-    ) -> None: ...
+        self, *, kind: str, run_id: str | None, actor: str | None, attrs: Mapping[str, Any],
+        event_id: str | None = None,
+    ) -> None:
+        """Append one event. An ``event_id`` already in the trail makes this a no-op (idempotent appends)."""
 
     @abstractmethod
     async def timeline(self, run_id: str) -> list[AuditEvent]:

@@ -82,6 +82,21 @@ class WorkflowSpec(Strict):
     def label(self) -> str:
         return self.title or self.id.capitalize()
 
+    @property
+    def review_step(self) -> StepSpec | None:
+        return next((s for s in self.steps if s.kind == "review"), None)
+
+    @property
+    def reviewer_roles(self) -> list[str]:
+        """Who decides on this workflow's drafts: the review step's ``approver_roles`` when it names them."""
+        step = self.review_step
+        return list(step.approver_roles) if step and step.approver_roles else list(self.approver_roles)
+
+    @property
+    def quorum(self) -> int:
+        step = self.review_step
+        return step.quorum if step else 1
+
 
 class ReviewSpec(Strict):
     channel: str | None = Field(None, pattern=r"^[CG][A-Z0-9]{2,}$")
@@ -126,9 +141,21 @@ class PatternSpec(Strict):
     _lv = field_validator("level", mode="before")(_level)
 
 
+class SourceFloorSpec(Strict):
+    """The least sensitivity of text read from each kind of conversation, whatever the detectors find."""
+
+    public: Sensitivity = Sensitivity.INTERNAL
+    private: Sensitivity = Sensitivity.CONFIDENTIAL
+    dm: Sensitivity = Sensitivity.CONFIDENTIAL
+    shared: Sensitivity = Sensitivity.CONFIDENTIAL
+
+    _lv = field_validator("public", "private", "dm", "shared", mode="before")(_level)
+
+
 class SensitivitySpec(Strict):
     default: Sensitivity = Sensitivity.INTERNAL
     patterns: list[PatternSpec] = Field(default_factory=list)
+    sources: SourceFloorSpec = SourceFloorSpec()
 
     _lv = field_validator("default", mode="before")(_level)
 
@@ -192,7 +219,7 @@ class MapleSpec(Strict):
     def _check_references(self) -> MapleSpec:
         known = set(self.roles)
         for wf in self.workflows:
-            for role in (*wf.run_roles, *wf.approver_roles):
+            for role in (*wf.run_roles, *wf.approver_roles, *wf.reviewer_roles):
                 if role not in known:
                     raise ValueError(f"workflow {wf.id!r} names unknown role {role!r}")
         ids = [wf.id for wf in self.workflows]

@@ -170,9 +170,17 @@ EN: dict[str, str] = {
                        "Please approve, edit or reject it."),
     "told_failed": "Run {run} could not be completed: {why}",
     "refused": "Run {run} was refused: {why}",
-    "rerouted": ("The result of run {run} is {level} and may not be posted in {channel}; "
+    "rerouted": ("The result of run {run} may not be posted in {channel} ({why}); "
                  "it was sent to you directly instead."),
     "not_for_you": "the result of this run is {level} and your account may not receive it",
+    "too_sensitive_for": "it is {level}, above what a {place} conversation may receive",
+    "guest_in_destination": "it is {level} and a guest account can read that conversation",
+    "outside_audience": "it carries text from {sources} and not everyone there can read that",
+    "unknown_reader": "the person who would read it is not known",
+    "a_dm": "a direct message",
+    "no_reviewer_may_see": ("none of this workflow's reviewers may see this draft ({why}); ask a Maple admin to "
+                            "add a reviewer who can"),
+    "review_moved": ("This draft is no longer shown here ({why}). It was sent to reviewers who may see it."),
     "no_reviewers": "no reviewers are configured for this workflow; ask a Maple admin",
     "gave_up": "Maple gave up after several attempts; an admin can see it with `maple runs failed`",
     "no_eligible_model": ("this request contains {level} data and no available model is cleared for {level} data. "
@@ -306,8 +314,8 @@ def refused(run_id: str, why: object) -> Msg:
     return msg("refused", run=run_id, why=as_msg(why))
 
 
-def rerouted(run_id: str, level: str, channel: str) -> Msg:
-    return msg("rerouted", run=run_id, level=level, channel=Channel(channel))
+def rerouted(run_id: str, channel: str, why: Msg) -> Msg:
+    return msg("rerouted", run=run_id, channel=Channel(channel), why=why)
 
 
 def not_for_you(level: str) -> Msg:

@@ -78,7 +78,8 @@ class MemorySurface(Surface, Directory):
         self.groups = groups or {}
         self.not_member = not_member or set()
         self.kinds: dict[str, str] = {}
-        self.guests: set[str] = set()
+        self.guests_set: set[str] = set()
+        self.everyone = {"U0REQUEST", "U0REVIEW", "U0REVIEW2", "U0ADMIN"}  # members of a channel unless set
 
     async def place(self, *, channel: str) -> Place:
         if channel.startswith("D"):
@@ -86,7 +87,7 @@ class MemorySurface(Surface, Directory):
         return Place(kind=self.kinds.get(channel, "public"))  # type: ignore[arg-type]
 
     async def is_guest(self, *, user: str) -> bool:
-        return user in self.guests
+        return user in self.guests_set
 
     async def check_member(self, *, channel: str) -> None:
         if channel in self.not_member:
@@ -119,14 +120,25 @@ class MemorySurface(Surface, Directory):
         return frozenset(self.groups.get(group_id, set()))
 
     async def channel_members(self, channel_id: str) -> frozenset[str]:
-        return frozenset(self.groups.get(channel_id, set()))
+        if channel_id in self.groups:
+            return frozenset(self.groups[channel_id])
+        return frozenset() if channel_id.startswith("S") else frozenset(self.everyone)
+
+    async def guests(self) -> frozenset[str] | None:
+        return frozenset(self.guests_set)
 
 
 class MemoryAudit(AuditLog):
     def __init__(self) -> None:
         self.events: list[dict[str, Any]] = []
+        self.ids: set[str] = set()
 
-    async def append(self, *, kind: str, run_id: str | None, actor: str | None, attrs: Mapping[str, Any]) -> None:
+    async def append(self, *, kind: str, run_id: str | None, actor: str | None, attrs: Mapping[str, Any],
+                     event_id: str | None = None) -> None:
+        if event_id is not None and event_id in self.ids:
+            return
+        if event_id is not None:
+            self.ids.add(event_id)
         self.events.append({"kind": kind, "run_id": run_id, "actor": actor, **attrs})
 
     async def timeline(self, run_id: str) -> list[AuditEvent]:

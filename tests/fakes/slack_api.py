@@ -177,6 +177,11 @@ class FakeSlack:
     def m_usergroups_users_list(self, p: dict[str, Any]) -> dict[str, Any]:
         return {"users": self.groups.get(p["usergroup"], [])}
 
+    def m_users_list(self, p: dict[str, Any]) -> dict[str, Any]:
+        known = sorted({u for ch in self.channels.values() for u in ch["members"]} | self.guests)
+        return {"members": [{"id": u, "is_restricted": u in self.guests} for u in known],
+                "response_metadata": {"next_cursor": ""}}
+
     def m_users_info(self, p: dict[str, Any]) -> dict[str, Any]:
         guest = p["user"] in self.guests
         return {"user": {"id": p["user"], "name": p["user"].lower(), "tz": "America/Toronto",

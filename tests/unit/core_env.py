@@ -14,6 +14,11 @@ from config.settings import DEFAULT_CONFIG
 from tests.fakes.memory import FixedClock, MemoryAudit, MemoryQueue, MemoryStore, MemorySurface, ScriptedModel
 
 
+async def current(svc: Services, run_id: str) -> int:
+    """The draft version a reviewer looking at the run now sees."""
+    return (await svc.store.get(run_id)).draft_version
+
+
 def make_spec(**changes: Any) -> MapleSpec:
     data = yaml.safe_load(DEFAULT_CONFIG.read_text())
     data["roles"] = {"user": ["*"], "reviewer": ["U0REVIEW", "S0REVIEWERS"], "admin": ["U0ADMIN"]}

@@ -62,7 +62,7 @@ def test_review_message_parts() -> None:
     assert "openai · 412 tokens · $0.0009" in flat
     actions = blocks[-1]
     assert [e["action_id"] for e in actions["elements"]] == ["maple_approve", "maple_edit", "maple_reject"]
-    assert all(e["value"] == run.id for e in actions["elements"])
+    assert all(e["value"] == f"{run.id}:{run.draft_version}" for e in actions["elements"])
 
 
 def test_long_draft_fits_50_blocks_and_keeps_buttons() -> None:
@@ -99,7 +99,7 @@ def test_edit_modal_splits_long_drafts_across_inputs() -> None:
     inputs = [b for b in modal["blocks"] if b["type"] == "input"]
     assert len(inputs) >= 2
     assert all(len(i["element"]["initial_value"]) <= 3000 for i in inputs)
-    assert modal["private_metadata"] == run.id
+    assert modal["private_metadata"] == f"{run.id}:{run.draft_version}"
 
 
 def test_unreviewed_answers_carry_their_caveats() -> None:

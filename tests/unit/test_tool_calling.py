@@ -10,7 +10,7 @@ from bot.core.sensitivity import assessor
 from bot.core.tools import ToolRegistry
 from bot.core.tools.box import ToolBox
 from bot.core.tools.builtin import Calculator, SlackHistory
-from bot.core.tools.history import ChannelReader, HistoryMessage
+from bot.core.tools.history import ChannelReader, HistoryMessage, SourceKind
 from tests.fakes.memory import FixedClock, ScriptedModel
 from tests.unit.core_env import make_services, make_spec
 from tests.unit.test_core_flow import drain, goal
@@ -19,6 +19,9 @@ from tests.unit.test_core_flow import drain, goal
 class Reader(ChannelReader):
     async def members(self, channel: str) -> frozenset[str]:
         return frozenset({"U0REQUEST"})
+
+    async def kind(self, channel: str) -> SourceKind:
+        return "private" if channel.startswith("G") else "public"
 
     async def history(self, channel: str, *, thread_ts: str | None, limit: int) -> list[HistoryMessage]:
         return [HistoryMessage("U2", "Patient diagnosed with diabetes, on metformin", "1.0")]

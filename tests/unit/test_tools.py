@@ -13,7 +13,7 @@ from bot.core.tools import ToolContext, ToolRegistry
 from bot.core.tools.builtin import Calculator, DateMath, SlackHistory
 from bot.core.tools.calculator import calculate, extract_expression, format_number
 from bot.core.tools.dates import add_business_days, date_math
-from bot.core.tools.history import ChannelReader, HistoryMessage
+from bot.core.tools.history import ChannelReader, HistoryMessage, SourceKind
 
 NOW = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)  # still the 23rd in Toronto
 
@@ -65,6 +65,9 @@ class Reader(ChannelReader):
     async def members(self, channel: str) -> frozenset[str]:
         return frozenset({"U1"})
 
+    async def kind(self, channel: str) -> SourceKind:
+        return "private" if channel.startswith("G") else "public"
+
     async def history(self, channel: str, *, thread_ts: str | None, limit: int) -> list[HistoryMessage]:
         return [HistoryMessage("U2", "second", "2.0"), HistoryMessage("U1", "first", "1.0")]
 
@@ -80,6 +83,9 @@ async def test_registry_validates_clears_and_gates_side_effects() -> None:
     assert history.text == "U1: first\nU2: second"
     with pytest.raises(ToolDenied, match="not a member"):
         await registry.call("slack_history", {"channel": "C123"}, ctx=ctx(user="U9"))
+    assert history.readers is None and history.source == "C123"
+    private = await registry.call("slack_history", {"channel": "G123"}, ctx=ctx())
+    assert private.readers == frozenset({"U1"}) and private.source_kind == "private"
     schemas = registry.openai_schemas()
     assert {s["function"]["name"] for s in schemas} == {"calculator", "datetime", "slack_history"}
     calc = Calculator()
@@ -91,3 +97,12 @@ async def test_registry_validates_clears_and_gates_side_effects() -> None:
         await registry.call("risky", {"expression": "1"}, ctx=ctx())
     assert (await registry.call("risky", {"expression": "1"}, ctx=ctx(), approved=True)).text == "1 = 1"
     assert "risky" not in {s["function"]["name"] for s in registry.openai_schemas()}
+
+
+async def test_history_reads_a_direct_message_only_from_that_conversation() -> None:
+    registry = ToolRegistry([SlackHistory(Reader())])
+    with pytest.raises(ToolDenied, match="direct message"):
+        await registry.call("slack_history", {"channel": "D0SOMEONE"}, ctx=ctx())
+    mine = ToolContext(requester="U1", timezone="UTC", sensitivity=Sensitivity.INTERNAL, now=NOW, channel="D0MINE")
+    own = await registry.call("slack_history", {"channel": "D0MINE"}, ctx=mine)
+    assert own.readers == frozenset({"U1"}) and own.source_kind == "dm"

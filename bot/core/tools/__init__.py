@@ -30,8 +30,14 @@ class ToolContext:
 
 @dataclass(frozen=True)
 class ToolResult:
+    """A tool's answer. A tool that read a conversation says which (``source``), what kind it is and who may
+    read it (``readers``; None: anyone in the workspace) — the run's audience narrows to it."""
+
     text: str
     data: dict[str, Any] = field(default_factory=dict)
+    source: str | None = None
+    source_kind: str | None = None
+    readers: frozenset[str] | None = None
 
 
 class Tool(ABC):

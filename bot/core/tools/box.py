@@ -8,7 +8,7 @@ from bot.core.models import Run, ToolCall
 from bot.core.ports import Clock
 from bot.core.services import Assessor, ToolOutput
 from bot.core.spec import StepSpec
-from bot.core.tools import ToolContext, ToolRegistry
+from bot.core.tools import ToolContext, ToolRegistry, ToolResult
 from bot.core.tools.calculator import extract_expression
 from bot.core.tools.dates import date_math
 from bot.core.tools.history import channel_in
@@ -22,9 +22,7 @@ class ToolBox:
         ctx = ToolContext(requester=run.requester, timezone=self._tz, sensitivity=level, now=self._clock.now(),
                           channel=run.origin.channel, thread_ts=run.origin.thread_ts)
         tool, args = self._arguments(name, run)
-        result = await self.registry.call(tool, args, ctx=ctx)
-        out_level, hits = self._assess(result.text)
-        return ToolOutput(text=result.text, level=out_level, hits=hits)
+        return self._output(await self.registry.call(tool, args, ctx=ctx))
 
     def schemas(self) -> list[dict[str, object]]:
         return self.registry.openai_schemas()
@@ -32,9 +30,12 @@ class ToolBox:
     async def requested(self, *, call: ToolCall, run: Run, level: Sensitivity) -> ToolOutput:
         ctx = ToolContext(requester=run.requester, timezone=self._tz, sensitivity=level, now=self._clock.now(),
                           channel=run.origin.channel, thread_ts=run.origin.thread_ts)
-        result = await self.registry.call(call.name, call.arguments, ctx=ctx)
-        out_level, hits = self._assess(result.text)
-        return ToolOutput(text=result.text, level=out_level, hits=hits)
+        return self._output(await self.registry.call(call.name, call.arguments, ctx=ctx))
+
+    def _output(self, result: ToolResult) -> ToolOutput:
+        level, hits = self._assess(result.text)
+        return ToolOutput(text=result.text, level=level, hits=hits, source=result.source,
+                          source_kind=result.source_kind, readers=result.readers)
 
     def _arguments(self, name: str, run: Run) -> tuple[str, dict[str, object]]:
         goal = run.goal

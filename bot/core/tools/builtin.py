@@ -58,6 +58,6 @@ class SlackHistory(Tool):
         self._reader = reader
 
     async def run(self, args: HistoryArgs, *, ctx: ToolContext) -> ToolResult:
-        text = await read_conversation(self._reader, requester=ctx.requester, channel=args.channel,
-                                       thread_ts=args.thread_ts)
-        return ToolResult(text=text)
+        read = await read_conversation(self._reader, requester=ctx.requester, channel=args.channel,
+                                       thread_ts=args.thread_ts, origin=ctx.channel)
+        return ToolResult(text=read.text, source=read.source, source_kind=read.kind, readers=read.readers)
