@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -115,6 +116,9 @@ class ToolsSpec(Strict):
     http_timeout: float = Field(5.0, gt=0, le=60)
     http_max_bytes: int = Field(262_144, gt=0, le=10_000_000)
     timezone: str = "UTC"
+    holidays: list[date] = Field(default_factory=list, description="days that are not business days")
+    compute_timeout: float = Field(2.0, gt=0, le=30, description="CPU seconds a calculator or date call may take")
+    compute_workers: int = Field(2, ge=1, le=16)
 
 
 class PatternSpec(Strict):
