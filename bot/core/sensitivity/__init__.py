@@ -9,6 +9,7 @@ a value; spans are mapped back to the original.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from collections.abc import Callable, Sequence
@@ -68,11 +69,17 @@ def _all_spans(text: str, patterns: Sequence[PatternSpec]) -> list[tuple[Span, S
 def find_spans(text: str, *, patterns: Sequence[PatternSpec] = ()) -> list[Span]:
     """Non-overlapping spans, the most sensitive (then longest) winning where they overlap."""
     ranked = sorted(_all_spans(text, patterns), key=lambda sl: (-sl[1], -(sl[0].end - sl[0].start), sl[0].start))
+    starts: list[int] = []  # the spans taken so far, sorted by start; they never overlap one another
     taken: list[Span] = []
     for span, _level in ranked:
-        if all(span.end <= t.start or span.start >= t.end for t in taken):
-            taken.append(span)
-    return sorted(taken, key=lambda s: s.start)
+        i = bisect.bisect_left(starts, span.start)
+        if i < len(taken) and taken[i].start < span.end:
+            continue
+        if i > 0 and taken[i - 1].end > span.start:
+            continue
+        starts.insert(i, span.start)
+        taken.insert(i, span)
+    return taken
 
 
 def assess(text: str, *, patterns: Sequence[PatternSpec] = (), default: Sensitivity = Sensitivity.INTERNAL) -> Assessment:

@@ -43,6 +43,9 @@ _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-
 _EMAIL_WORDY = re.compile(
     r"(?<![\w.+-])[\w.+-]{1,64}(?:\s*(\[at\]|\(at\)|\{at\}|<at>)\s*|\s+(at|arobase)\s+)[a-z0-9-]{1,63}"
     r"(?:(?:\s*(?:\.|\[dot\]|\(dot\)|\{dot\}|<dot>)\s*|\s+(?:dot|point)\s+)[a-z0-9-]{1,63}){1,4}(?![\w-])")
+_BEFORE_AT = frozenset("""look looking looked meet meeting met be is are was were am arrive arrived arriving stay staying
+work works working worked me us him her them it you here there see seen home lunch noon stop start starts end ends
+open opens held located based live lives lived sit sat stand aim aimed laugh laughed good bad""".split())
 _TLDS = frozenset("com ca org net gov edu io fr qc on bc ab gc info biz co us uk me app dev".split())
 _PHONE = re.compile(
     r"(?<![\d\w])(?:\+?1[ .\-/_]{0,3})?(?:\(\s*[2-9]\d{2}\s*\)[ .\-/_,]{0,3}|[2-9]\d{2}[ .\-/_,]{1,3})"
@@ -54,6 +57,7 @@ _POSTAL = re.compile(r"(?<![A-Za-z0-9])[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z][ \
                      r"(?![A-Za-z0-9])", re.IGNORECASE)
 _DATE = re.compile(
     r"\b(?:\d{4}[-/. ]\d{1,2}[-/. ]\d{1,2}|\d{1,2}[/.\- ]\d{1,2}[/.\- ]\d{2,4}|"
+    r"(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])|"
     r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|janv|fevr|avr|mai|juin|juil|aout|sept|oct|nov|dec)[a-z]*\.? "
     r"\d{1,2},? \d{4}|\d{1,2} (?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|janvier|fevrier|mars|avril|mai|"
     r"juin|juillet|aout|septembre|octobre|novembre|decembre)[a-z]* \d{4})\b", re.IGNORECASE)
@@ -68,7 +72,7 @@ _TRANSIT = re.compile(r"(?<!\d)\d{5}[ \-./_]{1,3}\d{3}(?!\d)")
 _ACCOUNT = re.compile(r"(?<![\d\-])\d{7,12}(?![\d\-])")
 _ACCOUNT_GROUPED = re.compile(r"(?<![\d\-.])\d{3,6}(?:[ \-.]\d{3,6}){1,3}(?![\d\-]|\.\d)")
 _AMOUNT = re.compile(r"\d{3},\d{3},\d{3}")
-_WORDS = re.compile(r"[a-z][a-z'\-]*")
+_WORDS = re.compile(r"[a-z][a-z0-9'\-]*")
 _NOT_PHONE = re.compile(r"\b(?:meeting id|webinar id|conference id|zoom|passcode|order|invoice|ticket)\b[^\d]{0,12}$")
 
 Detector = Callable[[Normalised], Iterator[Span]]
@@ -125,7 +129,9 @@ def find_email(n: Normalised) -> Iterator[Span]:
     for m in _EMAIL_WORDY.finditer(n.folded):
         spelled_dot = re.search(r"\[dot\]|\(dot\)|\{dot\}|<dot>|\sdot\s|\spoint\s", m.group(0))
         tld = re.split(r"[^a-z0-9-]+", m.group(0))[-1]
-        if tld in _TLDS and (m.group(1) or spelled_dot):  # " at " alone is ordinary English
+        local = re.split(r"\s", m.group(0), maxsplit=1)[0]
+        plain_words = not m.group(1) and (not spelled_dot or local in _BEFORE_AT)
+        if tld in _TLDS and not plain_words:  # "look at example dot com" is ordinary English
             yield Span("email", m.start(), m.end())
 
 

@@ -95,16 +95,30 @@ def _fold(text: str) -> str:
     return "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
 
 
+_SPECIAL = re.compile(r"[^\x20-\x7e]")
+
+
 def normalise(text: str) -> Normalised:
     if _plain(text):
         base, starts, ends = text, None, None
     else:
-        parts, first, last = [], [], []
-        for i, ch in enumerate(text):
-            rep = ch if " " <= ch < "\x7f" else _char(ch)
+        parts: list[str] = []
+        first: list[int] = []
+        last: list[int] = []
+        at = 0
+        for m in _SPECIAL.finditer(text):
+            i = m.start()
+            parts.append(text[at:i])
+            first.extend(range(at, i))
+            last.extend(range(at + 1, i + 1))
+            rep = _char(text[i])
             parts.append(rep)
-            first += [i] * len(rep)
-            last += [i + 1] * len(rep)
+            first.extend([i] * len(rep))
+            last.extend([i + 1] * len(rep))
+            at = i + 1
+        parts.append(text[at:])
+        first.extend(range(at, len(text)))
+        last.extend(range(at + 1, len(text) + 1))
         base, starts, ends = "".join(parts), first, last
     folded = _fold(base)
     if _RUN.search(folded):
