@@ -31,7 +31,7 @@ def regex_problem(pattern: str) -> str | None:
         tree = sre_parse.parse(pattern)
     except (re.error, OverflowError, RecursionError, ValueError, TypeError) as exc:
         return f"is not a valid regular expression ({exc})"
-    if _risky(list(tree), inside_repeat=False):
+    if _risky(list(tree.data), inside_repeat=False):
         return ("may backtrack catastrophically (a repetition around a variable-length or ambiguous part, such as "
                 "(a+)+ or (a|ab)*); rewrite it without nested repetition")
     return None
