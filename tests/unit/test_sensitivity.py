@@ -174,3 +174,8 @@ def test_custom_patterns_see_the_normalised_text() -> None:
     assert found.hits == {"project_falcon": 1, "case_id": 1}
     masked, mapping = redact(f"see CASE-12{ZW}3456 now", patterns=[code])
     assert masked == "see ⟦CASE_ID_1⟧ now" and restore(masked, mapping) == f"see CASE-12{ZW}3456 now"
+
+
+def test_french_elision_does_not_hide_a_term() -> None:
+    for text in ("la patiente prend de l'insuline", "une crise d'asthme", "l’épilepsie de Luc"):
+        assert "health_info" in assess(text).hits, text

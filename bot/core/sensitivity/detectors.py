@@ -156,9 +156,14 @@ def find_dob(n: Normalised) -> Iterator[Span]:
             yield Span("date_of_birth", m.start(), m.end())
 
 
+def _word(token: str) -> str:
+    """``diabetes's`` → ``diabetes``; French elision: ``l'insuline``, ``d'asthme`` → the word after the apostrophe."""
+    return token.removesuffix("'s").strip("'-").rsplit("'", 1)[-1]
+
+
 def find_health(n: Normalised) -> Iterator[Span]:
     f = n.folded
-    words = [(m.group(0).removesuffix("'s").strip("'-"), m.start(), m.end()) for m in _WORDS.finditer(f)]
+    words = [(_word(m.group(0)), m.start(), m.end()) for m in _WORDS.finditer(f)]
     strong = [(s, e) for w, s, e in words if w in vocab.STRONG]
     strong += [(m.start(), m.start() + len(p)) for p in vocab.PHRASES for m in re.finditer(re.escape(p), f)]
     context = strong or any(w in vocab.CONTEXT for w, _s, _e in words)
