@@ -4,16 +4,21 @@ answering others, and a tool's failure on bad input is a clear answer to the req
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
+import yaml
 
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.slack_api import FakeSlack
-from tests.harness import CHANNEL, REQUESTER, REVIEWER, Harness
+from tests.harness import CHANNEL, REQUESTER, REVIEWER, SECRET, Harness, spec_dict
 from tests.scenario.test_loop import run_id_of
-from tests.scenario.test_shutdown import serve
+from tests.scenario.test_shutdown import free_port, serve
 
 PATHOLOGICAL = "run calc ((1+10**-399)**1000)**1000"
 
@@ -76,3 +81,30 @@ async def test_business_days_through_the_app(harness: Harness) -> None:
     assert " business days until 2099-01-15" in run.drafts[0].text
     result = [p for p in h.slack.posted(CHANNEL) if p["metadata"]["event_payload"]["effect"] == "result"]
     assert "business days" in str(result[0]["blocks"])
+
+
+async def test_dangerous_grants_are_logged_at_start(slack: FakeSlack, openai_fake: FakeOpenAI, tmp_path: Path) -> None:
+    h = Harness(slack=slack, openai=openai_fake, spec=spec_dict(roles={"user": ["*"], "reviewer": ["*"],
+                                                                       "admin": ["U0ADMIN"]}))
+    config = tmp_path / "maple.yaml"
+    config.write_text(yaml.safe_dump(h.spec_data))
+    env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack.url,
+           "MAPLE_REDIS_PREFIX": h.prefix, "MAPLE_CONFIG": str(config), "PORT": str(free_port()), "MAPLE_WORKERS": "0",
+           "MAPLE_AUDIT_KEY": "test-audit-key-0123456789abcdef"}
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        line = await asyncio.wait_for(asyncio.to_thread(_first_line_with, proc, "CONFIG WARNING"), 60)
+        assert "roles.reviewer contains" in line and "anyone in the workspace can approve" in line
+    finally:
+        proc.kill()
+        await asyncio.to_thread(proc.wait, 10)
+        await h.cleanup_redis()
+
+
+def _first_line_with(proc: Any, needle: str) -> str:
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if needle in line:
+            return line
+    raise AssertionError(f"no {needle!r} in the log")

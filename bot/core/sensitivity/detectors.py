@@ -41,14 +41,15 @@ _RAMQ = re.compile(rf"(?<![A-Za-z])([A-Z]{{4}}){_S}(\d{{4}}){_S}(\d{{4}})(?!\d)"
 _CARD = re.compile(rf"{_BEFORE}\d(?:{_S}\d){{12,18}}{_AFTER}")
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}\b")
 _EMAIL_WORDY = re.compile(
-    r"(?<![\w.+-])[\w.+-]{1,64}(?:\s*(\[at\]|\(at\)|\{at\}|<at>)\s*|\s+(at|arobase)\s+)[a-z0-9-]{1,63}"
-    r"(?:(?:\s*(?:\.|\[dot\]|\(dot\)|\{dot\}|<dot>)\s*|\s+(?:dot|point)\s+)[a-z0-9-]{1,63}){1,4}(?![\w-])")
+    r"(?<![\w.+-])[\w.+-]{1,64}(?:\s{0,3}(\[at\]|\(at\)|\{at\}|<at>)\s{0,3}|\s{1,3}(at|arobase)\s{1,3})"
+    r"[a-z0-9-]{1,63}(?:(?:\s{0,3}(?:\.|\[dot\]|\(dot\)|\{dot\}|<dot>)\s{0,3}|\s{1,3}(?:dot|point)\s{1,3})"
+    r"[a-z0-9-]{1,63}){1,4}(?![\w-])")
 _BEFORE_AT = frozenset("""look looking looked meet meeting met be is are was were am arrive arrived arriving stay staying
 work works working worked me us him her them it you here there see seen home lunch noon stop start starts end ends
 open opens held located based live lives lived sit sat stand aim aimed laugh laughed good bad""".split())
 _TLDS = frozenset("com ca org net gov edu io fr qc on bc ab gc info biz co us uk me app dev".split())
 _PHONE = re.compile(
-    r"(?<![\d\w])(?:\+?1[ .\-/_]{0,3})?(?:\(\s*[2-9]\d{2}\s*\)[ .\-/_,]{0,3}|[2-9]\d{2}[ .\-/_,]{1,3})"
+    r"(?<![\d\w])(?:\+?1[ .\-/_]{0,3})?(?:\(\s{0,2}[2-9]\d{2}\s{0,2}\)[ .\-/_,]{0,3}|[2-9]\d{2}[ .\-/_,]{1,3})"
     r"[2-9]\d{2}[ .\-/_,]{1,3}\d{4}(?!\d)")
 _PHONE_BARE = re.compile(r"(?<![\d\w+])(?:\+?1)?[2-9]\d{2}[2-9]\d{6}(?!\d)")
 _PHONE_CONTEXT = re.compile(r"\b(?:phone|tel|telephone|cell|cellulaire|mobile|call|appeler|appelez|joindre|reach|"

@@ -3,8 +3,9 @@
 ``ToolRegistry.call`` validates raw arguments (a JSON string from a model's tool call, or a mapping) against the
 tool's schema, refuses text above the tool's clearance (fail closed) and any call with a side effect before approval.
 Whether a call has a side effect is decided per call (``Tool.side_effect_of``): an ``http`` GET reads, a POST acts.
-Whatever goes wrong in a tool reaches the caller as a ``ToolError`` with a plain message — a clear answer to the
-person, never a retry."""
+A tool's failure on bad input — and any exception that is not one of Maple's own — reaches the caller as a
+``ToolError`` with a plain message: a clear answer to the person, never a retry. Errors adapters already translated
+(Slack unreachable, not in the channel) keep their meaning."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from bot.core import text
-from bot.core.errors import ToolDenied, ToolError, ToolFailed
+from bot.core.errors import MapleError, ToolDenied, ToolFailed
 from bot.core.levels import Sensitivity
 
 
@@ -86,7 +87,7 @@ class ToolRegistry:
             raise ToolDenied(text.SIDE_EFFECT_BEFORE_APPROVAL.format(tool=name, what=effect))
         try:
             return await tool.run(args, ctx=ctx)
-        except ToolError:
+        except MapleError:  # ToolError, or an adapter's translated error (Slack down: worth a retry)
             raise
         except Exception as exc:  # noqa: BLE001 - a tool's own bug becomes a clear tool failure, not a retry
             raise ToolFailed(text.tool_failed(name)) from exc
