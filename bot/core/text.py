@@ -123,6 +123,8 @@ TOOL_TIMED_OUT = "the calculation took too long and was stopped; try a smaller o
 TOOL_BUSY = "Maple's calculators are all busy; please try again in a minute"
 NO_CALCULATION = "I couldn't find a calculation or a date question in that"
 NO_DATE_QUESTION = "no date question found (use dates like 2027-03-31)"
+DATE_QUESTION_UNCLEAR = ("I couldn't tell what to work out with that date: ask e.g. \"days until 2027-03-31\", "
+                         "\"10 business days from 2026-12-01\" or \"is 2026-12-25 a business day?\"")
 DATE_OUT_OF_RANGE = "that date is outside the calendar Maple can count (years 1 to 9999)"
 SIDE_EFFECT_BEFORE_APPROVAL = "{tool} would change something ({what}), so it runs only after approval"
 

@@ -120,6 +120,8 @@ def test_division_by_zero_is_a_clear_error() -> None:
     ("days since 2026-11-01", "22 days since 2026-11-01"),
     ("what day is 2028-02-29", "2028-02-29 is a Tuesday"),
     ("what weekday is 2100-03-01", "2100-03-01 is a Monday"),  # 2100 is not a leap year
+    ("is 2026-11-28 a business day?", "2026-11-28 (Saturday) is not a business day: a weekend day"),
+    ("is 2026-11-27 a business day?", "2026-11-27 (Friday) is a business day"),
 ])
 def test_date_math_table(question: str, answer: str) -> None:
     got = ask(question, now=NOW, tz="America/Toronto")
@@ -137,6 +139,7 @@ def test_date_math_time_zone_and_holidays() -> None:
     assert got.startswith("4 business days between") and "holidays skipped" in got  # 29, 30, 31 Dec and 4 Jan
     got = ask("2 business days from 2026-12-24", now=NOW, tz="UTC", holidays=holidays)
     assert "is Wednesday 2026-12-30" in got
+    assert "not a business day: a configured holiday" in ask("is 2026-12-25 a business day", holidays=holidays)
 
 
 @pytest.mark.parametrize(("question", "error", "match"), [
@@ -242,6 +245,7 @@ def calc_services(compute: ProcessCompute):  # type: ignore[no-untyped-def]
     ("how many days until 2027-02-30", "not a valid date"),
     ("calculate ((1+10**-399)**1000)**1000", "too large"),
     ("what is 1/0 + 2", "division by zero"),
+    ("is 2026-12-25 a holiday?", "couldn't tell what to work out with that date"),  # not 2026 - 12 - 25 = 1,989
 ])
 async def test_a_tool_failure_is_a_clear_refusal_not_a_retry(compute: ProcessCompute, text: str, why: str) -> None:
     svc = calc_services(compute)

@@ -50,6 +50,8 @@ class ToolBox:
         if name == "calculator":
             if dates.parse(goal) is not None:
                 return "datetime", {"question": goal[:dates.MAX_QUESTION]}
+            if dates.mentions_date(goal):
+                raise ToolFailed(text.DATE_QUESTION_UNCLEAR)
             expression = extract_expression(goal)
             if expression is not None:
                 return "calculator", {"expression": expression}

@@ -34,11 +34,12 @@ _UNTIL = re.compile(r"\b(?:until|till|to go|before|left before|by)\b")
 _SINCE = re.compile(r"\b(?:since|ago)\b")
 _BETWEEN = re.compile(r"\b(?:between|from)\b")
 _WEEKDAY = re.compile(r"\bweekday\b|\bwhat day\b|\bday of the week\b")
+_IS_BUSINESS = re.compile(rf"\bis\s+{_REF}\s+an?\s+(?:business|working|work)\s+day\b")
 
 
 @dataclass(frozen=True)
 class Question:
-    kind: str  # add · between · until · since · weekday
+    kind: str  # add · between · until · since · weekday · is_business
     refs: tuple[str, ...]
     count: int = 0
     unit: str = "days"
@@ -63,6 +64,9 @@ def parse(question: str) -> Question | None:
         ref = added.group(4) if added.re is _ADD else "today"
         return Question(kind="add", refs=(ref,), count=int(added.group(1)), unit=unit, sign=sign,
                         business=unit.startswith(("business", "working", "weekday")))
+    open_day = _IS_BUSINESS.search(low)
+    if open_day:
+        return Question(kind="is_business", refs=(open_day.group(1),), business=True)
     refs = tuple(m.group(0) for m in _ISO.finditer(low))
     business = bool(_BUSINESS.search(low))
     if len(refs) >= 2 and _BETWEEN.search(low):
@@ -74,6 +78,11 @@ def parse(question: str) -> Question | None:
     if refs and _WEEKDAY.search(low):
         return Question(kind="weekday", refs=refs[:1])
     return None
+
+
+def mentions_date(text: str) -> bool:
+    """Whether ``text`` names a date (so that it is never read as arithmetic: 2026-12-25 is not 1,989)."""
+    return bool(_ISO.search(text[:MAX_QUESTION]))
 
 
 def is_business_day(day: date, holidays: frozenset[date]) -> bool:
@@ -176,6 +185,10 @@ def answer(q: Question, *, today: date, tz: str, holidays: frozenset[date] = fro
     if q.kind == "weekday":
         day = _day(q.refs[0], today)
         return f"{day.isoformat()} is a {day:%A}."
+    if q.kind == "is_business":
+        day = _day(q.refs[0], today)
+        why = "a weekend day" if day.weekday() >= 5 else "a configured holiday" if day in holidays else ""
+        return f"{day.isoformat()} ({day:%A}) is " + (f"not a business day: {why}." if why else "a business day.")
     if q.kind == "between":
         a, b = sorted((_day(q.refs[0], today), _day(q.refs[1], today)))
         n, unit = _count(q, a, b, holidays)
