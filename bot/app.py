@@ -21,7 +21,7 @@ from bot.core.classify import Classifier
 from bot.core.desk import Desk
 from bot.core.errors import ConfigError, MapleError, NotFound
 from bot.core.models import Job
-from bot.core.ports import AuditLog, ChatModel, SystemClock
+from bot.core.ports import AuditLog, ChatModel, Compute, SystemClock
 from bot.core.router import Router
 from bot.core.sensitivity import assessor
 from bot.core.services import Services
@@ -35,6 +35,7 @@ from config.settings import Settings
 from handlers import blocks
 from handlers.http import build_http_app
 from handlers.listeners import register
+from integrations.compute import ProcessCompute
 from integrations.http_tool import HttpTool
 from integrations.local_model import LlamaCppModel, default_model_path
 from integrations.openai_model import OpenAICompatibleModel
@@ -102,6 +103,7 @@ class Maple:
     models: dict[str, ChatModel]
     pools: list[WorkerPool] = field(default_factory=list)
     schedules: Schedules | None = None
+    compute: Compute | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start_workers(self, count: int) -> None:
@@ -162,6 +164,8 @@ class Maple:
         await asyncio.gather(*self.tasks, return_exceptions=True)
         for model in self.models.values():
             await model.close()
+        if self.compute is not None:
+            await self.compute.close()
         await self.redis.aclose()
 
 
@@ -191,8 +195,11 @@ def build_audit(settings: Settings, spec: MapleSpec, r: aioredis.Redis) -> Redis
                          clock=SystemClock(), anchor_path=spec.audit.anchor_file)
 
 
-def build_tools(spec: MapleSpec, client: Any) -> ToolBox:
-    tools: list[Tool] = [Calculator(), DateMath(), SlackHistory(SlackChannelReader(client))]
+def build_tools(spec: MapleSpec, client: Any, compute: Compute) -> ToolBox:
+    limit = spec.tools.compute_timeout
+    tools: list[Tool] = [Calculator(compute, time_limit=limit),
+                         DateMath(compute, holidays=spec.tools.holidays, time_limit=limit),
+                         SlackHistory(SlackChannelReader(client))]
     if spec.tools.http:
         tools.append(HttpTool(targets=list(spec.tools.http), timeout=spec.tools.http_timeout,
                               max_bytes=spec.tools.http_max_bytes))
@@ -214,10 +221,11 @@ def build(settings: Settings, *, spec: MapleSpec | None = None, audit: AuditLog 
     surface = SlackSurface(client=client, render=blocks.render)
     models = build_models(spec, settings)
     router = Router(portfolio=active_portfolio(spec, models), clients=models)
+    compute = ProcessCompute(workers=spec.tools.compute_workers)
     svc = Services(spec=spec, store=store, queue=queue, surface=surface, router=router,
                    access=Access(spec, surface), audit=audit or build_audit(settings, spec, r),
                    clock=SystemClock(), ledger=RedisUsageLedger(redis=r, prefix=settings.redis_prefix),
-                   assess=assessor(spec.sensitivity), tools=build_tools(spec, client))
+                   assess=assessor(spec.sensitivity), tools=build_tools(spec, client, compute))
     bolt = AsyncApp(signing_secret=signing, client=client, process_before_response=True,
                     request_verification_enabled=False, logger=logging.getLogger("maple.bolt"))
     desk = Desk(svc=svc, classifier=Classifier(spec.workflows))
@@ -231,4 +239,4 @@ def build(settings: Settings, *, spec: MapleSpec | None = None, audit: AuditLog 
 
     http = build_http_app(bolt=bolt, signing_secret=signing, seen_before=seen_before, healthy=store.ping)
     return Maple(settings=settings, spec=spec, redis=r, svc=svc, queue=queue, surface=surface, bolt=bolt,
-                 http=http, models=models)
+                 http=http, models=models, compute=compute)

@@ -34,7 +34,11 @@ async def serve(
     settings: Settings, *, workers: int | None = None, http: bool = True, spec: MapleSpec | None = None
 ) -> None:
     from bot.app import build, redis_warnings
+    from config.loader import config_warnings, load_spec
 
+    spec = spec or load_spec(settings.config_path)
+    for warning in config_warnings(spec):
+        log.warning("CONFIG WARNING: " + warning)
     maple = build(settings, spec=spec)
     for warning in await redis_warnings(maple.redis):
         log.warning("REDIS DURABILITY WARNING: " + warning)
@@ -75,13 +79,15 @@ def _settle_memory() -> None:
 
 
 async def config_check(settings: Settings) -> int:
+    """Validate the config (schema, references, patterns, time zones, crons…): exit 1 with the errors; print
+    dangerous grants as warnings (on standard error, and in the JSON) with exit 0."""
     from bot.app import build_models
-    from config.loader import load_spec
-    from integrations.scheduler import trigger
+    from config.loader import config_warnings, load_spec
 
     spec = load_spec(settings.config_path)
-    for schedule in spec.schedules:
-        trigger(schedule, spec.tools.timezone)
+    warnings = config_warnings(spec)
+    for warning in warnings:
+        print(f"maple: warning: {warning}", file=sys.stderr)
     env = {name: mask(settings.secret(attr)) for name, attr in (
         ("SLACK_BOT_TOKEN", "slack_bot_token"), ("SLACK_SIGNING_SECRET", "slack_signing_secret"),
         ("SLACK_APP_TOKEN", "slack_app_token"), ("OPENAI_API_KEY", "openai_api_key"),
@@ -93,8 +99,8 @@ async def config_check(settings: Settings) -> int:
         active = sorted(build_models(spec, settings))
     except ConfigError as exc:
         active = [f"error: {exc}"]
-    print(json.dumps({"environment": env, "active_models": active, "config": spec.model_dump(mode="json")},
-                     indent=2, default=str))
+    print(json.dumps({"environment": env, "active_models": active, "warnings": warnings,
+                      "config": spec.model_dump(mode="json")}, indent=2, default=str))
     return 0
 
 

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal, Self, TypeVar
 
 from pydantic import BaseModel
 
 from bot.core.audit import AuditEvent
 from bot.core.models import ChatMessage, Completion, Job, Run
 from bot.core.text import Msg
+
+T = TypeVar("T")
 
 
 class Lifecycle:
@@ -192,3 +194,14 @@ class UsageLedger(ABC):
     @abstractmethod
     async def spent(self, *, user: str, team: str) -> tuple[int, int]:
         """(tokens the user spent today, tokens the team spent today)."""
+
+
+class Compute(Lifecycle, ABC):
+    """Runs CPU-bound work on untrusted input away from the event loop that serves Slack, with a hard time limit.
+
+    ``fn`` is a module-level function and ``args`` are picklable (the work may run in another process). Errors ``fn``
+    raises on purpose (``ToolError``) come back as they are; past ``timeout`` seconds the work is stopped — not
+    left running — and ``ToolFailed`` is raised, as it is when the work crashes."""
+
+    @abstractmethod
+    async def run(self, fn: Callable[..., T], *args: Any, timeout: float) -> T: ...

@@ -337,3 +337,59 @@ def unknown_command(raw: str) -> Msg:
 
 def policy_blocked(why: object) -> Msg:
     return msg("policy_blocked", why=as_msg(why))
+
+
+# Tools: what a person reads when a tool refuses or fails on their input (never retried).
+CALC_NOT_ARITHMETIC = "that is not an arithmetic expression"
+CALC_TOO_COMPLEX = "the expression is too complex"
+CALC_TOO_LARGE = "the result (or a step on the way) is too large to compute exactly"
+CALC_DIVISION_BY_ZERO = "division by zero"
+CALC_NEGATIVE_SQRT = "square root of a negative number"
+TOOL_TIMED_OUT = "the calculation took too long and was stopped; try a smaller one"
+TOOL_BUSY = "Maple's calculators are all busy; please try again in a minute"
+NO_CALCULATION = "I couldn't find a calculation or a date question in that"
+NO_DATE_QUESTION = "no date question found (use dates like 2027-03-31)"
+DATE_QUESTION_UNCLEAR = ("I couldn't tell what to work out with that date: ask e.g. \"days until 2027-03-31\", "
+                         "\"10 business days from 2026-12-01\" or \"is 2026-12-25 a business day?\"")
+DATE_OUT_OF_RANGE = "that date is outside the calendar Maple can count (years 1 to 9999)"
+SIDE_EFFECT_BEFORE_APPROVAL = "{tool} would change something ({what}), so it runs only after approval"
+
+
+def calc_too_long(limit: int) -> str:
+    return f"the expression is longer than {limit} characters"
+
+
+def calc_allowed(functions: list[str]) -> str:
+    return f"only numbers, + - * / // % ** and {', '.join(functions)} are allowed"
+
+
+def calc_exponent(limit: int) -> str:
+    return f"exponents must be whole numbers within ±{limit:,}"
+
+
+def calc_arguments(function: str) -> str:
+    return f"{function} takes {'one argument' if function in {'sqrt', 'abs'} else 'other arguments'}"
+
+
+def calc_round_digits(limit: int) -> str:
+    return f"round() takes a whole number of digits within ±{limit}"
+
+
+def date_limit(limit: int, unit: str) -> str:
+    return f"at most {limit:,} {unit}"
+
+
+def invalid_date(value: str) -> str:
+    return f"{value} is not a valid date"
+
+
+def unknown_time_zone(name: str) -> str:
+    return f"unknown time zone {name!r}"
+
+
+def tool_failed(tool: str) -> str:
+    return f"{tool} could not handle that input"
+
+
+def tool_invalid_arguments(tool: str, why: str) -> str:
+    return f"invalid arguments for {tool}: {why}"
