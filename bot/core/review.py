@@ -61,7 +61,7 @@ async def decide(
 
     run = await svc.mutate(run_id, apply, job=job)
     await svc.record("review.decided", run, actor=user, attrs={
-        "maple.review.decision": kind, "maple.review.reason": (reason or "").strip()[:200],
+        "maple.review.decision": kind, **svc.audit.text_attrs("maple.review.reason", (reason or "").strip() or None),
         "maple.review.approvals": len(run.approvals)})
     return run
 
