@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import secrets
 import socket
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,13 +14,14 @@ import redis.asyncio as aioredis
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 
+from bot.app_audit import audit_keyring, build_audit, process_signer
 from bot.core import text
 from bot.core.access import Access
 from bot.core.classify import Classifier
 from bot.core.desk import Desk
 from bot.core.errors import ConfigError, MapleError, NotFound
 from bot.core.models import Job
-from bot.core.ports import AuditLog, ChatModel, Compute, SystemClock
+from bot.core.ports import AuditAnchoring, AuditLog, ChatModel, Compute, SystemClock
 from bot.core.router import Router
 from bot.core.sensitivity import assessor
 from bot.core.services import Services
@@ -39,7 +39,6 @@ from integrations.compute import ProcessCompute
 from integrations.http_tool import HttpTool
 from integrations.local_model import LlamaCppModel, default_model_path
 from integrations.openai_model import OpenAICompatibleModel
-from integrations.redis_audit import RedisAuditLog
 from integrations.redis_queue import RedisJobQueue, WorkerPool
 from integrations.redis_store import RedisRunStore
 from integrations.redis_usage import RedisUsageLedger
@@ -104,6 +103,7 @@ class Maple:
     pools: list[WorkerPool] = field(default_factory=list)
     schedules: Schedules | None = None
     compute: Compute | None = None
+    anchoring: AuditAnchoring | None = None  # only in the process holding the anchor key
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start_workers(self, count: int) -> None:
@@ -130,16 +130,19 @@ class Maple:
         self.schedules.start()
 
     def start_anchoring(self) -> None:
-        """Anchor the audit chain heads outside Redis every ``audit.anchor_every_seconds``."""
-        audit = self.svc.audit
-        if isinstance(audit, RedisAuditLog):
-            self.tasks.append(asyncio.create_task(self._anchor_loop(audit)))
+        """Anchor the audit chain heads outside Redis every ``audit.anchor_every_seconds`` — if this process
+        holds the anchor key; otherwise say where anchoring has to happen."""
+        if self.anchoring is None:
+            log.warning("AUDIT: this process holds no anchor key, so it does not anchor the audit chains; run "
+                        "`maple audit anchor --every 5m` where MAPLE_AUDIT_ANCHOR_KEY is kept")
+            return
+        self.tasks.append(asyncio.create_task(self._anchor_loop(self.anchoring)))
 
-    async def _anchor_loop(self, audit: RedisAuditLog) -> None:
+    async def _anchor_loop(self, anchoring: AuditAnchoring) -> None:
         while True:
             await asyncio.sleep(self.spec.audit.anchor_every_seconds)
             try:
-                await audit.anchor()
+                await anchoring.anchor()
             except MapleError as exc:
                 log.warning("audit anchoring failed", extra={"error": type(exc).__name__})
 
@@ -156,9 +159,9 @@ class Maple:
         if self.schedules:
             self.schedules.stop()
         await asyncio.gather(*(p.stop(grace=self.settings.shutdown_grace) for p in self.pools))
-        if isinstance(self.svc.audit, RedisAuditLog):
+        if self.anchoring is not None:
             with contextlib.suppress(MapleError):
-                await self.svc.audit.anchor()
+                await self.anchoring.anchor()
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
@@ -169,30 +172,9 @@ class Maple:
         await self.redis.aclose()
 
 
-def audit_key(settings: Settings) -> bytes:
-    """MAPLE_AUDIT_KEY, or a key kept in a local file (created once, mode 0600) — never in Redis."""
-    configured = settings.secret("audit_key")
-    if configured:
-        return configured.encode()
-    path = settings.audit_key_file
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_hex(32))
-        log.warning("no MAPLE_AUDIT_KEY: created an audit key file; back it up, or set MAPLE_AUDIT_KEY",
-                    extra={"path": str(path)})
-    return path.read_text().strip().encode()
-
-
 def worker_id() -> str:
     host = "".join(ch for ch in socket.gethostname() if ch.isalnum())[:12] or "host"
     return f"{host}-{os.getpid()}"
-
-
-def build_audit(settings: Settings, spec: MapleSpec, r: aioredis.Redis) -> RedisAuditLog:
-    return RedisAuditLog(redis=r, key=audit_key(settings), prefix=settings.redis_prefix, worker=worker_id(),
-                         clock=SystemClock(), anchor_path=spec.audit.anchor_file)
 
 
 def build_tools(spec: MapleSpec, client: Any, compute: Compute) -> ToolBox:
@@ -207,14 +189,24 @@ def build_tools(spec: MapleSpec, client: Any, compute: Compute) -> ToolBox:
                    timezone=spec.tools.timezone)
 
 
-def build(settings: Settings, *, spec: MapleSpec | None = None, audit: AuditLog | None = None) -> Maple:
+def build(
+    settings: Settings, *, spec: MapleSpec | None = None, audit: AuditLog | None = None, local: bool = False,
+    anchoring: bool = True,
+) -> Maple:
+    """``local``: the single-process local workspace (may make its own audit key files). ``anchoring``: this
+    process may anchor the audit chains, if it holds the anchor key (a ``maple worker`` never does)."""
     spec = spec or load_spec(settings.config_path)
     token = settings.secret("slack_bot_token")
     signing = settings.secret("slack_signing_secret")
     if not token or not signing:
         raise ConfigError("SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET must be set (or run `maple dev`)")
+    keys = None if audit else audit_keyring(settings, local=local, create=local)  # no shared key: refused here
     r = aioredis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5,
                           health_check_interval=30)
+    anchor: AuditAnchoring | None = None
+    if keys is not None:
+        audit, anchor = build_audit(settings, spec, r, keys=keys, worker=worker_id(),
+                                    signer=process_signer(settings, local=local, anchoring=anchoring))
     store = RedisRunStore(redis=r, prefix=settings.redis_prefix, ttl_seconds=spec.audit.text_ttl_days * 86400)
     queue = RedisJobQueue(redis=r, prefix=settings.redis_prefix)
     client = make_client(token=token, base_url=settings.slack_api_url)
@@ -223,7 +215,7 @@ def build(settings: Settings, *, spec: MapleSpec | None = None, audit: AuditLog 
     router = Router(portfolio=active_portfolio(spec, models), clients=models)
     compute = ProcessCompute(workers=spec.tools.compute_workers)
     svc = Services(spec=spec, store=store, queue=queue, surface=surface, router=router,
-                   access=Access(spec, surface), audit=audit or build_audit(settings, spec, r),
+                   access=Access(spec, surface), audit=audit,
                    clock=SystemClock(), ledger=RedisUsageLedger(redis=r, prefix=settings.redis_prefix),
                    assess=assessor(spec.sensitivity), tools=build_tools(spec, client, compute))
     bolt = AsyncApp(signing_secret=signing, client=client, process_before_response=True,
@@ -239,4 +231,4 @@ def build(settings: Settings, *, spec: MapleSpec | None = None, audit: AuditLog 
 
     http = build_http_app(bolt=bolt, signing_secret=signing, seen_before=seen_before, healthy=store.ping)
     return Maple(settings=settings, spec=spec, redis=r, svc=svc, queue=queue, surface=surface, bolt=bolt,
-                 http=http, models=models, compute=compute)
+                 http=http, models=models, compute=compute, anchoring=anchor)

@@ -10,10 +10,10 @@ import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 
+from bot.cli_audit import add_audit_parser, audit_command
 from bot.core.errors import ConfigError, MapleError
 from bot.core.spec import MapleSpec
 from bot.logs import setup_logging
@@ -31,15 +31,17 @@ async def _until_signal() -> None:
 
 
 async def serve(
-    settings: Settings, *, workers: int | None = None, http: bool = True, spec: MapleSpec | None = None
+    settings: Settings, *, workers: int | None = None, http: bool = True, spec: MapleSpec | None = None,
+    local: bool = False,
 ) -> None:
+    """``local``: the single-process local workspace. A worker-only process (``http=False``) never anchors."""
     from bot.app import build, redis_warnings
     from config.loader import config_warnings, load_spec
 
     spec = spec or load_spec(settings.config_path)
     for warning in config_warnings(spec):
         log.warning("CONFIG WARNING: " + warning)
-    maple = build(settings, spec=spec)
+    maple = build(settings, spec=spec, local=local, anchoring=http)
     for warning in await redis_warnings(maple.redis):
         log.warning("REDIS DURABILITY WARNING: " + warning)
     count = settings.workers if workers is None else workers
@@ -91,7 +93,8 @@ async def config_check(settings: Settings) -> int:
     env = {name: mask(settings.secret(attr)) for name, attr in (
         ("SLACK_BOT_TOKEN", "slack_bot_token"), ("SLACK_SIGNING_SECRET", "slack_signing_secret"),
         ("SLACK_APP_TOKEN", "slack_app_token"), ("OPENAI_API_KEY", "openai_api_key"),
-        ("MAPLE_AUDIT_KEY", "audit_key"))}
+        ("MAPLE_AUDIT_KEYS", "audit_keys"), ("MAPLE_AUDIT_KEY", "audit_key"),
+        ("MAPLE_AUDIT_ANCHOR_KEY", "audit_anchor_key"))}
     env.update({"SLACK_API_URL": settings.slack_api_url, "REDIS_URL": _mask_url(settings.redis_url),
                 "PORT": str(settings.port), "MAPLE_CONFIG": str(settings.config_path),
                 "OPENAI_BASE_URL": settings.openai_base_url or "(default)"})
@@ -129,50 +132,6 @@ async def runs_failed(settings: Settings) -> int:
     return 0
 
 
-def parse_age(text: str) -> timedelta:
-    """``7d``, ``12h``, ``30m`` → a timedelta."""
-    units = {"d": "days", "h": "hours", "m": "minutes"}
-    if len(text) < 2 or text[-1] not in units or not text[:-1].isdigit():
-        raise MapleError(f"cannot read {text!r}: use e.g. 7d, 12h or 30m")
-    return timedelta(**{units[text[-1]]: int(text[:-1])})
-
-
-async def audit_command(settings: Settings, args: argparse.Namespace) -> int:
-    import redis.asyncio as aioredis
-
-    from bot.app import build_audit
-    from config.loader import load_spec
-
-    spec = load_spec(settings.config_path)
-    r = aioredis.from_url(settings.redis_url, socket_connect_timeout=2)
-    audit = build_audit(settings, spec, r)
-    try:
-        if args.action == "verify":
-            report = await audit.verify()
-            print("\n".join(report.lines()))
-            return 0 if report.ok else 2
-        if args.action == "anchor":
-            points = await audit.anchor()
-            print(f"anchored {len(points)} chain head(s) in {spec.audit.anchor_file}")
-            return 0
-        if args.action == "trim":
-            result = await audit.trim(datetime.now(UTC) - parse_age(args.older_than))
-            print(result)
-            return 0
-        since = datetime.now(UTC) - parse_age(args.since)
-        out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115, ASYNC230 - a CLI writing its output
-        count = 0
-        async for event in audit.export(since):
-            out.write(json.dumps(event, default=str) + "\n")
-            count += 1
-        if args.output:
-            out.close()
-            print(f"wrote {count} events to {args.output}")
-        return 0
-    finally:
-        await r.aclose()
-
-
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="maple", description="Maple: AI orchestration for Slack")
     sub = p.add_subparsers(dest="command", required=True)
@@ -184,11 +143,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("action", choices=["check"])
     r = sub.add_parser("runs", help="runs")
     r.add_argument("action", choices=["failed"])
-    a = sub.add_parser("audit", help="the tamper-evident audit trail")
-    a.add_argument("action", choices=["verify", "export", "anchor", "trim"])
-    a.add_argument("--since", default="7d", help="export events newer than this (7d, 12h, 30m)")
-    a.add_argument("--older-than", default="90d", help="trim: remove events older than this, at signed checkpoints")
-    a.add_argument("--output", "-o", help="export: write JSONL here instead of standard output")
+    add_audit_parser(sub)
     return p
 
 

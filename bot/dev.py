@@ -45,7 +45,7 @@ async def run_dev(settings: Settings) -> int:
     print(f"\n  Maple local workspace: http://{host}:{settings.port}/   (Maple itself on port {maple_port})\n",
           flush=True)
     try:
-        await serve(maple_settings, spec=spec)
+        await serve(maple_settings, spec=spec, local=True)
     finally:
         await workspace.stop()
     return 0

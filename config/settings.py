@@ -25,8 +25,14 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = Field(None, alias="OPENAI_API_KEY")
     openai_base_url: str | None = Field(None, alias="OPENAI_BASE_URL")
     local_model: Path | None = Field(None, alias="MAPLE_LOCAL_MODEL")
-    audit_key: SecretStr | None = Field(None, alias="MAPLE_AUDIT_KEY")
-    audit_key_file: Path = Field(Path(".maple/audit.key"), alias="MAPLE_AUDIT_KEY_FILE")
+    # the audit keyring shared by every process (id:secret,…; the last one seals new events)
+    audit_keys: SecretStr | None = Field(None, alias="MAPLE_AUDIT_KEYS")
+    audit_key: SecretStr | None = Field(None, alias="MAPLE_AUDIT_KEY")  # one-key shorthand: id k0
+    audit_key_file: Path = Field(Path(".maple/audit.key"), alias="MAPLE_AUDIT_KEY_FILE")  # local workspace only
+    # the Ed25519 anchor key: private half only where anchoring runs, public halves wherever chains are verified
+    audit_anchor_key: SecretStr | None = Field(None, alias="MAPLE_AUDIT_ANCHOR_KEY")
+    audit_anchor_key_file: Path | None = Field(None, alias="MAPLE_AUDIT_ANCHOR_KEY_FILE")
+    audit_anchor_public_keys: str | None = Field(None, alias="MAPLE_AUDIT_ANCHOR_PUBLIC_KEYS")
     redis_prefix: str = Field("maple:", alias="MAPLE_REDIS_PREFIX")
     workers: int = Field(4, alias="MAPLE_WORKERS", ge=0, le=64)
     visibility_timeout: float = Field(60.0, alias="MAPLE_VISIBILITY_TIMEOUT", gt=0)

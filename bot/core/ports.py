@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -12,7 +11,8 @@ from typing import Any, Literal, Self, TypeVar
 
 from pydantic import BaseModel
 
-from bot.core.audit import AuditEvent
+from bot.core.audit import AuditEvent, SignedPoint
+from bot.core.audit_attrs import text_attrs
 from bot.core.models import ChatMessage, Completion, Job, Run
 from bot.core.text import Msg
 
@@ -169,20 +169,39 @@ class Surface(ABC):
 
 
 class AuditLog(ABC):
+    """The tamper-evident audit trail (see bot/core/audit.py). Every adapter seals events with
+    ``bot.core.audit.seal``, so every adapter refuses the same attributes (``UnsafeAttribute``)."""
+
     @abstractmethod
     async def append(
         self, *, kind: str, run_id: str | None, actor: str | None, attrs: Mapping[str, Any],
         event_id: str | None = None,
     ) -> None:
-        """Append one event. An ``event_id`` already in the trail makes this a no-op (idempotent appends)."""
+        """Append one event. With ``event_id``, appending an id already in the trail is a no-op that returns
+        normally (record-then-act: pending events may be flushed twice after a crash)."""
 
     @abstractmethod
     async def timeline(self, run_id: str) -> list[AuditEvent]:
         """One run's events in time order."""
 
+    @abstractmethod
     def digest(self, text: str) -> str:
-        """A keyed digest of text the audit must not keep (prompts); adapters with a key use an HMAC."""
-        return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+        """A keyed digest (``kid:hex``) of a text the audit must not keep; never a plain hash."""
+
+    def text_attrs(
+        self, name: str, text: str | None, *, hits: Mapping[str, int] | None = None
+    ) -> dict[str, Any]:
+        """What the audit keeps of a free text (a reason, a note, a goal): ``{name}.hmac``, ``{name}.length``
+        and optionally ``{name}.hits``; nothing for ``None``."""
+        return text_attrs(name, text, digest=self.digest, hits=hits)
+
+
+class AuditAnchoring(ABC):
+    """Signs chain heads outside the store (anchors). Only the process holding the anchor key has one."""
+
+    @abstractmethod
+    async def anchor(self) -> list[SignedPoint]:
+        """Anchor every chain head that moved since the last anchor; return the signed points written."""
 
 
 class UsageLedger(ABC):

@@ -74,7 +74,7 @@ async def decide(
         r.outbox.append(AuditIntent(id=f"{r.id}:decided:{r.version + 1}", kind="review.decided", actor=user,
                                     attrs={"maple.review.decision": kind, "maple.review.approvals": len(r.approvals),
                                            "maple.draft.version": r.draft_version,
-                                           **svc.text_digest("maple.review.reason", reason)}))
+                                           **svc.audit.text_attrs("maple.review.reason", reason)}))
 
     def job(r: Run) -> Job:
         if r.state is RunState.IN_REVIEW:

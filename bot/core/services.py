@@ -99,11 +99,6 @@ class Services:
 
         return await self.mutate(run.id, clear)
 
-    def text_digest(self, name: str, value: str | None) -> dict[str, Any]:
-        """Audit attributes for free text the trail must not keep: a keyed digest and the length."""
-        if value is None:
-            return {}
-        return {f"{name}.hmac": self.audit.digest(value), f"{name}.length": len(value)}
 
     async def record(
         self, kind: str, run: Run | None, *, actor: str | None = None, attrs: Mapping[str, Any] | None = None

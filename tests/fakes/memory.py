@@ -6,7 +6,8 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.core.audit import GENESIS, AuditEvent, seal
+from bot.core.audit import GENESIS, AuditEvent, ChainPoint, seal
+from bot.core.audit_keys import Keyring, keyed_digest
 from bot.core.errors import ConflictError, ModelUnavailable, NotFound, NotInChannel
 from bot.core.models import ChatMessage, Completion, Job, Run
 from bot.core.ports import (
@@ -19,6 +20,7 @@ from bot.core.ports import (
     Place,
     RunStore,
     Surface,
+    SystemClock,
     View,
 )
 
@@ -129,24 +131,36 @@ class MemorySurface(Surface, Directory):
 
 
 class MemoryAudit(AuditLog):
-    def __init__(self) -> None:
-        self.events: list[dict[str, Any]] = []
-        self.ids: set[str] = set()
+    """The audit trail in memory: one chain, sealed by the core's ``seal`` like the Redis adapter, so it refuses
+    exactly what Redis would (``UnsafeAttribute``) and keeps event ids idempotent the same way."""
+
+    def __init__(self, *, keys: Keyring | None = None, clock: Clock | None = None) -> None:
+        self.keys = keys or Keyring([("test", b"memory-audit-key-0123456789abcdef")])
+        self.clock = clock or SystemClock()
+        self.sealed: list[AuditEvent] = []
+        self._ids: set[str] = set()
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        """The events flattened for assertions: kind, run_id, actor and the attributes."""
+        return [{"kind": e.kind, "run_id": e.run_id, "actor": e.actor, **e.attrs} for e in self.sealed]
 
     async def append(self, *, kind: str, run_id: str | None, actor: str | None, attrs: Mapping[str, Any],
                      event_id: str | None = None) -> None:
-        if event_id is not None and event_id in self.ids:
-            return
+        prev = self.sealed[-1].point() if self.sealed else ChainPoint(shard="memory", seq=0, mac=GENESIS)
+        event = seal(self.keys.current, shard=prev.shard, seq=prev.seq + 1, prev=prev.mac, kind=kind, run_id=run_id,
+                     actor=actor, ts=self.clock.now(), attrs=attrs, event_id=event_id)
         if event_id is not None:
-            self.ids.add(event_id)
-        self.events.append({"kind": kind, "run_id": run_id, "actor": actor, **attrs})
+            if event_id in self._ids:
+                return
+            self._ids.add(event_id)
+        self.sealed.append(event)
 
     async def timeline(self, run_id: str) -> list[AuditEvent]:
-        mine = [e for e in self.events if e["run_id"] == run_id]
-        return [seal(b"memory-audit-key", shard="2026-01-01/memory", seq=i + 1, prev=GENESIS, kind=e["kind"],
-                     run_id=run_id, actor=e["actor"], ts=datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=i),
-                     attrs={k: v for k, v in e.items() if k not in ("kind", "run_id", "actor")})
-                for i, e in enumerate(mine)]
+        return sorted((e for e in self.sealed if e.run_id == run_id), key=lambda e: (e.ts, e.seq))
+
+    def digest(self, text: str) -> str:
+        return keyed_digest(self.keys.current, text)
 
 
 class FixedClock(Clock):

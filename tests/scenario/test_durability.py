@@ -40,7 +40,8 @@ async def test_worker_killed_mid_run_is_taken_over(
     config.write_text(yaml.safe_dump(h.spec_data))
     env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-test-token-secret-value", "SLACK_SIGNING_SECRET": "s",
            "SLACK_API_URL": slack.url, "REDIS_URL": h.redis_url, "MAPLE_REDIS_PREFIX": h.prefix,
-           "OPENAI_BASE_URL": openai_fake.url, "MAPLE_CONFIG": str(config), "MAPLE_VISIBILITY_TIMEOUT": "1.5"}
+           "OPENAI_BASE_URL": openai_fake.url, "MAPLE_CONFIG": str(config), "MAPLE_VISIBILITY_TIMEOUT": "1.5",
+           "MAPLE_AUDIT_KEY": "test-audit-key-0123456789abcdef"}  # a worker needs the deployment's shared key
     openai_fake.script.append("slow")  # the first worker hangs in its model call…
     worker = subprocess.Popen([sys.executable, "-m", "bot.cli", "worker", "--count", "1"], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
