@@ -31,11 +31,10 @@ def _model_line(run: Run) -> str:
         return ""
     if draft.model is None:
         return f"edited by <@{draft.author}>"
-    usage = next((u for u in reversed(run.usage) if u.model == draft.model), None)
-    if usage is None:
+    if not run.usage:
         return draft.model
-    tokens = usage.input_tokens + usage.output_tokens
-    cost = f"${usage.cost_usd:.4f}" if usage.cost_usd >= 0.0001 or not usage.cost_usd else f"${usage.cost_usd:.6f}"
+    tokens, spent = run.total_tokens, run.total_cost  # the whole run: classification and every round included
+    cost = f"${spent:.4f}" if spent >= 0.0001 or not spent else f"${spent:.6f}"
     return f"{draft.model} · {tokens:,} tokens · {cost}"
 
 
