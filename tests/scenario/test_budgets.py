@@ -105,3 +105,17 @@ async def test_concurrent_goals_cannot_spend_past_the_budget(env: dict[str, Any]
     assert spent <= 400, f"{len(h.openai.requests)} calls spent {spent} tokens"
     assert spent == sum(r.total_tokens for r in drafted) == 60 * len(h.openai.requests)
     assert drafted and refused and all("budget" in (r.error or "") for r in refused)
+
+
+@pytest.mark.parametrize("usage", ["-5000000,20", "40,-20", '"40",20', "40.5,20", "true,20", "null,null",
+                                   "40,100000", "90000000,20"])
+async def test_implausible_usage_from_an_endpoint_is_never_counted(env: dict[str, Any], usage: str) -> None:
+    """Negative, non-integer or missing counts, more output than max_tokens or more input than was sent: the
+    answer is refused at the adapter (the router retries), and the ledger only ever grows by real usage."""
+    h = await harness_in(env, user_tokens=100_000)
+    h.openai.script.extend([f"usage:{usage}"])
+    _, reply = await h.slash(REQUESTER, "run draft a thank-you note")
+    run = await h.wait_state(run_id_of(reply), "in_review")
+    assert len(h.openai.requests) == 2  # the implausible answer was refused, the retry counted
+    assert "implausible token usage" in run.routes[0].reason
+    assert run.total_tokens == 60 and await user_tokens(h) == 60
