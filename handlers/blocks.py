@@ -41,11 +41,11 @@ def _model_line(run: Run) -> Msg:
         return say.msg("raw", text="")
     if draft.model is None:
         return say.msg("model_edited", user=say.User(draft.author))
-    usage = next((u for u in reversed(run.usage) if u.model == draft.model), None)
-    if usage is None:
+    if not run.usage:
         return say.msg("raw", text=draft.model)
-    cost = f"{usage.cost_usd:.4f}" if usage.cost_usd >= 0.0001 or not usage.cost_usd else f"{usage.cost_usd:.6f}"
-    return say.msg("model_line", model=draft.model, tokens=usage.input_tokens + usage.output_tokens, cost=cost)
+    spent = run.total_cost  # the whole run: classification and every round included
+    cost = f"{spent:.4f}" if spent >= 0.0001 or not spent else f"{spent:.6f}"
+    return say.msg("model_line", model=draft.model, tokens=run.total_tokens, cost=cost)
 
 
 def review_blocks(run: Run, *, banner: Msg | None, buttons: bool) -> list[Block]:

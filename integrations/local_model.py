@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from bot.core.budget import checked_usage, input_upper_bound
 from bot.core.errors import ConfigError, ModelResponseError, ModelUnavailable
 from bot.core.models import ChatMessage, Completion
 from bot.core.ports import ChatModel
@@ -78,7 +79,10 @@ class LlamaCppModel(ChatModel):
         try:
             text = raw["choices"][0]["message"]["content"] or ""
             usage = raw.get("usage") or {}
-            return Completion(text=text, model=self.path.stem, input_tokens=int(usage.get("prompt_tokens", 0)),
-                              output_tokens=int(usage.get("completion_tokens", 0)))
-        except (KeyError, IndexError, TypeError) as exc:
+            reported = usage.get("prompt_tokens"), usage.get("completion_tokens")
+        except (AttributeError, KeyError, IndexError, TypeError) as exc:
             raise ModelResponseError(f"{self.name}: unreadable output") from exc
+        input_tokens, output_tokens = checked_usage(model=self.name, input_tokens=reported[0],
+                                                    output_tokens=reported[1], max_input=input_upper_bound(messages),
+                                                    max_output=max_tokens)
+        return Completion(text=text, model=self.path.stem, input_tokens=input_tokens, output_tokens=output_tokens)

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, Literal, Self, TypeVar
+from typing import Any, Literal, NamedTuple, Self, TypeVar
 
 from pydantic import BaseModel
 
@@ -204,15 +204,58 @@ class AuditAnchoring(ABC):
         """Anchor every chain head that moved since the last anchor; return the signed points written."""
 
 
+class Hold(BaseModel):
+    """Tokens set aside for one model call until it is settled — or until ``ttl`` passes, if its worker died."""
+
+    id: str
+    user: str
+    team: str
+    day: str
+    tokens: int
+
+
+class Spending(NamedTuple):
+    """Today's usage of a user and of their team: tokens and cost settled, tokens held by calls in flight."""
+
+    user_tokens: int
+    team_tokens: int
+    user_cost_usd: float = 0.0
+    team_cost_usd: float = 0.0
+    user_reserved: int = 0
+    team_reserved: int = 0
+
+
 class UsageLedger(ABC):
-    """Tokens and cost per user and per team per day (budgets), kept outside the run."""
+    """Tokens and cost per user and per team per UTC day (budgets), kept outside the run.
+
+    The only way usage grows is ``settle``: every model call first ``reserve``s its worst case, then settles what it
+    really used (0 releases the hold). Nothing ever makes spent tokens or cost decrease.
+    """
 
     @abstractmethod
-    async def add(self, *, user: str, team: str, tokens: int, cost: float) -> None: ...
+    async def reserve(
+        self,
+        *,
+        user: str,
+        team: str,
+        tokens: int,
+        at_least: int,
+        user_limit: int | None,
+        team_limit: int | None,
+        ttl_seconds: float,
+    ) -> Hold | None:
+        """In one atomic step, hold ``tokens`` against today's user and team budgets (what is spent plus what
+        other calls hold must stay within each limit) — or, when less is left, all that is left if that is at
+        least ``at_least``. None when refused. Limits of None hold without checking (free models: their tokens
+        count, they are never refused). The hold lapses after ``ttl_seconds`` unless settled first."""
 
     @abstractmethod
-    async def spent(self, *, user: str, team: str) -> tuple[int, int]:
-        """(tokens the user spent today, tokens the team spent today)."""
+    async def settle(self, hold: Hold, *, tokens: int, cost: float) -> None:
+        """Replace ``hold`` by what the call really used (``tokens=0`` releases it); a second settle of the same
+        hold changes nothing. Refuses negative usage (ValueError)."""
+
+    @abstractmethod
+    async def spent(self, *, user: str, team: str) -> Spending: ...
 
 
 class Compute(Lifecycle, ABC):

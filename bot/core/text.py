@@ -331,6 +331,15 @@ def weak_model_note(model: str) -> str:
     return str(msg("weak_model_note", model=model))
 
 
+BUDGET_SPENT = ("the daily token budget (yours or your team's) has no room left for this request and no free model "
+                "is eligible. Budgets reset at 00:00 UTC; an admin can raise them.")
+OVER_BUDGET_NOTE = "over the daily token budget: drafted by a free model"
+
+
+def budget_capped_note(tokens: int) -> str:
+    return f"the remaining daily token budget capped this answer at {tokens:,} tokens: it may be cut short"
+
+
 def unknown_command(raw: str) -> Msg:
     return msg("unknown_command", text=Quote(raw, 40)) + USAGE
 

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from bot.core import text
+from bot.core import budget, text
 from bot.core.classify import model_prompt, parse_model_choice
 from bot.core.destinations import refusal
 from bot.core.drafting import produce_draft
@@ -30,6 +30,7 @@ from bot.core.intake import choose
 from bot.core.models import Job, JobKind, Run, RunState
 from bot.core.notify import tell_requester
 from bot.core.ports import MessageRef, View
+from bot.core.router import Plan
 from bot.core.services import Services
 from bot.core.spec import WorkflowSpec
 from bot.core.states import transition
@@ -89,15 +90,31 @@ async def _clarify(svc: Services, run: Run) -> None:
 
 
 async def _model_choice(svc: Services, run: Run, options: list[WorkflowSpec]) -> bool:
+    """Ask a classify-capable model for one workflow id — a reserved, metered call like every other. When the
+    budget has no room for it (and no free model classifies well enough), the requester is asked instead."""
     level, _hits = svc.assessment(run.goal)
+    messages = model_prompt(run.goal, options)
+
+    def route(free_only: bool) -> Plan:
+        plan = svc.router.plan(step="classify", capability="classify", tier="basic", sensitivity=level,
+                               free_only=free_only)
+        if free_only and plan.below_tier:
+            raise NoEligibleModel("no free model classifies well enough")
+        return plan
+
     try:
-        plan = svc.router.plan(step="classify", capability="classify", tier="basic", sensitivity=level)
-        done, _usage, decision = await svc.router.generate(plan, messages=model_prompt(run.goal, options))
-    except (NoEligibleModel, NoModelConfigured, ModelError):
+        grant = await budget.reserve(svc, run=run, plan=route(False), free_plan=lambda: route(True),
+                                     messages=messages, max_output=budget.CLASSIFY_MAX_TOKENS)
+        done, usage, decision = await budget.metered(svc, grant, messages=messages)
+    except (NoEligibleModel, NoModelConfigured, ModelError, BudgetExceeded):
         return False  # fail closed to asking the person
+    run = await budget.charge_run(svc, run.id, usage=usage, route=decision)
     choice = parse_model_choice(done.text, [wf.id for wf in options])
     await svc.record("run.classified", run, attrs={"maple.classify.by": "model", "maple.workflow": choice or "",
-                                                    "maple.route.chosen": decision.chosen})
+                                                    "maple.route.chosen": decision.chosen,
+                                                    "gen_ai.usage.input_tokens": usage.input_tokens,
+                                                    "gen_ai.usage.output_tokens": usage.output_tokens,
+                                                    "maple.cost.usd": usage.cost_usd})
     if choice is None:
         return False
     try:

@@ -15,12 +15,15 @@ from bot.core.ports import (
     ChatModel,
     Clock,
     Directory,
+    Hold,
     JobQueue,
     MessageRef,
     Place,
     RunStore,
+    Spending,
     Surface,
     SystemClock,
+    UsageLedger,
     View,
 )
 
@@ -163,6 +166,55 @@ class MemoryAudit(AuditLog):
         return keyed_digest(self.keys.current, text)
 
 
+class MemoryLedger(UsageLedger):
+    """The UsageLedger in memory, with the Redis ledger's rules: each reservation checks and holds in one step (no
+    await in between, so concurrent tasks cannot both take the last tokens), holds lapse on ``clock``, and a settle
+    counts once."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.tokens: dict[str, int] = {}
+        self.cost: dict[str, float] = {}
+        self.holds: dict[str, tuple[Hold, datetime]] = {}
+        self.settled: list[tuple[Hold, int, float]] = []
+        self.refused = 0
+
+    def reserved(self, scope: str) -> int:
+        now = self.clock.now()
+        return sum(h.tokens for h, until in self.holds.values()
+                   if until > now and scope in (f"user:{h.user}", f"team:{h.team}"))
+
+    async def reserve(self, *, user: str, team: str, tokens: int, at_least: int, user_limit: int | None,
+                      team_limit: int | None, ttl_seconds: float) -> Hold | None:
+        grant = tokens
+        for scope, limit in ((f"user:{user}", user_limit), (f"team:{team}", team_limit)):
+            if limit is not None:
+                grant = min(grant, limit - self.tokens.get(scope, 0) - self.reserved(scope))
+        if grant < min(at_least, tokens) or grant <= 0:
+            self.refused += 1
+            return None
+        hold = Hold(id=f"h{len(self.holds) + len(self.settled) + 1}", user=user, team=team, day="today",
+                    tokens=grant)
+        self.holds[hold.id] = (hold, self.clock.now() + timedelta(seconds=ttl_seconds))
+        return hold
+
+    async def settle(self, hold: Hold, *, tokens: int, cost: float) -> None:
+        if tokens < 0 or not cost >= 0:
+            raise ValueError("usage cannot be negative")
+        if self.holds.pop(hold.id, None) is None:
+            return
+        self.settled.append((hold, tokens, cost))
+        for scope in (f"user:{hold.user}", f"team:{hold.team}"):
+            self.tokens[scope] = self.tokens.get(scope, 0) + tokens
+            self.cost[scope] = self.cost.get(scope, 0.0) + cost
+
+    async def spent(self, *, user: str, team: str) -> Spending:
+        u, t = f"user:{user}", f"team:{team}"
+        return Spending(user_tokens=self.tokens.get(u, 0), team_tokens=self.tokens.get(t, 0),
+                        user_cost_usd=self.cost.get(u, 0.0), team_cost_usd=self.cost.get(t, 0.0),
+                        user_reserved=self.reserved(u), team_reserved=self.reserved(t))
+
+
 class FixedClock(Clock):
     def __init__(self, start: datetime | None = None) -> None:
         self.at = start or datetime(2026, 11, 24, 14, 2, tzinfo=UTC)
@@ -183,10 +235,12 @@ class ScriptedModel(ChatModel):
         self.script = list(script)
         self.default = default
         self.seen: list[list[ChatMessage]] = []
+        self.max_tokens: list[int] = []
 
     async def complete(self, *, messages: Sequence[ChatMessage], max_tokens: int, timeout: float,
                        tools: Sequence[Mapping[str, Any]] | None = None) -> Completion:
         self.seen.append(list(messages))
+        self.max_tokens.append(max_tokens)
         self.tools_offered.append([t["function"]["name"] for t in tools or []])
         step = self.script.pop(0) if self.script else self.default
         if isinstance(step, Exception):

@@ -70,7 +70,8 @@ async def test_a_tool_failure_is_answered_once_not_retried(harness: Harness, goa
     run = await h.wait_state(run_id_of(reply), "refused", "failed")
     assert run.state.value == "refused" and why in (run.error or ""), run.error
     assert await h.svc.store.list_failed() == []  # no dead letter
-    notices = [p for p in h.slack.posted("D0REQUEST") if run.id in str(p)]
+    notices = await h.wait_for(lambda: [p for p in h.slack.posted("D0REQUEST") if run.id in str(p)],
+                               what="the refusal notice")
     assert len(notices) == 1 and why in str(notices[0])
 
 

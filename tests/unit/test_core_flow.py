@@ -163,52 +163,37 @@ async def test_review_channel_from_config() -> None:
     assert run.id
 
 
-class Ledger:
-    """An in-memory UsageLedger."""
-
-    def __init__(self, user: int = 0) -> None:
-        self.user, self.added = user, []
-
-    async def add(self, *, user, team, tokens, cost):  # type: ignore[no-untyped-def]
-        self.added.append((user, team, tokens, cost))
-
-    async def spent(self, *, user, team):  # type: ignore[no-untyped-def]
-        return self.user, 0
-
-
 async def test_over_budget_uses_a_free_model_or_refuses() -> None:
-    from dataclasses import replace
-
     from tests.unit.core_env import make_spec as spec_with
 
-    spec = spec_with(models=[
+    spec = spec_with(budgets={"user_tokens_per_day": 0, "team_tokens_per_day": 10**9}, models=[
         {"name": "local", "kind": "local-gguf", "tier": "demo", "clearance": "restricted"},
         {"name": "openai", "kind": "openai-compatible", "tier": "standard", "clearance": "internal",
          "price_in": 1, "price_out": 1}])
     paid = ScriptedModel("openai", "paid draft")
     free = ScriptedModel("local", "free draft")
-    svc = replace(make_services(spec=spec, models={"local": free, "openai": paid}), ledger=Ledger(user=10**9))
+    svc = make_services(spec=spec, models={"local": free, "openai": paid})
     run = await goal(svc)
     await drain(svc)
     run = await svc.store.get(run.id)
     assert run.drafts[0].text == "free draft" and not paid.seen
     assert any("budget" in n for n in run.drafts[0].notes)
 
-    svc = replace(make_services(spec=spec, models={"openai": paid}), ledger=Ledger(user=10**9))
+    svc = make_services(spec=spec, models={"openai": paid})
     run = await goal(svc)
     await drain(svc)
     run = await svc.store.get(run.id)
     assert run.state is RunState.REFUSED and "budget" in (run.error or "")
+    assert not paid.seen
 
 
 async def test_usage_is_recorded_per_user_and_team() -> None:
-    from dataclasses import replace
-
-    ledger = Ledger()
-    svc = replace(make_services(), ledger=ledger)
-    await goal(svc)
+    svc = make_services()
+    run = await goal(svc)
     await drain(svc)
-    assert ledger.added == [("U0REQUEST", "-", 15, 0.0)]
+    spent = await svc.ledger.spent(user="U0REQUEST", team="-")
+    assert (spent.user_tokens, spent.team_tokens, spent.user_reserved) == (15, 15, 0)
+    assert (await svc.store.get(run.id)).total_tokens == 15
 
 
 def _assess_confidential(text: str):  # type: ignore[no-untyped-def]

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
-
-import pytest
 
 from bot.core.levels import Sensitivity
 from bot.core.models import Completion, RunState, ToolCall
@@ -34,13 +31,6 @@ class Reader(ChannelReader):
 def asks(*calls: tuple[str, str]) -> Completion:
     return Completion(text="", model="openai", tool_calls=[ToolCall(id=f"c{i}", name=n, arguments=a)
                                                            for i, (n, a) in enumerate(calls)])
-
-
-@pytest.fixture
-async def compute() -> AsyncIterator[ProcessCompute]:
-    pool = ProcessCompute(workers=1)
-    yield pool
-    await pool.close()
 
 
 def services(compute: ProcessCompute, *models: ScriptedModel):  # type: ignore[no-untyped-def]

@@ -4,7 +4,6 @@ the registry turns every failure into a clear tool error and refuses side effect
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from fractions import Fraction
 
@@ -25,13 +24,6 @@ from tests.unit.core_env import make_services
 from tests.unit.test_core_flow import drain, goal
 
 NOW = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)  # still the 23rd in Toronto
-
-
-@pytest.fixture
-async def compute() -> AsyncIterator[ProcessCompute]:
-    pool = ProcessCompute(workers=1)
-    yield pool
-    await pool.close()
 
 
 def ask(question: str, *, now: datetime = NOW, tz: str = "America/Toronto", holidays: tuple[date, ...] = ()) -> str:
