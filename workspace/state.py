@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import secrets
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -265,7 +266,7 @@ class WorkspaceState:
             trigger.issued -= TRIGGER_TTL + 1
 
     def new_response_url(self, target: ResponseTarget) -> str:
-        key = self.new_id("R") + str(id(target))[-4:]
+        key = secrets.token_urlsafe(18)  # as unguessable as Slack's: whoever knows it may post as Maple
         self.responses[key] = target
         return key
 

@@ -19,6 +19,7 @@ from workspace.webapi import public
 
 STATIC = Path(__file__).with_name("static")
 HEARTBEAT = 15.0
+TOKEN_SLOT = "{{workspace_token}}"
 _AT_NAME = re.compile(r"(?<![\w<])@([a-z0-9][a-z0-9._-]*)", re.IGNORECASE)
 
 
@@ -34,8 +35,11 @@ def _reply(reply: Reply | None) -> web.Response:
 
 
 class UiRoutes:
-    def __init__(self, state: WorkspaceState, people: People) -> None:
+    def __init__(self, state: WorkspaceState, people: People, *, token: str) -> None:
         self.state, self.people = state, people
+        template = (STATIC / "index.html").read_text(encoding="utf-8")
+        assert TOKEN_SLOT in template
+        self.page = template.replace(TOKEN_SLOT, token)
 
     def _user(self, request: web.Request, data: dict[str, Any] | None = None) -> str:
         user = str((data or {}).get("user") or request.query.get("user") or "")
@@ -44,6 +48,9 @@ class UiRoutes:
         return user
 
     async def _body(self, request: web.Request) -> dict[str, Any]:
+        if request.content_type != "application/json":  # what a cross-site form cannot send without a preflight
+            raise web.HTTPUnsupportedMediaType(text='{"error": "send application/json"}',
+                                               content_type="application/json")
         try:
             data = await request.json()
         except ValueError:
@@ -52,8 +59,9 @@ class UiRoutes:
             raise web.HTTPBadRequest(text='{"error": "invalid JSON"}', content_type="application/json")
         return data
 
-    async def index(self, _request: web.Request) -> web.FileResponse:
-        return web.FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
+    async def index(self, _request: web.Request) -> web.Response:
+        """The page, carrying this start's token (never cached: a restart mints a new one)."""
+        return web.Response(text=self.page, content_type="text/html", headers={"Cache-Control": "no-store"})
 
     async def bootstrap(self, request: web.Request) -> web.Response:
         user = self._user(request)
@@ -192,8 +200,8 @@ class UiRoutes:
         return response
 
 
-def add_ui_routes(app: web.Application, *, state: WorkspaceState, people: People) -> None:
-    ui = UiRoutes(state, people)
+def add_ui_routes(app: web.Application, *, state: WorkspaceState, people: People, token: str) -> None:
+    ui = UiRoutes(state, people, token=token)
     app.router.add_get("/", ui.index)
     app.router.add_static("/static/", STATIC, append_version=False)
     app.router.add_get("/ui/bootstrap", ui.bootstrap)

@@ -8,15 +8,23 @@ const ui = {
   data: { messages: [], ephemerals: [] }, events: null, modalId: null,
 };
 
+// This start's token, delivered only inside the page; every request to the workspace carries it.
+const TOKEN = document.querySelector('meta[name="workspace-token"]').content;
+
 async function api(path, body) {
-  const init = body === undefined ? {} : {
-    method: "POST", headers: { "Content-Type": "application/json" },
+  const headers = { "X-Workspace-Token": TOKEN };
+  const init = body === undefined ? { headers } : {
+    method: "POST", headers: { ...headers, "Content-Type": "application/json" },
     body: JSON.stringify({ user: ui.me, ...body }),
   };
   const sep = path.includes("?") ? "&" : "?";
   const res = await fetch(body === undefined ? `${path}${sep}user=${encodeURIComponent(ui.me)}` : path, init);
   let data = null;
   try { data = await res.json(); } catch (_e) { data = null; }
+  if (res.status === 403 && data && data.error === "invalid_workspace_token") {
+    data.error = "The workspace was restarted: reload the page.";  // a new start minted a new token
+    toast(data.error);
+  }
   return { ok: res.ok, status: res.status, data };
 }
 
@@ -389,7 +397,7 @@ async function closeModal(viewId) {
 function connect() {
   if (ui.events) ui.events.close();
   const status = $("connection");
-  const source = new EventSource(`/ui/events?user=${encodeURIComponent(ui.me)}`);
+  const source = new EventSource(`/ui/events?user=${encodeURIComponent(ui.me)}&token=${encodeURIComponent(TOKEN)}`);
   ui.events = source;
   source.addEventListener("ready", () => { status.textContent = "live"; status.className = "connection live"; });
   source.onerror = () => { status.textContent = "reconnecting…"; status.className = "connection"; };
