@@ -132,6 +132,7 @@ class WorkspaceState:
         self.homes: dict[str, str] = {}
         self.triggers: dict[str, Trigger] = {}
         self.responses: dict[str, ResponseTarget] = {}
+        self.read_marks: dict[tuple[str, str], float] = {}  # (person, channel) → ts of the newest message seen
         self.call_log: list[Call] = []
         self.failures: dict[str, list[Failure]] = defaultdict(list)
         self._subscribers: set[asyncio.Queue[Change | None]] = set()
@@ -217,8 +218,19 @@ class WorkspaceState:
                     users.append(message.get("user"))
                 parent["latest_reply"] = message["ts"]
         self.history[channel].append(message)
-        self.publish("message", None, channel=channel, ts=message["ts"])
+        self.publish("message", None, channel=channel, ts=message["ts"], new=True, user=message.get("user"),
+                     reply=bool(parent_ts and parent_ts != message["ts"]))
         return message
+
+    def unread(self, user: str, channel: str) -> int:
+        """Messages (not thread replies) others posted in ``channel`` since ``user`` last saw it."""
+        seen = self.read_marks.get((user, channel), 0.0)
+        return sum(1 for m in self.history.get(channel, []) if float(m["ts"]) > seen and m.get("user") != user
+                   and m.get("thread_ts") in (None, m["ts"]))
+
+    def mark_read(self, user: str, channel: str, ts: str) -> None:
+        key = (user, channel)
+        self.read_marks[key] = max(self.read_marks.get(key, 0.0), float(ts))
 
     def find(self, channel: str, ts: str) -> Message | None:
         return next((m for m in self.history.get(channel, []) if m["ts"] == ts), None)

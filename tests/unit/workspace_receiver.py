@@ -40,6 +40,9 @@ class Receiver:
     def last_form(self) -> dict[str, str]:
         return {k: v[0] for k, v in parse_qs(self.received[-1][2]).items()}
 
+    def last_event(self) -> dict[str, Any]:
+        return json.loads(self.received[-1][2])["event"]  # type: ignore[no-any-return]
+
     def last_payload(self) -> dict[str, Any]:
         return json.loads(self.last_form()["payload"])  # type: ignore[no-any-return]
 

@@ -5,7 +5,7 @@
 const $ = (id) => document.getElementById(id);
 const ui = {
   me: null, boot: null, users: {}, channels: {}, view: { kind: "channel", id: "C0GENERAL" }, thread: null,
-  data: { messages: [], ephemerals: [] }, events: null, modalId: null,
+  data: { messages: [], ephemerals: [] }, events: null, modalId: null, read: {}, scrolledIn: null, opener: null,
 };
 
 // This start's token, delivered only inside the page; every request to the workspace carries it.
@@ -69,14 +69,53 @@ function renderPeople() {
   });
 }
 
-function navButton(id, label, active) {
+function isPrivate(id) {
+  return (ui.boot.private_channels || []).includes(id);
+}
+
+// A channel's mark: a lock for a private channel, # for a public one (as Slack's sidebar shows them).
+function channelMark(id) {
+  const mark = document.createElement("span");
+  mark.className = "nav-icon";
+  mark.dataset.testid = "channel-mark";
+  if (isPrivate(id)) {
+    mark.appendChild(Icons.lock());
+    mark.setAttribute("role", "img");
+    mark.setAttribute("aria-label", "private channel");
+  } else {
+    mark.textContent = "#";
+    mark.setAttribute("aria-hidden", "true");
+  }
+  return mark;
+}
+
+// The name, and how many messages arrived since the person last looked (bold with a count, as in Slack).
+function fillNav(button, id, label, mark) {
+  const unread = (ui.boot.unread || {})[id] || 0;
+  const shown = !(ui.view.kind === "channel" && ui.view.id === id) && unread > 0;
+  const name = document.createElement("span");
+  name.className = "nav-label";
+  name.textContent = label;
+  const parts = mark ? [mark, name] : [name];
+  if (shown) {
+    const count = badge(String(unread), "unread-badge");
+    count.dataset.testid = "unread-" + id;
+    count.setAttribute("aria-label", `${unread} unread`);
+    parts.push(count);
+  }
+  button.replaceChildren(...parts);
+  button.classList.toggle("unread", shown);
+  button.classList.toggle("active", ui.view.kind === "channel" && ui.view.id === id);
+}
+
+function navButton(c) {
   const li = document.createElement("li");
   const b = document.createElement("button");
   b.type = "button";
-  b.className = "nav-item" + (active ? " active" : "");
-  b.dataset.testid = "channel-" + id;
-  b.textContent = label;
-  b.addEventListener("click", () => openChannel(id));
+  b.className = "nav-item";
+  b.dataset.testid = "channel-" + c.id;
+  fillNav(b, c.id, c.name, channelMark(c.id));
+  b.addEventListener("click", () => openChannel(c.id));
   li.appendChild(b);
   return li;
 }
@@ -84,12 +123,8 @@ function navButton(id, label, active) {
 function renderSidebar() {
   renderPeople();
   const list = $("channel-list");
-  list.replaceChildren();
-  ui.boot.channels.forEach((c) => {
-    const active = ui.view.kind === "channel" && ui.view.id === c.id;
-    list.appendChild(navButton(c.id, (c.private ? "◆ " : "# ") + c.name, active));
-  });
-  $("nav-dm").classList.toggle("active", ui.view.kind === "channel" && ui.view.id === ui.boot.dm);
+  list.replaceChildren(...ui.boot.channels.map(navButton));
+  fillNav($("nav-dm"), ui.boot.dm, "Maple · Messages", null);
   $("nav-home").classList.toggle("active", ui.view.kind === "home");
 }
 
@@ -115,8 +150,13 @@ async function openChannel(id) {
   $("messages").hidden = false;
   $("composer").hidden = false;
   const isDm = id === ui.boot.dm;
-  $("channel-title").textContent = isDm ? "Maple" : (ui.channels[id] ? "# " + ui.channels[id] : id);
-  $("composer-input").placeholder = isDm ? "Message Maple" : `Message #${ui.channels[id] || id} — try /maple …`;
+  const name = ui.channels[id] || id;
+  const title = $("channel-title");
+  if (isDm) title.replaceChildren("Maple");
+  else title.replaceChildren(isPrivate(id) ? Icons.lock() : "# ", name);
+  $("composer-input").placeholder = isDm ? "Message Maple"
+    : `Message ${isPrivate(id) ? "" : "#"}${name} — try /maple …`;
+  $("messages").setAttribute("aria-label", isDm ? "Messages with Maple" : `Messages in ${name}`);
   renderSidebar();
   await refreshChannel();
 }
@@ -143,8 +183,11 @@ function byTs(a, b) {
   return parseFloat(a.ts) - parseFloat(b.ts);
 }
 
+// A conversation opens at its newest message and stays there as messages arrive, unless the person has
+// scrolled up to read older ones.
 function renderMessages() {
   const box = $("messages");
+  const shown = ui.me + " " + ui.view.id;
   const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
   const items = [...ui.data.messages.filter(topLevel), ...ui.data.ephemerals.filter((e) => !e.thread_ts)].sort(byTs);
   box.replaceChildren(...items.map((m) => messageNode(m, { inThread: false })));
@@ -154,8 +197,22 @@ function renderMessages() {
     empty.textContent = "No messages yet.";
     box.appendChild(empty);
   }
-  if (atBottom || !renderMessages.done) box.scrollTop = box.scrollHeight;
-  renderMessages.done = true;
+  if (atBottom || ui.scrolledIn !== shown) box.scrollTop = box.scrollHeight;
+  ui.scrolledIn = shown;
+  markRead(ui.view.id, ui.data.messages);
+}
+
+// Seen: everything up to the newest message of the conversation on screen.
+async function markRead(channel, messages) {
+  const newest = messages.length ? messages[messages.length - 1].ts : null;
+  const unread = (ui.boot.unread || {})[channel] || 0;
+  if (!newest || (ui.read[channel] === newest && !unread)) return;
+  ui.read[channel] = newest;
+  const res = await api("/ui/read", { channel, ts: newest });
+  if (res.ok && ui.boot.unread) {
+    ui.boot.unread[channel] = res.data.unread;
+    renderSidebar();
+  }
 }
 
 function time(ts) {
@@ -182,9 +239,10 @@ function messageNode(m, { inThread }) {
   author.dataset.testid = "message-author";
   author.textContent = user.real_name || user.name;
   meta.appendChild(author);
-  if (m.bot_id || m.user === ui.boot.bot) meta.appendChild(badge("APP", "badge"));
+  if (m.bot_id || m.app_id || m.user === ui.boot.bot) meta.appendChild(badge("APP", "badge"));
   meta.appendChild(badge(time(m.ts), "time"));
-  if (m.edited) meta.appendChild(badge("(edited)", "time"));
+  const isApp = Boolean(m.bot_id || m.app_id || m.user === ui.boot.bot);
+  if (m.edited && !isApp) meta.appendChild(badge("(edited)", "time"));  // Slack marks only people's edits
   body.appendChild(meta);
   if (ephemeral) body.appendChild(badge("Only visible to you", "only-you"));
   const content = document.createElement("div");
@@ -312,19 +370,42 @@ async function refreshModal() {
   const view = res.data && res.data.view;
   const root = $("modal-root");
   if (!view) {
-    ui.modalId = null;
-    root.hidden = true;
-    root.replaceChildren();
+    if (!root.hidden) hideModal(root);
     return;
   }
   const errors = res.data.errors || {};
   const key = view.id + view.hash + JSON.stringify(errors);
   if (ui.modalId === key) return;
+  if (root.hidden) ui.opener = document.activeElement;  // focus goes back there when the modal closes
   ui.modalId = key;
   root.replaceChildren(modalNode(view, errors));
   root.hidden = false;
-  const first = root.querySelector(".bk-field");
+  $("app").inert = true;  // the page behind a modal can be neither clicked nor reached with Tab
+  const wrong = Object.keys(errors).find((k) => k && root.querySelector(`[data-block-id="${CSS.escape(k)}"].bk-field`));
+  const first = (wrong && root.querySelector(`[data-block-id="${CSS.escape(wrong)}"].bk-field`))
+    || root.querySelector(".bk-field") || root.querySelector("footer button, .modal-body button");
   if (first) first.focus();
+}
+
+function hideModal(root) {
+  ui.modalId = null;
+  root.hidden = true;
+  root.replaceChildren();
+  $("app").inert = false;
+  const back = ui.opener;
+  ui.opener = null;
+  if (back && back.isConnected) back.focus();
+  else $("composer-input").focus();
+}
+
+// Tab and Shift+Tab cycle through the modal's own controls, as in any modal dialog.
+function trapFocus(ev, box) {
+  if (ev.key !== "Tab") return;
+  const items = [...box.querySelectorAll("button, input, textarea, select, a[href]")].filter((e) => !e.disabled);
+  if (!items.length) return;
+  const [first, last] = [items[0], items[items.length - 1]];
+  if (ev.shiftKey && document.activeElement === first) { ev.preventDefault(); last.focus(); }
+  else if (!ev.shiftKey && document.activeElement === last) { ev.preventDefault(); first.focus(); }
 }
 
 function modalNode(view, errors) {
@@ -333,8 +414,15 @@ function modalNode(view, errors) {
   box.dataset.testid = "modal";
   box.dataset.viewId = view.id;
   box.dataset.callbackId = view.callback_id || "";
+  box.setAttribute("role", "dialog");
+  box.setAttribute("aria-modal", "true");
+  box.setAttribute("aria-labelledby", "modal-title-" + view.id);
+  box.addEventListener("keydown", (ev) => trapFocus(ev, box));
   const head = document.createElement("header");
-  const title = badge(Mrkdwn.plain(view.title && view.title.text), "modal-title");
+  const title = document.createElement("h2");
+  title.className = "modal-title";
+  title.id = "modal-title-" + view.id;
+  title.appendChild(Mrkdwn.plain(view.title && view.title.text, view.title && view.title.emoji));
   title.dataset.testid = "modal-title";
   head.appendChild(title);
   const general = badge(errors[""] || "", "modal-error");
@@ -400,7 +488,10 @@ function connect() {
   const source = new EventSource(`/ui/events?user=${encodeURIComponent(ui.me)}&token=${encodeURIComponent(TOKEN)}`);
   ui.events = source;
   source.addEventListener("ready", () => { status.textContent = "live"; status.className = "connection live"; });
-  source.onerror = () => { status.textContent = "reconnecting…"; status.className = "connection"; };
+  source.onerror = () => {  // closed for good (a restart minted a new token) or retrying by itself
+    status.textContent = source.readyState === EventSource.CLOSED ? "disconnected: reload the page" : "reconnecting…";
+    status.className = "connection";
+  };
   source.onmessage = (ev) => onChange(JSON.parse(ev.data));
 }
 
@@ -412,11 +503,30 @@ function schedule(kind, fn) {
 }
 
 function onChange(change) {
-  if ((change.kind === "message" || change.kind === "ephemeral")
-      && (!change.channel || change.channel === ui.view.id)) schedule("channel", refreshChannel);
+  const here = !change.channel || change.channel === ui.view.id;
+  if (change.kind === "message" && !here && change.new && !change.reply && change.user !== ui.me) {
+    schedule("boot", loadBoot);  // news elsewhere: the sidebar's unread counts
+  }
+  if ((change.kind === "message" || change.kind === "ephemeral") && here) schedule("channel", refreshChannel);
   else if (change.kind === "modal") schedule("modal", refreshModal);
   else if (change.kind === "home") schedule("home", refreshHome);
   else if (change.kind === "channels") schedule("boot", loadBoot);
+}
+
+// End, Home, Page Up and Page Down scroll the conversation on screen (or the thread, when it has the focus)
+// wherever the focus is, except while typing.
+const SCROLL_KEYS = { End: (b) => b.scrollHeight, Home: () => 0, PageDown: (b) => b.scrollTop + b.clientHeight * 0.9,
+                      PageUp: (b) => b.scrollTop - b.clientHeight * 0.9 };
+
+function scrollKeys(ev) {
+  const to = SCROLL_KEYS[ev.key];
+  const target = ev.target;
+  if (!to || ui.modalId || ev.altKey || ev.ctrlKey || ev.metaKey
+      || (target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName)))) return;
+  const inThread = target && target.closest && target.closest("#thread-panel");
+  const box = inThread ? $("thread-messages") : (ui.view.kind === "home" ? $("home") : $("messages"));
+  ev.preventDefault();
+  box.scrollTop = to(box);
 }
 
 // wiring ---------------------------------------------------------------------------------------------------------
@@ -445,7 +555,12 @@ async function main() {
   composer($("composer"), $("composer-input"), () => null);
   composer($("thread-composer"), $("thread-input"), () => ui.thread && ui.thread.ts);
   document.addEventListener("keydown", (ev) => {
-    if (ev.key === "Escape" && ui.modalId) closeModal($("modal-root").querySelector(".modal").dataset.viewId);
+    if (ev.key === "Escape" && ui.modalId) {
+      ev.preventDefault();
+      closeModal($("modal-root").querySelector(".modal").dataset.viewId);
+    } else {
+      scrollKeys(ev);
+    }
   });
   const first = params.get("channel") || (ui.boot.channels[0] || { id: ui.boot.dm }).id;
   await openChannel(first);
