@@ -1,4 +1,4 @@
-"""The ``maple`` command: serve, worker, dev, config check, runs failed, audit…"""
+"""The ``maple`` command: start, serve, worker, dev, config check, runs failed, audit…"""
 
 from __future__ import annotations
 
@@ -7,17 +7,19 @@ import asyncio
 import gc
 import json
 import logging
+import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from aiohttp import web
 
 from bot.cli_audit import add_audit_parser, audit_command
-from bot.core.errors import ConfigError, MapleError
+from bot.core.errors import ConfigError, MapleError, StoreUnavailable
 from bot.core.spec import MapleSpec
 from bot.logs import setup_logging
 from config.settings import Settings, mask
+from integrations.redis_deployment import PRODUCTION, claim_prefix
 
 log = logging.getLogger("maple.cli")
 
@@ -30,18 +32,37 @@ async def _until_signal() -> None:
     await stop.wait()
 
 
+async def claim(settings: Settings, *, prefix: str, kind: str) -> None:
+    """Record that a ``kind`` deployment uses ``prefix`` on ``REDIS_URL``; PrefixInUse when another kind does."""
+    import redis.asyncio as aioredis
+
+    r = aioredis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
+    try:
+        await claim_prefix(r, prefix=prefix, kind=kind)
+    finally:
+        await r.aclose()
+
+
 async def serve(
     settings: Settings, *, workers: int | None = None, http: bool = True, spec: MapleSpec | None = None,
-    local: bool = False,
+    deployment: str = PRODUCTION,
 ) -> None:
-    """``local``: the single-process local workspace. A worker-only process (``http=False``) never anchors."""
+    """``deployment``: production, or the single-process local workspace. A worker-only process (``http=False``)
+    never anchors."""
     from bot.app import build, redis_warnings
     from config.loader import config_warnings, load_spec
 
+    try:
+        await claim(settings, prefix=settings.redis_prefix, kind=deployment)
+    except StoreUnavailable:
+        if deployment != PRODUCTION:
+            raise
+        log.warning("could not record the deployment marker: Redis is unreachable; Maple answers "
+                    "'temporarily unavailable' until it is back")
     spec = spec or load_spec(settings.config_path)
     for warning in config_warnings(spec):
         log.warning("CONFIG WARNING: " + warning)
-    maple = build(settings, spec=spec, local=local, anchoring=http)
+    maple = build(settings, spec=spec, local=deployment != PRODUCTION, anchoring=http)
     for warning in await redis_warnings(maple.redis):
         log.warning("REDIS DURABILITY WARNING: " + warning)
     count = settings.workers if workers is None else workers
@@ -132,9 +153,33 @@ async def runs_failed(settings: Settings) -> int:
     return 0
 
 
+def choose(settings: Settings, *, environ: Mapping[str, str] = os.environ) -> tuple[str, str]:
+    """What ``maple start`` (and ``make run``) runs — ``serve`` with a Slack bot token, else ``dev`` — and why,
+    from the same settings every command reads (the environment, then ``.env``)."""
+    if settings.secret("slack_bot_token"):
+        where = "the environment" if environ.get("SLACK_BOT_TOKEN") else ".env"
+        how = "Socket Mode" if settings.secret("slack_app_token") else f"HTTP on port {settings.port}"
+        return "serve", f"SLACK_BOT_TOKEN is set (in {where}): starting `maple serve` ({how})"
+    partial = [name for name, attr in (("SLACK_SIGNING_SECRET", "slack_signing_secret"),
+                                       ("SLACK_APP_TOKEN", "slack_app_token")) if settings.secret(attr)]
+    if partial:
+        raise ConfigError(f"{' and '.join(partial)} {'is' if len(partial) == 1 else 'are'} set but "
+                          "SLACK_BOT_TOKEN is not (in the environment or .env): set SLACK_BOT_TOKEN to connect "
+                          "to Slack, or unset them to start the local workspace")
+    return "dev", ("no SLACK_BOT_TOKEN in the environment or .env: starting the local workspace (`maple dev`) "
+                   f"on http://127.0.0.1:{settings.port}/")
+
+
+async def start(settings: Settings, args: argparse.Namespace) -> int | None:
+    command, why = choose(settings)
+    print(f"maple start: {why}", flush=True)
+    return await (serve(settings) if command == "serve" else _dev(settings, args))
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="maple", description="Maple: AI orchestration for Slack")
     sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("start", help="serve when SLACK_BOT_TOKEN is set (environment or .env), else dev")
     sub.add_parser("serve", help="serve Slack requests (HTTP, or Socket Mode with SLACK_APP_TOKEN) with workers")
     w = sub.add_parser("worker", help="run only workers against the same Redis")
     w.add_argument("--count", type=int, default=None)
@@ -153,6 +198,8 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], Awaitable[int | Non
     "config": lambda s, a: config_check(s),
     "runs": lambda s, a: runs_failed(s),
     "audit": audit_command,
+    "dev": lambda s, a: _dev(s, a),
+    "start": lambda s, a: start(s, a),
 }
 
 
@@ -170,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"maple: invalid environment: {exc}", file=sys.stderr)
         return 1
     setup_logging(settings.log_level)
-    handler = COMMANDS.get(args.command, _dev)
+    handler = COMMANDS[args.command]
     try:
         return asyncio.run(handler(settings, args)) or 0
     except ConfigError as exc:

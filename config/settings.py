@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     audit_anchor_key_file: Path | None = Field(None, alias="MAPLE_AUDIT_ANCHOR_KEY_FILE")
     audit_anchor_public_keys: str | None = Field(None, alias="MAPLE_AUDIT_ANCHOR_PUBLIC_KEYS")
     redis_prefix: str = Field("maple:", alias="MAPLE_REDIS_PREFIX")
+    dev_redis_prefix: str = Field("maple-dev:", alias="MAPLE_DEV_REDIS_PREFIX")
     workers: int = Field(4, alias="MAPLE_WORKERS", ge=0, le=64)
     visibility_timeout: float = Field(60.0, alias="MAPLE_VISIBILITY_TIMEOUT", gt=0)
     shutdown_grace: float = Field(30.0, alias="MAPLE_SHUTDOWN_GRACE", ge=0)
