@@ -199,6 +199,27 @@ class RedisJobQueue(JobQueue):
         """Jobs not yet acked or dead-lettered: queued, running, or waiting for a retry (not delayed ones)."""
         return int(await guarded(lambda: self._r.hlen(self.data)))
 
+    async def adopt_legacy_stream(self) -> int:
+        """Upgrade from the earlier layout (one stream ``jobs`` with the consumer group ``workers``): its
+        unfinished entries — pending or never delivered — join the lanes, then the stream is deleted. Entries
+        acked long ago are dropped with it. Run once by whichever worker gets there first."""
+        key = f"{self.prefix}jobs"
+        if await self._r.type(key) not in (b"stream", "stream"):
+            return 0
+        if not await self._r.set(f"{self.prefix}jobs:adopting", "1", nx=True, ex=300):
+            return 0
+        groups: Any = await self._r.xinfo_groups(key)
+        last = as_text(groups[0]["last-delivered-id"]) if groups else "0-0"
+        pending: Any = await self._r.xpending_range(key, as_text(groups[0]["name"]), min="-", max="+",
+                                                    count=1_000_000) if groups else []
+        rows = [row for p in pending for row in await self._r.xrange(key, min=p["message_id"], max=p["message_id"])]
+        rows += await self._r.xrange(key, min=f"({last}" if groups else "-", max="+")
+        for _id, fields in rows:
+            payload = as_text(fields.get(b"job", b""))
+            await self._enqueue(args=[self.prefix, _lane_of_payload(payload), payload])
+        await self._r.delete(key)
+        return len(rows)
+
     async def dead_letters(self, *, limit: int = 100) -> list[dict[str, str]]:
         rows: Any = await guarded(lambda: self._r.xrevrange(self.dead, count=limit))
         return [{as_text(k): as_text(v) for k, v in fields.items()} for _id, fields in rows]
@@ -206,6 +227,13 @@ class RedisJobQueue(JobQueue):
 
 def _ms(seconds: float) -> int:
     return max(1, int(seconds * 1000))
+
+
+def _lane_of_payload(payload: str) -> str:
+    try:
+        return lane(Job.model_validate_json(payload))
+    except ValueError:
+        return NO_LANE
 
 
 def run_id_of(payload: str) -> str | None:

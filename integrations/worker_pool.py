@@ -49,28 +49,37 @@ class Lease:
     def __init__(self, *, queue: RedisJobQueue, claim: Claim, seconds: float) -> None:
         self._q, self.claim, self._seconds = queue, claim, seconds
         self.lost = asyncio.Event()
+        self._stopped = False
         self._task = asyncio.create_task(self._keep())
 
     async def _keep(self) -> None:
         confirmed = time.monotonic()  # the claim itself set the lease
         while True:
             await asyncio.sleep(self._seconds / RENEWALS_PER_LEASE)
+            if self._stopped:
+                return
             sent = time.monotonic()
             try:
-                if not await self._q.renew(self.claim, lease=self._seconds):
-                    break  # another delivery owns the job now
-                confirmed = sent
+                renewed: bool | None = await self._q.renew(self.claim, lease=self._seconds)
             except (RedisError, OSError) as exc:
+                renewed = None
                 log.warning("lease renewal failed", extra={"entry": self.claim.id, "error": type(exc).__name__})
+            if self._stopped:
+                return
+            if renewed is False:
+                break  # another delivery owns the job now
+            if renewed:
+                confirmed = sent
             if time.monotonic() - confirmed >= self._seconds:
                 break  # silent for a whole lease: someone else may have taken the job
         log.warning("job lease lost; stopping it", extra={"entry": self.claim.id, "token": self.claim.token})
         self.lost.set()
 
     async def stop(self) -> None:
+        """Stop renewing. Bounded even if a cancellation is swallowed below us: the flag ends the loop."""
+        self._stopped = True
         self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        await asyncio.wait({self._task}, timeout=self._seconds)
 
 
 class WorkerPool:
@@ -98,6 +107,13 @@ class WorkerPool:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                await self._q.adopt_legacy_stream()
+                break
+            except (RedisError, OSError) as exc:
+                log.warning("queue unavailable, retrying", extra={"error": type(exc).__name__})
+                await self._pause(2.0)
         while not self._stopping.is_set():
             await self._slots.acquire()  # a free slot first: never hold a job this pool cannot start
             try:
@@ -199,7 +215,9 @@ class WorkerPool:
             log.error("job dead-lettered", extra={"run_id": job.run_id, "job": job.kind, "why": why})
 
     async def _settle(self, lease: Lease, step: Awaitable[bool]) -> bool:
-        """A fenced final step; False (logged) when the job is no longer this delivery's."""
+        """A fenced final step; False (logged) when the job is no longer this delivery's. Renewals stop first,
+        so a renewal racing the step cannot report a finished job as lost."""
+        await lease.stop()
         done = await step
         if not done:
             log.warning("job lease lost before it was settled", extra={"entry": lease.claim.id,

@@ -14,7 +14,6 @@ A stall longer than the lease can only turn into an excused, reported lease loss
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import signal
 import subprocess
@@ -79,7 +78,10 @@ async def test_torture(r: aioredis.Redis) -> None:
     events = [e.decode().split(" ", 2) for e in await r.lrange(f"{prefix}log", 0, -1)]
     violations = verdict(events, entries=entries, killed=killed)
     assert not violations, "\n".join(violations)
-    assert await q.depth() == 0 and await r.zcard(f"{prefix}jobs:due") == 0
+    left = await r.hgetall(q.data)
+    assert not left, {"left": left, "leases": await r.zrange(f"{prefix}jobs:leases", 0, -1, withscores=True),
+                      "owners": await r.hgetall(f"{prefix}jobs:owner"), "killed": killed}
+    assert await r.zcard(f"{prefix}jobs:due") == 0
     assert await r.hlen(f"{prefix}jobs:owner") == 0 and await r.zcard(f"{prefix}jobs:leases") == 0
     assert await r.xlen(q.dead) == 0
 

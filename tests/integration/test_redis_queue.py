@@ -238,3 +238,20 @@ def test_consumer_names_are_unique_per_process() -> None:
              for _ in range(2)} | {consumer_prefix()}
     assert len(names) == 3
     assert all(len(n.rsplit("-", 1)[1]) == 8 for n in names)  # a random part: host + pid alone may collide
+
+
+async def test_unfinished_jobs_of_the_earlier_stream_layout_are_adopted(r: aioredis.Redis) -> None:
+    """Upgrading from the single stream with a consumer group: pending and undelivered entries are kept."""
+    q = queue_of(r)
+    stream = f"{r.test_prefix}jobs"  # type: ignore[attr-defined]
+    for n in range(4):
+        await r.xadd(stream, {"job": job(n).model_dump_json()})
+    await r.xgroup_create(stream, "workers", id="0")
+    [[_, delivered]] = await r.xreadgroup("workers", "old", {stream: ">"}, count=2)
+    await r.xack(stream, "workers", delivered[0][0])  # R-0 done; R-1 pending; R-2 and R-3 never delivered
+    assert await q.adopt_legacy_stream() == 3
+    assert not await r.exists(stream)
+    runs = sorted(Job.model_validate_json(c.payload).run_id for c in [await q.claim("a", lease=60) for _ in range(4)]
+                  if c)
+    assert runs == ["R-1", "R-2", "R-3"]
+    assert await q.adopt_legacy_stream() == 0
