@@ -107,34 +107,44 @@ class WorkerPool:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                await self._q.adopt_legacy_stream()
-                break
-            except (RedisError, OSError) as exc:
-                log.warning("queue unavailable, retrying", extra={"error": type(exc).__name__})
-                await self._pause(2.0)
+        await self._adopt()
         while not self._stopping.is_set():
             await self._slots.acquire()  # a free slot first: never hold a job this pool cannot start
-            try:
-                claim = None if self._stopping.is_set() else await self._q.claim(self.consumer, lease=self._lease)
-            except (RedisError, OSError) as exc:
+            claim = await self._claim()
+            if claim is None:
                 self._slots.release()
-                log.warning("queue unavailable, retrying", extra={"error": type(exc).__name__})
-                await self._pause(1.0)
-                continue
-            if claim is None or self._stopping.is_set():
-                self._slots.release()
-                if claim is not None:  # stop() began while the claim was on its way: give it back
-                    with contextlib.suppress(RedisError, OSError):
-                        await self._q.release(claim, delay=0)
-                    return
-                await self._idle()
                 continue
             lease = Lease(queue=self._q, claim=claim, seconds=self._lease)  # heartbeat from the claim on
             task = asyncio.create_task(self._process(claim, lease))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+
+    async def _adopt(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                await self._q.adopt_legacy_stream()
+                return
+            except (RedisError, OSError) as exc:
+                log.warning("queue unavailable, retrying", extra={"error": type(exc).__name__})
+                await self._pause(2.0)
+
+    async def _claim(self) -> Claim | None:
+        """One job for the slot just taken, or None (after idling, or when stopping)."""
+        if self._stopping.is_set():
+            return None
+        try:
+            claim = await self._q.claim(self.consumer, lease=self._lease)
+        except (RedisError, OSError) as exc:
+            log.warning("queue unavailable, retrying", extra={"error": type(exc).__name__})
+            await self._pause(1.0)
+            return None
+        if claim is None:
+            await self._idle()
+        elif self._stopping.is_set():  # stop() began while the claim was on its way: give it back
+            with contextlib.suppress(RedisError, OSError):
+                await self._q.release(claim, delay=0)
+            return None
+        return claim
 
     async def stop(self, *, grace: float = 30.0) -> None:
         """Stop taking jobs; wait up to ``grace`` seconds for in-flight ones. Unfinished ones are given back at
