@@ -39,11 +39,13 @@ from integrations.compute import ProcessCompute
 from integrations.http_tool import HttpTool
 from integrations.local_model import LlamaCppModel, default_model_path
 from integrations.openai_model import OpenAICompatibleModel
-from integrations.redis_queue import RedisJobQueue, WorkerPool
+from integrations.redis_conn import PoolSize, check_topology, connect
+from integrations.redis_queue import RedisJobQueue
 from integrations.redis_store import RedisRunStore
 from integrations.redis_usage import RedisUsageLedger
 from integrations.scheduler import Schedules
 from integrations.slack_surface import SlackChannelReader, SlackSurface, make_client
+from integrations.worker_pool import WorkerPool, consumer_prefix
 
 log = logging.getLogger("maple.app")
 
@@ -56,7 +58,8 @@ def build_models(spec: MapleSpec, settings: Settings) -> dict[str, ChatModel]:
             continue
         if m.kind == "local-gguf":
             path = resolve_local_path(m.path, settings.local_model) or default_model_path()
-            clients[m.name] = LlamaCppModel(name=m.name, path=path, context=m.context_window)
+            clients[m.name] = LlamaCppModel(name=m.name, path=path, context=m.context_window,
+                                            wait_timeout=settings.local_model_wait)
             continue
         key = os.environ.get(m.api_key_env) if m.api_key_env else "unused"
         if not key:
@@ -72,7 +75,9 @@ def active_portfolio(spec: MapleSpec, clients: dict[str, ChatModel]) -> list[Mod
 
 
 async def redis_warnings(r: aioredis.Redis) -> list[str]:
-    """Loud warnings when Redis could lose data or evict keys."""
+    """Loud warnings when Redis could lose data or evict keys. Refuses Redis Cluster (ConfigError): Maple needs
+    a single primary (see integrations/redis_conn.py)."""
+    await check_topology(r)
     try:
         conf: dict[str, Any] = {}
         for key in ("appendonly", "save", "maxmemory-policy"):
@@ -101,17 +106,26 @@ class Maple:
     http: web.Application
     models: dict[str, ChatModel]
     pools: list[WorkerPool] = field(default_factory=list)
+    worker_redis: aioredis.Redis | None = None
     schedules: Schedules | None = None
     compute: Compute | None = None
     anchoring: AuditAnchoring | None = None  # only in the process holding the anchor key
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start_workers(self, count: int) -> None:
-        consumer = worker_id()
-        for i in range(count):
-            pool = WorkerPool(queue=self.queue, redis=self.redis, consumer=f"{consumer}-{i}",
-                              handler=self._handle, on_dead=self._dead, concurrency=2,
-                              visibility_timeout=self.settings.visibility_timeout,
+        """``count`` pools of ``MAPLE_WORKER_CONCURRENCY`` slots. Claims and lease renewals go through a Redis
+        pool of their own, so a burst on the ack path never delays a renewal."""
+        if count <= 0:
+            return
+        s = self.settings
+        if self.worker_redis is None:
+            self.worker_redis = connect(s.redis_url, size=PoolSize(
+                max_connections=count * (s.worker_concurrency + 2) + 4, pool_wait=s.redis_pool_wait))
+        queue = RedisJobQueue(redis=self.worker_redis, prefix=s.redis_prefix, dead_max=s.dead_letter_max)
+        consumer = consumer_prefix()
+        for i in range(len(self.pools), len(self.pools) + count):
+            pool = WorkerPool(queue=queue, consumer=f"{consumer}-{i}", handler=self._handle, on_dead=self._dead,
+                              concurrency=s.worker_concurrency, visibility_timeout=s.visibility_timeout,
                               max_attempts=self.spec.limits.max_attempts)
             self.pools.append(pool)
             self.tasks.append(asyncio.create_task(pool.run()))
@@ -150,10 +164,12 @@ class Maple:
         await handle_job(self.svc, job)
 
     async def _dead(self, job: Job, why: str) -> None:
+        """A job that failed ``limits.max_attempts`` times: mark its run failed and tell the requester. A run
+        that no longer exists has nobody to tell; any other failure propagates, so the job is retried."""
         try:
             await fail(self.svc, job.run_id, why=text.GAVE_UP)
-        except (NotFound, MapleError):
-            log.error("could not mark dead run failed", extra={"run_id": job.run_id, "why": why})
+        except NotFound:
+            log.error("dead job for a run that no longer exists", extra={"run_id": job.run_id, "why": why})
 
     async def stop(self) -> None:
         if self.schedules:
@@ -169,6 +185,8 @@ class Maple:
             await model.close()
         if self.compute is not None:
             await self.compute.close()
+        if self.worker_redis is not None:
+            await self.worker_redis.aclose()
         await self.redis.aclose()
 
 
@@ -201,14 +219,14 @@ def build(
     if not token or not signing:
         raise ConfigError("SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET must be set (or run `maple dev`)")
     keys = None if audit else audit_keyring(settings, local=local, create=local)  # no shared key: refused here
-    r = aioredis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5,
-                          health_check_interval=30)
+    r = connect(settings.redis_url, size=PoolSize(max_connections=settings.redis_max_connections,
+                                                  pool_wait=settings.redis_pool_wait))
     anchor: AuditAnchoring | None = None
     if keys is not None:
         audit, anchor = build_audit(settings, spec, r, keys=keys, worker=worker_id(),
                                     signer=process_signer(settings, local=local, anchoring=anchoring))
     store = RedisRunStore(redis=r, prefix=settings.redis_prefix, ttl_seconds=spec.audit.text_ttl_days * 86400)
-    queue = RedisJobQueue(redis=r, prefix=settings.redis_prefix)
+    queue = RedisJobQueue(redis=r, prefix=settings.redis_prefix, dead_max=settings.dead_letter_max)
     client = make_client(token=token, base_url=settings.slack_api_url)
     surface = SlackSurface(client=client, render=blocks.render)
     models = build_models(spec, settings)

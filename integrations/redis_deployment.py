@@ -23,6 +23,9 @@ from bot.core.errors import ConfigError, StoreUnavailable
 PRODUCTION, LOCAL_WORKSPACE = "production", "local-workspace"
 MARKER = "deployment"
 _UNMARKED = "unmarked"
+# Keys that show Maple's queue lives under a prefix: jobs waiting, delayed or dead, and the stream of the
+# layout before per-user lanes.
+QUEUE_KEYS = ("jobs:data", "jobs:due", "jobs:dead", "jobs")
 _CLAIM = """
 local current = redis.call('GET', KEYS[1])
 if current then
@@ -31,8 +34,10 @@ if current then
   if kind == ARGV[1] then return false end
   return current
 end
-if ARGV[3] == '1' and (redis.call('EXISTS', KEYS[2]) == 1 or redis.call('EXISTS', KEYS[3]) == 1) then
-  return cjson.encode({kind = ARGV[4]})
+if ARGV[3] == '1' then
+  for i = 2, #KEYS do
+    if redis.call('EXISTS', KEYS[i]) == 1 then return cjson.encode({kind = ARGV[4]}) end
+  end
 end
 redis.call('SET', KEYS[1], ARGV[2])
 return false
@@ -51,10 +56,10 @@ async def claim_prefix(redis: aioredis.Redis, *, prefix: str, kind: str) -> None
     """Record that ``kind`` uses ``prefix``, or raise PrefixInUse naming who uses it."""
     record = json.dumps({"kind": kind, "host": socket.gethostname(), "pid": os.getpid(),
                          "since": datetime.now(UTC).isoformat(timespec="seconds")})
-    keys = [marker_key(prefix), f"{prefix}jobs", f"{prefix}jobs:dead"]
+    keys = [marker_key(prefix), *(f"{prefix}{name}" for name in QUEUE_KEYS)]
     strict = "1" if kind == LOCAL_WORKSPACE else "0"
     try:
-        found = await redis.eval(_CLAIM, 3, *keys, kind, record, strict, _UNMARKED)
+        found = await redis.eval(_CLAIM, len(keys), *keys, kind, record, strict, _UNMARKED)
     except RedisError as exc:
         raise StoreUnavailable(f"Redis cannot be reached to check who uses the key prefix {prefix!r}") from exc
     if found is not None:

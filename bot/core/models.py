@@ -174,6 +174,8 @@ JobKind = Literal["draft", "deliver", "reject", "refresh_reviews", "clarify", "r
 class Job(Model):
     run_id: str
     kind: JobKind
+    user: str | None = None  # on whose behalf the work is done: the queue serves users fairly (the run store
+    #                          fills it with the run's requester when it enqueues with a run write)
 
 
 class ToolCall(Model):

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
-from redis.exceptions import ResponseError
 
 from bot.cli import claim, serve
 from bot.core.models import Job
@@ -127,20 +126,25 @@ async def test_maple_dev_leaves_a_production_queue_alone(r: aioredis.Redis, pref
     proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "dev"], cwd=tmp_path, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, env=dev_env(prod=prod, dev=dev, port=free_port()))
     try:
-        for _ in range(600):  # until the local workspace's workers consume their own queue
-            try:
-                if await r.xinfo_groups(f"{dev}jobs"):
-                    break
-            except ResponseError:
-                pass
+        for _ in range(600):  # until the local workspace has claimed its own prefix…
+            if await r.exists(marker_key(dev)):
+                break
+            assert proc.poll() is None, "maple dev exited"
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError(f"maple dev never claimed {dev!r}")
+        await RedisJobQueue(redis=r, prefix=dev).enqueue(Job(run_id="R-DEVPROBE", kind="draft", user="U0DEV"))
+        for _ in range(600):  # …and its workers have taken a job off its own queue
+            if await r.hlen(f"{dev}jobs:tries") or await r.exists(f"{dev}jobs:dead"):
+                break
             assert proc.poll() is None, "maple dev exited"
             await asyncio.sleep(0.1)
         else:
             raise AssertionError(f"maple dev never consumed its own queue under {dev!r}")
         assert b'"local-workspace"' in await r.get(marker_key(dev))
         assert await keys_under(r, prod) == before  # not a key written under the production prefix…
-        assert await r.xinfo_groups(f"{prod}jobs") == []  # …and no consumer group on its queue: the job is untouched
-        assert await r.xlen(f"{prod}jobs") == 1
+        assert await r.hlen(f"{prod}jobs:data") == 1  # …and its job is untouched
+        assert not await r.hlen(f"{prod}jobs:tries") and not await r.zcard(f"{prod}jobs:leases")
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -164,5 +168,5 @@ async def test_maple_dev_refuses_a_production_prefix(r: aioredis.Redis, prefixes
                                    env=dev_env(prod=other, dev=prod, port=port))
     assert done.returncode == 1, done.stdout + done.stderr
     assert "MAPLE_DEV_REDIS_PREFIX" in done.stderr and repr(prod) in done.stderr
-    assert await keys_under(r, prod) == before and await r.xlen(f"{prod}jobs") == 1
+    assert await keys_under(r, prod) == before and await r.hlen(f"{prod}jobs:data") == 1
     assert not await keys_under(r, other)
