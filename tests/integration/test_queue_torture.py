@@ -19,11 +19,8 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator
 
-import pytest
 import redis.asyncio as aioredis
 
 from bot.core.models import Job
@@ -31,18 +28,6 @@ from integrations.redis_queue import RedisJobQueue
 
 URL = "redis://127.0.0.1:6379/0"
 JOBS, PROCESSES, POOLS, SLOTS, VISIBILITY, KILLS = 36, 3, 2, 2, 0.5, 4
-
-
-@pytest.fixture
-async def r() -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.from_url(URL)
-    prefix = f"test:{uuid.uuid4().hex[:8]}:"
-    client.test_prefix = prefix  # type: ignore[attr-defined]
-    yield client
-    keys = [k async for k in client.scan_iter(match=prefix + "*")]
-    if keys:
-        await client.delete(*keys)
-    await client.aclose()
 
 
 def spawn(prefix: str) -> subprocess.Popen[bytes]:

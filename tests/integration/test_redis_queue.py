@@ -8,12 +8,10 @@ import os
 import signal
 import subprocess
 import sys
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 import redis.asyncio as aioredis
 
 from bot.core.models import Job
@@ -21,18 +19,6 @@ from integrations.redis_queue import PRELUDE, RedisJobQueue
 from integrations.worker_pool import WorkerPool, consumer_prefix
 
 URL = "redis://127.0.0.1:6379/0"
-
-
-@pytest.fixture
-async def r() -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.from_url(URL)
-    prefix = f"test:{uuid.uuid4().hex[:8]}:"
-    client.test_prefix = prefix  # type: ignore[attr-defined]
-    yield client
-    keys = [k async for k in client.scan_iter(match=prefix + "*")]
-    if keys:
-        await client.delete(*keys)
-    await client.aclose()
 
 
 def queue_of(r: aioredis.Redis, **kw: int) -> RedisJobQueue:

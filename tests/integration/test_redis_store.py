@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
@@ -14,18 +12,6 @@ from bot.core.errors import ConflictError, NotFound, StoreUnavailable
 from bot.core.models import Job, Origin, Run
 from integrations.redis_queue import RedisJobQueue
 from integrations.redis_store import RedisRunStore
-
-
-@pytest.fixture
-async def r() -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.from_url("redis://127.0.0.1:6379/0")
-    prefix = f"test:{uuid.uuid4().hex[:8]}:"
-    client.test_prefix = prefix  # type: ignore[attr-defined]
-    yield client
-    keys = [k async for k in client.scan_iter(match=prefix + "*")]
-    if keys:
-        await client.delete(*keys)
-    await client.aclose()
 
 
 def new_run() -> Run:

@@ -25,7 +25,6 @@ from workspace import (
     REVIEW_CHANNEL,
     REVIEWER,
     Workspace,
-    build_workspace,
     signature,
 )
 
@@ -37,20 +36,6 @@ MODAL = {"type": "modal", "callback_id": "maple_reject_view", "private_metadata"
          "notify_on_close": True,
          "blocks": [{"type": "input", "block_id": "reason", "label": {"type": "plain_text", "text": "Reason"},
                      "element": {"type": "plain_text_input", "action_id": "text", "multiline": True}}]}
-
-
-@pytest.fixture
-async def maple() -> AsyncIterator[Receiver]:
-    receiver = Receiver()
-    await receiver.start()
-    yield receiver
-    await receiver.stop()
-
-
-@pytest.fixture
-async def ws(maple: Receiver) -> AsyncIterator[Workspace]:
-    async with build_workspace(signing_secret=SECRET, maple_url=maple.url, bot_token=TOKEN) as workspace:
-        yield workspace
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ nothing, while Maple's own Web API calls and response URLs keep working."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from urllib.parse import parse_qs
 
 import aiohttp
@@ -16,20 +15,6 @@ from tests.unit.workspace_receiver import SECRET, TOKEN, Receiver, page_headers
 from workspace import GENERAL, REQUESTER, Workspace, build_workspace
 
 GOAL = {"user": REQUESTER, "channel": GENERAL, "text": "/maple draft a reply to the supplier"}
-
-
-@pytest.fixture
-async def maple() -> AsyncIterator[Receiver]:
-    receiver = Receiver()
-    await receiver.start()
-    yield receiver
-    await receiver.stop()
-
-
-@pytest.fixture
-async def ws(maple: Receiver) -> AsyncIterator[Workspace]:
-    async with build_workspace(signing_secret=SECRET, maple_url=maple.url, bot_token=TOKEN) as workspace:
-        yield workspace
 
 
 def nothing_started(ws: Workspace, maple: Receiver) -> bool:

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
 import yaml
 
-from tests.unit.workspace_receiver import SECRET, TOKEN, Receiver, page_headers
+from tests.unit.workspace_receiver import page_headers
 from workspace import (
     ADMIN,
     GENERAL,
@@ -21,26 +20,11 @@ from workspace import (
     REVIEW_CHANNEL,
     REVIEWER,
     Workspace,
-    build_workspace,
 )
 from workspace.composer import SLASH_SHOULD_ESCAPE, command_text, message_text
 from workspace.state import WorkspaceState
 
 MANIFEST = Path(__file__).resolve().parents[2] / "config" / "slack-manifest.yaml"
-
-
-@pytest.fixture
-async def maple() -> AsyncIterator[Receiver]:
-    receiver = Receiver()
-    await receiver.start()
-    yield receiver
-    await receiver.stop()
-
-
-@pytest.fixture
-async def ws(maple: Receiver) -> AsyncIterator[Workspace]:
-    async with build_workspace(signing_secret=SECRET, maple_url=maple.url, bot_token=TOKEN) as workspace:
-        yield workspace
 
 
 def test_the_workspace_escapes_slash_commands_as_the_manifest_asks() -> None:
