@@ -119,6 +119,20 @@ def timing(classifier: Classifier, goals: list[str], rounds: int) -> None:
           f"  max {max(times):.3f} ms (goal ≤ 5 ms)")
 
 
+def longest(classifier: Classifier) -> None:
+    """Goals at the length limit (4,000 characters): prose, one long word, markup, arithmetic, accents."""
+    goals = ["draft a note to the team about the move " + "and the budget " * 260, "x" * 4000,
+             "<#C0AAAA|general> <@U0BBBB> " * 140, "1+" * 2000, "é" * 4000, "what is " * 500, "a b c d " * 1000]
+    times = []
+    for goal in goals:
+        for _ in range(5):
+            start = time.perf_counter()
+            classifier.classify(goal[:4000])
+            times.append((time.perf_counter() - start) * 1000)
+    print(f"time per 4,000-character goal ({len(times)} calls): p50 {statistics.median(times):.3f} ms"
+          f"  max {max(times):.3f} ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--extra", type=Path, action="append", default=[], help="another labelled YAML set")
@@ -137,6 +151,7 @@ def main() -> None:
     for tally in tallies.values():
         report(tally, workflows)
     calibration(tallies["tuning"])
+    calibration(tallies["held-out"])
     print("\nmistakes on the tuning set:")
     mistakes(tallies["tuning"])
     for name, tally in tallies.items():
@@ -144,6 +159,7 @@ def main() -> None:
             print(f"\nmistakes on {name}:")
             mistakes(tally)
     timing(classifier, [str(g["goal"]) for goals in loaded.values() for g in goals], args.rounds)
+    longest(classifier)
 
 
 if __name__ == "__main__":

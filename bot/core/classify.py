@@ -66,11 +66,14 @@ class Classifier:
     def __init__(self, workflows: Sequence[WorkflowSpec]) -> None:
         self._workflows = list(workflows)
         examples = {wf.id: [*wf.examples, wf.description, *PHRASINGS.get(wf.id, ())] for wf in workflows}
-        self._index = NgramIndex(examples)
+        self.examples: dict[str, list[str]] = {wid: [t for t in texts if t.strip()] for wid, texts in examples.items()}
+        self._index = NgramIndex(self.examples)
         self._keywords = {wf.id: [plain(k) for k in wf.keywords if plain(k)] for wf in workflows}
+        self._patterns = {wid: [(kw, re.compile(rf"(?<![\w#]){re.escape(kw)}(?:s|es)?(?!\w)")) for kw in kws]
+                          for wid, kws in self._keywords.items()}
 
     def _keyword_hits(self, wid: str, text: str) -> list[str]:
-        return [kw for kw in self._keywords[wid] if re.search(rf"(?<![\w#]){re.escape(kw)}(?:s|es)?(?!\w)", text)]
+        return [kw for kw, pattern in self._patterns[wid] if pattern.search(text)]
 
     def _head_keyword(self, wid: str, text: str) -> str | None:
         heads = {cues.strip_lead(c)[0].split(" ", 1)[0] for c in cues.clauses(text)[:2]}
@@ -102,9 +105,11 @@ class Classifier:
         if reading.content == 0 or draft_alone or (reading.content <= VAGUE_CONTENT and evidence < VAGUE_EVIDENCE):
             why = "no content words" if reading.content == 0 else "too short to tell"
             return Classification(workflow=None, confidence=0.0, ranked=ranked, reason=why, vague=True)
-        if not ranked or ranked[0][1] <= 0:
-            return Classification(workflow=None, confidence=0.0, ranked=ranked, reason="nothing recognisable")
-        best = ranked[0][0]
+        if not ranked:
+            return Classification(workflow=None, confidence=0.0, ranked=ranked, reason="no workflows")
+        best = ranked[0][0]  # with no evidence at all, a candidate with confidence 0: a model may still place it
+        if ranked[0][1] <= 0:
+            return Classification(workflow=best, confidence=0.0, ranked=ranked, reason="nothing recognisable")
         return Classification(workflow=best, confidence=confidence(ranked), ranked=ranked,
                               reason="; ".join(scored[best][1]) or "weak match")
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 _CHANNEL = re.compile(r"(?:^|(?<=\s))#[\w.-]+")
 _NUMBER = re.compile(r"\$?\d[\d,.]*")
 _WORD = re.compile(r"[a-z0-9#]+")
-MAX_WORDS = 60
+MAX_WORDS, MAX_WORD_CHARS = 60, 30
 
 
 def shape(text: str) -> str:
@@ -27,7 +27,7 @@ def shape(text: str) -> str:
 def grams(text: str) -> Counter[str]:
     found: Counter[str] = Counter()
     for word in _WORD.findall(shape(text))[:MAX_WORDS]:
-        padded = f" {word} "
+        padded = f" {word[:MAX_WORD_CHARS]} "
         for n in (3, 4, 5):
             found.update(padded[i:i + n] for i in range(max(1, len(padded) - n + 1)))
     return found

@@ -12,7 +12,7 @@ import functools
 import re
 import unicodedata
 
-MAX_CHARS = 4000
+MAX_CHARS = 1000  # what a goal is for is said at its start; the rest of a long goal is its material
 _USER = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
 _CHANNEL = re.compile(r"<#C[A-Z0-9]+(?:\|([^>|]*))?>")
 _LINK = re.compile(r"<(?:https?|mailto):[^>|]*(?:\|([^>]*))?>")
