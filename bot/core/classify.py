@@ -10,8 +10,8 @@ Three kinds of evidence are added per workflow:
   ``bot.core.intent.bank`` for the shipped ones) over character n-grams, which survive typos and French endings.
 
 The text is normalised first (Slack markup, entities, emoji codes, accents, typos of intent words, quantities in
-words). A goal with no content words, or a short one with no cue, is **vague**: ``workflow`` is None and Maple asks
-the person — it is never guessed and never sent to a model. Otherwise ``confidence`` grows with the evidence for
+words). A goal with no content words, a short one with no cue, or a message with nothing to say ("draft") is
+**vague**: ``workflow`` is None and Maple asks the person — it is never guessed and never sent to a model. Otherwise ``confidence`` grows with the evidence for
 the best workflow and its lead over the next; below the configured threshold Maple asks a cleared classify model
 if one is available (``needs_model`` / ``model_prompt``), else the person. No model call here; everything about
 the workflows is computed when the classifier is built.
