@@ -1,44 +1,41 @@
-"""Goal → workflow, locally: keywords and phrases, similarity to each workflow's example goals (TF-IDF cosine),
-and cues for the shipped workflows (arithmetic → calc, a question → ask, recap words → summarize, recurring words
-→ digest). No model call; deterministic; everything is precomputed when the classifier is built. A model is asked
-only when this stage is not confident (see ``needs_model`` / ``model_prompt``)."""
+"""Goal → workflow, locally and deterministically, or an explicit "ask back".
+
+Three kinds of evidence are added per workflow:
+
+- **cues** for the shipped workflows (``bot.core.intent.cues``): the goal's frame — a request, a question, a noun
+  phrase — and the verb at its head, arithmetic and date math, a recurring time, what a question is about;
+- **keywords** of every workflow from the config: a little for each one met, a lot when one is the goal's head
+  verb (that is how a workflow the config adds is recognised);
+- **similarity** to each workflow's examples (its config ``examples`` and description, plus the phrasings in
+  ``bot.core.intent.bank`` for the shipped ones) over character n-grams, which survive typos and French endings.
+
+The text is normalised first (Slack markup, entities, emoji codes, accents, typos of intent words, quantities in
+words). A goal with no content words, a short one with no cue, or a message with nothing to say ("draft") is
+**vague**: ``workflow`` is None and Maple asks the person — it is never guessed and never sent to a model. Otherwise ``confidence`` grows with the evidence for
+the best workflow and its lead over the next; below the configured threshold Maple asks a cleared classify model
+if one is available (``needs_model`` / ``model_prompt``), else the person. No model call here; everything about
+the workflows is computed when the classifier is built.
+"""
 
 from __future__ import annotations
 
-import math
 import re
-import unicodedata
-from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict
 
+from bot.core.intent import cues
+from bot.core.intent.bank import PHRASINGS
+from bot.core.intent.ngrams import NgramIndex
+from bot.core.intent.normal import plain
 from bot.core.models import ChatMessage
 from bot.core.spec import WorkflowSpec
 
-STOP = frozenset(
-    "a an the to of for in on at by with about and or me my our we us you your i it this that these those is are be "
-    "please pls can could would will from into up some any le la les un une des de du et pour sur dans au aux mon "
-    "ma mes nos notre what whats how who when where which why many much do does did get give make new".split()
-)
-_SLACK_USER = re.compile(r"<@[UW][A-Z0-9]+(\|[^>]*)?>")
-_SLACK_CHANNEL = re.compile(r"<#C[A-Z0-9]+(?:\|([^>]*))?>")
-_SLACK_OTHER = re.compile(r"<[^>]*>")
-_WORD = re.compile(r"[a-z]+|\d+(?:[.,]\d+)*")
-_ARITH = re.compile(r"\d[\d,.]*\s*(?:\*\*|[-+*/x×^])\s*\(?\s*\d|\d\s*%\s*(?:of|de)\b|\bpercent of\b|^\s*\(?\s*\d[\d,.]*\s*[-+*/^]")
-_WORDY_ARITH = re.compile(r"\d\s+(?:times|divided by|plus|minus|multiplied by)\s+\d")
-_DAYS = re.compile(r"\bdays? (?:until|till|between|since|from)\b|\bjours? (?:avant|entre|depuis)\b")
-_WH = re.compile(r"^(?:what|whats|how|who|when|where|which|why|quel|quelle|quels|combien|comment|pourquoi|qui)\b")
-_QUESTION = re.compile(r"^(?:is|are|do|does|did|can|should|could|est)\b")
-_EXPLAIN = re.compile(r"^(?:explain|describe|tell me|define)\b")
-_RECAP = re.compile(r"\b(?:summar\w*|recap\w*|tl;?dr|overview|gist|catch (?:me )?up|sum up|key points|resum\w*|"
-                    r"what did i miss)")
-_RECURRING = re.compile(r"\b(?:daily|weekly|monthly|every (?:day|week|month|monday|tuesday|wednesday|thursday|"
-                        r"friday)|quotidien\w*|hebdomadaire)\b")
-_DIGEST = re.compile(r"\b(?:digest|round-?up)\b")
-_COMPOSE = re.compile(r"\b(?:draft|drfat|write|compose|reply|respond|announce\w*|prepare|put together|word|"
-                      r"redige\w*|ecri\w*|repond\w*)\b")
-_CHANNEL_REF = re.compile(r"(?:^|\s)#[a-z0-9_-]+|\bchannel\b|\bthread\b|\bcanal\b")
+SIMILARITY_WEIGHT = 1.5
+SIMILARITY_FLOOR = 0.2  # cosines under this are what any two short sentences share
+KEYWORD_WEIGHT, KEYWORD_CAP, HEAD_KEYWORD = 0.25, 3, 3.5
+EVIDENCE_FULL, LEAD_FULL = 3.0, 1.5
+VAGUE_CONTENT, VAGUE_EVIDENCE = 2, 2.0
 
 
 class Classification(BaseModel):
@@ -48,111 +45,73 @@ class Classification(BaseModel):
     confidence: float
     ranked: list[tuple[str, float]]
     reason: str
+    vague: bool = False
 
 
 def normalize(text: str) -> str:
-    text = _SLACK_USER.sub(" someone ", text)
-    text = _SLACK_CHANNEL.sub(lambda m: f" channel #{m.group(1) or ''} ", text)
-    text = _SLACK_OTHER.sub(" ", text)
-    folded = unicodedata.normalize("NFKD", text.lower())
-    return "".join(ch for ch in folded if not unicodedata.combining(ch))
+    """The plain form of a goal: Slack markup as words, entities decoded, emoji codes dropped, accents folded."""
+    return plain(text)
 
 
-def stem(word: str) -> str:
-    for suffix, repl in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", ""), ("e", "")):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: len(word) - len(suffix)] + repl
-    return word
-
-
-def terms(text: str) -> list[str]:
-    return [stem(w) for w in _WORD.findall(text) if w not in STOP and not w[0].isdigit()]
-
-
-Cue = Callable[[str], tuple[float, str]]
-
-
-def _calc(text: str) -> tuple[float, str]:
-    if _ARITH.search(text) or _WORDY_ARITH.search(text):
-        return 3.0, "arithmetic"
-    return (2.5, "date math") if _DAYS.search(text) else (0.0, "")
-
-
-def _ask(text: str) -> tuple[float, str]:
-    start = text.strip()
-    opener = 1.8 if _WH.search(start) or _EXPLAIN.search(start) else 1.0 if _QUESTION.search(start) else 0.0
-    score = opener + (0.6 if start.endswith("?") else 0.0)
-    return score, "a question" if score else ""
-
-
-def _summarize(text: str) -> tuple[float, str]:
-    if not _RECAP.search(text):
-        return 0.0, ""
-    return (2.6 if _CHANNEL_REF.search(text) else 1.8), "recap words"
-
-
-def _digest(text: str) -> tuple[float, str]:
-    recurring, digest = bool(_RECURRING.search(text)), bool(_DIGEST.search(text))
-    score = 3.0 if recurring and (digest or _RECAP.search(text)) else 1.8 if digest else 0.8 if recurring else 0.0
-    return score, "recurring" if score else ""
-
-
-def _draft(text: str) -> tuple[float, str]:
-    return (1.6, "compose verb") if _COMPOSE.search(text) else (0.0, "")
-
-
-CUES: dict[str, Cue] = {"calc": _calc, "ask": _ask, "summarize": _summarize, "digest": _digest, "draft": _draft}
+def confidence(ranked: Sequence[tuple[str, float]]) -> float:
+    """Evidence for the best workflow times its lead over the next, each saturating at 1."""
+    top = ranked[0][1] if ranked else 0.0
+    second = ranked[1][1] if len(ranked) > 1 else 0.0
+    if top <= 0:
+        return 0.0
+    return round(min(1.0, top / EVIDENCE_FULL) * min(1.0, (top - second) / LEAD_FULL), 3)
 
 
 class Classifier:
     def __init__(self, workflows: Sequence[WorkflowSpec]) -> None:
         self._workflows = list(workflows)
-        docs = {wf.id: [terms(normalize(e)) for e in [*wf.examples, wf.description] if e] for wf in workflows}
-        frequency = Counter(t for ds in docs.values() for d in ds for t in set(d))
-        total = sum(len(ds) for ds in docs.values()) or 1
-        self._idf = {t: math.log(1 + total / n) for t, n in frequency.items()}
-        self._examples = {wid: [self._vector(d) for d in ds] for wid, ds in docs.items()}
-        self._keywords = {wf.id: [normalize(k) for k in wf.keywords] for wf in workflows}
+        examples = {wf.id: [*wf.examples, wf.description, *PHRASINGS.get(wf.id, ())] for wf in workflows}
+        self.examples: dict[str, list[str]] = {wid: [t for t in texts if t.strip()] for wid, texts in examples.items()}
+        self._index = NgramIndex(self.examples)
+        self._keywords = {wf.id: [plain(k) for k in wf.keywords if plain(k)] for wf in workflows}
+        self._patterns = {wid: [(kw, re.compile(rf"(?<![\w#]){re.escape(kw)}(?:s|es)?(?!\w)")) for kw in kws]
+                          for wid, kws in self._keywords.items()}
 
-    def _vector(self, words: list[str]) -> dict[str, float]:
-        counts = Counter(words)
-        vec = {t: c * self._idf.get(t, math.log(2)) for t, c in counts.items()}
-        norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
-        return {t: v / norm for t, v in vec.items()}
+    def _keyword_hits(self, wid: str, text: str) -> list[str]:
+        return [kw for kw, pattern in self._patterns[wid] if pattern.search(text)]
 
-    def _keyword_hits(self, wid: str, text: str, stems: set[str]) -> list[str]:
-        hits = []
-        for kw in self._keywords[wid]:
-            if " " in kw or not kw.isalnum():
-                if kw in text:
-                    hits.append(kw)
-            elif stem(kw) in stems:
-                hits.append(kw)
-        return hits
+    def _head_keyword(self, wid: str, text: str) -> str | None:
+        heads = {cues.strip_lead(c)[0].split(" ", 1)[0] for c in cues.clauses(text)[:2]}
+        return next((kw for kw in self._keywords[wid] if kw in heads), None)
 
-    def _score(self, wf: WorkflowSpec, text: str, stems: set[str], vec: dict[str, float]) -> tuple[float, str]:
-        hits = self._keyword_hits(wf.id, text, stems)
-        similarity = max((sum(v * e.get(t, 0.0) for t, v in vec.items()) for e in self._examples[wf.id]), default=0.0)
-        cue, cue_reason = CUES[wf.id](text) if wf.id in CUES else (0.0, "")
-        score = min(len(hits), 3) * 0.5 + 1.5 * similarity + cue
+    def _score(self, wf: WorkflowSpec, reading: cues.Reading, similar: dict[str, float]) -> tuple[float, list[str]]:
+        hits = self._keyword_hits(wf.id, reading.text)
+        score = min(len(hits), KEYWORD_CAP) * KEYWORD_WEIGHT
         reasons = [f"keywords: {', '.join(hits[:3])}"] if hits else []
-        reasons += [cue_reason] if cue_reason else []
-        reasons += [f"like its examples ({similarity:.2f})"] if similarity >= 0.3 else []
-        return score, "; ".join(reasons)
+        if wf.id in cues.SHIPPED:
+            score += reading.scores[wf.id]
+            reasons[:0] = [reading.reasons[wf.id]] if wf.id in reading.reasons else []
+        elif (head := self._head_keyword(wf.id, reading.text)) is not None:
+            score += HEAD_KEYWORD
+            reasons.insert(0, f"starts with {head!r}")
+        sim = similar.get(wf.id, 0.0)
+        if sim > SIMILARITY_FLOOR:
+            score += SIMILARITY_WEIGHT * (sim - SIMILARITY_FLOOR)
+            reasons.append(f"like its examples ({sim:.2f})")
+        return score, reasons
 
     def classify(self, goal: str) -> Classification:
-        text = normalize(goal[:4000])
-        words = terms(text)
-        vec = self._vector(words) if words else {}
-        stems = set(words)
-        scored = {wf.id: self._score(wf, text, stems, vec) for wf in self._workflows}
+        reading = cues.read(goal)
+        similar = self._index.similarity(reading.text) if reading.content else {}
+        scored = {wf.id: self._score(wf, reading, similar) for wf in self._workflows}
         ranked = sorted(((wid, round(s, 3)) for wid, (s, _r) in scored.items()), key=lambda x: (-x[1], x[0]))
-        if not ranked or ranked[0][1] <= 0:
-            return Classification(workflow=None, confidence=0.0, ranked=ranked, reason="nothing recognisable")
-        top, second = ranked[0][1], ranked[1][1] if len(ranked) > 1 else 0.0
-        confidence = round(min(1.0, top / 2.0) * min(1.0, (top - second) / 1.5), 3)
-        return Classification(workflow=ranked[0][0], confidence=confidence, ranked=ranked,
-                              reason=scored[ranked[0][0]][1] or "weak match")
+        evidence = max((s for s, _r in scored.values()), default=0.0)
+        draft_alone = reading.content <= 1 and bool(ranked) and ranked[0][0] == "draft"  # a message about nothing
+        if reading.content == 0 or draft_alone or (reading.content <= VAGUE_CONTENT and evidence < VAGUE_EVIDENCE):
+            why = "no content words" if reading.content == 0 else "too short to tell"
+            return Classification(workflow=None, confidence=0.0, ranked=ranked, reason=why, vague=True)
+        if not ranked:
+            return Classification(workflow=None, confidence=0.0, ranked=ranked, reason="no workflows")
+        best = ranked[0][0]  # with no evidence at all, a candidate with confidence 0: a model may still place it
+        if ranked[0][1] <= 0:
+            return Classification(workflow=best, confidence=0.0, ranked=ranked, reason="nothing recognisable")
+        return Classification(workflow=best, confidence=confidence(ranked), ranked=ranked,
+                              reason="; ".join(scored[best][1]) or "weak match")
 
 
 def needs_model(found: Classification, threshold: float) -> bool:

@@ -52,10 +52,10 @@ def clarify_posts(h: Harness) -> list[dict[str, Any]]:
     return [p for p in h.slack.posted("D0REQUEST") if p["metadata"]["event_payload"]["effect"] == "clarify"]
 
 
-async def test_zero_budget_vague_goal_never_calls_the_paid_model(env: dict[str, Any]) -> None:
+async def test_zero_budget_ambiguous_goal_never_calls_the_paid_model(env: dict[str, Any]) -> None:
     h = await harness_in(env, user_tokens=0)
     h.openai.reply = "draft"
-    _, reply = await h.slash(REQUESTER, "do the thing for the supplier")
+    _, reply = await h.slash(REQUESTER, "sort out the supplier situation before the audit")
     run_id = run_id_of(reply)
     await h.wait_for(lambda: clarify_posts(h) or h.openai.requests, what="buttons or a model call")
     assert h.openai.requests == []
@@ -66,7 +66,7 @@ async def test_zero_budget_vague_goal_never_calls_the_paid_model(env: dict[str, 
 async def test_classification_is_metered_on_the_run_the_ledger_and_the_review(env: dict[str, Any]) -> None:
     h = await harness_in(env, user_tokens=100_000)
     h.openai.reply = "draft"
-    _, reply = await h.slash(REQUESTER, "do the thing for the supplier")
+    _, reply = await h.slash(REQUESTER, "sort out the supplier situation before the audit")
     run_id = run_id_of(reply)
     run = await h.wait_state(run_id, "in_review")
     classify, draft = h.openai.requests

@@ -48,14 +48,14 @@ async def test_summarize_reads_only_what_the_requester_can(harness: Harness) -> 
 async def test_ambiguous_goal_asks_a_cleared_model_then_the_person(harness: Harness) -> None:
     h = harness
     h.openai.reply = "draft"
-    _, reply = await h.slash(REQUESTER, "do the thing for the supplier")
+    _, reply = await h.slash(REQUESTER, "sort out the supplier situation before the audit")
     assert "Working out which workflow fits" in reply["text"]
     run = await h.wait_state(run_id_of(reply), "in_review")
     assert run.workflow == "draft"
     assert "exactly one workflow id" in h.openai.requests[0]["messages"][0]["content"]
 
     h.openai.reply = "I am not sure, maybe ask or draft"
-    _, reply = await h.slash(REQUESTER, "do the other thing")
+    _, reply = await h.slash(REQUESTER, "sort out the warehouse situation before the audit")
     run_id = run_id_of(reply)
     buttons = await h.wait_for(lambda: [p for p in h.slack.posted("D0REQUEST")
                                         if p["metadata"]["event_payload"]["effect"] == "clarify"], what="buttons")
