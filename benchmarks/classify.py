@@ -1,7 +1,7 @@
 """Classification without a model: accuracy on the tuning set and on the held-out set (reported separately), per
 workflow, vague goals asked back or guessed, calibration, and the time per goal.
 
-    python benchmarks/classify.py                       # tests/data/goals.yaml (tuning) and goals_heldout.yaml
+    python benchmarks/classify.py                       # goals.yaml (tuning), goals_heldout.yaml, goals_blind.yaml
     python benchmarks/classify.py --extra other.yaml    # also any labelled set in the same format
     python benchmarks/classify.py --extra other.yaml --details   # and the goals an extra set got wrong
 
@@ -29,6 +29,7 @@ from tests.unit.core_env import make_spec  # noqa: E402
 
 TUNING = ROOT / "tests/data/goals.yaml"
 HELDOUT = ROOT / "tests/data/goals_heldout.yaml"
+BLIND = ROOT / "tests/data/goals_blind.yaml"  # written by someone who never saw the classifier
 ASK_BACK = "ask back"
 BINS = ((0.0, 0.45), (0.45, 0.6), (0.6, 0.8), (0.8, 1.01))
 
@@ -144,7 +145,7 @@ def main() -> None:
     classifier = Classifier(spec.workflows)
     built = (time.perf_counter() - start) * 1000
     workflows = [wf.id for wf in spec.workflows]
-    sets = [("tuning", TUNING), ("held-out", HELDOUT)] + [(f"extra {p}", p) for p in args.extra]
+    sets = [("tuning", TUNING), ("held-out", HELDOUT), ("blind", BLIND)] + [(f"extra {p}", p) for p in args.extra]
     loaded = {name: load(path) for name, path in sets}
     tallies = {name: evaluate(name, goals, classifier, spec.classify_threshold) for name, goals in loaded.items()}
     print(f"classifier built in {built:.1f} ms; threshold {spec.classify_threshold}")
