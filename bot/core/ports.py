@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Literal, Self
@@ -182,3 +183,32 @@ class UsageLedger(ABC):
     @abstractmethod
     async def spent(self, *, user: str, team: str) -> tuple[int, int]:
         """(tokens the user spent today, tokens the team spent today)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Bucket:
+    """A token bucket: ``capacity`` tokens, refilled at ``capacity`` per ``per_seconds``."""
+
+    key: str
+    capacity: int
+    per_seconds: float
+    scope: str = ""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """``allowed``: a token was taken from every bucket. Otherwise nothing was taken, ``retry_after`` seconds
+    from now every bucket has one again, and ``scope`` names the empty bucket that is last to refill."""
+
+    allowed: bool
+    retry_after: float = 0.0
+    scope: str = ""
+
+
+class RateLimiter(ABC):
+    """Token buckets shared by every Maple process (per-user and per-team throttles at intake)."""
+
+    @abstractmethod
+    async def take(self, buckets: Sequence[Bucket]) -> Verdict:
+        """Take one token from each bucket, atomically: from all of them or from none.
+        Raise StoreUnavailable when the buckets cannot be reached."""
