@@ -94,7 +94,8 @@ class JobQueue(Lifecycle, ABC):
 
 
 class Directory(ABC):
-    """Who belongs to a Slack user group (resolved by the surface, cached)."""
+    """Who belongs to a Slack user group or channel, and who is a member of the served workspace (resolved by
+    the surface, cached)."""
 
     @abstractmethod
     async def group_members(self, group_id: str) -> frozenset[str]: ...
@@ -102,6 +103,18 @@ class Directory(ABC):
     @abstractmethod
     async def channel_members(self, channel_id: str) -> frozenset[str]:
         """Members of a channel named in a role (``C…``/``G…``): everyone in it holds the role."""
+
+    @abstractmethod
+    async def is_local(self, user: str) -> bool:
+        """Is ``user`` a member of a workspace Maple serves (not a Slack Connect user, a stranger, a bot or a
+        deactivated account)? Answered within the ack path's budget; not known in time → False (fail closed)."""
+
+    async def known_members(self, source: str) -> frozenset[str] | None:
+        """Members of a user group (``S…``) or channel (``C…``/``G…``) as known within the ack path's budget;
+        None when the answer is not known in time (it keeps loading in the background)."""
+        if source.startswith("S"):
+            return await self.group_members(source)
+        return await self.channel_members(source)
 
 
 class View(BaseModel):

@@ -79,6 +79,7 @@ class MemorySurface(Surface, Directory):
         self.not_member = not_member or set()
         self.kinds: dict[str, str] = {}
         self.guests: set[str] = set()
+        self.external: set[str] = set()  # Slack Connect users: not members of the served workspace
 
     async def place(self, *, channel: str) -> Place:
         if channel.startswith("D"):
@@ -120,6 +121,9 @@ class MemorySurface(Surface, Directory):
 
     async def channel_members(self, channel_id: str) -> frozenset[str]:
         return frozenset(self.groups.get(channel_id, set()))
+
+    async def is_local(self, user: str) -> bool:
+        return user not in self.external
 
 
 class MemoryAudit(AuditLog):
