@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 USAGE = (
     "*Maple* turns a goal into reviewed work.\n"
     "• `/maple <goal>` — e.g. `/maple draft a reply to the supplier about the late shipment`\n"
@@ -113,3 +115,20 @@ def unknown_command(text: str) -> str:
 
 def policy_blocked(why: str) -> str:
     return f"the draft broke a policy and was not sent for review ({why}). Rephrase the request and try again."
+
+
+def throttled(*, scope: str, limit: int, retry_after: float) -> str:
+    wait = max(1, math.ceil(retry_after))
+    when = f"in {wait} second{'s' if wait != 1 else ''}" if wait < 90 else f"in about {round(wait / 60)} minutes"
+    who = "you have" if scope == "user" else "your workspace has"
+    per = "per person" if scope == "user" else "per workspace"
+    return (f"Slow down a little: {who} started as many runs as Maple takes in a minute ({limit} {per}). "
+            f"Nothing was started; try again {when}.")
+
+
+FOREIGN_WORKSPACE = (
+    "Maple isn't set up for this workspace, so it can't take requests from here. Nothing was started. "
+    "Ask the admins of the workspace Maple belongs to if you need access."
+)
+WORKSPACE_UNKNOWN = "Maple is still starting up (it can't confirm which workspace it belongs to). Please try again in a minute."
+
