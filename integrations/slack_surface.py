@@ -11,7 +11,6 @@ seconds for one and otherwise gets "not known" (fail closed). Channel member lis
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -143,8 +142,8 @@ class SlackSurface(Surface, Directory):
         """A member of a served workspace: their home team (or, on Enterprise Grid, their org or one of its
         workspaces) is served, and they are not a stranger, a bot or deactivated. Guests count (their results are
         limited by ``channels.guests``); Slack Connect users do not."""
-        tenancy, info = await asyncio.gather(self._installation.tenancy(wait=self._wait),
-                                             self._people.get(user, wait=self._wait))
+        tenancy = await self._installation.tenancy(wait=self._wait)  # known: the front door waited for it
+        info = await self._people.get(user, wait=self._wait)
         if tenancy is None or not info:
             return False
         if info.get("deleted") or info.get("is_bot") or info.get("is_stranger"):

@@ -22,8 +22,8 @@ class Access:
         """The roles ``user`` holds. A role that names the user id is held by that user, whoever they are.
         ``"*"``, user groups and channels give roles only to members of a workspace Maple serves: a Slack
         Connect user (an external member of a shared channel), a stranger, a bot or a deactivated account holds
-        no role unless named by id. The lookups run at once, each bounded by the directory; one not answered
-        in time counts as "not a member" (fail closed)."""
+        no role unless named by id. Each look-up is bounded by the directory; one not answered in time counts
+        as "not a member" (fail closed)."""
         if not user:
             return frozenset()
         named = {role for role, members in self._spec.roles.items() if user in members}
@@ -31,13 +31,19 @@ class Access:
         sources = sorted({m for members in rest.values() for m in members if m.startswith(("S", "C", "G"))})
         if not sources and not any(EVERYONE in members for members in rest.values()):
             return frozenset(named)
-        local, answers = await asyncio.gather(
-            self._directory.is_local(user), asyncio.gather(*(self._directory.known_members(s) for s in sources)))
-        if not local:
+        if not await self._directory.is_local(user):
             return frozenset(named)
+        answers = await self._known(sources)
         inside = {source for source, members in zip(sources, answers, strict=True) if members and user in members}
         held = {role for role, members in rest.items() if EVERYONE in members or inside.intersection(members)}
         return frozenset(named | held)
+
+    async def _known(self, sources: list[str]) -> list[frozenset[str] | None]:
+        """Members of each source; several are looked up at once so a request waits for the slowest only.
+        (Answers already cached come back without waiting, so one source is awaited directly.)"""
+        if len(sources) <= 1:
+            return [await self._directory.known_members(s) for s in sources]
+        return list(await asyncio.gather(*(self._directory.known_members(s) for s in sources)))
 
     async def has_any(self, user: str, roles: list[str]) -> bool:
         mine = await self.roles_of(user)
