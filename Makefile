@@ -37,11 +37,10 @@ redis: system-deps
 	@$(PY) -c "import socket,sys; s=socket.socket(); s.settimeout(1); sys.exit(s.connect_ex(('127.0.0.1',6379)))" 2>/dev/null \
 	  || (echo "starting redis-server on 127.0.0.1:6379"; redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no; sleep 1)
 
+# `maple start` reads the same settings as every `maple` command (the environment, then .env) and says what it
+# starts: `maple serve` when SLACK_BOT_TOKEN is set, the local workspace (`maple dev`) otherwise.
 run: $(STAMP) redis
-	@if [ -z "$$SLACK_BOT_TOKEN" ]; then \
-	  echo "No SLACK_BOT_TOKEN: starting Maple with the local workspace on http://127.0.0.1:$${PORT:-3000}/"; \
-	  exec $(BIN)/maple dev; \
-	else exec $(BIN)/maple serve; fi
+	@exec $(BIN)/maple start
 
 test: $(TESTSTAMP) redis browser-deps
 	$(BIN)/ruff check bot handlers integrations config workspace tests benchmarks

@@ -102,7 +102,8 @@ async def main() -> None:
     env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack.url,
            "MAPLE_REDIS_PREFIX": prefix, "OPENAI_BASE_URL": model.url, "MAPLE_CONFIG": str(cfg),
            "MAPLE_TEST_OPENAI_KEY": "sk-bench", "PORT": str(maple_port), "MAPLE_HOST": "127.0.0.1",
-           "MAPLE_LOG_LEVEL": "WARNING", "MAPLE_WORKERS": os.environ.get("BENCH_WORKERS", "4")}
+           "MAPLE_LOG_LEVEL": "WARNING", "MAPLE_WORKERS": os.environ.get("BENCH_WORKERS", "4"),
+           "MAPLE_AUDIT_KEYS": "bench:bench-audit-key-0123456789abcdef"}
     procs = [subprocess.Popen([sys.executable, "-m", "bot.cli", "serve"], env=env, cwd=ROOT),
              subprocess.Popen([sys.executable, str(ROOT / "benchmarks" / "bare_bolt.py"), str(bolt_port)], env=env)]
     try:

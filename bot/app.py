@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import secrets
 import socket
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,12 +14,14 @@ import redis.asyncio as aioredis
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 
+from bot.app_audit import audit_keyring, build_audit, process_signer
+from bot.core import text
 from bot.core.access import Access
 from bot.core.classify import Classifier
 from bot.core.desk import Desk
 from bot.core.errors import ConfigError, MapleError, NotFound
 from bot.core.models import Job
-from bot.core.ports import AuditLog, ChatModel, SystemClock
+from bot.core.ports import AuditAnchoring, AuditLog, ChatModel, Compute, SystemClock
 from bot.core.router import Router
 from bot.core.sensitivity import assessor
 from bot.core.services import Services
@@ -36,17 +37,19 @@ from handlers.front import FrontDoor
 from handlers.http import build_http_app
 from handlers.listeners import register
 from handlers.socket_mode import FrontDoorSocketModeHandler
+from integrations.compute import ProcessCompute
 from integrations.http_tool import HttpTool
 from integrations.local_model import LlamaCppModel, default_model_path
 from integrations.openai_model import OpenAICompatibleModel
-from integrations.redis_audit import RedisAuditLog
+from integrations.redis_conn import PoolSize, check_topology, connect
 from integrations.redis_deliveries import RedisDeliveries
 from integrations.redis_limits import RedisRateLimiter
-from integrations.redis_queue import RedisJobQueue, WorkerPool
+from integrations.redis_queue import RedisJobQueue
 from integrations.redis_store import RedisRunStore
 from integrations.redis_usage import RedisUsageLedger
 from integrations.scheduler import Schedules
 from integrations.slack_surface import SlackChannelReader, SlackInstallation, SlackSurface, make_client
+from integrations.worker_pool import WorkerPool, consumer_prefix
 
 log = logging.getLogger("maple.app")
 ACK_WAIT = 1.0  # seconds a request waits, at most, for a directory look-up or the installation's identity
@@ -60,7 +63,8 @@ def build_models(spec: MapleSpec, settings: Settings) -> dict[str, ChatModel]:
             continue
         if m.kind == "local-gguf":
             path = resolve_local_path(m.path, settings.local_model) or default_model_path()
-            clients[m.name] = LlamaCppModel(name=m.name, path=path, context=m.context_window)
+            clients[m.name] = LlamaCppModel(name=m.name, path=path, context=m.context_window,
+                                            wait_timeout=settings.local_model_wait)
             continue
         key = os.environ.get(m.api_key_env) if m.api_key_env else "unused"
         if not key:
@@ -76,7 +80,9 @@ def active_portfolio(spec: MapleSpec, clients: dict[str, ChatModel]) -> list[Mod
 
 
 async def redis_warnings(r: aioredis.Redis) -> list[str]:
-    """Loud warnings when Redis could lose data or evict keys."""
+    """Loud warnings when Redis could lose data or evict keys. Refuses Redis Cluster (ConfigError): Maple needs
+    a single primary (see integrations/redis_conn.py)."""
+    await check_topology(r)
     try:
         conf: dict[str, Any] = {}
         for key in ("appendonly", "save", "maxmemory-policy"):
@@ -107,15 +113,26 @@ class Maple:
     http: web.Application
     models: dict[str, ChatModel]
     pools: list[WorkerPool] = field(default_factory=list)
+    worker_redis: aioredis.Redis | None = None
     schedules: Schedules | None = None
+    compute: Compute | None = None
+    anchoring: AuditAnchoring | None = None  # only in the process holding the anchor key
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start_workers(self, count: int) -> None:
-        consumer = worker_id()
-        for i in range(count):
-            pool = WorkerPool(queue=self.queue, redis=self.redis, consumer=f"{consumer}-{i}",
-                              handler=self._handle, on_dead=self._dead, concurrency=2,
-                              visibility_timeout=self.settings.visibility_timeout,
+        """``count`` pools of ``MAPLE_WORKER_CONCURRENCY`` slots. Claims and lease renewals go through a Redis
+        pool of their own, so a burst on the ack path never delays a renewal."""
+        if count <= 0:
+            return
+        s = self.settings
+        if self.worker_redis is None:
+            self.worker_redis = connect(s.redis_url, size=PoolSize(
+                max_connections=count * (s.worker_concurrency + 2) + 4, pool_wait=s.redis_pool_wait))
+        queue = RedisJobQueue(redis=self.worker_redis, prefix=s.redis_prefix, dead_max=s.dead_letter_max)
+        consumer = consumer_prefix()
+        for i in range(len(self.pools), len(self.pools) + count):
+            pool = WorkerPool(queue=queue, consumer=f"{consumer}-{i}", handler=self._handle, on_dead=self._dead,
+                              concurrency=s.worker_concurrency, visibility_timeout=s.visibility_timeout,
                               max_attempts=self.spec.limits.max_attempts)
             self.pools.append(pool)
             self.tasks.append(asyncio.create_task(pool.run()))
@@ -133,16 +150,19 @@ class Maple:
         self.schedules.start()
 
     def start_anchoring(self) -> None:
-        """Anchor the audit chain heads outside Redis every ``audit.anchor_every_seconds``."""
-        audit = self.svc.audit
-        if isinstance(audit, RedisAuditLog):
-            self.tasks.append(asyncio.create_task(self._anchor_loop(audit)))
+        """Anchor the audit chain heads outside Redis every ``audit.anchor_every_seconds`` — if this process
+        holds the anchor key; otherwise say where anchoring has to happen."""
+        if self.anchoring is None:
+            log.warning("AUDIT: this process holds no anchor key, so it does not anchor the audit chains; run "
+                        "`maple audit anchor --every 5m` where MAPLE_AUDIT_ANCHOR_KEY is kept")
+            return
+        self.tasks.append(asyncio.create_task(self._anchor_loop(self.anchoring)))
 
-    async def _anchor_loop(self, audit: RedisAuditLog) -> None:
+    async def _anchor_loop(self, anchoring: AuditAnchoring) -> None:
         while True:
             await asyncio.sleep(self.spec.audit.anchor_every_seconds)
             try:
-                await audit.anchor()
+                await anchoring.anchor()
             except MapleError as exc:
                 log.warning("audit anchoring failed", extra={"error": type(exc).__name__})
 
@@ -150,24 +170,29 @@ class Maple:
         await handle_job(self.svc, job)
 
     async def _dead(self, job: Job, why: str) -> None:
+        """A job that failed ``limits.max_attempts`` times: mark its run failed and tell the requester. A run
+        that no longer exists has nobody to tell; any other failure propagates, so the job is retried."""
         try:
-            await fail(self.svc, job.run_id, why="Maple gave up after several attempts; an admin can see it "
-                                                  "with `maple runs failed`")
-        except (NotFound, MapleError):
-            log.error("could not mark dead run failed", extra={"run_id": job.run_id, "why": why})
+            await fail(self.svc, job.run_id, why=text.GAVE_UP)
+        except NotFound:
+            log.error("dead job for a run that no longer exists", extra={"run_id": job.run_id, "why": why})
 
     async def stop(self) -> None:
         if self.schedules:
             self.schedules.stop()
         await asyncio.gather(*(p.stop(grace=self.settings.shutdown_grace) for p in self.pools))
-        if isinstance(self.svc.audit, RedisAuditLog):
+        if self.anchoring is not None:
             with contextlib.suppress(MapleError):
-                await self.svc.audit.anchor()
+                await self.anchoring.anchor()
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
         for model in self.models.values():
             await model.close()
+        if self.compute is not None:
+            await self.compute.close()
+        if self.worker_redis is not None:
+            await self.worker_redis.aclose()
         await self.surface.close()
         await self.redis.aclose()
 
@@ -179,34 +204,16 @@ async def learn_installation(installation: SlackInstallation) -> None:
         log.error("could not learn the installed workspace from auth.test; refusing requests until it answers")
 
 
-def audit_key(settings: Settings) -> bytes:
-    """MAPLE_AUDIT_KEY, or a key kept in a local file (created once, mode 0600) — never in Redis."""
-    configured = settings.secret("audit_key")
-    if configured:
-        return configured.encode()
-    path = settings.audit_key_file
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_hex(32))
-        log.warning("no MAPLE_AUDIT_KEY: created an audit key file; back it up, or set MAPLE_AUDIT_KEY",
-                    extra={"path": str(path)})
-    return path.read_text().strip().encode()
-
-
 def worker_id() -> str:
     host = "".join(ch for ch in socket.gethostname() if ch.isalnum())[:12] or "host"
     return f"{host}-{os.getpid()}"
 
 
-def build_audit(settings: Settings, spec: MapleSpec, r: aioredis.Redis) -> RedisAuditLog:
-    return RedisAuditLog(redis=r, key=audit_key(settings), prefix=settings.redis_prefix, worker=worker_id(),
-                         clock=SystemClock(), anchor_path=spec.audit.anchor_file)
-
-
-def build_tools(spec: MapleSpec, client: Any) -> ToolBox:
-    tools: list[Tool] = [Calculator(), DateMath(), SlackHistory(SlackChannelReader(client))]
+def build_tools(spec: MapleSpec, client: Any, compute: Compute) -> ToolBox:
+    limit = spec.tools.compute_timeout
+    tools: list[Tool] = [Calculator(compute, time_limit=limit),
+                         DateMath(compute, holidays=spec.tools.holidays, time_limit=limit),
+                         SlackHistory(SlackChannelReader(client))]
     if spec.tools.http:
         tools.append(HttpTool(targets=list(spec.tools.http), timeout=spec.tools.http_timeout,
                               max_bytes=spec.tools.http_max_bytes))
@@ -214,32 +221,36 @@ def build_tools(spec: MapleSpec, client: Any) -> ToolBox:
                    timezone=spec.tools.timezone)
 
 
-def redis_client(url: str) -> aioredis.Redis:
-    """One client (and pool) per process. A burst of requests waits for a free connection (up to 5 s) instead of
-    failing with "too many connections", so "temporarily unavailable" means Redis really cannot be reached."""
-    pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=128, timeout=5, socket_connect_timeout=2,
-                                                    socket_timeout=5, health_check_interval=30)
-    return aioredis.Redis.from_pool(pool)
-
-
-def build(settings: Settings, *, spec: MapleSpec | None = None, audit: AuditLog | None = None) -> Maple:
+def build(
+    settings: Settings, *, spec: MapleSpec | None = None, audit: AuditLog | None = None, local: bool = False,
+    anchoring: bool = True,
+) -> Maple:
+    """``local``: the single-process local workspace (may make its own audit key files). ``anchoring``: this
+    process may anchor the audit chains, if it holds the anchor key (a ``maple worker`` never does)."""
     spec = spec or load_spec(settings.config_path)
     token = settings.secret("slack_bot_token")
     signing = settings.secret("slack_signing_secret")
     if not token or not signing:
         raise ConfigError("SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET must be set (or run `maple dev`)")
-    r = redis_client(settings.redis_url)
+    keys = None if audit else audit_keyring(settings, local=local, create=local)  # no shared key: refused here
+    r = connect(settings.redis_url, size=PoolSize(max_connections=settings.redis_max_connections,
+                                                  pool_wait=settings.redis_pool_wait))
+    anchor: AuditAnchoring | None = None
+    if keys is not None:
+        audit, anchor = build_audit(settings, spec, r, keys=keys, worker=worker_id(),
+                                    signer=process_signer(settings, local=local, anchoring=anchoring))
     store = RedisRunStore(redis=r, prefix=settings.redis_prefix, ttl_seconds=spec.audit.text_ttl_days * 86400)
-    queue = RedisJobQueue(redis=r, prefix=settings.redis_prefix)
+    queue = RedisJobQueue(redis=r, prefix=settings.redis_prefix, dead_max=settings.dead_letter_max)
     client = make_client(token=token, base_url=settings.slack_api_url)
     installation = SlackInstallation(client=client, tenants=spec.tenants)
     surface = SlackSurface(client=client, render=blocks.render, installation=installation, wait=ACK_WAIT)
     models = build_models(spec, settings)
     router = Router(portfolio=active_portfolio(spec, models), clients=models)
+    compute = ProcessCompute(workers=spec.tools.compute_workers)
     svc = Services(spec=spec, store=store, queue=queue, surface=surface, router=router,
-                   access=Access(spec, surface), audit=audit or build_audit(settings, spec, r),
+                   access=Access(spec, surface), audit=audit,
                    clock=SystemClock(), ledger=RedisUsageLedger(redis=r, prefix=settings.redis_prefix),
-                   assess=assessor(spec.sensitivity), tools=build_tools(spec, client),
+                   assess=assessor(spec.sensitivity), tools=build_tools(spec, client, compute),
                    limiter=RedisRateLimiter(redis=r, prefix=settings.redis_prefix))
     bolt = AsyncApp(signing_secret=signing, client=client, process_before_response=True,
                     request_verification_enabled=False, logger=logging.getLogger("maple.bolt"))
@@ -250,4 +261,5 @@ def build(settings: Settings, *, spec: MapleSpec | None = None, audit: AuditLog 
     http = build_http_app(front=front, signing_secret=signing, healthy=store.ping,
                           on_startup=lambda: learn_installation(installation))
     return Maple(settings=settings, spec=spec, redis=r, svc=svc, queue=queue, surface=surface, bolt=bolt,
-                 front=front, installation=installation, http=http, models=models)
+                 front=front, installation=installation, http=http, models=models, compute=compute,
+                 anchoring=anchor)

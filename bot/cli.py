@@ -1,4 +1,4 @@
-"""The ``maple`` command: serve, worker, dev, config check, runs failed, audit…"""
+"""The ``maple`` command: start, serve, worker, dev, config check, runs failed, audit…"""
 
 from __future__ import annotations
 
@@ -7,17 +7,19 @@ import asyncio
 import gc
 import json
 import logging
+import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from collections.abc import Awaitable, Callable, Mapping
 
 from aiohttp import web
 
-from bot.core.errors import ConfigError, MapleError
+from bot.cli_audit import add_audit_parser, audit_command
+from bot.core.errors import ConfigError, MapleError, StoreUnavailable
 from bot.core.spec import MapleSpec
 from bot.logs import setup_logging
 from config.settings import Settings, mask
+from integrations.redis_deployment import PRODUCTION, claim_prefix
 
 log = logging.getLogger("maple.cli")
 
@@ -30,12 +32,37 @@ async def _until_signal() -> None:
     await stop.wait()
 
 
-async def serve(
-    settings: Settings, *, workers: int | None = None, http: bool = True, spec: MapleSpec | None = None
-) -> None:
-    from bot.app import build, redis_warnings
+async def claim(settings: Settings, *, prefix: str, kind: str) -> None:
+    """Record that a ``kind`` deployment uses ``prefix`` on ``REDIS_URL``; PrefixInUse when another kind does."""
+    import redis.asyncio as aioredis
 
-    maple = build(settings, spec=spec)
+    r = aioredis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
+    try:
+        await claim_prefix(r, prefix=prefix, kind=kind)
+    finally:
+        await r.aclose()
+
+
+async def serve(
+    settings: Settings, *, workers: int | None = None, http: bool = True, spec: MapleSpec | None = None,
+    deployment: str = PRODUCTION,
+) -> None:
+    """``deployment``: production, or the single-process local workspace. A worker-only process (``http=False``)
+    never anchors."""
+    from bot.app import build, redis_warnings
+    from config.loader import config_warnings, load_spec
+
+    try:
+        await claim(settings, prefix=settings.redis_prefix, kind=deployment)
+    except StoreUnavailable:
+        if deployment != PRODUCTION:
+            raise
+        log.warning("could not record the deployment marker: Redis is unreachable; Maple answers "
+                    "'temporarily unavailable' until it is back")
+    spec = spec or load_spec(settings.config_path)
+    for warning in config_warnings(spec):
+        log.warning("CONFIG WARNING: " + warning)
+    maple = build(settings, spec=spec, local=deployment != PRODUCTION, anchoring=http)
     for warning in await redis_warnings(maple.redis):
         log.warning("REDIS DURABILITY WARNING: " + warning)
     count = settings.workers if workers is None else workers
@@ -75,17 +102,20 @@ def _settle_memory() -> None:
 
 
 async def config_check(settings: Settings) -> int:
+    """Validate the config (schema, references, patterns, time zones, crons…): exit 1 with the errors; print
+    dangerous grants as warnings (on standard error, and in the JSON) with exit 0."""
     from bot.app import build_models
-    from config.loader import load_spec
-    from integrations.scheduler import trigger
+    from config.loader import config_warnings, load_spec
 
     spec = load_spec(settings.config_path)
-    for schedule in spec.schedules:
-        trigger(schedule, spec.tools.timezone)
+    warnings = config_warnings(spec)
+    for warning in warnings:
+        print(f"maple: warning: {warning}", file=sys.stderr)
     env = {name: mask(settings.secret(attr)) for name, attr in (
         ("SLACK_BOT_TOKEN", "slack_bot_token"), ("SLACK_SIGNING_SECRET", "slack_signing_secret"),
         ("SLACK_APP_TOKEN", "slack_app_token"), ("OPENAI_API_KEY", "openai_api_key"),
-        ("MAPLE_AUDIT_KEY", "audit_key"))}
+        ("MAPLE_AUDIT_KEYS", "audit_keys"), ("MAPLE_AUDIT_KEY", "audit_key"),
+        ("MAPLE_AUDIT_ANCHOR_KEY", "audit_anchor_key"))}
     env.update({"SLACK_API_URL": settings.slack_api_url, "REDIS_URL": _mask_url(settings.redis_url),
                 "PORT": str(settings.port), "MAPLE_CONFIG": str(settings.config_path),
                 "OPENAI_BASE_URL": settings.openai_base_url or "(default)"})
@@ -93,8 +123,8 @@ async def config_check(settings: Settings) -> int:
         active = sorted(build_models(spec, settings))
     except ConfigError as exc:
         active = [f"error: {exc}"]
-    print(json.dumps({"environment": env, "active_models": active, "config": spec.model_dump(mode="json")},
-                     indent=2, default=str))
+    print(json.dumps({"environment": env, "active_models": active, "warnings": warnings,
+                      "config": spec.model_dump(mode="json")}, indent=2, default=str))
     return 0
 
 
@@ -123,53 +153,33 @@ async def runs_failed(settings: Settings) -> int:
     return 0
 
 
-def parse_age(text: str) -> timedelta:
-    """``7d``, ``12h``, ``30m`` → a timedelta."""
-    units = {"d": "days", "h": "hours", "m": "minutes"}
-    if len(text) < 2 or text[-1] not in units or not text[:-1].isdigit():
-        raise MapleError(f"cannot read {text!r}: use e.g. 7d, 12h or 30m")
-    return timedelta(**{units[text[-1]]: int(text[:-1])})
+def choose(settings: Settings, *, environ: Mapping[str, str] = os.environ) -> tuple[str, str]:
+    """What ``maple start`` (and ``make run``) runs — ``serve`` with a Slack bot token, else ``dev`` — and why,
+    from the same settings every command reads (the environment, then ``.env``)."""
+    if settings.secret("slack_bot_token"):
+        where = "the environment" if environ.get("SLACK_BOT_TOKEN") else ".env"
+        how = "Socket Mode" if settings.secret("slack_app_token") else f"HTTP on port {settings.port}"
+        return "serve", f"SLACK_BOT_TOKEN is set (in {where}): starting `maple serve` ({how})"
+    partial = [name for name, attr in (("SLACK_SIGNING_SECRET", "slack_signing_secret"),
+                                       ("SLACK_APP_TOKEN", "slack_app_token")) if settings.secret(attr)]
+    if partial:
+        raise ConfigError(f"{' and '.join(partial)} {'is' if len(partial) == 1 else 'are'} set but "
+                          "SLACK_BOT_TOKEN is not (in the environment or .env): set SLACK_BOT_TOKEN to connect "
+                          "to Slack, or unset them to start the local workspace")
+    return "dev", ("no SLACK_BOT_TOKEN in the environment or .env: starting the local workspace (`maple dev`) "
+                   f"on http://127.0.0.1:{settings.port}/")
 
 
-async def audit_command(settings: Settings, args: argparse.Namespace) -> int:
-    import redis.asyncio as aioredis
-
-    from bot.app import build_audit
-    from config.loader import load_spec
-
-    spec = load_spec(settings.config_path)
-    r = aioredis.from_url(settings.redis_url, socket_connect_timeout=2)
-    audit = build_audit(settings, spec, r)
-    try:
-        if args.action == "verify":
-            report = await audit.verify()
-            print("\n".join(report.lines()))
-            return 0 if report.ok else 2
-        if args.action == "anchor":
-            points = await audit.anchor()
-            print(f"anchored {len(points)} chain head(s) in {spec.audit.anchor_file}")
-            return 0
-        if args.action == "trim":
-            result = await audit.trim(datetime.now(UTC) - parse_age(args.older_than))
-            print(result)
-            return 0
-        since = datetime.now(UTC) - parse_age(args.since)
-        out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115, ASYNC230 - a CLI writing its output
-        count = 0
-        async for event in audit.export(since):
-            out.write(json.dumps(event, default=str) + "\n")
-            count += 1
-        if args.output:
-            out.close()
-            print(f"wrote {count} events to {args.output}")
-        return 0
-    finally:
-        await r.aclose()
+async def start(settings: Settings, args: argparse.Namespace) -> int | None:
+    command, why = choose(settings)
+    print(f"maple start: {why}", flush=True)
+    return await (serve(settings) if command == "serve" else _dev(settings, args))
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="maple", description="Maple: AI orchestration for Slack")
     sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("start", help="serve when SLACK_BOT_TOKEN is set (environment or .env), else dev")
     sub.add_parser("serve", help="serve Slack requests (HTTP, or Socket Mode with SLACK_APP_TOKEN) with workers")
     w = sub.add_parser("worker", help="run only workers against the same Redis")
     w.add_argument("--count", type=int, default=None)
@@ -178,11 +188,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("action", choices=["check"])
     r = sub.add_parser("runs", help="runs")
     r.add_argument("action", choices=["failed"])
-    a = sub.add_parser("audit", help="the tamper-evident audit trail")
-    a.add_argument("action", choices=["verify", "export", "anchor", "trim"])
-    a.add_argument("--since", default="7d", help="export events newer than this (7d, 12h, 30m)")
-    a.add_argument("--older-than", default="90d", help="trim: remove events older than this, at signed checkpoints")
-    a.add_argument("--output", "-o", help="export: write JSONL here instead of standard output")
+    add_audit_parser(sub)
     return p
 
 
@@ -192,6 +198,8 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], Awaitable[int | Non
     "config": lambda s, a: config_check(s),
     "runs": lambda s, a: runs_failed(s),
     "audit": audit_command,
+    "dev": lambda s, a: _dev(s, a),
+    "start": lambda s, a: start(s, a),
 }
 
 
@@ -209,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"maple: invalid environment: {exc}", file=sys.stderr)
         return 1
     setup_logging(settings.log_level)
-    handler = COMMANDS.get(args.command, _dev)
+    handler = COMMANDS[args.command]
     try:
         return asyncio.run(handler(settings, args)) or 0
     except ConfigError as exc:

@@ -1,4 +1,10 @@
-"""Turns the YAML config file into the core's MapleSpec; errors name the file, the key and what is wrong."""
+"""Turns the YAML config file into the core's MapleSpec; errors name the file, the key and what is wrong.
+
+Everything that can fail at run time is checked here, once: the schema and references (``MapleSpec``), regular
+expressions (they compile and cannot backtrack catastrophically), time zones, cron expressions, URLs. Whatever the
+document, the result is a MapleSpec or a ConfigError — never another exception. ``config_warnings`` lists what is
+allowed but dangerous (printed by ``maple config check`` and logged at start).
+"""
 
 from __future__ import annotations
 
@@ -7,10 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from apscheduler.triggers.cron import CronTrigger
 from pydantic import ValidationError
 
 from bot.core.errors import ConfigError
+from bot.core.levels import Sensitivity
 from bot.core.spec import MapleSpec
+
+MAX_BYTES = 1_000_000
+MAX_NODES = 100_000  # aliases can make a small document expand enormously
 
 
 def _where(spec_dict: dict[str, Any], loc: tuple[int | str, ...]) -> str:
@@ -28,24 +39,96 @@ def _where(spec_dict: dict[str, Any], loc: tuple[int | str, ...]) -> str:
     return ".".join(parts) or "(top level)"
 
 
-def load_spec(path: Path) -> MapleSpec:
-    try:
-        raw = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the config file ({exc.strerror})") from exc
+def _count_nodes(data: Any, limit: int) -> int:
+    seen, stack = 0, [data]
+    while stack and seen <= limit:
+        node = stack.pop()
+        seen += 1
+        if isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, (list, tuple, set)):
+            stack.extend(node)
+    return seen
+
+
+def _document(raw: str, source: str) -> dict[str, Any]:
+    if len(raw.encode("utf-8", "replace")) > MAX_BYTES:
+        raise ConfigError(f"{source}: the config file is larger than {MAX_BYTES:,} bytes")
     try:
         data = yaml.safe_load(raw) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}:{where} is not valid YAML ({getattr(exc, 'problem', exc)})") from exc
+        raise ConfigError(f"{source}:{where} is not valid YAML ({getattr(exc, 'problem', None) or exc})") from exc
+    except (ValueError, TypeError, RecursionError, OverflowError) as exc:  # e.g. a timestamp like 2026-13-45
+        raise ConfigError(f"{source}: is not valid YAML ({type(exc).__name__}: {str(exc)[:200]})") from exc
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping of keys")
+        raise ConfigError(f"{source}: the top level must be a mapping of keys")
+    if _count_nodes(data, MAX_NODES) > MAX_NODES:
+        raise ConfigError(f"{source}: the document expands to more than {MAX_NODES:,} values (anchors and aliases?)")
+    return data
+
+
+def _check_crons(spec: MapleSpec, source: str) -> None:
+    for i, schedule in enumerate(spec.schedules):
+        try:
+            CronTrigger.from_crontab(schedule.cron, timezone=spec.tools.timezone)
+        except (ValueError, TypeError, KeyError, IndexError) as exc:
+            raise ConfigError(f"{source}: schedules[{i}] ({schedule.id}).cron: invalid cron expression "
+                              f"{schedule.cron!r} ({exc})") from exc
+
+
+def parse_spec(raw: str, *, source: str = "config") -> MapleSpec:
+    """The MapleSpec in YAML text ``raw``; ConfigError (naming ``source`` and the key) otherwise."""
+    data = _document(raw, source)
     try:
-        return MapleSpec.model_validate(data)
+        spec = MapleSpec.model_validate(data)
     except ValidationError as exc:
-        lines = [f"{path}: {_where(data, tuple(err['loc']))}: {err['msg']}" for err in exc.errors()]
+        lines = [f"{source}: {_where(data, tuple(err['loc']))}: {err['msg']}" for err in exc.errors()]
         raise ConfigError("\n".join(lines)) from exc
+    except RecursionError as exc:
+        raise ConfigError(f"{source}: the document is nested too deeply") from exc
+    _check_crons(spec, source)
+    return spec
+
+
+def load_spec(path: Path) -> MapleSpec:
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the config file ({getattr(exc, 'strerror', None) or exc})") from exc
+    return parse_spec(raw, source=str(path))
+
+
+def config_warnings(spec: MapleSpec) -> list[str]:
+    """Grants and settings that are valid but dangerous."""
+    warnings: list[str] = []
+    reviewed = [wf for wf in spec.workflows if wf.review]
+    approver_roles = {r for wf in reviewed for r in wf.approver_roles}
+    approver_roles |= {r for wf in reviewed for s in wf.steps for r in s.approver_roles or []}
+    for role, members in sorted(spec.roles.items()):
+        if "*" not in members:
+            continue
+        if role in spec.admin_roles:
+            warnings.append(f"roles.{role} contains \"*\" and is an admin role: every member of the workspace "
+                            "has admin abilities (audit timelines, every run's status)")
+        if role in approver_roles:
+            users = sorted(wf.id for wf in reviewed if role in wf.approver_roles)
+            warnings.append(f"roles.{role} contains \"*\" and approves {', '.join(users) or 'a review step'}: "
+                            "anyone in the workspace can approve drafts")
+    if spec.review.allow_self_approval:
+        warnings.append("review.allow_self_approval is true: a requester can approve their own draft")
+    for target in spec.tools.http:
+        if "POST" in target.methods:
+            warnings.append(f"tools.http ({target.name}) allows POST: calls run only after approval, "
+                            "but they change things")
+        if target.allow_private:
+            warnings.append(f"tools.http ({target.name}) has allow_private: private addresses are reachable")
+    if spec.channels.public > Sensitivity.INTERNAL:
+        warnings.append(f"channels.public is {spec.channels.public.label}: such results may be posted in public "
+                        "channels")
+    return warnings
 
 
 def resolve_local_path(spec_path: str | None, override: Path | None) -> Path | None:

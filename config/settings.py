@@ -25,11 +25,23 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = Field(None, alias="OPENAI_API_KEY")
     openai_base_url: str | None = Field(None, alias="OPENAI_BASE_URL")
     local_model: Path | None = Field(None, alias="MAPLE_LOCAL_MODEL")
-    audit_key: SecretStr | None = Field(None, alias="MAPLE_AUDIT_KEY")
-    audit_key_file: Path = Field(Path(".maple/audit.key"), alias="MAPLE_AUDIT_KEY_FILE")
+    # the audit keyring shared by every process (id:secret,…; the last one seals new events)
+    audit_keys: SecretStr | None = Field(None, alias="MAPLE_AUDIT_KEYS")
+    audit_key: SecretStr | None = Field(None, alias="MAPLE_AUDIT_KEY")  # one-key shorthand: id k0
+    audit_key_file: Path = Field(Path(".maple/audit.key"), alias="MAPLE_AUDIT_KEY_FILE")  # local workspace only
+    # the Ed25519 anchor key: private half only where anchoring runs, public halves wherever chains are verified
+    audit_anchor_key: SecretStr | None = Field(None, alias="MAPLE_AUDIT_ANCHOR_KEY")
+    audit_anchor_key_file: Path | None = Field(None, alias="MAPLE_AUDIT_ANCHOR_KEY_FILE")
+    audit_anchor_public_keys: str | None = Field(None, alias="MAPLE_AUDIT_ANCHOR_PUBLIC_KEYS")
     redis_prefix: str = Field("maple:", alias="MAPLE_REDIS_PREFIX")
+    dev_redis_prefix: str = Field("maple-dev:", alias="MAPLE_DEV_REDIS_PREFIX")
     workers: int = Field(4, alias="MAPLE_WORKERS", ge=0, le=64)
+    worker_concurrency: int = Field(2, alias="MAPLE_WORKER_CONCURRENCY", ge=1, le=64)
     visibility_timeout: float = Field(60.0, alias="MAPLE_VISIBILITY_TIMEOUT", gt=0)
+    dead_letter_max: int = Field(1000, alias="MAPLE_DEAD_LETTER_MAX", ge=10)
+    redis_max_connections: int = Field(64, alias="MAPLE_REDIS_MAX_CONNECTIONS", ge=4, le=10000)
+    redis_pool_wait: float = Field(10.0, alias="MAPLE_REDIS_POOL_WAIT", gt=0)
+    local_model_wait: float = Field(300.0, alias="MAPLE_LOCAL_MODEL_WAIT", gt=0)
     shutdown_grace: float = Field(30.0, alias="MAPLE_SHUTDOWN_GRACE", ge=0)
     log_level: str = Field("INFO", alias="MAPLE_LOG_LEVEL")
 

@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.core import text as say
 from bot.core.models import Run
 from bot.core.ports import View
-from handlers.mrkdwn import INPUT_LIMIT, MESSAGE_BLOCK_LIMIT, escape, split_text
+from bot.core.text import Msg
+from handlers.mrkdwn import (
+    INPUT_LIMIT,
+    MESSAGE_BLOCK_LIMIT,
+    SECTION_LIMIT,
+    escape,
+    escape_within,
+    mrkdwn,
+    split_text,
+)
 
 Block = dict[str, Any]
 APPROVE, EDIT, REJECT = "maple_approve", "maple_edit", "maple_reject"
@@ -25,49 +35,60 @@ def body_sections(untrusted: str) -> list[Block]:
     return [section(chunk) for chunk in split_text(escape(untrusted))]
 
 
-def _model_line(run: Run) -> str:
+def _model_line(run: Run) -> Msg:
     draft = run.draft
     if draft is None:
-        return ""
+        return say.msg("raw", text="")
     if draft.model is None:
-        return f"edited by <@{draft.author}>"
-    usage = next((u for u in reversed(run.usage) if u.model == draft.model), None)
-    if usage is None:
-        return draft.model
-    tokens = usage.input_tokens + usage.output_tokens
-    cost = f"${usage.cost_usd:.4f}" if usage.cost_usd >= 0.0001 or not usage.cost_usd else f"${usage.cost_usd:.6f}"
-    return f"{draft.model} · {tokens:,} tokens · {cost}"
+        return say.msg("model_edited", user=say.User(draft.author))
+    if not run.usage:
+        return say.msg("raw", text=draft.model)
+    spent = run.total_cost  # the whole run: classification and every round included
+    cost = f"{spent:.4f}" if spent >= 0.0001 or not spent else f"{spent:.6f}"
+    return say.msg("model_line", model=draft.model, tokens=run.total_tokens, cost=cost)
 
 
-def review_blocks(run: Run, *, banner: str | None, buttons: bool) -> list[Block]:
+def review_blocks(run: Run, *, banner: Msg | None, buttons: bool) -> list[Block]:
     draft = run.draft
     blocks: list[Block] = [
         {"type": "header", "text": {"type": "plain_text", "text": "Draft for review"[:150]}},
         {"type": "section", "fields": [
-            {"type": "mrkdwn", "text": f"*Requester*\n<@{run.requester}>"},
-            {"type": "mrkdwn", "text": f"*Workflow*\n{escape(run.workflow)}"},
-            {"type": "mrkdwn", "text": f"*Model*\n{escape(_model_line(run))}"},
-            {"type": "mrkdwn", "text": f"*Run*\n{run.id}"},
+            {"type": "mrkdwn", "text": "*Requester*\n" + mrkdwn(say.msg("raw", text=say.User(run.requester)))},
+            {"type": "mrkdwn", "text": f"*Workflow*\n{escape_within(run.workflow, 100)}"},
+            {"type": "mrkdwn", "text": "*Model*\n" + mrkdwn(_model_line(run))},
+            {"type": "mrkdwn", "text": f"*Run*\n{escape_within(run.id, 40)}"},
         ]},
-        section("*Goal*\n" + escape(run.goal[:2900])),
+        section("*Goal*\n" + escape_within(run.goal, SECTION_LIMIT - 10)),
         {"type": "divider"},
     ]
     notes = [*(draft.notes if draft else []), *run.policy_notes]
     blocks += body_sections(draft.text if draft else "(no draft)")
     if notes:
-        blocks.append(context(" · ".join(escape(n) if "<@" not in n else n for n in notes)[:2900]))
+        blocks.append(context(escape_within(" · ".join(notes), SECTION_LIMIT - 100)))
     if run.approvals and run.state.value == "in_review":
-        who = ", ".join(f"<@{u}>" for u in run.approvals)
-        blocks.append(context(f"Approved by {who} — {len(run.approvals)} of {run.quorum} approvals needed"))
+        who = say.lines([say.msg("raw", text=say.User(u)) for u in run.approvals[:20]], sep=", ")
+        blocks.append(context(mrkdwn(say.msg("approvals_progress", who=who, count=len(run.approvals),
+                                             quorum=run.quorum))))
     if banner:
-        blocks.append(context(banner))
+        blocks.append(context(mrkdwn(banner)))
     if buttons:
-        blocks.append({"type": "actions", "block_id": f"review:{run.id}", "elements": [
-            _button("Approve", APPROVE, run.id, "primary"),
-            _button("Edit", EDIT, run.id, None),
-            _button("Reject", REJECT, run.id, "danger"),
+        ref = run_ref(run)
+        blocks.append({"type": "actions", "block_id": f"review:{ref}", "elements": [
+            _button("Approve", APPROVE, ref, "primary"),
+            _button("Edit", EDIT, ref, None),
+            _button("Reject", REJECT, ref, "danger"),
         ]})
     return fit(blocks, keep_tail=2 if buttons or banner else 0)
+
+
+def run_ref(run: Run) -> str:
+    """What a review button or modal carries: the run and the draft version the reviewer is looking at."""
+    return f"{run.id}:{run.draft_version}"
+
+
+def parse_ref(value: str) -> tuple[str, int | None]:
+    run_id, _, version = value.partition(":")
+    return run_id, int(version) if version.isdigit() and len(version) < 6 else None
 
 
 def _button(label: str, action_id: str, value: str, style: str | None) -> Block:
@@ -90,27 +111,29 @@ def fit(blocks: list[Block], *, keep_tail: int = 0) -> list[Block]:
 def result_blocks(run: Run) -> list[Block]:
     draft = run.draft
     blocks = body_sections(draft.text if draft else "")
-    footer = f"Requested by <@{run.requester}> · run {run.id}"
+    parts = [say.msg("footer_requested", user=say.User(run.requester), run=run.id)]
     if run.decision:
-        footer += f" · approved by <@{run.decision.by}>"
+        parts.append(say.msg("footer_approved", user=say.User(run.decision.by)))
     if run.citations:
-        footer += " · sources: " + ", ".join(escape(c) for c in run.citations[:10])
-    notes = [n for n in (draft.notes if draft and draft.author.startswith("model:") else []) if "<@" not in n]
+        parts.append(say.msg("footer_sources", sources=say.Quote(", ".join(run.citations[:10]), 1000)))
+    notes = draft.notes if draft and draft.author.startswith("model:") else []
     if notes and not run.decision:  # unreviewed answers carry their caveats (demo model, no sources…)
-        footer += " · " + " · ".join(escape(n) for n in notes)
-    return fit([*blocks, context(footer[:2900])], keep_tail=1)
+        parts.append(say.msg("raw", text=say.Quote(" · ".join(notes), 1000)))
+    return fit([*blocks, context(mrkdwn(say.lines(parts, sep=" · ")))], keep_tail=1)
 
 
 def render(view: View) -> tuple[str, list[Block]]:
     """(notification text, blocks) for a view. The text never carries the draft."""
     run = view.run
     if view.kind == "review" and run is not None:
-        return f"Draft for review — run {run.id}", review_blocks(run, banner=view.banner, buttons=view.buttons)
+        return mrkdwn(say.msg("notice_review", run=run.id)), review_blocks(run, banner=view.banner,
+                                                                          buttons=view.buttons)
     if view.kind == "result" and run is not None:
-        return f"Result of run {run.id}", result_blocks(run)
+        return mrkdwn(say.msg("notice_result", run=run.id)), result_blocks(run)
+    body = mrkdwn(view.text) if view.text is not None else ""
     if view.kind == "choices" and run is not None:
-        return view.text[:300], choice_blocks(run_id=run.id, question=view.text, options=view.options)
-    return view.text[:300], [section(chunk) for chunk in split_text(view.text)]
+        return split_text(body, 300)[0], choice_blocks(run_id=run.id, question=body, options=view.options)
+    return split_text(body, 300)[0], [section(chunk) for chunk in split_text(body)]
 
 
 def edit_modal(run: Run) -> Block:
@@ -122,14 +145,14 @@ def edit_modal(run: Run) -> Block:
         "element": {"type": "plain_text_input", "action_id": "text", "multiline": True,
                     "max_length": INPUT_LIMIT, "initial_value": part},
     } for i, part in enumerate(parts)]
-    return {"type": "modal", "callback_id": EDIT_VIEW, "private_metadata": run.id,
+    return {"type": "modal", "callback_id": EDIT_VIEW, "private_metadata": run_ref(run),
             "title": {"type": "plain_text", "text": "Edit draft"},
             "submit": {"type": "plain_text", "text": "Save"}, "close": {"type": "plain_text", "text": "Cancel"},
             "blocks": [context(f"Run {run.id} · your edit replaces the draft; the original is kept."), *inputs]}
 
 
 def reject_modal(run: Run) -> Block:
-    return {"type": "modal", "callback_id": REJECT_VIEW, "private_metadata": run.id,
+    return {"type": "modal", "callback_id": REJECT_VIEW, "private_metadata": run_ref(run),
             "title": {"type": "plain_text", "text": "Reject draft"},
             "submit": {"type": "plain_text", "text": "Reject"}, "close": {"type": "plain_text", "text": "Cancel"},
             "blocks": [{"type": "input", "block_id": "reason", "label": {"type": "plain_text", "text": "Reason"},
@@ -141,18 +164,17 @@ PICK = "maple_pick"
 
 
 def choice_blocks(*, run_id: str, question: str, options: list[tuple[str, str]]) -> list[Block]:
-    """The ask-back: one button per candidate workflow; the value carries run id and workflow id."""
+    """The ask-back (``question`` is rendered mrkdwn): one button per candidate workflow; the value carries
+    run id and workflow id."""
     buttons = [{"type": "button", "text": {"type": "plain_text", "text": label[:75]}, "action_id": f"{PICK}_{wf}",
                 "value": f"{run_id}:{wf}"} for wf, label in options[:5]]
     return [section(question), {"type": "actions", "block_id": f"pick:{run_id}", "elements": buttons}]
 
 
-def home_view(workflows: str, *, admin: bool) -> Block:
+def home_view(workflows: Msg, *, admin: bool) -> Block:
     """The App Home tab: how to use Maple and what this person may run."""
-    from bot.core import text
-
-    blocks = [{"type": "header", "text": {"type": "plain_text", "text": "Maple"}}, section(text.USAGE),
-              {"type": "divider"}, section(workflows)]
+    blocks = [{"type": "header", "text": {"type": "plain_text", "text": "Maple"}}, section(mrkdwn(say.USAGE)),
+              {"type": "divider"}, section(mrkdwn(workflows))]
     if admin:
-        blocks.append(context(text.ADMIN_USAGE))
+        blocks.append(context(mrkdwn(say.ADMIN_USAGE)))
     return {"type": "home", "blocks": blocks}

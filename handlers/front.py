@@ -34,6 +34,8 @@ from slack_bolt.response import BoltResponse
 
 from bot.core import text
 from bot.core.tenancy import Tenancy
+from bot.core.text import Msg
+from handlers.mrkdwn import mrkdwn
 from handlers.payloads import Payload
 
 log = logging.getLogger("maple.front")
@@ -128,5 +130,5 @@ class FrontDoor:
         return empty() if response.status == 404 else response
 
 
-def _ephemeral(message: str) -> BoltResponse:
-    return BoltResponse(status=200, body={"response_type": "ephemeral", "text": message})
+def _ephemeral(message: Msg) -> BoltResponse:
+    return BoltResponse(status=200, body={"response_type": "ephemeral", "text": mrkdwn(message)})

@@ -10,16 +10,18 @@ from bot.core.errors import MapleError
 from bot.core.models import Origin
 from bot.core.ports import View
 from handlers.blocks import Block, choice_blocks
+from handlers.mrkdwn import mrkdwn
 
 log = logging.getLogger("maple.goals")
 
 
 def ack_params(answer: Answer) -> dict[str, Any]:
     """The slash command's ephemeral ack for an answer."""
+    body = mrkdwn(answer.text)
     blocks: list[Block] | None = None
     if answer.choices and answer.run_id:
-        blocks = choice_blocks(run_id=answer.run_id, question=answer.text, options=answer.choices)
-    return {"text": answer.text, "blocks": blocks, "response_type": "ephemeral"}
+        blocks = choice_blocks(run_id=answer.run_id, question=body, options=answer.choices)
+    return {"text": body, "blocks": blocks, "response_type": "ephemeral"}
 
 
 async def answer_in_conversation(desk: Desk, *, user: str, origin: Origin, answer: Answer) -> None:
@@ -34,6 +36,6 @@ async def answer_in_conversation(desk: Desk, *, user: str, origin: Origin, answe
                                effect="reply", thread_ts=origin.thread_ts)
         else:
             await surface.post_ephemeral(channel=origin.channel, user=user, text=answer.text,
-                                         thread_ts=origin.thread_ts)
+                                         thread_ts=origin.thread_ts if origin.in_thread else None)
     except MapleError as exc:
         log.warning("could not answer in the conversation", extra={"error": type(exc).__name__})

@@ -25,6 +25,7 @@ from bot.core.errors import (
 )
 from bot.core.models import Origin
 from bot.core.services import Services
+from bot.core.text import Msg
 from handlers.blocks import (
     APPROVE,
     EDIT,
@@ -34,9 +35,11 @@ from handlers.blocks import (
     REJECT_VIEW,
     edit_modal,
     home_view,
+    parse_ref,
     reject_modal,
 )
 from handlers.goals import ack_params, answer_in_conversation
+from handlers.mrkdwn import mrkdwn
 
 log = logging.getLogger("maple.handlers")
 _MENTION = re.compile(r"^\s*<@[UW][A-Z0-9]+(\|[^>]*)?>[:,]?\s*")
@@ -95,12 +98,15 @@ def register(app: AsyncApp, *, desk: Desk, on_group_change: Callable[[str | None
     @app.action(re.compile(f"^({APPROVE}|{EDIT}|{REJECT})$"))
     async def on_review_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: Any) -> None:
         await ack()
-        user, run_id, kind = body["user"]["id"], str(action.get("value", "")), action["action_id"]
+        user, kind = body["user"]["id"], action["action_id"]
+        run_id, seen = parse_ref(str(action.get("value", "")))
         try:
             if kind == APPROVE:
-                await review.decide(svc, run_id=run_id, user=user, kind="approve")
+                await review.decide(svc, run_id=run_id, user=user, kind="approve", seen_version=seen)
                 return
-            run, _wf = await review.load_for_review(svc, run_id=run_id, user=user, approve=False)
+            run, _wf = await review.load_for_review(svc, run_id=run_id, user=user)
+            if run.draft_version != seen:
+                raise InvalidTransition(text.DRAFT_CHANGED)
             modal = edit_modal(run) if kind == EDIT else reject_modal(run)
             await client.views_open(trigger_id=body["trigger_id"], view=modal)
         except (AccessDenied, InvalidTransition, InputError, NotFound, StoreUnavailable) as exc:
@@ -119,21 +125,23 @@ def register(app: AsyncApp, *, desk: Desk, on_group_change: Callable[[str | None
             await _refuse(svc, body, _message(exc))
             return
         if body.get("response_url"):
-            await respond(text=text.working_on_it(run.id), replace_original=True)
+            await respond(text=mrkdwn(text.working_on_it(run.id)), replace_original=True)
 
     @app.view(EDIT_VIEW)
     async def on_edit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         values = view.get("state", {}).get("values", {})
         parts = [(values[b].get("text") or {}).get("value") or "" for b in sorted(values, key=_part_no)
                  if b.startswith("draft_")]
+        run_id, seen = parse_ref(str(view.get("private_metadata", "")))
         await _submit_view(ack, "draft_0", lambda: review.edit(
-            svc, run_id=view.get("private_metadata", ""), user=body["user"]["id"], new_text="\n".join(parts)))
+            svc, run_id=run_id, user=body["user"]["id"], new_text="\n".join(parts), seen_version=seen))
 
     @app.view(REJECT_VIEW)
     async def on_reject(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         reason = view.get("state", {}).get("values", {}).get("reason", {}).get("text", {}).get("value") or ""
+        run_id, seen = parse_ref(str(view.get("private_metadata", "")))
         await _submit_view(ack, "reason", lambda: review.decide(
-            svc, run_id=view.get("private_metadata", ""), user=body["user"]["id"], kind="reject", reason=reason))
+            svc, run_id=run_id, user=body["user"]["id"], kind="reject", reason=reason, seen_version=seen))
 
 
 def _part_no(block_id: str) -> int:
@@ -145,20 +153,20 @@ async def _submit_view(ack: AsyncAck, block: str, act: Callable[[], Any]) -> Non
     try:
         await act()
     except (AccessDenied, InvalidTransition, InputError, NotFound, StoreUnavailable) as exc:
-        await ack(response_action="errors", errors={block: _message(exc)[:150]})
+        await ack(response_action="errors", errors={block: str(_message(exc))[:150]})
         return
     await ack()
 
 
-def _message(exc: MapleError) -> str:
+def _message(exc: MapleError) -> Msg:
     if isinstance(exc, StoreUnavailable):
         return text.UNAVAILABLE
-    if isinstance(exc, NotFound):
-        return text.RUN_NOT_FOUND.format(run_id=str(exc))
-    return str(exc)
+    if isinstance(exc, NotFound) and exc.msg is None:
+        return text.run_not_found(str(exc))
+    return text.as_msg(exc)
 
 
-async def _refuse(svc: Services, body: dict[str, Any], message: str) -> None:
+async def _refuse(svc: Services, body: dict[str, Any], message: Msg) -> None:
     channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
     if not channel:
         return

@@ -1,31 +1,54 @@
 """The ``http`` tool: calls to internal APIs on an allowlist, with an SSRF guard.
 
-Only URLs under an allowlisted target (scheme, host, port, path prefix) and its methods. The host is resolved here
-and every address is checked: loopback, private, link-local (incl. cloud metadata 169.254.169.254), unspecified,
-multicast and reserved ranges — and their IPv4-mapped IPv6 forms — are refused unless the target says
-``allow_private``. The connection goes to the checked address (pinned), so DNS rebinding cannot swap it.
-Redirects are not followed unless the target allows them, and then each hop is checked again. Bodies are capped.
+**What is checked is what is sent.** A URL is first put in canonical form — scheme and host in lower case (no
+trailing dot), the default port made explicit, the path percent-decoded once, dot segments resolved and duplicate
+slashes collapsed — and refused when that is ambiguous (double encoding, backslashes, control characters, ``..;``
+segments, credentials). The allowlist compares that form with each target's on whole path segments (``/api`` allows
+``/api/v1``, never ``/apiary``), and the request is sent to exactly that canonical URL.
+
+**Addresses.** The host is resolved here and every address is checked with ``ipaddress``: anything not globally
+routable (``is_global``: loopback, private, shared 100.64.0.0/10 — incl. the 100.100.100.200 metadata service —,
+documentation, reserved…) is refused unless the target says ``allow_private``; link-local (169.254.169.254),
+unspecified, multicast, broadcast, site-local and known metadata addresses are refused even then. IPv6 forms that
+embed an IPv4 address — IPv4-mapped and -compatible, 6to4 (2002::/16), NAT64 (64:ff9b::/96) — are judged by the
+address they embed; Teredo and local-use NAT64 are refused. The connection goes to the checked address (pinned),
+so DNS rebinding cannot swap it. Redirects are not followed unless the target allows them, and then each hop is
+checked again. Bodies are capped. A POST changes something: it is a side effect, refused before approval.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, Literal
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, unquote, urljoin, urlsplit
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from pydantic import BaseModel, ConfigDict, Field
+from yarl import URL
 
 from bot.core.errors import ToolDenied, ToolFailed
 from bot.core.spec import HttpTarget
 from bot.core.tools import Tool, ToolContext, ToolResult
 
 Resolve = Callable[[str, int], Awaitable[list[str]]]
+IP = ipaddress.IPv4Address | ipaddress.IPv6Address
 MAX_REDIRECTS = 3
+DEFAULT_PORTS = {"http": 80, "https": 443}
+_UNSAFE = re.compile(r"[\x00-\x20\x7f\\]")
+_UNSAFE_DECODED = re.compile(r"[\x00-\x1f\x7f\\]")
+_ENCODED = re.compile(r"%[0-9A-Fa-f]{2}")
+_METADATA = frozenset(ipaddress.ip_address(a) for a in ("100.100.100.200", "fd00:ec2::254", "169.254.169.254"))
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
+_TEREDO = ipaddress.ip_network("2001::/32")
+_SHARED = ipaddress.ip_network("100.64.0.0/10")
+_SEGMENT_SAFE = "!$&'()*+,;=:@-._~"
 
 
 async def system_resolve(host: str, port: int) -> list[str]:
@@ -33,17 +56,133 @@ async def system_resolve(host: str, port: int) -> list[str]:
     return sorted({str(info[4][0]) for info in infos})
 
 
-def forbidden(address: str) -> str | None:
-    """Why connecting to ``address`` is refused (None when it is a public unicast address)."""
-    ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    for test, why in ((ip.is_loopback, "loopback"), (ip.is_link_local, "link-local / cloud metadata"),
-                      (ip.is_private, "private"), (ip.is_unspecified, "unspecified"),
-                      (ip.is_multicast, "multicast"), (ip.is_reserved, "reserved")):
+def _embedded(ip: ipaddress.IPv6Address) -> tuple[str, ipaddress.IPv4Address] | None:
+    """The IPv4 address an IPv6 form carries: IPv4-mapped, -compatible, 6to4, NAT64 (well-known prefix)."""
+    if ip.ipv4_mapped is not None:
+        return "IPv4-mapped", ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return "6to4", ip.sixtofour
+    if ip in _NAT64:
+        return "NAT64", ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    value = int(ip)
+    if value >> 32 == 0 and value > 1:
+        return "IPv4-compatible", ipaddress.IPv4Address(value)
+    if value >> 32 == 0xFFFF0000:  # ::ffff:0:a.b.c.d, IPv4-translated
+        return "IPv4-translated", ipaddress.IPv4Address(value & 0xFFFFFFFF)
+    return None
+
+
+def _never(ip: IP) -> str | None:
+    """Refused even for a target with ``allow_private``."""
+    if ip in _METADATA:
+        return "cloud metadata"
+    for test, why in ((ip.is_unspecified, "unspecified"), (ip.is_link_local, "link-local / cloud metadata"),
+                      (ip.is_multicast, "multicast"), (ip.is_reserved, "reserved"),
+                      (isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local, "site-local"),
+                      (ip == ipaddress.IPv4Address("255.255.255.255"), "broadcast")):
         if test:
             return why
+    if isinstance(ip, ipaddress.IPv6Address) and (ip in _TEREDO or ip in _NAT64_LOCAL):
+        return "Teredo" if ip in _TEREDO else "local-use NAT64"
     return None
+
+
+def _verdict(ip: IP, allow_private: bool) -> str | None:
+    if isinstance(ip, ipaddress.IPv6Address):
+        carried = _embedded(ip)
+        if carried is not None:
+            form, v4 = carried
+            why = _verdict(v4, allow_private)
+            return f"{form} form of a {why}" if why else None
+    never = _never(ip)
+    if never or allow_private or ip.is_global:
+        return never
+    if ip.is_loopback:
+        return "loopback"
+    if isinstance(ip, ipaddress.IPv4Address) and ip in _SHARED:
+        return "shared (100.64.0.0/10)"
+    return "private" if ip.is_private else "non-global"
+
+
+def forbidden(address: str, *, allow_private: bool = False) -> str | None:
+    """Why connecting to ``address`` is refused (None when it may be used). Never raises."""
+    try:
+        ip: IP = ipaddress.ip_address(address)
+    except ValueError:
+        return "malformed"
+    return _verdict(ip, allow_private)
+
+
+@dataclass(frozen=True)
+class Canonical:
+    """A URL in the one form that is both checked and sent."""
+
+    scheme: str
+    host: str
+    port: int
+    segments: tuple[str, ...]
+    trailing_slash: bool = False
+    query: str = ""
+
+    @property
+    def path(self) -> str:
+        joined = "/" + "/".join(quote(s, safe=_SEGMENT_SAFE) for s in self.segments)
+        return joined + ("/" if self.trailing_slash and self.segments else "")
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        port = "" if DEFAULT_PORTS[self.scheme] == self.port else f":{self.port}"
+        return f"{self.scheme}://{host}{port}{self.path}" + (f"?{self.query}" if self.query else "")
+
+    def under(self, prefix: Canonical) -> bool:
+        return (self.scheme, self.host, self.port) == (prefix.scheme, prefix.host, prefix.port) and \
+            self.segments[:len(prefix.segments)] == prefix.segments
+
+
+def _segments(raw_path: str) -> tuple[tuple[str, ...], bool]:
+    try:
+        decoded = unquote(raw_path, errors="strict")
+    except UnicodeDecodeError as exc:
+        raise ToolDenied("the URL path is not valid UTF-8") from exc
+    if _ENCODED.search(decoded) or _UNSAFE_DECODED.search(decoded):
+        raise ToolDenied("the URL path is encoded twice or has control characters or backslashes")
+    out: list[str] = []
+    parts = decoded.split("/")
+    for part in parts:
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if out:
+                out.pop()
+            continue
+        if part.split(";", 1)[0] in (".", ".."):
+            raise ToolDenied("the URL path has a dot segment with parameters")
+        out.append(part)
+    return tuple(out), parts[-1] in ("", ".", "..")
+
+
+def canonical(url: str) -> Canonical:
+    """``url`` in canonical form, or ToolDenied. Never raises anything else."""
+    if _UNSAFE.search(url):
+        raise ToolDenied("the URL has spaces, control characters or backslashes")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+        host = (parts.hostname or "").rstrip(".")
+        host = host.encode("idna").decode("ascii") if not host.isascii() else host
+    except (ValueError, UnicodeError) as exc:
+        raise ToolDenied("that is not a well-formed URL") from exc
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS or not host or parts.username is not None or parts.password is not None \
+            or "@" in parts.netloc:
+        raise ToolDenied("only plain http(s) URLs are allowed")
+    if port == 0:
+        raise ToolDenied("that is not a well-formed URL")
+    segments, trailing = _segments(parts.path)
+    query = quote(parts.query, safe="=&;%+,/:@!$'()*?~-._")
+    return Canonical(scheme=scheme, host=host.lower(), port=port or DEFAULT_PORTS[scheme], segments=segments,
+                     trailing_slash=trailing, query=query)
 
 
 class _Pinned(AbstractResolver):
@@ -71,67 +210,68 @@ class HttpArgs(BaseModel):
 
 class HttpTool(Tool):
     name = "http"
-    description = "Call an allowlisted internal API (GET or POST) and return its response text."
+    description = ("Call an allowlisted internal API and return its response text. GET reads; a POST changes "
+                   "something and runs only after a person approves.")
     args_model = HttpArgs
 
     def __init__(self, *, targets: list[HttpTarget], timeout: float, max_bytes: int,
                  resolve: Resolve = system_resolve) -> None:
-        self._targets, self._timeout, self._max = targets, timeout, max_bytes
+        self._targets = [(t, canonical(t.url)) for t in targets]
+        self._timeout, self._max = timeout, max_bytes
         self._resolve = resolve
         self.clearance = min((t.clearance for t in targets), default=self.clearance)
 
-    def target_for(self, url: str, method: str) -> HttpTarget:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
-            raise ToolDenied("only plain http(s) URLs are allowed")
-        for target in self._targets:
-            t = urlsplit(target.url)
-            if (t.scheme, t.hostname, t.port) == (parts.scheme, parts.hostname, parts.port) and \
-                    (parts.path or "/").startswith(t.path or "/"):
+    def side_effect_of(self, args: HttpArgs) -> str | None:  # type: ignore[override]
+        return None if args.method == "GET" else f"an HTTP {args.method}"
+
+    def target_for(self, url: str, method: str) -> tuple[HttpTarget, Canonical]:
+        """The allowlisted target ``url`` falls under and the canonical URL to send; ToolDenied otherwise."""
+        canon = canonical(url)
+        for target, prefix in self._targets:
+            if canon.under(prefix):
                 if method not in target.methods:
                     raise ToolDenied(f"{method} is not allowed for {target.name}")
-                return target
-        raise ToolDenied(f"{parts.hostname} is not on the http allowlist")
+                return target, canon
+        raise ToolDenied(f"{canon.host}{canon.path} is not on the http allowlist")
 
-    async def _addresses(self, url: str, target: HttpTarget) -> tuple[str, list[str]]:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+    async def addresses(self, canon: Canonical, target: HttpTarget) -> list[str]:
+        """The checked addresses ``canon.host`` resolves to; ToolDenied when any of them is refused."""
+        host = canon.host
         try:
-            addresses = [host] if _is_ip(host) else await self._resolve(host, port)
+            found = [host] if _is_ip(host) else await self._resolve(host, canon.port)
         except OSError as exc:
             raise ToolFailed(f"cannot resolve {host}") from exc
-        if not addresses:
+        if not found:
             raise ToolFailed(f"cannot resolve {host}")
-        if not target.allow_private:
-            for address in addresses:
-                why = forbidden(address)
-                if why:
-                    raise ToolDenied(f"{host} resolves to a {why} address; refused")
-        return host, addresses
+        for address in found:
+            why = forbidden(address, allow_private=target.allow_private)
+            if why:
+                raise ToolDenied(f"{host} resolves to a {why} address; refused")
+        return found
 
     async def run(self, args: HttpArgs, *, ctx: ToolContext) -> ToolResult:
         url, method, body = args.url, args.method, args.body
         for _hop in range(MAX_REDIRECTS + 1):
-            target = self.target_for(url, method)
+            target, canon = self.target_for(url, method)
             if ctx.sensitivity > target.clearance:
                 raise ToolDenied(f"{target.name} is cleared for {target.clearance.label} data only")
-            status, location, text = await self._fetch(url, method, body, target)
+            status, location, text = await self._fetch(canon, method, body, target)
             if status in (301, 302, 303, 307, 308) and location:
                 if not target.allow_redirects:
                     raise ToolDenied(f"{target.name} answered with a redirect, which is not allowed")
-                url, method, body = urljoin(url, location), ("GET" if status == 303 else method), body
+                url, method = urljoin(canon.url, location), ("GET" if status == 303 else method)
                 continue
             return ToolResult(text=text, data={"status": status, "target": target.name})
         raise ToolDenied("too many redirects")
 
-    async def _fetch(self, url: str, method: str, body: str | None, target: HttpTarget) -> tuple[int, str, str]:
-        host, addresses = await self._addresses(url, target)
-        connector = aiohttp.TCPConnector(resolver=_Pinned(host, addresses), use_dns_cache=False)
+    async def _fetch(self, canon: Canonical, method: str, body: str | None,
+                     target: HttpTarget) -> tuple[int, str, str]:
+        addresses = await self.addresses(canon, target)
+        connector = aiohttp.TCPConnector(resolver=_Pinned(canon.host, addresses), use_dns_cache=False)
         timeout = aiohttp.ClientTimeout(total=self._timeout)
         try:
             async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session, session.request(
-                    method, url, data=body, allow_redirects=False) as resp:
+                    method, URL(canon.url, encoded=True), data=body, allow_redirects=False) as resp:
                 chunks, size = [], 0
                 async for chunk in resp.content.iter_chunked(16_384):
                     size += len(chunk)

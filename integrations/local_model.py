@@ -1,8 +1,13 @@
 """The embedded local model: llama.cpp through llama-cpp-python, for data that must not leave.
 
-One ``Llama`` instance per process is not thread-safe, so calls are serialised with a lock and run in a thread
-(the event loop keeps serving heartbeats). ``max_tokens`` and threads are capped so a call always ends. The model
-is loaded lazily on first use — in a worker, never on the ack path.
+One ``Llama`` instance per process is not thread-safe, so calls run one at a time on a dedicated thread of
+their own (never the event loop's default executor, which other work needs). A call has two clocks:
+- waiting for the model (other calls ahead of it) is bounded by ``wait_timeout`` and is not part of the call's
+  deadline; a call that gives up waiting is withdrawn and never runs;
+- ``timeout`` counts from the moment generation starts. It is checked after every token, as is cancellation
+  (a worker that lost its job cancels the call), so a call past its deadline stops within a token.
+``max_tokens`` and threads are capped so a call always ends. The model is loaded lazily on first use — in a
+worker, never on the ack path.
 """
 
 from __future__ import annotations
@@ -11,15 +16,19 @@ import asyncio
 import importlib.util
 import os
 import threading
+import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from bot.core.budget import checked_usage, input_upper_bound
 from bot.core.errors import ConfigError, ModelResponseError, ModelUnavailable
 from bot.core.models import ChatMessage, Completion
 from bot.core.ports import ChatModel
 
 SHIPPED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+THREAD_NAME = "maple-llama"
 
 
 def default_model_path() -> Path:
@@ -30,32 +39,85 @@ def default_model_path() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / SHIPPED_GGUF
 
 
+class _Call:
+    """One call's life, shared by the event loop and the model thread: queued → running, or queued →
+    withdrawn (never runs); while running, ``stop`` ends generation at the next token."""
+
+    def __init__(self, *, loop: asyncio.AbstractEventLoop, timeout: float) -> None:
+        self._loop, self._timeout = loop, timeout
+        self._lock = threading.Lock()
+        self._state = "queued"
+        self.started = asyncio.Event()
+        self.deadline = float("inf")
+        self.stopped: str | None = None  # why generation was cut short
+        self._stop_asked = threading.Event()
+
+    def begin(self) -> bool:
+        """In the model thread: False if the caller withdrew the call while it waited."""
+        with self._lock:
+            if self._state != "queued":
+                return False
+            self._state = "running"
+            self.deadline = time.monotonic() + self._timeout
+        self._loop.call_soon_threadsafe(self.started.set)
+        return True
+
+    def withdraw(self) -> bool:
+        """On the loop: True if the call had not started (it never will)."""
+        with self._lock:
+            if self._state == "queued":
+                self._state = "withdrawn"
+                return True
+            return False
+
+    def stop(self) -> None:
+        self._stop_asked.set()
+
+    def should_stop(self) -> bool:
+        """Checked after every generated token."""
+        if self._stop_asked.is_set():
+            self.stopped = "cancelled"
+        elif time.monotonic() > self.deadline:
+            self.stopped = "deadline"
+        return self.stopped is not None
+
+
 class LlamaCppModel(ChatModel):
-    def __init__(self, *, name: str, path: Path, context: int = 2048, threads: int | None = None) -> None:
+    def __init__(self, *, name: str, path: Path, context: int = 2048, threads: int | None = None,
+                 wait_timeout: float = 300.0) -> None:
         if not path.is_file():
             raise ConfigError(f"local model file not found: {path}")
         self.name = name
         self.path = path
+        self.wait_timeout = wait_timeout
         self._context = context
         self._threads = threads or max(1, min(4, (os.cpu_count() or 2)))
         self._llama: Any = None
-        self._lock = threading.Lock()
+        self._current: _Call | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=THREAD_NAME)
 
-    def _load(self) -> Any:
+    def load(self) -> Any:
+        """The ``Llama`` instance, loaded on first use (call it from the model thread, or before any call)."""
         if self._llama is None:
-            from llama_cpp import Llama
-
-            self._llama = Llama(model_path=str(self.path), n_ctx=self._context, n_threads=self._threads,
-                                verbose=False, seed=7)
+            self._llama = _stoppable_llama(self)(model_path=str(self.path), n_ctx=self._context,
+                                                 n_threads=self._threads, verbose=False, seed=7)
         return self._llama
 
-    def _run(self, messages: list[dict[str, str]], max_tokens: int) -> dict[str, Any]:
-        with self._lock:
-            llama = self._load()
-            result: dict[str, Any] = llama.create_chat_completion(
+    def stop_requested(self) -> bool:
+        """The stopping criterion of the call now generating (only ever one: the executor has one thread)."""
+        return self._current is not None and self._current.should_stop()
+
+    def _run(self, call: _Call, messages: list[dict[str, str]], max_tokens: int) -> dict[str, Any] | None:
+        if not call.begin():
+            return None  # withdrawn while it waited: never runs
+        self._current = call
+        try:
+            result: dict[str, Any] = self.load().create_chat_completion(
                 messages=messages, max_tokens=max_tokens, temperature=0.2, top_p=0.9, repeat_penalty=1.15
             )
             return result
+        finally:
+            self._current = None
 
     async def complete(
         self,
@@ -68,17 +130,63 @@ class LlamaCppModel(ChatModel):
         payload = [{"role": "user" if m.role == "tool" else m.role,
                     "content": f"Tool result: {m.content}" if m.role == "tool" else m.content} for m in messages]
         budget = max(16, self._context - sum(len(m["content"]) // 3 for m in payload) - 16)
+        call = _Call(loop=asyncio.get_running_loop(), timeout=timeout)
+        future = asyncio.get_running_loop().run_in_executor(self._executor, self._run, call, payload,
+                                                            min(max_tokens, budget))
         try:
-            async with asyncio.timeout(timeout):
-                raw = await asyncio.to_thread(self._run, payload, min(max_tokens, budget))
-        except TimeoutError as exc:
-            raise ModelUnavailable(f"{self.name}: timed out after {timeout:.0f}s") from exc
+            raw = await self._await(call, future, timeout)
         except ValueError as exc:
             raise ModelResponseError(f"{self.name}: {exc}") from exc
+        return self._completion(raw, messages=messages, max_tokens=max_tokens)
+
+    async def _await(self, call: _Call, future: asyncio.Future[dict[str, Any] | None], timeout: float) -> Any:
+        try:
+            try:
+                async with asyncio.timeout(self.wait_timeout):
+                    await call.started.wait()
+            except TimeoutError as exc:
+                if call.withdraw():
+                    raise ModelUnavailable(f"{self.name}: busy; waited {self.wait_timeout:.0f}s for the "
+                                           "model") from exc
+            # generation has started: its deadline is enforced in the thread after every token
+            raw = await asyncio.shield(future)
+        except BaseException:
+            call.withdraw()
+            call.stop()  # cancelled or failed: stop at the next token, free the thread for the next call
+            raise
+        if call.stopped == "deadline":
+            raise ModelUnavailable(f"{self.name}: timed out after {timeout:g}s")
+        return raw
+
+    def _completion(self, raw: Any, *, messages: Sequence[ChatMessage], max_tokens: int) -> Completion:
         try:
             text = raw["choices"][0]["message"]["content"] or ""
             usage = raw.get("usage") or {}
-            return Completion(text=text, model=self.path.stem, input_tokens=int(usage.get("prompt_tokens", 0)),
-                              output_tokens=int(usage.get("completion_tokens", 0)))
-        except (KeyError, IndexError, TypeError) as exc:
+            reported = usage.get("prompt_tokens"), usage.get("completion_tokens")
+        except (AttributeError, KeyError, IndexError, TypeError) as exc:
             raise ModelResponseError(f"{self.name}: unreadable output") from exc
+        input_tokens, output_tokens = checked_usage(model=self.name, input_tokens=reported[0],
+                                                    output_tokens=reported[1], max_input=input_upper_bound(messages),
+                                                    max_output=max_tokens)
+        return Completion(text=text, model=self.path.stem, input_tokens=input_tokens, output_tokens=output_tokens)
+
+    async def close(self) -> None:
+        current = self._current
+        if current is not None:
+            current.stop()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _stoppable_llama(model: LlamaCppModel) -> Any:
+    """``Llama`` whose completions also stop when ``model.stop_requested()`` says so (create_chat_completion
+    takes no stopping criteria, but every chat handler goes through create_completion, which does)."""
+    from llama_cpp import Llama, StoppingCriteriaList
+
+    class StoppableLlama(Llama):  # type: ignore[misc]
+        def create_completion(self, *args: Any, stopping_criteria: Any = None, **kwargs: Any) -> Any:
+            criteria = StoppingCriteriaList([lambda _ids, _logits: model.stop_requested()])
+            if stopping_criteria is not None:
+                criteria.extend(stopping_criteria)
+            return super().create_completion(*args, stopping_criteria=criteria, **kwargs)
+
+    return StoppableLlama

@@ -11,6 +11,7 @@ from typing import Any
 
 import openai
 
+from bot.core.budget import checked_usage, input_upper_bound
 from bot.core.errors import ModelResponseError, ModelUnavailable
 from bot.core.models import ChatMessage, Completion, ToolCall
 from bot.core.ports import ChatModel
@@ -52,23 +53,22 @@ class OpenAICompatibleModel(ChatModel):
             raise ModelUnavailable(f"{self.name}: {type(exc).__name__}") from exc
         except (openai.APIResponseValidationError, ValueError, TypeError) as exc:
             raise ModelResponseError(f"{self.name}: unreadable response") from exc
-        return _completion(self.name, resp)
+        done = _completion(self.name, resp)
+        usage = getattr(resp, "usage", None)
+        input_tokens, output_tokens = checked_usage(
+            model=self.name, input_tokens=getattr(usage, "prompt_tokens", None),
+            output_tokens=getattr(usage, "completion_tokens", None),
+            max_input=input_upper_bound(messages, tools), max_output=max_tokens)
+        return done.model_copy(update={"input_tokens": input_tokens, "output_tokens": output_tokens})
 
 
 def _completion(name: str, resp: Any) -> Completion:
     try:
         choice = resp.choices[0]
         text = choice.message.content or ""
-        usage = resp.usage
         calls = [ToolCall(id=str(c.id), name=str(c.function.name), arguments=str(c.function.arguments or "{}"))
                  for c in (getattr(choice.message, "tool_calls", None) or []) if getattr(c, "function", None)]
-        return Completion(
-            text=text,
-            tool_calls=calls,
-            model=str(resp.model or name),
-            input_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
-            output_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
-        )
+        return Completion(text=text, tool_calls=calls, model=str(resp.model or name))
     except (AttributeError, IndexError, TypeError, ValueError) as exc:
         raise ModelResponseError(f"{name}: response without a message") from exc
 

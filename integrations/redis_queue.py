@@ -1,187 +1,245 @@
-"""The durable work queue: a Redis Stream with a consumer group.
+"""The durable work queue on Redis: per-user lanes served fairly, and leases that only their owner can renew.
 
-Why Streams rather than a job library: the consumer group gives exactly the semantics the design needs —
-each entry owned by one consumer, a pending list that survives crashes, XAUTOCLAIM to take over entries
-idle longer than the visibility timeout, a per-entry delivery counter for the dead-letter rule — with no
-extra dependency and one Redis round trip per operation. While a job runs its owner re-claims it every
-third of the visibility timeout (XCLAIM to itself resets the idle time), so a slow model call is never
-taken over by a second worker.
+Layout (every key under the deployment's prefix; one Redis primary, see ``integrations.redis_conn``):
+
+    jobs:data     HASH  job id → job JSON, from enqueue until the job is acked or dead-lettered
+    jobs:lanes    ZSET  lane (the requester) → virtual time of its next job: the smallest is served next
+    jobs:lane:<u> LIST  job ids of one lane, oldest first
+    jobs:vclock   the virtual time of the last job served: a lane that was empty starts there, so a user's
+                  burst cannot keep someone else's job waiting for more than about one job per busy lane
+    jobs:leases   ZSET  job id → lease expiry (ms, Redis clock); an expired lease is taken over by the next claim
+    jobs:owner    HASH  job id → the fencing token of its current owner (consumer + delivery number)
+    jobs:tries    HASH  job id → deliveries so far (the dead-letter rule)
+    jobs:due      ZSET  job JSON → epoch seconds (delayed jobs: review timeouts)
+    jobs:dead     STREAM the dead letters, capped at ``dead_max`` entries
+    jobs:wake     LIST  wake-up tokens for idle workers (capped)
+
+Every step is one Lua script, so it is atomic: a claim takes one job (an expired lease first, else the head of
+the fairest lane) and leases it to one owner; renew, ack, release and bury act only if the caller's token still
+owns the job — a worker that lost its lease cannot renew, ack or bury what another worker now runs. Jobs leave
+Redis when they are acked, so nothing accumulates.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-import logging
-import time
-from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError, ResponseError
 
 from bot.core.models import Job
 from bot.core.ports import JobQueue
-from integrations.redis_store import as_text, guarded
+from integrations.redis_conn import as_text, guarded
 
-log = logging.getLogger("maple.queue")
-_PROMOTE = """
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 50)
-for _, job in ipairs(due) do
-  redis.call('XADD', KEYS[2], '*', 'job', job)
-  redis.call('ZREM', KEYS[1], job)
+NO_LANE = "-"
+
+# Shared by every script (and by the run store's compare-and-set): ARGV[1] is the key prefix.
+PRELUDE = """
+local P = ARGV[1]
+local K = {data = P .. 'jobs:data', lanes = P .. 'jobs:lanes', vclock = P .. 'jobs:vclock',
+           leases = P .. 'jobs:leases', owner = P .. 'jobs:owner', tries = P .. 'jobs:tries',
+           due = P .. 'jobs:due', dead = P .. 'jobs:dead', wake = P .. 'jobs:wake', seq = P .. 'jobs:seq'}
+local function lane_key(lane) return P .. 'jobs:lane:' .. lane end
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
-return #due
+local function push(lane, payload)
+  local id = tostring(redis.call('INCR', K.seq))
+  redis.call('HSET', K.data, id, payload)
+  redis.call('RPUSH', lane_key(lane), id)
+  if not redis.call('ZSCORE', K.lanes, lane) then
+    redis.call('ZADD', K.lanes, tonumber(redis.call('GET', K.vclock) or '0'), lane)
+  end
+  redis.call('LPUSH', K.wake, id)
+  redis.call('LTRIM', K.wake, 0, 63)
+  return id
+end
+local function lane_of(payload)
+  local ok, job = pcall(cjson.decode, payload)
+  if ok and type(job) == 'table' and type(job.user) == 'string' and job.user ~= '' then return job.user end
+  return '""" + NO_LANE + """'
+end
+local function forget(id)
+  redis.call('HDEL', K.data, id)
+  redis.call('HDEL', K.owner, id)
+  redis.call('HDEL', K.tries, id)
+  redis.call('ZREM', K.leases, id)
+end
+local function owns(id, token) return redis.call('HGET', K.owner, id) == token end
 """
-GROUP = "workers"
-Handler = Callable[[Job], Awaitable[None]]
-DeadHandler = Callable[[Job, str], Awaitable[None]]
+
+_ENQUEUE = PRELUDE + "return push(ARGV[2], ARGV[3])"
+
+# ARGV: prefix, consumer, lease ms. Due delayed jobs join their lanes first.
+_CLAIM = PRELUDE + """
+local now = now_ms()
+for _, payload in ipairs(redis.call('ZRANGEBYSCORE', K.due, '-inf', now / 1000, 'LIMIT', 0, 50)) do
+  redis.call('ZREM', K.due, payload)
+  push(lane_of(payload), payload)
+end
+local id = redis.call('ZRANGEBYSCORE', K.leases, '-inf', now, 'LIMIT', 0, 1)[1]
+if not id then
+  local head = redis.call('ZRANGE', K.lanes, 0, 0, 'WITHSCORES')
+  if #head == 0 then return false end
+  local lane, vtime = head[1], tonumber(head[2])
+  id = redis.call('LPOP', lane_key(lane))
+  redis.call('SET', K.vclock, head[2])
+  if redis.call('LLEN', lane_key(lane)) == 0 then
+    redis.call('ZREM', K.lanes, lane)
+  else
+    redis.call('ZADD', K.lanes, vtime + 1, lane)
+  end
+  if not id then return false end
+end
+local tries = redis.call('HINCRBY', K.tries, id, 1)
+local token = ARGV[2] .. '#' .. tries
+redis.call('HSET', K.owner, id, token)
+redis.call('ZADD', K.leases, now + tonumber(ARGV[3]), id)
+return {id, token, tries, redis.call('HGET', K.data, id) or ''}
+"""
+
+# ARGV: prefix, id, token, lease ms
+_RENEW = PRELUDE + """
+if not owns(ARGV[2], ARGV[3]) then return 0 end
+redis.call('ZADD', K.leases, now_ms() + tonumber(ARGV[4]), ARGV[2])
+return 1
+"""
+
+# ARGV: prefix, id, token
+_ACK = PRELUDE + """
+if not owns(ARGV[2], ARGV[3]) then return 0 end
+forget(ARGV[2])
+return 1
+"""
+
+# ARGV: prefix, id, token, delay ms: give the job back, to be claimed again after the delay
+_RELEASE = PRELUDE + """
+if not owns(ARGV[2], ARGV[3]) then return 0 end
+redis.call('HDEL', K.owner, ARGV[2])
+redis.call('ZADD', K.leases, now_ms() + tonumber(ARGV[4]), ARGV[2])
+return 1
+"""
+
+# ARGV: prefix, id, token, why, dead_max
+_BURY = PRELUDE + """
+if not owns(ARGV[2], ARGV[3]) then return 0 end
+redis.call('XADD', K.dead, 'MAXLEN', tonumber(ARGV[5]), '*', 'job', redis.call('HGET', K.data, ARGV[2]) or '',
+           'why', ARGV[4], 'entry', ARGV[2])
+forget(ARGV[2])
+return 1
+"""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One delivery of a job to one owner. ``token`` fences every later step of this delivery."""
+
+    id: str
+    token: str
+    tries: int
+    payload: str
+
+
+def lane(job: Job) -> str:
+    return job.user or NO_LANE
 
 
 class RedisJobQueue(JobQueue):
-    def __init__(self, *, redis: aioredis.Redis, prefix: str = "maple:") -> None:
+    def __init__(self, *, redis: aioredis.Redis, prefix: str = "maple:", dead_max: int = 1000) -> None:
         self._r = redis
-        self.stream = f"{prefix}jobs"
+        self.prefix = prefix
         self.dead = f"{prefix}jobs:dead"
         self.due = f"{prefix}jobs:due"
-        self._promote = redis.register_script(_PROMOTE)
+        self.data = f"{prefix}jobs:data"
+        self.wake = f"{prefix}jobs:wake"
+        self.dead_max = dead_max
+        self._enqueue = redis.register_script(_ENQUEUE)
+        self._claim = redis.register_script(_CLAIM)
+        self._renew = redis.register_script(_RENEW)
+        self._ack = redis.register_script(_ACK)
+        self._release = redis.register_script(_RELEASE)
+        self._bury = redis.register_script(_BURY)
 
     async def enqueue(self, job: Job) -> None:
-        await guarded(lambda: self._r.xadd(self.stream, {"job": job.model_dump_json()}))
+        await guarded(lambda: self._enqueue(args=[self.prefix, lane(job), job.model_dump_json()]))
 
     async def enqueue_at(self, job: Job, *, at: datetime) -> None:
         await guarded(lambda: self._r.zadd(self.due, {job.model_dump_json(): at.timestamp()}))
 
-    async def promote_due(self, *, now: float | None = None) -> int:
-        """Move jobs whose time has come from the due set to the stream, atomically."""
-        moved = await self._promote(keys=[self.due, self.stream], args=[now if now is not None else time.time()])
-        return int(moved)
+    async def claim(self, consumer: str, *, lease: float) -> Claim | None:
+        """Take one job — an expired lease first, else the fairest lane's oldest — leased to ``consumer``."""
+        reply: Any = await self._claim(args=[self.prefix, consumer, _ms(lease)])
+        if not reply:
+            return None
+        return Claim(id=as_text(reply[0]), token=as_text(reply[1]), tries=int(reply[2]), payload=as_text(reply[3]))
 
-    async def ensure_group(self) -> None:
-        try:
-            await self._r.xgroup_create(self.stream, GROUP, id="0", mkstream=True)
-        except ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
+    async def renew(self, claim: Claim, *, lease: float) -> bool:
+        """Extend the lease if ``claim`` still owns the job; False means another owner has it (or it is done)."""
+        return bool(await self._renew(args=[self.prefix, claim.id, claim.token, _ms(lease)]))
 
+    async def ack(self, claim: Claim) -> bool:
+        return bool(await self._ack(args=[self.prefix, claim.id, claim.token]))
 
-class WorkerPool:
-    """Consumes jobs with ``concurrency`` in-flight at most; ``stop()`` lets in-flight jobs finish."""
+    async def release(self, claim: Claim, *, delay: float) -> bool:
+        """Give the job back, to be claimed again (by anyone) after ``delay`` seconds."""
+        return bool(await self._release(args=[self.prefix, claim.id, claim.token, _ms(delay)]))
 
-    def __init__(
-        self,
-        *,
-        queue: RedisJobQueue,
-        redis: aioredis.Redis,
-        consumer: str,
-        handler: Handler,
-        on_dead: DeadHandler,
-        concurrency: int = 4,
-        visibility_timeout: float = 30.0,
-        max_attempts: int = 3,
-        block_ms: int = 500,
-    ) -> None:
-        self._q, self._r, self.consumer = queue, redis, consumer
-        self._handler, self._on_dead = handler, on_dead
-        self._slots = asyncio.Semaphore(concurrency)
-        self._visibility_ms = int(visibility_timeout * 1000)
-        self._max_attempts = max_attempts
-        self._block_ms = block_ms
-        self._stopping = asyncio.Event()
-        self._tasks: set[asyncio.Task[None]] = set()
+    async def bury(self, claim: Claim, *, why: str) -> bool:
+        """Move the job to the (capped) dead-letter stream with its reason."""
+        return bool(await self._bury(args=[self.prefix, claim.id, claim.token, why, self.dead_max]))
 
-    async def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                await self._q.ensure_group()
-                break
-            except (RedisError, OSError) as exc:
-                log.warning("queue unavailable, retrying", extra={"error": type(exc).__name__})
-                await self._pause(2.0)
-        while not self._stopping.is_set():
-            try:
-                await self._q.promote_due()
-                entries = await self._reclaim() or await self._read()
-            except RedisError as exc:
-                log.warning("queue read failed", extra={"error": type(exc).__name__})
-                await self._pause(1.0)
-                continue
-            for entry_id, fields in entries:
-                await self._slots.acquire()
-                task = asyncio.create_task(self._process(entry_id, fields))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+    async def wait(self, timeout: float) -> None:
+        """Sleep until a job is enqueued or ``timeout`` passes (expired leases and due jobs need no wake-up)."""
+        await self._r.blpop([self.wake], timeout=timeout)
 
-    async def stop(self, *, grace: float = 30.0) -> None:
-        """Stop taking jobs; wait up to ``grace`` seconds for in-flight ones. Unfinished ones stay pending and
-        are reclaimed by another worker after the visibility timeout."""
-        self._stopping.set()
-        if self._tasks:
-            _done, pending = await asyncio.wait(set(self._tasks), timeout=grace)
-            for task in pending:
-                task.cancel()
+    async def depth(self) -> int:
+        """Jobs not yet acked or dead-lettered: queued, running, or waiting for a retry (not delayed ones)."""
+        return int(await guarded(lambda: self._r.hlen(self.data)))
 
-    async def _pause(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), seconds)
+    async def adopt_legacy_stream(self) -> int:
+        """Upgrade from the earlier layout (one stream ``jobs`` with the consumer group ``workers``): its
+        unfinished entries — pending or never delivered — join the lanes, then the stream is deleted. Entries
+        acked long ago are dropped with it. Run once by whichever worker gets there first."""
+        key = f"{self.prefix}jobs"
+        if await self._r.type(key) not in (b"stream", "stream"):
+            return 0
+        if not await self._r.set(f"{self.prefix}jobs:adopting", "1", nx=True, ex=300):
+            return 0
+        groups: Any = await self._r.xinfo_groups(key)
+        last = as_text(groups[0]["last-delivered-id"]) if groups else "0-0"
+        pending: Any = await self._r.xpending_range(key, as_text(groups[0]["name"]), min="-", max="+",
+                                                    count=1_000_000) if groups else []
+        rows = [row for p in pending for row in await self._r.xrange(key, min=p["message_id"], max=p["message_id"])]
+        rows += await self._r.xrange(key, min=f"({last}" if groups else "-", max="+")
+        for _id, fields in rows:
+            payload = as_text(fields.get(b"job", b""))
+            await self._enqueue(args=[self.prefix, _lane_of_payload(payload), payload])
+        await self._r.delete(key)
+        return len(rows)
 
-    async def _read(self) -> list[tuple[str, dict[str, str]]]:
-        free = max(1, self._slots._value)  # noqa: SLF001 - read-only peek at free slots
-        reply = await self._r.xreadgroup(GROUP, self.consumer, {self._q.stream: ">"}, count=free, block=self._block_ms)
-        return [(as_text(i), _fields(f)) for _stream, items in (reply or []) for i, f in items]
-
-    async def _reclaim(self) -> list[tuple[str, dict[str, str]]]:
-        reply = await self._r.xautoclaim(
-            self._q.stream, GROUP, self.consumer, min_idle_time=self._visibility_ms, start_id="0-0", count=4
-        )
-        return [(as_text(i), _fields(f)) for i, f in reply[1] if f]
-
-    async def _attempts(self, entry_id: str) -> int:
-        info = await self._r.xpending_range(self._q.stream, GROUP, min=entry_id, max=entry_id, count=1)
-        return int(info[0]["times_delivered"]) if info else 1
-
-    async def _process(self, entry_id: str, fields: dict[str, str]) -> None:
-        heartbeat = asyncio.create_task(self._heartbeat(entry_id))
-        try:
-            job = Job.model_validate_json(fields.get("job", "{}"))
-            attempts = await self._attempts(entry_id)
-            if attempts > self._max_attempts:
-                await self._bury(entry_id, fields, job, f"failed {attempts - 1} times")
-                return
-            await self._handler(job)
-            await self._r.xack(self._q.stream, GROUP, entry_id)
-        except asyncio.CancelledError:
-            raise
-        except ValueError as exc:
-            log.error("malformed job", extra={"entry": entry_id, "error": type(exc).__name__})
-            await self._r.xack(self._q.stream, GROUP, entry_id)
-        except Exception as exc:  # noqa: BLE001 - a failing job must never kill the worker
-            log.exception("job failed", extra={"entry": entry_id, "error": type(exc).__name__,
-                                               "run_id": _run_id(fields)})
-        finally:
-            heartbeat.cancel()
-            self._slots.release()
-
-    async def _heartbeat(self, entry_id: str) -> None:
-        while True:
-            await asyncio.sleep(self._visibility_ms / 3000)
-            with contextlib.suppress(RedisError):
-                await self._r.xclaim(self._q.stream, GROUP, self.consumer, 0, [entry_id], justid=True)
-
-    async def _bury(self, entry_id: str, fields: dict[str, str], job: Job, why: str) -> None:
-        await self._r.xadd(self._q.dead, {"job": fields.get("job", ""), "why": why, "entry": entry_id})
-        await self._r.xack(self._q.stream, GROUP, entry_id)
-        log.error("job dead-lettered", extra={"run_id": job.run_id, "job": job.kind, "why": why})
-        await self._on_dead(job, why)
+    async def dead_letters(self, *, limit: int = 100) -> list[dict[str, str]]:
+        rows: Any = await guarded(lambda: self._r.xrevrange(self.dead, count=limit))
+        return [{as_text(k): as_text(v) for k, v in fields.items()} for _id, fields in rows]
 
 
-def _fields(raw: dict[bytes | str, bytes | str]) -> dict[str, str]:
-    return {as_text(k): as_text(v) for k, v in raw.items()}
+def _ms(seconds: float) -> int:
+    return max(1, int(seconds * 1000))
 
 
-def _run_id(fields: dict[str, str]) -> str | None:
+def _lane_of_payload(payload: str) -> str:
     try:
-        return str(json.loads(fields.get("job", "{}")).get("run_id"))
+        return lane(Job.model_validate_json(payload))
     except ValueError:
+        return NO_LANE
+
+
+def run_id_of(payload: str) -> str | None:
+    """The run id of a job whose payload may not parse (for logs)."""
+    try:
+        value = json.loads(payload).get("run_id")
+    except (ValueError, AttributeError):
         return None
+    return value if isinstance(value, str) else None

@@ -1,47 +1,37 @@
 """RunStore on Redis: one hash per run (version + JSON document), written with a compare-and-set script that
-can enqueue a job in the same atomic step."""
+can enqueue a job in the same atomic step (into the queue of ``integrations.redis_queue``)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from bot.core.errors import ConflictError, NotFound, StoreUnavailable
+from bot.core.errors import ConflictError, NotFound
 from bot.core.models import Job, Run
 from bot.core.ports import RunStore
+from integrations.redis_conn import as_text, guarded
+from integrations.redis_queue import PRELUDE, lane
 
-T = TypeVar("T")
+__all__ = ["RedisRunStore", "as_text", "guarded"]
 
-# KEYS: run hash, job stream. ARGV: expected version ("" = must not exist), new version, document, job ("" = none)
-_CAS = """
+# KEYS: run hash. ARGV: prefix, expected version ("" = must not exist), new version, document, ttl,
+# job ("" = none), the job's lane
+_CAS = PRELUDE + """
 local cur = redis.call('HGET', KEYS[1], 'v')
-if ARGV[1] == '' then
+if ARGV[2] == '' then
   if cur then return 0 end
-elseif cur ~= ARGV[1] then
+elseif cur ~= ARGV[2] then
   if not cur then return -1 end
   return 0
 end
-redis.call('HSET', KEYS[1], 'v', ARGV[2], 'doc', ARGV[3])
+redis.call('HSET', KEYS[1], 'v', ARGV[3], 'doc', ARGV[4])
 if ARGV[5] ~= '0' then redis.call('EXPIRE', KEYS[1], ARGV[5]) end
-if ARGV[4] ~= '' then redis.call('XADD', KEYS[2], '*', 'job', ARGV[4]) end
+if ARGV[6] ~= '' then push(ARGV[7], ARGV[6]) end
 return 1
 """
-
-
-async def guarded(call: Callable[[], Awaitable[T]]) -> T:
-    """Run a Redis call, translating connection problems into StoreUnavailable."""
-    try:
-        return await call()
-    except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-        raise StoreUnavailable("the store cannot be reached") from exc
-    except RedisError as exc:
-        raise StoreUnavailable(f"store error: {type(exc).__name__}") from exc
 
 
 class RedisRunStore(RunStore):
@@ -57,18 +47,16 @@ class RedisRunStore(RunStore):
         return f"{self._prefix}run:{run_id}"
 
     @property
-    def stream(self) -> str:
-        return f"{self._prefix}jobs"
-
-    @property
     def dead_stream(self) -> str:
         return f"{self._prefix}jobs:dead"
 
     async def _write(self, run: Run, *, expected: str, job: Job | None) -> Run:
         new = run.model_copy(update={"version": run.version + 1})
-        args = [expected, str(new.version), new.model_dump_json(), job.model_dump_json() if job else "",
-                str(self._ttl)]
-        result: Any = await guarded(lambda: self._cas(keys=[self.run_key(run.id), self.stream], args=args))
+        if job is not None and job.user is None:
+            job = job.model_copy(update={"user": run.requester})  # the queue's fairness lane
+        args = [self._prefix, expected, str(new.version), new.model_dump_json(), str(self._ttl),
+                job.model_dump_json() if job else "", lane(job) if job else ""]
+        result: Any = await guarded(lambda: self._cas(keys=[self.run_key(run.id)], args=args))
         if result == 1:
             return new
         if result == -1:
@@ -91,11 +79,11 @@ class RedisRunStore(RunStore):
         entries = await guarded(lambda: self._r.xrevrange(self.dead_stream, count=limit))
         runs: list[Run] = []
         for _id, fields in entries:
-            job = json.loads(as_text(fields.get(b"job") or fields.get("job") or "{}"))
             try:
-                runs.append(await self.get(job.get("run_id", "")))
-            except NotFound:
-                continue
+                job = json.loads(as_text(fields.get(b"job") or fields.get("job") or "{}"))
+                runs.append(await self.get(str(job.get("run_id", ""))))
+            except (ValueError, AttributeError, NotFound):
+                continue  # a malformed job, or a run that has expired
         return runs
 
     async def ping(self) -> bool:
@@ -103,8 +91,3 @@ class RedisRunStore(RunStore):
             return bool(await self._r.ping())
         except (RedisError, OSError):
             return False
-
-
-def as_text(value: bytes | str | int) -> str:
-    """A Redis reply value as text (replies are bytes unless the client decodes them)."""
-    return value.decode() if isinstance(value, bytes) else str(value)

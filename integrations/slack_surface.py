@@ -28,7 +28,7 @@ from bot.core.errors import NotInChannel, SurfaceError, SurfaceUnavailable
 from bot.core.ports import Directory, MessageRef, Place, Surface, View
 from bot.core.spec import TenantsSpec
 from bot.core.tenancy import Installed, Tenancy
-from bot.core.tools.history import ChannelReader, HistoryMessage
+from bot.core.tools.history import ChannelReader, HistoryMessage, SourceKind
 from integrations.slack_lookups import Lookups
 
 Renderer = Callable[[View], tuple[str, list[dict[str, Any]]]]
@@ -108,6 +108,7 @@ class SlackSurface(Surface, Directory):
                                                           ttl=group_ttl)
         self._people: Lookups[Profile] = Lookups(name="users.info", load=self._person, ttl=600.0)
         self._members: dict[str, float] = {}
+        self._guest_set: tuple[float, frozenset[str]] | None = None
 
     async def close(self) -> None:
         for lookups in (self._groups, self._channels, self._people):
@@ -224,6 +225,27 @@ class SlackSurface(Surface, Directory):
     async def _channel(self, channel_id: str) -> frozenset[str]:
         return await SlackChannelReader(self._client).members(channel_id, max_pages=self._member_pages)
 
+    async def guests(self) -> frozenset[str] | None:
+        """The workspace's guest accounts, from ``users.list`` (paged), cached for ten minutes."""
+        if self._guest_set is not None and self._guest_set[0] > time.monotonic():
+            return self._guest_set[1]
+        found: set[str] = set()
+        cursor = ""
+        try:
+            for _page in range(100):
+                data = await call(self._client, "users.list", limit=1000, cursor=cursor)
+                found.update(str(u.get("id")) for u in data.get("members", [])
+                             if u.get("is_restricted") or u.get("is_ultra_restricted") or u.get("is_stranger"))
+                cursor = (data.get("response_metadata") or {}).get("next_cursor") or ""
+                if not cursor:
+                    break
+            else:
+                return None  # too many pages to be sure
+        except SurfaceError:
+            return None
+        self._guest_set = (time.monotonic() + 600, frozenset(found))
+        return self._guest_set[1]
+
     def forget_group(self, group_id: str | None = None) -> None:
         """Drop cached memberships (on ``subteam_members_changed``)."""
         self._groups.forget(group_id)
@@ -254,6 +276,16 @@ class SlackChannelReader(ChannelReader):
         log.warning("channel has more members than Maple reads; the rest hold no role through it",
                     extra={"channel": channel, "members_read": len(users), "max_pages": max_pages})
         return frozenset(users)
+
+    async def kind(self, channel: str) -> SourceKind:
+        if channel.startswith("D"):
+            return "dm"
+        info = (await call(self._client, "conversations.info", channel)).get("channel", {})
+        if info.get("is_im") or info.get("is_mpim"):
+            return "dm"
+        if info.get("is_ext_shared") or info.get("is_shared") or info.get("is_org_shared"):
+            return "shared"
+        return "private" if info.get("is_private") or info.get("is_group") else "public"
 
     async def history(self, channel: str, *, thread_ts: str | None, limit: int) -> list[HistoryMessage]:
         if thread_ts:

@@ -130,19 +130,32 @@ class Harness:
         body = urlencode({"payload": json.dumps({"team": {"id": "T0TEST"}, **payload})})
         return await self.post(body, content_type="application/x-www-form-urlencoded")
 
-    async def click(self, user: str, action_id: str, run_id: str, *, channel: str = "D0REVIEW") -> tuple[int, Any]:
+    async def ref(self, run_id: str, version: int | None) -> str:
+        """What a review button or modal carries: the run id and the draft version shown (default: the current)."""
+        if version is None:
+            try:
+                version = (await self.run(run_id)).draft_version
+            except Exception:  # noqa: BLE001 - an unknown run keeps a plausible version
+                version = 1
+        return f"{run_id}:{version}"
+
+    async def click(self, user: str, action_id: str, run_id: str, *, channel: str = "D0REVIEW",
+                    version: int | None = None) -> tuple[int, Any]:
+        value = await self.ref(run_id, version)
         return await self.interact({
             "type": "block_actions", "user": {"id": user}, "team": {"id": "T0TEST"}, "api_app_id": "A0MAPLE",
             "trigger_id": f"trig-{uuid.uuid4().hex[:6]}", "channel": {"id": channel},
             "container": {"type": "message", "channel_id": channel, "message_ts": "1.1"},
-            "actions": [{"action_id": action_id, "block_id": f"review:{run_id}", "value": run_id,
+            "actions": [{"action_id": action_id, "block_id": f"review:{value}", "value": value,
                          "type": "button", "action_ts": "1.2"}]})
 
-    async def submit(self, user: str, callback_id: str, run_id: str, values: dict[str, str]) -> tuple[int, Any]:
+    async def submit(self, user: str, callback_id: str, run_id: str, values: dict[str, str], *,
+                     version: int | None = None) -> tuple[int, Any]:
         state = {block: {"text": {"type": "plain_text_input", "value": v}} for block, v in values.items()}
+        ref = await self.ref(run_id, version)
         return await self.interact({
             "type": "view_submission", "user": {"id": user}, "team": {"id": "T0TEST"}, "api_app_id": "A0MAPLE",
-            "view": {"id": "V1", "type": "modal", "callback_id": callback_id, "private_metadata": run_id, "state": {"values": state}}})
+            "view": {"id": "V1", "type": "modal", "callback_id": callback_id, "private_metadata": ref, "state": {"values": state}}})
 
     async def event(self, event: dict[str, Any], *, event_id: str | None = None,
                     headers: dict[str, str] | None = None) -> tuple[int, Any]:

@@ -8,6 +8,7 @@ from typing import Any, Self
 
 from aiohttp import web
 
+from workspace.guard import Guard, loopback_names
 from workspace.people import People
 from workspace.signer import Reply, Signer
 from workspace.state import Call, Channel, Failure, Message, User, ViewRecord, WorkspaceState
@@ -24,21 +25,25 @@ class Workspace:
         self.signer = Signer(signing_secret=signing_secret, maple_url=maple_url)
         self.people = People(state, self.signer, base_url=lambda: self.url or "http://127.0.0.1")
         self.api = WebApi(state, token=bot_token)
-        self.app = web.Application(client_max_size=2_000_000)
+        self.guard = Guard()
+        self.app = web.Application(client_max_size=2_000_000, middlewares=[self.guard.middleware])
+        self.app.on_response_prepare.append(self.guard.add_headers)
         self.app.router.add_route("*", "/api/{method}", self.api.handle)
         self.app.router.add_post("/response/{key}", self._response)
-        add_ui_routes(self.app, state=state, people=self.people)
+        add_ui_routes(self.app, state=state, people=self.people, token=self.guard.token)
         self._runner: web.AppRunner | None = None
 
     # lifecycle ----------------------------------------------------------------------------------------------
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> Self:
+        """Listen on ``host`` (a loopback address: ValueError otherwise) and ``port`` (0: any free one)."""
+        names = loopback_names(host)
         self._runner = web.AppRunner(self.app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()
-        bound = self._runner.addresses[0]
-        shown = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
-        self.url = f"http://{shown}:{bound[1]}"
+        bound = int(self._runner.addresses[0][1])
+        self.guard.bind(host, bound)
+        self.url = f"http://{names[0]}:{bound}"
         return self
 
     async def stop(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import secrets
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -131,6 +132,7 @@ class WorkspaceState:
         self.homes: dict[str, str] = {}
         self.triggers: dict[str, Trigger] = {}
         self.responses: dict[str, ResponseTarget] = {}
+        self.read_marks: dict[tuple[str, str], float] = {}  # (person, channel) → ts of the newest message seen
         self.call_log: list[Call] = []
         self.failures: dict[str, list[Failure]] = defaultdict(list)
         self._subscribers: set[asyncio.Queue[Change | None]] = set()
@@ -216,8 +218,19 @@ class WorkspaceState:
                     users.append(message.get("user"))
                 parent["latest_reply"] = message["ts"]
         self.history[channel].append(message)
-        self.publish("message", None, channel=channel, ts=message["ts"])
+        self.publish("message", None, channel=channel, ts=message["ts"], new=True, user=message.get("user"),
+                     reply=bool(parent_ts and parent_ts != message["ts"]))
         return message
+
+    def unread(self, user: str, channel: str) -> int:
+        """Messages (not thread replies) others posted in ``channel`` since ``user`` last saw it."""
+        seen = self.read_marks.get((user, channel), 0.0)
+        return sum(1 for m in self.history.get(channel, []) if float(m["ts"]) > seen and m.get("user") != user
+                   and m.get("thread_ts") in (None, m["ts"]))
+
+    def mark_read(self, user: str, channel: str, ts: str) -> None:
+        key = (user, channel)
+        self.read_marks[key] = max(self.read_marks.get(key, 0.0), float(ts))
 
     def find(self, channel: str, ts: str) -> Message | None:
         return next((m for m in self.history.get(channel, []) if m["ts"] == ts), None)
@@ -265,7 +278,7 @@ class WorkspaceState:
             trigger.issued -= TRIGGER_TTL + 1
 
     def new_response_url(self, target: ResponseTarget) -> str:
-        key = self.new_id("R") + str(id(target))[-4:]
+        key = secrets.token_urlsafe(18)  # as unguessable as Slack's: whoever knows it may post as Maple
         self.responses[key] = target
         return key
 

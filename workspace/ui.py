@@ -6,25 +6,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import re
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
+from workspace.composer import command_text, message_text
 from workspace.people import People
 from workspace.signer import Reply
-from workspace.state import BOT_USER, SLACKBOT, TEAM, TEAM_NAME, WorkspaceState
+from workspace.state import BOT_USER, SLACKBOT, TEAM, TEAM_NAME, Change, WorkspaceState
 from workspace.webapi import public
 
 STATIC = Path(__file__).with_name("static")
 HEARTBEAT = 15.0
-_AT_NAME = re.compile(r"(?<![\w<])@([a-z0-9][a-z0-9._-]*)", re.IGNORECASE)
-
-
-def slack_escape(text: str) -> str:
-    """Escape ``& < >`` in what a person typed, as Slack's client does before sending it."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+TOKEN_SLOT = "{{workspace_token}}"
 
 
 def _reply(reply: Reply | None) -> web.Response:
@@ -34,8 +29,11 @@ def _reply(reply: Reply | None) -> web.Response:
 
 
 class UiRoutes:
-    def __init__(self, state: WorkspaceState, people: People) -> None:
+    def __init__(self, state: WorkspaceState, people: People, *, token: str) -> None:
         self.state, self.people = state, people
+        template = (STATIC / "index.html").read_text(encoding="utf-8")
+        assert TOKEN_SLOT in template
+        self.page = template.replace(TOKEN_SLOT, token)
 
     def _user(self, request: web.Request, data: dict[str, Any] | None = None) -> str:
         user = str((data or {}).get("user") or request.query.get("user") or "")
@@ -44,6 +42,9 @@ class UiRoutes:
         return user
 
     async def _body(self, request: web.Request) -> dict[str, Any]:
+        if request.content_type != "application/json":  # what a cross-site form cannot send without a preflight
+            raise web.HTTPUnsupportedMediaType(text='{"error": "send application/json"}',
+                                               content_type="application/json")
         try:
             data = await request.json()
         except ValueError:
@@ -52,8 +53,9 @@ class UiRoutes:
             raise web.HTTPBadRequest(text='{"error": "invalid JSON"}', content_type="application/json")
         return data
 
-    async def index(self, _request: web.Request) -> web.FileResponse:
-        return web.FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
+    async def index(self, _request: web.Request) -> web.Response:
+        """The page, carrying this start's token (never cached: a restart mints a new one)."""
+        return web.Response(text=self.page, content_type="text/html", headers={"Cache-Control": "no-store"})
 
     async def bootstrap(self, request: web.Request) -> web.Response:
         user = self._user(request)
@@ -62,10 +64,26 @@ class UiRoutes:
         channels = [{"id": c.id, "name": c.name, "private": c.private, "bot_member": BOT_USER in c.members}
                     for c in self.state.visible_channels(user)]
         dm = self.state.dm_channel(user)
+        unread = {c: self.state.unread(user, c) for c in [*(c["id"] for c in channels), dm.id]}
         return web.json_response({"team": {"id": TEAM, "name": TEAM_NAME}, "bot": BOT_USER, "me": user,
-                                  "people": people, "channels": channels, "dm": dm.id,
+                                  "people": people, "channels": channels, "dm": dm.id, "unread": unread,
                                   "all_channels": {c.id: c.name for c in self.state.channels.values()
-                                                   if not c.is_im}})
+                                                   if not c.is_im},
+                                  "private_channels": [c.id for c in self.state.channels.values()
+                                                       if c.private and not c.is_im]})
+
+    async def read(self, request: web.Request) -> web.Response:
+        """The person has seen ``channel`` up to ``ts``: its unread count starts again from there."""
+        data = await self._body(request)
+        user, channel = self._user(request, data), str(data.get("channel") or "")
+        try:
+            ts = f"{float(str(data.get('ts'))):.6f}"
+        except ValueError:
+            return web.json_response({"error": "invalid ts"}, status=400)
+        if not self.state.can_see(user, channel):
+            return web.json_response({"error": "channel_not_found"}, status=404)
+        self.state.mark_read(user, channel, ts)
+        return web.json_response({"ok": True, "unread": self.state.unread(user, channel)})
 
     async def channel(self, request: web.Request) -> web.Response:
         user, cid = self._user(request), request.match_info["channel"]
@@ -100,8 +118,8 @@ class UiRoutes:
                 self.state.add_ephemeral(channel=where.id, user=user, blocks=[], sender=SLACKBOT,
                                          text=f"{command} is not a valid command.")
                 return _reply(None)
-            return _reply(await self.people.slash(user, where.id, rest.strip()))
-        typed = self._mentions(slack_escape(text))
+            return _reply(await self.people.slash(user, where.id, command_text(self.state, user, rest.strip())))
+        typed = message_text(self.state, user, text)
         if where.is_im:
             return _reply(await self.people.dm(user, typed, thread_ts=thread_ts))
         if f"<@{BOT_USER}>" in typed:
@@ -113,16 +131,6 @@ class UiRoutes:
             return _reply(await self.people.mention(user, where.id, typed, thread_ts=thread_ts))
         self.people.say(user, where.id, typed, thread_ts=thread_ts)
         return _reply(None)
-
-    def _mentions(self, text: str) -> str:
-        names = {u.name.lower(): u.id for u in self.state.users.values()}
-        names["maple"] = BOT_USER
-
-        def swap(match: re.Match[str]) -> str:
-            found = names.get(match.group(1).lower().rstrip("._-"))
-            return f"<@{found}>" if found else match.group(0)
-
-        return _AT_NAME.sub(swap, text)
 
     async def click(self, request: web.Request) -> web.Response:
         data = await self._body(request)
@@ -180,7 +188,7 @@ class UiRoutes:
                     continue
                 if change is None:
                     break
-                if change.audience in (None, user):
+                if self._shown(change, user):
                     payload = json.dumps({"kind": change.kind, **change.data})
                     await response.write(f"data: {payload}\n\n".encode())
         except (ConnectionResetError, RuntimeError):
@@ -192,8 +200,16 @@ class UiRoutes:
         return response
 
 
-def add_ui_routes(app: web.Application, *, state: WorkspaceState, people: People) -> None:
-    ui = UiRoutes(state, people)
+    def _shown(self, change: Change, user: str) -> bool:
+        """Only what ``user`` may see: their own changes, and news of channels they can read."""
+        if change.audience not in (None, user):
+            return False
+        channel = change.data.get("channel")
+        return change.kind != "message" or not channel or self.state.can_see(user, str(channel))
+
+
+def add_ui_routes(app: web.Application, *, state: WorkspaceState, people: People, token: str) -> None:
+    ui = UiRoutes(state, people, token=token)
     app.router.add_get("/", ui.index)
     app.router.add_static("/static/", STATIC, append_version=False)
     app.router.add_get("/ui/bootstrap", ui.bootstrap)
@@ -207,3 +223,4 @@ def add_ui_routes(app: web.Application, *, state: WorkspaceState, people: People
     app.router.add_post("/ui/close", ui.close)
     app.router.add_post("/ui/dismiss", ui.dismiss)
     app.router.add_post("/ui/home_opened", ui.home_opened)
+    app.router.add_post("/ui/read", ui.read)

@@ -279,6 +279,11 @@ def users_info(state: WorkspaceState, params: Params) -> Params:
     return {"user": user.to_slack()}
 
 
+@method("users.list")
+def users_list(state: WorkspaceState, params: Params) -> Params:
+    return {"members": [user.to_slack() for user in state.users.values()], "response_metadata": {"next_cursor": ""}}
+
+
 @method("usergroups.users.list")
 def usergroups_users_list(state: WorkspaceState, params: Params) -> Params:
     group = str(required(params, "usergroup"))

@@ -9,6 +9,7 @@ from bot.core import text
 from bot.core.models import Run
 from bot.core.ports import Directory
 from bot.core.spec import MapleSpec, WorkflowSpec
+from bot.core.text import Msg
 
 EVERYONE = "*"
 
@@ -45,6 +46,13 @@ class Access:
             return [await self._directory.known_members(s) for s in sources]
         return list(await asyncio.gather(*(self._directory.known_members(s) for s in sources)))
 
+    async def channel_members(self, channel: str) -> frozenset[str]:
+        """Who is in a channel (for destinations: who would read what is posted there)."""
+        return await self._directory.channel_members(channel)
+
+    async def guests(self) -> frozenset[str] | None:
+        return await self._directory.guests()
+
     async def has_any(self, user: str, roles: list[str]) -> bool:
         mine = await self.roles_of(user)
         return any(role in mine for role in roles)
@@ -61,12 +69,12 @@ class Access:
         return await self.has_any(user, self._spec.admin_roles)
 
     async def is_approver(self, user: str, workflow: WorkflowSpec) -> bool:
-        return await self.has_any(user, workflow.approver_roles)
+        return await self.has_any(user, workflow.reviewer_roles)
 
     async def approvers(self, workflow: WorkflowSpec) -> list[str]:
-        """Explicit user ids of the workflow's approver roles, user groups and channels expanded (for DMs)."""
+        """Explicit user ids of the workflow's reviewer roles, user groups and channels expanded (for DMs)."""
         users: list[str] = []
-        for role in workflow.approver_roles:
+        for role in workflow.reviewer_roles:
             for member in self._spec.roles.get(role, []):
                 expanded = sorted(await self._expand(member))
                 users.extend(u for u in expanded if u != EVERYONE and u not in users)
@@ -84,19 +92,19 @@ class Access:
             return True
         return workflow is not None and await self.is_approver(user, workflow)
 
-    async def decide_denial(
-        self, *, user: str, run: Run, workflow: WorkflowSpec, approve: bool
-    ) -> str | None:
-        """The reason ``user`` may not decide on ``run`` (None when they may)."""
-        if not await self.is_approver(user, workflow):
+    def decision_denial(self, *, user: str, run: Run, approver: bool, approve: bool) -> Msg | None:
+        """Why ``user`` may not decide on ``run`` as it is now (None when they may). Pure, so it runs inside
+        the compare-and-set that writes the decision; ``approver``: whether ``user`` holds a reviewer role."""
+        if not approver:
             return text.NOT_ALLOWED_DECIDE
         if approve and user == run.requester and not self._spec.review.allow_self_approval:
             return text.SELF_APPROVAL
-        if approve and self._edited_by_only(user, run):
+        if approve and edited_last_by(run) == user:
             return text.EDITOR_ONLY_APPROVER
         return None
 
-    @staticmethod
-    def _edited_by_only(user: str, run: Run) -> bool:
-        human_edits = [d for d in run.drafts if not d.author.startswith("model:")]
-        return bool(human_edits) and human_edits[-1].author == user
+
+def edited_last_by(run: Run) -> str | None:
+    """The reviewer whose edit is the current draft (None when a model or tool wrote it)."""
+    draft = run.draft
+    return draft.author if draft is not None and not draft.author.startswith(("model:", "tool:")) else None

@@ -1,15 +1,17 @@
-"""Maple's tamper-evident audit trail: event model, canonical encoding, HMAC chains, anchors, verification.
+"""Maple's tamper-evident audit trail: event model, canonical encoding, HMAC chains, signed chain points.
 
 Pure: no I/O here. ``integrations/redis_audit.py`` stores the chains in Redis streams and
-``integrations/audit_anchor.py`` keeps signed chain heads in an append-only file outside Redis.
+``integrations/audit_anchor.py`` keeps signed chain heads in an append-only file outside Redis; the keys are
+described in ``bot/core/audit_keys.py``, what an event may keep in ``bot/core/audit_attrs.py``.
 
 Attribute names follow the OpenTelemetry semantic conventions for GenAI, version 1.37.0 (``SEMCONV_VERSION``,
 the release that introduced ``gen_ai.provider.name``); Maple's own attributes live under ``maple.*``.
-Prompts and drafts are never stored: record ``prompt_digest(key, text)`` as ``maple.prompt.hmac``.
+Prompts, drafts and reasons are never stored: record ``keyed_digest`` / ``text_attrs`` values instead.
 
 Chain: events are sharded (UTC day + worker, ``2026-11-24/w1``). In a shard every event carries ``seq``,
-``prev`` (the previous event's ``mac``, or ``GENESIS``) and ``mac = HMAC-SHA256(key, canonical_json(event
-without mac))``. Anchors and checkpoints are signed chain points; a checkpoint marks a trimmed prefix.
+``prev`` (the previous event's ``mac``, or ``GENESIS``), ``kid`` (the keyring id it was sealed with) and
+``mac = HMAC-SHA256(chain sub-key of kid, canonical_json(event without mac))``. Anchors and checkpoints are
+chain points signed with the anchor key (asymmetric); a checkpoint marks a trimmed prefix.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import math
 import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
@@ -25,31 +26,16 @@ from typing import Annotated, Any, Final, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, ValidationError
 
+from bot.core.audit_attrs import UnsafeAttribute as UnsafeAttribute  # re-exported: callers catch it from here
+from bot.core.audit_attrs import check_attrs, check_event_id, check_kind
+from bot.core.audit_keys import AnchorSigner, AnchorVerifier, AuditKey, Keyring
+
 SEMCONV_VERSION: Final = "1.37.0"
 SEMCONV_SCHEMA_URL: Final = "https://opentelemetry.io/schemas/1.37.0"
-FORMAT_VERSION: Final = 1
+FORMAT_VERSION: Final = 2
 GENESIS: Final = "0" * 64
-MAX_TEXT_CHARS: Final = 512
-MAX_LIST_ITEMS: Final = 64
 
-
-class UnsafeAttribute(ValueError):
-    """An audit attribute that is malformed or looks like raw text (prompts are recorded as HMACs only)."""
-
-
-_KIND = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
-_ATTR = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
 _WORKER = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_RAW_WORDS = frozenset({
-    "prompt", "prompts", "goal", "draft", "text", "content", "contents", "message", "messages", "body",
-    "completion", "reply", "answer", "question", "query", "system_instructions", "arguments", "result",
-})
-_SAFE_LAST = frozenset({"hmac", "digest", "sha256", "length", "chars", "count", "tokens", "version", "id", "ids"})
-
-
-def prompt_digest(key: bytes, text: str) -> str:
-    """HMAC-SHA256 (hex) of ``text``: lets the trail prove which prompt was used without storing it."""
-    return hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 def canonical_json(value: Any) -> bytes:
@@ -80,34 +66,6 @@ def shard_day(shard: str) -> date | None:
         return None
 
 
-def check_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate audit attributes; return a plain JSON-ready copy. Raise UnsafeAttribute."""
-    clean: dict[str, Any] = {}
-    for name, value in attrs.items():
-        if not isinstance(name, str) or not _ATTR.match(name):
-            raise UnsafeAttribute(f"attribute name {name!r} must be dotted lower-case, e.g. maple.route.reason")
-        parts = name.split(".")
-        if _RAW_WORDS.intersection(parts) and parts[-1] not in _SAFE_LAST:
-            raise UnsafeAttribute(f"attribute {name!r} looks like raw text; record prompt_digest() instead")
-        if isinstance(value, list | tuple):
-            if len(value) > MAX_LIST_ITEMS:
-                raise UnsafeAttribute(f"attribute {name!r} has more than {MAX_LIST_ITEMS} items")
-            clean[name] = [_scalar(name, item) for item in value]
-        else:
-            clean[name] = None if value is None else _scalar(name, value)
-    return clean
-
-
-def _scalar(name: str, value: Any) -> str | int | float | bool:
-    if isinstance(value, float) and not math.isfinite(value):
-        raise UnsafeAttribute(f"attribute {name!r} is not a finite number")
-    if isinstance(value, str) and len(value) > MAX_TEXT_CHARS:
-        raise UnsafeAttribute(f"attribute {name!r} is longer than {MAX_TEXT_CHARS} chars: raw text?")
-    if not isinstance(value, str | int | float | bool):
-        raise UnsafeAttribute(f"attribute {name!r} must be a string, number, boolean or a list of them")
-    return value
-
-
 def _utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("timestamps must be timezone-aware")
@@ -124,6 +82,8 @@ class AuditEvent(BaseModel):
     shard: str
     seq: int = Field(ge=1)
     prev: str
+    kid: str
+    eid: str | None = None  # the caller's idempotency id: appending it again is a no-op
     kind: str
     run_id: str | None
     actor: str | None
@@ -140,19 +100,20 @@ class AuditEvent(BaseModel):
 
 
 def seal(
-    key: bytes, *, shard: str, seq: int, prev: str, kind: str, run_id: str | None, actor: str | None,
-    ts: datetime, attrs: Mapping[str, Any],
+    key: AuditKey, *, shard: str, seq: int, prev: str, kind: str, run_id: str | None, actor: str | None,
+    ts: datetime, attrs: Mapping[str, Any], event_id: str | None = None,
 ) -> AuditEvent:
-    """Build the event that follows ``prev`` at ``seq`` and compute its mac."""
-    if not _KIND.match(kind):
-        raise UnsafeAttribute(f"event kind {kind!r} must be dotted lower-case, e.g. run.created")
-    draft = AuditEvent(shard=shard, seq=seq, prev=prev, kind=kind, run_id=run_id, actor=actor, ts=ts,
-                       attrs=check_attrs(attrs), mac="")
-    return draft.model_copy(update={"mac": compute_mac(key, draft.body())})
+    """Build the event that follows ``prev`` at ``seq`` and compute its mac. Every adapter appends through
+    this function, so every adapter validates alike (UnsafeAttribute)."""
+    draft = AuditEvent(shard=shard, seq=seq, prev=prev, kid=key.kid, eid=check_event_id(event_id),
+                       kind=check_kind(kind), run_id=run_id, actor=actor, ts=ts, attrs=check_attrs(attrs), mac="")
+    return draft.model_copy(update={"mac": compute_mac(key.chain, draft.body())})
 
 
-def event_intact(key: bytes, event: AuditEvent) -> bool:
-    return hmac.compare_digest(compute_mac(key, event.body()), event.mac)
+def event_intact(keys: Keyring, event: AuditEvent) -> bool:
+    """The mac is right under the key the event names (False for a key id not in the keyring)."""
+    key = keys.get(event.kid)
+    return key is not None and hmac.compare_digest(compute_mac(key.chain, event.body()), event.mac)
 
 
 class ChainPoint(BaseModel):
@@ -163,28 +124,37 @@ class ChainPoint(BaseModel):
     mac: str
 
 
+PointType = Literal["anchor", "checkpoint"]
+
+
 class SignedPoint(BaseModel):
-    """A chain head written outside Redis (``anchor``) or the end of a trimmed prefix (``checkpoint``)."""
+    """A chain head written outside Redis (``anchor``) or the end of a trimmed prefix (``checkpoint``), signed
+    with the anchor key ``kid``."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    type: Literal["anchor", "checkpoint"]
+    type: PointType
     shard: str
     seq: int = Field(ge=0)
     mac: str
     time: UtcTime
+    kid: str
     sig: str
 
     def point(self) -> ChainPoint:
         return ChainPoint(shard=self.shard, seq=self.seq, mac=self.mac)
 
-    def valid(self, key: bytes) -> bool:
-        return hmac.compare_digest(compute_mac(key, self.model_dump(mode="json", exclude={"sig"})), self.sig)
+    def message(self) -> bytes:
+        return canonical_json(self.model_dump(mode="json", exclude={"sig"}))
+
+    def valid(self, verifier: AnchorVerifier | None) -> bool:
+        return verifier is not None and verifier.verify(key_id=self.kid, message=self.message(), signature=self.sig)
 
 
-def sign_point(key: bytes, *, type: Literal["anchor", "checkpoint"], point: ChainPoint, time: datetime) -> SignedPoint:
-    draft = SignedPoint(type=type, shard=point.shard, seq=point.seq, mac=point.mac, time=time, sig="")
-    return draft.model_copy(update={"sig": compute_mac(key, draft.model_dump(mode="json", exclude={"sig"}))})
+def sign_point(signer: AnchorSigner, *, type: PointType, point: ChainPoint, time: datetime) -> SignedPoint:
+    draft = SignedPoint(type=type, shard=point.shard, seq=point.seq, mac=point.mac, time=time, kid=signer.key_id,
+                        sig="")
+    return draft.model_copy(update={"sig": signer.sign(draft.message())})
 
 
 class AnchorState(BaseModel):
@@ -193,9 +163,11 @@ class AnchorState(BaseModel):
     anchors: dict[str, SignedPoint] = Field(default_factory=dict)
     checkpoints: dict[str, SignedPoint] = Field(default_factory=dict)
     problems: list[str] = Field(default_factory=list)
+    lines: int = 0  # valid signed lines read
+    signers: dict[str, int] = Field(default_factory=dict)  # anchor key id → valid lines it signed
 
 
-def read_anchor_lines(key: bytes, lines: Iterable[str]) -> AnchorState:
+def read_anchor_lines(verifier: AnchorVerifier | None, lines: Iterable[str]) -> AnchorState:
     state = AnchorState()
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -205,9 +177,15 @@ def read_anchor_lines(key: bytes, lines: Iterable[str]) -> AnchorState:
         except ValidationError:
             state.problems.append(f"anchor file line {number} is malformed")
             continue
-        if not point.valid(key):
+        if verifier is None or point.kid not in verifier.key_ids:
+            state.problems.append(f"anchor file line {number} is signed by anchor key {point.kid!r}, which is "
+                                  "not among the configured anchor public keys")
+            continue
+        if not point.valid(verifier):
             state.problems.append(f"anchor file line {number} has an invalid signature")
             continue
+        state.lines += 1
+        state.signers[point.kid] = state.signers.get(point.kid, 0) + 1
         best = state.anchors if point.type == "anchor" else state.checkpoints
         if point.shard not in best or point.seq >= best[point.shard].seq:
             best[point.shard] = point
@@ -218,3 +196,8 @@ class TrimResult(BaseModel):
     checkpoints: list[SignedPoint] = Field(default_factory=list)
     removed: int = 0
     skipped: dict[str, str] = Field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        out = [f"{cp.shard}: trimmed up to seq {cp.seq} at a signed checkpoint" for cp in self.checkpoints]
+        out += [f"{shard}: left alone ({why})" for shard, why in self.skipped.items()]
+        return [*out, f"removed {self.removed} event(s)"]

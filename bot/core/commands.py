@@ -42,16 +42,3 @@ def parse(raw: str) -> Command:
     if len(text) < 2 or not any(ch.isalnum() for ch in text):
         return Command("unknown", text=text)
     return Command("goal", text=text)
-
-
-def status_lines(*, run_id: str, state: str, workflow: str, requester: str, created: str,
-                 routes: list[tuple[str, str]], tokens: int, cost: float, error: str | None) -> str:
-    lines = [f"*Run {run_id}* — {state.replace('_', ' ')}",
-             f"Workflow: {workflow or 'not chosen yet'} · requested by <@{requester}> at {created}"]
-    for step, reason in routes:
-        lines.append(f"• {step}: {reason}")
-    if tokens:
-        lines.append(f"Usage: {tokens:,} tokens · ${cost:.4f}")
-    if error:
-        lines.append(f"Problem: {error}")
-    return "\n".join(lines)

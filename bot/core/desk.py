@@ -14,6 +14,7 @@ from bot.core.classify import Classifier
 from bot.core.errors import AccessDenied, InputError, MapleError, NotFound, StoreUnavailable
 from bot.core.models import Origin
 from bot.core.services import Services
+from bot.core.text import Msg
 
 log = logging.getLogger("maple.desk")
 
@@ -23,7 +24,7 @@ class Answer:
     """What Maple answers at once. ``choices`` (workflow id, label) ask back which workflow was meant;
     ``queued`` means a worker follows up in the conversation; a private answer is for the asker alone."""
 
-    text: str
+    text: Msg
     choices: list[tuple[str, str]] = field(default_factory=list)
     run_id: str | None = None
     queued: bool = False
@@ -42,12 +43,12 @@ class Desk:
         except StoreUnavailable:
             return Answer(text.UNAVAILABLE)
         except (InputError, AccessDenied) as exc:
-            return Answer(str(exc))
+            return Answer(text.as_msg(exc))
 
     async def _dispatch(self, *, user: str, origin: Origin, cmd: commands.Command) -> Answer:
         if cmd.kind in ("usage", "help"):
-            extra = "\n" + text.ADMIN_USAGE if await self.svc.access.is_admin(user) else ""
-            return Answer(text.USAGE + extra)
+            admin = await self.svc.access.is_admin(user)
+            return Answer(text.lines([text.USAGE, text.ADMIN_USAGE]) if admin else text.USAGE)
         if cmd.kind == "unknown":
             return Answer(text.unknown_command(cmd.text))
         if cmd.kind == "workflows":
@@ -89,26 +90,29 @@ class Desk:
         say = text.working_on_it if wf is None or wf.review else text.working_no_review
         return Answer(say(run.id), run_id=run.id, queued=True)
 
-    async def workflows(self, user: str) -> str:
-        lines = [f"• *{wf.label}* (`{wf.id}`) — {wf.description}" for wf in self.svc.spec.workflows
-                 if await self.svc.access.may_run(user, wf)]
-        return "Workflows you may run:\n" + "\n".join(lines) if lines else text.NO_WORKFLOWS
+    async def workflows(self, user: str) -> Msg:
+        mine = [text.msg("workflow_line", title=wf.label, id=wf.id, description=wf.description)
+                for wf in self.svc.spec.workflows if await self.svc.access.may_run(user, wf)]
+        return text.lines([text.msg("workflows_header"), *mine]) if mine else text.NO_WORKFLOWS
 
-    async def status(self, user: str, run_id: str) -> str:
+    async def status(self, user: str, run_id: str) -> Msg:
         try:
             run = await self.svc.store.get(run_id)
         except NotFound:
-            return text.RUN_NOT_FOUND.format(run_id=run_id)
+            return text.run_not_found(run_id)
         if not await self.svc.access.may_view(user, run, self.svc.spec.workflow(run.workflow)):
             return text.STATUS_DENIED
-        return commands.status_lines(
-            run_id=run.id, state=run.state.value, workflow=run.workflow, requester=run.requester,
-            created=run.created_at.strftime("%Y-%m-%d %H:%M UTC"),
-            routes=[(r.step, r.reason + _skips(r.skipped)) for r in run.routes],
-            tokens=run.total_tokens, cost=run.total_cost, error=run.error,
-        )
+        parts = [text.msg("status_head", run=run.id, state=run.state.value.replace("_", " ")),
+                 text.msg("status_workflow", workflow=run.workflow or "not chosen yet", user=text.User(run.requester),
+                          at=f"{run.created_at:%Y-%m-%d %H:%M} UTC")]
+        parts += [text.msg("status_route", step=r.step, reason=r.reason + _skips(r.skipped)) for r in run.routes]
+        if run.total_tokens:
+            parts.append(text.msg("status_usage", tokens=run.total_tokens, cost=f"{run.total_cost:.4f}"))
+        if run.error:
+            parts.append(text.msg("status_problem", error=run.error))
+        return text.lines(parts)
 
-    async def audit(self, user: str, run_id: str) -> str:
+    async def audit(self, user: str, run_id: str) -> Msg:
         if not await self.svc.access.is_admin(user):
             return text.AUDIT_DENIED
         try:
@@ -117,10 +121,11 @@ class Desk:
             log.warning("audit timeline unavailable", extra={"run_id": run_id, "error": type(exc).__name__})
             return text.AUDIT_UNAVAILABLE
         if not events:
-            return text.RUN_NOT_FOUND.format(run_id=run_id)
-        lines = [f"• `{e.ts:%Y-%m-%d %H:%M:%S}` {e.kind}" + (f" by <@{e.actor}>" if e.actor else "")
-                 for e in events[:40]]
-        return f"*Audit timeline of {run_id}*\n" + "\n".join(lines)
+            return text.run_not_found(run_id)
+        rows = [text.msg("audit_line_by", at=f"{e.ts:%Y-%m-%d %H:%M:%S}", kind=e.kind, user=text.User(e.actor))
+                if e.actor else text.msg("audit_line", at=f"{e.ts:%Y-%m-%d %H:%M:%S}", kind=e.kind)
+                for e in events[:40]]
+        return text.lines([text.msg("audit_head", run=run_id), *rows])
 
 
 def _skips(skipped: dict[str, str]) -> str:

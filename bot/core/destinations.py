@@ -1,25 +1,80 @@
-"""Where a draft or result may go, by its sensitivity: public channels, private channels, DMs, Slack Connect
-channels and guest accounts each have a ceiling (``channels:`` in the config). Fail closed."""
+"""Where a run's content may be shown — the one gate for results, review messages and escalations.
+
+Three rules, all fail closed:
+- **Sensitivity**: each kind of destination has a ceiling (``channels:`` — public, private, DM, Slack Connect).
+- **Guests**: content above ``channels.guests`` never reaches a destination with a guest in it — the person of
+  a DM, or any member of a channel (checked against the workspace's guest accounts; when those are not known,
+  members are asked about one by one, and a channel too large for that is treated as having guests).
+- **Audience**: text read from a private channel or a DM may reach only people who can read that source
+  (``Run.audience``): a DM's person or every member of a private channel must be in it; a public channel, which
+  anyone in the workspace can join, never receives such content.
+"""
 
 from __future__ import annotations
 
+import asyncio
+
+from bot.core import text
 from bot.core.levels import Sensitivity
 from bot.core.models import Run
+from bot.core.ports import Place
 from bot.core.services import Services
+from bot.core.text import Msg
+
+MAX_MEMBERS_CHECKED = 1000
 
 
-async def ceiling(svc: Services, *, channel: str) -> Sensitivity:
-    place = await svc.surface.place(channel=channel)
+async def ceiling(svc: Services, *, place: Place) -> Sensitivity:
     return Sensitivity(getattr(svc.spec.channels, place.kind))
 
 
+async def readers(svc: Services, *, channel: str, place: Place, user: str | None) -> frozenset[str] | None:
+    """Who can read ``channel``: the person of a DM, a channel's members (None: a public channel's readers are
+    everyone in the workspace)."""
+    if place.kind == "dm":
+        return frozenset({user}) if user else None
+    return await svc.access.channel_members(channel)
+
+
+async def refusal(svc: Services, *, run: Run, channel: str, user: str | None = None) -> Msg | None:
+    """Why ``run``'s content may not be shown in ``channel`` — a DM with ``user`` when ``user`` is given —
+    or None when it may."""
+    place = await svc.surface.place(channel=channel)
+    level = run.sensitivity
+    if level > await ceiling(svc, place=place):
+        return text.msg("too_sensitive_for", level=level.label, place=place.kind)
+    if level <= svc.spec.channels.guests and run.audience.open:
+        return None  # anyone in the workspace may read it: no need to know who is there
+    members = await readers(svc, channel=channel, place=place, user=user)
+    if not members:
+        return text.msg("unknown_reader")  # fail closed: who would read it is not known
+    if level > svc.spec.channels.guests and await _has_guest(svc, members):
+        return text.msg("guest_in_destination", level=level.label)
+    if not run.audience.open and (place.kind == "public" or not run.audience.admits(members)):
+        return text.msg("outside_audience", sources=_sources(run))
+    return None
+
+
 async def may_receive(svc: Services, *, run: Run, channel: str, user: str | None = None) -> bool:
-    """May ``run``'s content be posted in ``channel`` (seen by ``user`` when it is a DM)?"""
-    if run.sensitivity > await ceiling(svc, channel=channel):
-        return False
-    return user is None or not await svc.surface.is_guest(user=user) or run.sensitivity <= svc.spec.channels.guests
+    return await refusal(svc, run=run, channel=channel, user=user) is None
 
 
-def place_refusal(run: Run, channel: str) -> str:
-    return (f"this result is {run.sensitivity.label} and may not be posted in <#{channel}>; "
-            "it was sent to you directly instead.")
+async def _has_guest(svc: Services, members: frozenset[str]) -> bool:
+    guests = await svc.access.guests()
+    if guests is not None:
+        return bool(members & guests)
+    if len(members) > MAX_MEMBERS_CHECKED:
+        return True  # fail closed: the workspace's guests are not known and there are too many to ask about
+    limit = asyncio.Semaphore(8)
+
+    async def guest(user: str) -> bool:
+        async with limit:
+            return await svc.surface.is_guest(user=user)
+
+    return any(await asyncio.gather(*(guest(u) for u in sorted(members))))
+
+
+def _sources(run: Run) -> Msg:
+    named = [text.msg("raw", text=text.Channel(s)) if not s.startswith("D") else text.msg("a_dm")
+             for s in run.audience.sources[:5]]
+    return text.lines(named, sep=", ")

@@ -11,10 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.core import text
-from bot.core.errors import BudgetExceeded, ModelResponseError, NoEligibleModel, PolicyViolation, ToolError
+from bot.core import budget, text
+from bot.core.errors import ModelResponseError, NoEligibleModel, PolicyViolation, ToolError
 from bot.core.levels import Sensitivity
 from bot.core.models import (
+    Audience,
     ChatMessage,
     Completion,
     DraftVersion,
@@ -27,8 +28,8 @@ from bot.core.models import (
 from bot.core.policy import blocking, check_draft
 from bot.core.router import Plan
 from bot.core.sensitivity import redact, restore
-from bot.core.services import Services
-from bot.core.spec import TIER_RANK, StepSpec, WorkflowSpec
+from bot.core.services import Services, ToolOutput
+from bot.core.spec import TIER_RANK, SourceFloorSpec, StepSpec, WorkflowSpec
 from bot.core.states import transition
 
 DEFAULT_PROMPT = "You are Maple, a careful assistant inside a company's Slack. Do what the user asks, concisely."
@@ -48,13 +49,22 @@ class Work:
     model: str | None = None
     notes: list[str] = field(default_factory=list)
     routes: list[RouteDecision] = field(default_factory=list)
-    usage: list[Usage] = field(default_factory=list)
     policy: list[str] = field(default_factory=list)
+    audience: Audience = field(default_factory=Audience)
+    floor: Sensitivity = Sensitivity.PUBLIC  # the least level of what was read (its sources' floors)
 
     def raise_level(self, level: Sensitivity, hits: dict[str, int]) -> None:
         self.level = max(self.level, level)
         for kind, count in hits.items():
             self.hits[kind] = self.hits.get(kind, 0) + count
+
+    def take(self, out: ToolOutput, floors: SourceFloorSpec) -> None:
+        """What a tool returned joins the run: its level (at least its source's floor) and its audience."""
+        floor = Sensitivity(getattr(floors, out.source_kind)) if out.source_kind else Sensitivity.PUBLIC
+        self.floor = max(self.floor, floor)
+        self.raise_level(max(out.level, floor), out.hits)
+        if out.source is not None:
+            self.audience = self.audience.narrowed(source=out.source, members=out.readers)
 
 
 def steps_of(workflow: WorkflowSpec | None) -> list[StepSpec]:
@@ -79,7 +89,8 @@ async def produce_draft(svc: Services, run: Run) -> Run:
 
     run = await svc.mutate(run.id, to_drafting)
     level, hits = svc.assessment(run.goal)
-    work = Work(run=run, workflow=svc.spec.workflow(run.workflow), level=level, hits=dict(hits))
+    work = Work(run=run, workflow=svc.spec.workflow(run.workflow), level=level, hits=dict(hits),
+                audience=run.audience)
     await svc.record("sensitivity.assessed", run, attrs={"maple.sensitivity.level": level.label,
                                                           "maple.sensitivity.hits": _hit_list(hits)})
     for step in steps_of(work.workflow):
@@ -116,7 +127,7 @@ async def _tool(svc: Services, work: Work, step: StepSpec) -> None:
         raise ModelResponseError(f"tool {step.tool or '?'} is not available in this deployment")
     started = time.perf_counter()
     out = await svc.tools(name=step.tool, run=work.run, step=step, level=work.level)
-    work.raise_level(out.level, out.hits)
+    work.take(out, svc.spec.sensitivity.sources)
     work.context.append(out.text)
     work.draft, work.model = out.text, f"tool:{step.tool}"
     await svc.record("tool.called", work.run, attrs={
@@ -129,9 +140,11 @@ def _prepare(svc: Services, work: Work, step: StepSpec) -> tuple[list[ChatMessag
     placeholders first, so the text that leaves is assessed (and routed) without them."""
     messages = build_messages(step, work)
     if not (work.workflow and work.workflow.redact):
-        return messages, work.level, {}
+        sent, _hits = svc.assessment(messages[1].content)  # exactly the text that will leave
+        return messages, max(work.level, sent), {}
     masked, mapping = redact(messages[1].content, patterns=svc.spec.sensitivity.patterns)
     level, _hits = svc.assessment(masked)
+    level = max(level, work.floor)
     messages[1] = ChatMessage(role="user", content=masked)
     if mapping:
         work.notes.append(f"{len(mapping)} personal value(s) were replaced by placeholders before the model call")
@@ -141,30 +154,41 @@ def _prepare(svc: Services, work: Work, step: StepSpec) -> tuple[list[ChatMessag
 MAX_TOOL_ROUNDS = 3
 
 
-def _plan(svc: Services, step: StepSpec, level: Sensitivity, over_budget: bool) -> Plan:
-    try:
+async def _plan(svc: Services, work: Work, step: StepSpec, *, level: Sensitivity, messages: list[ChatMessage],
+                tools: list[dict[str, Any]] | None) -> budget.Grant:
+    """Route the step, then reserve its worst case: when the budget has no room for a paid model, the free
+    models' plan is reserved instead, and with no free model the run is refused (BudgetExceeded)."""
+
+    def route(free_only: bool) -> Plan:
         return svc.router.plan(step="generate", capability=step.capability, tier=step.tier, sensitivity=level,
-                               free_only=over_budget)
+                               free_only=free_only)
+
+    try:
+        plan = route(False)
     except NoEligibleModel as exc:
-        if over_budget:
-            raise BudgetExceeded("your daily token budget is spent and no free model is eligible") from exc
         raise NoEligibleModel(text.no_eligible_model(level.label)) from exc
+    grant = await budget.reserve(svc, run=work.run, plan=plan, free_plan=lambda: route(True), messages=messages,
+                                 tools=tools)
+    note = text.OVER_BUDGET_NOTE if grant.free_only else None
+    if grant.capped is not None:
+        note = text.budget_capped_note(grant.capped)
+    if note and note not in work.notes:
+        work.notes.append(note)
+    return grant
 
 
 async def _generate(svc: Services, work: Work, step: StepSpec) -> None:
     """Call the routed model; when it asks for tools (OpenAI tool calling), run them — validated, cleared — and
     call again, re-routing on the level of what the tools returned."""
-    over_budget = await _over_budget(svc, work.run)
     messages, level, mapping = _prepare(svc, work, step)
-    if over_budget:
-        work.notes.append("over the daily token budget: drafted by a free model")
     for round_no in range(MAX_TOOL_ROUNDS + 1):
-        plan = _plan(svc, step, level, over_budget)
+        tools = svc.tools.schemas() if svc.tools is not None and round_no < MAX_TOOL_ROUNDS else None
+        grant = await _plan(svc, work, step, level=level, messages=messages, tools=tools)
+        plan = grant.plan
         await svc.record("route.decided", work.run, attrs={
             "maple.route.chosen": plan.decision.chosen, "maple.route.reason": plan.decision.reason,
             "maple.sensitivity.level": level.label, "maple.redaction.count": len(mapping)})
-        tools = svc.tools.schemas() if svc.tools is not None and round_no < MAX_TOOL_ROUNDS else None
-        completion, usage = await _call(svc, work, plan, messages, tools)
+        completion, usage = await _call(svc, work, grant, messages, tools)
         if not completion.tool_calls or svc.tools is None:
             break
         messages.append(ChatMessage(role="assistant", content=completion.text, tool_calls=completion.tool_calls))
@@ -188,41 +212,34 @@ async def _run_requested(svc: Services, work: Work, call: ToolCall, level: Sensi
         await svc.record("tool.refused", work.run, attrs={"gen_ai.tool.name": call.name[:64],
                                                           "error.type": type(exc).__name__})
         return f"error: {exc}", level
-    work.raise_level(out.level, out.hits)
+    work.take(out, svc.spec.sensitivity.sources)
     work.context.append(out.text)
     await svc.record("tool.called", work.run, attrs={"gen_ai.tool.name": call.name, "maple.tool.requested_by": "model",
                                                      "maple.sensitivity.level": out.level.label})
-    return out.text[:8000], max(level, out.level)
+    return out.text[:8000], max(level, work.level)
 
 
 async def _call(
-    svc: Services, work: Work, plan: Plan, messages: list[ChatMessage], tools: list[dict[str, Any]] | None
+    svc: Services, work: Work, grant: budget.Grant, messages: list[ChatMessage], tools: list[dict[str, Any]] | None
 ) -> tuple[Completion, Usage]:
+    """One reserved call: the router runs the granted plan, the hold is settled with the real usage, and the
+    usage goes on the run at once (so the run's tokens and cost match the ledger whatever happens next)."""
     started = time.perf_counter()
-    completion, usage, decision = await svc.router.generate(plan, messages=messages, tools=tools)
+    completion, usage, decision = await budget.metered(svc, grant, messages=messages, tools=tools)
     latency_ms = round((time.perf_counter() - started) * 1000, 1)
     work.routes.append(decision)
-    work.usage.append(usage)
-    if svc.ledger is not None:
-        await svc.ledger.add(user=work.run.requester, team=work.run.origin.team or "-",
-                             tokens=usage.input_tokens + usage.output_tokens, cost=usage.cost_usd)
-    spec = next((m for m in plan.chain if m.name == usage.model), None)
+    await budget.charge_run(svc, work.run.id, usage=usage)
+    spec = next((m for m in grant.plan.chain if m.name == usage.model), None)
     provider = "llama.cpp" if spec is not None and spec.kind == "local-gguf" else "openai-compatible"
     await svc.record("model.called", work.run, attrs={
         "gen_ai.operation.name": "chat", "gen_ai.request.model": usage.model, "gen_ai.provider.name": provider,
         "maple.prompt.hmac": svc.audit.digest("\n".join(m.content for m in messages)),
         "gen_ai.response.model": completion.model, "gen_ai.usage.input_tokens": usage.input_tokens,
         "gen_ai.usage.output_tokens": usage.output_tokens, "maple.cost.usd": usage.cost_usd,
+        "gen_ai.request.max_tokens": spec.max_tokens if spec is not None else None,
+        "maple.budget.held": grant.hold.tokens if grant.hold is not None else None,
         "maple.latency_ms": latency_ms, "maple.tool_calls": len(completion.tool_calls)})
     return completion, usage
-
-
-async def _over_budget(svc: Services, run: Run) -> bool:
-    if svc.ledger is None:
-        return False
-    user_tokens, team_tokens = await svc.ledger.spent(user=run.requester, team=run.origin.team or "-")
-    budgets = svc.spec.budgets
-    return user_tokens >= budgets.user_tokens_per_day or team_tokens >= budgets.team_tokens_per_day
 
 
 def _accept(svc: Services, work: Work) -> Callable[[Run], None]:
@@ -234,9 +251,11 @@ def _accept(svc: Services, work: Work) -> Callable[[Run], None]:
             return
         r.drafts.append(draft)
         r.routes.extend(work.routes)
-        r.usage.extend(work.usage)
         r.sensitivity = work.level
         r.sensitivity_hits = dict(work.hits)
+        r.audience = work.audience
+        r.draft_version += 1
+        r.drafts[-1].version = r.draft_version
         r.policy_notes = list(work.policy)
         needs_review = work.workflow.review if work.workflow else True
         transition(r, RunState.IN_REVIEW if needs_review else RunState.APPROVED)

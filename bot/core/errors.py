@@ -26,9 +26,16 @@ MapleError
 
 from __future__ import annotations
 
+from bot.core.text import Msg
+
 
 class MapleError(Exception):
-    """Base of every error Maple raises on purpose."""
+    """Base of every error Maple raises on purpose. A message for people is a ``Msg`` (bot/core/text.py);
+    a plain string is shown to them literally (escaped), as any other untrusted text."""
+
+    def __init__(self, message: object = "", *args: object) -> None:
+        super().__init__(str(message), *args)
+        self.msg: Msg | None = message if isinstance(message, Msg) else None
 
 
 class ConfigError(MapleError):
@@ -40,7 +47,7 @@ class InputError(MapleError):
 
 
 class RateLimited(InputError):
-    def __init__(self, message: str, *, retry_after: float) -> None:
+    def __init__(self, message: object, *, retry_after: float) -> None:
         super().__init__(message)
         self.retry_after = retry_after
 

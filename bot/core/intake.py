@@ -34,7 +34,7 @@ def check_goal(svc: Services, goal: str) -> str:
 
 async def authorize_run(svc: Services, *, user: str, workflow: WorkflowSpec) -> None:
     if not await svc.access.may_run(user, workflow):
-        raise AccessDenied(text.NOT_ALLOWED_RUN.format(workflow=workflow.label))
+        raise AccessDenied(text.not_allowed_run(workflow.label))
 
 
 async def throttle(svc: Services, intake: Intake) -> None:
@@ -58,12 +58,19 @@ async def throttle(svc: Services, intake: Intake) -> None:
                           retry_after=verdict.retry_after)
 
 
-def _new_run(svc: Services, intake: Intake, goal: str, workflow: str) -> Run:
+def bind(run: Run, workflow: WorkflowSpec) -> None:
+    """Give a run its workflow — and with it everything the workflow decides for the run (its quorum)."""
+    run.workflow = workflow.id
+    run.quorum = workflow.quorum
+
+
+def _new_run(svc: Services, intake: Intake, goal: str, workflow: WorkflowSpec | None) -> Run:
     now = svc.clock.now()
-    spec = svc.spec.workflow(workflow)
-    quorum = max((s.quorum for s in (spec.steps if spec else []) if s.kind == "review"), default=1)
-    return Run(requester=intake.requester, origin=intake.origin, goal=goal, workflow=workflow, created_at=now,
-               updated_at=now, sensitivity=svc.spec.sensitivity.default, quorum=quorum)
+    run = Run(requester=intake.requester, origin=intake.origin, goal=goal, workflow="", created_at=now,
+              updated_at=now, sensitivity=svc.spec.sensitivity.default)
+    if workflow is not None:
+        bind(run, workflow)
+    return run
 
 
 async def hold(svc: Services, intake: Intake, *, ask_model: bool = False) -> Run:
@@ -71,7 +78,7 @@ async def hold(svc: Services, intake: Intake, *, ask_model: bool = False) -> Run
     A mention or DM gets the question posted in its thread by a worker (a ``clarify`` job)."""
     goal = check_goal(svc, intake.goal)
     await throttle(svc, intake)
-    run = _new_run(svc, intake, goal, "")
+    run = _new_run(svc, intake, goal, None)
     queued = ask_model or intake.origin.kind in ("mention", "dm")
     job = Job(run_id=run.id, kind="clarify") if queued else None
     return await svc.store.create(run, job=job)
@@ -81,16 +88,16 @@ async def choose(svc: Services, *, run_id: str, user: str, workflow_id: str) -> 
     """The requester picked a workflow for a held goal: authorize, then queue it."""
     workflow = svc.spec.workflow(workflow_id)
     if workflow is None:
-        raise InputError(text.UNKNOWN_WORKFLOW.format(workflow=workflow_id))
+        raise InputError(text.unknown_workflow(workflow_id))
     run = await svc.store.get(run_id)
     if run.requester != user:
-        raise AccessDenied("Only the person who asked can choose the workflow.")
+        raise AccessDenied(text.ONLY_REQUESTER_CHOOSES)
     await authorize_run(svc, user=user, workflow=workflow)
 
     def pick(r: Run) -> None:
         if r.workflow:
-            raise InvalidTransition(f"Run {r.id} is already running as *{r.workflow}*.")
-        r.workflow = workflow.id
+            raise InvalidTransition(text.already_running(r.id, r.workflow))
+        bind(r, workflow)
 
     run = await svc.mutate(run_id, pick, job=Job(run_id=run_id, kind="draft"))
     await svc.record("run.classified", run, actor=user, attrs={"maple.workflow": workflow.id,
@@ -103,8 +110,8 @@ async def submit(svc: Services, intake: Intake) -> Run:
     goal = check_goal(svc, intake.goal)
     workflow = svc.spec.workflow(intake.workflow)
     if workflow is None:
-        raise InputError(text.UNKNOWN_WORKFLOW.format(workflow=intake.workflow))
+        raise InputError(text.unknown_workflow(intake.workflow))
     await authorize_run(svc, user=intake.requester, workflow=workflow)
     await throttle(svc, intake)
-    run = _new_run(svc, intake, goal, workflow.id)
+    run = _new_run(svc, intake, goal, workflow)
     return await svc.store.create(run, job=Job(run_id=run.id, kind="draft"))

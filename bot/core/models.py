@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -59,6 +59,39 @@ class DraftVersion(Model):
     at: datetime
     model: str | None = None
     notes: list[str] = Field(default_factory=list)
+    version: int = 0
+
+
+class Audience(Model):
+    """Who may read a run's content. ``members`` None: anyone in the workspace (nothing private was read);
+    otherwise only these people — the members of every private channel or DM whose text the run carries.
+    It only ever narrows (``narrowed``), whatever the sensitivity detectors say."""
+
+    members: list[str] | None = None
+    sources: list[str] = Field(default_factory=list)
+
+    @property
+    def open(self) -> bool:
+        return self.members is None
+
+    def narrowed(self, *, source: str, members: frozenset[str] | None) -> Audience:
+        if members is None:
+            return self
+        current = members if self.members is None else members & set(self.members)
+        return Audience(members=sorted(current), sources=sorted({*self.sources, source}))
+
+    def admits(self, users: frozenset[str] | set[str]) -> bool:
+        return self.members is None or set(users) <= set(self.members)
+
+
+class AuditIntent(Model):
+    """An audit event written on the run together with the change it records, appended afterwards (with
+    ``id`` as its idempotency key, so appending it twice after a crash records it once)."""
+
+    id: str
+    kind: str
+    actor: str | None = None
+    attrs: dict[str, Any] = Field(default_factory=dict)
 
 
 class Decision(Model):
@@ -114,6 +147,9 @@ class Run(Model):
     error: str | None = None
     approvals: list[str] = Field(default_factory=list)
     quorum: int = 1
+    draft_version: int = 0
+    audience: Audience = Field(default_factory=Audience)
+    outbox: list[AuditIntent] = Field(default_factory=list)
 
     @property
     def draft(self) -> DraftVersion | None:
@@ -138,6 +174,8 @@ JobKind = Literal["draft", "deliver", "reject", "refresh_reviews", "clarify", "r
 class Job(Model):
     run_id: str
     kind: JobKind
+    user: str | None = None  # on whose behalf the work is done: the queue serves users fairly (the run store
+    #                          fills it with the run's requester when it enqueues with a run write)
 
 
 class ToolCall(Model):

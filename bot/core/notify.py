@@ -6,9 +6,10 @@ from bot.core.effects import post_once
 from bot.core.models import Run
 from bot.core.ports import View
 from bot.core.services import Services
+from bot.core.text import Msg
 
 
-async def tell_requester(svc: Services, run: Run, *, effect: str, message: str) -> Run:
+async def tell_requester(svc: Services, run: Run, *, effect: str, message: Msg) -> Run:
     channel = await svc.surface.open_dm(user=run.requester)
     run, _ = await post_once(
         svc, run, effect=f"notify:{effect}", channel=channel, view=View(kind="notice", text=message, run=run)

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-import hashlib
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal, NamedTuple, Self, TypeVar
 
 from pydantic import BaseModel
 
-from bot.core.audit import AuditEvent
+from bot.core.audit import AuditEvent, SignedPoint
+from bot.core.audit_attrs import text_attrs
 from bot.core.models import ChatMessage, Completion, Job, Run
+from bot.core.text import Msg
+
+T = TypeVar("T")
 
 
 class Lifecycle:
@@ -102,7 +105,12 @@ class Directory(ABC):
 
     @abstractmethod
     async def channel_members(self, channel_id: str) -> frozenset[str]:
-        """Members of a channel named in a role (``C…``/``G…``): everyone in it holds the role."""
+        """Members of a channel (``C…``/``G…``): for roles naming a channel, and for who reads a destination.
+        An empty set when the answer is not known (fail closed)."""
+
+    @abstractmethod
+    async def guests(self) -> frozenset[str] | None:
+        """Every guest account of the workspace (None when it is not known)."""
 
     @abstractmethod
     async def is_local(self, user: str) -> bool:
@@ -117,15 +125,16 @@ class Directory(ABC):
         return await self.channel_members(source)
 
 
-class View(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class View:
     """A neutral description of a message; the surface renders it (Block Kit for Slack)."""
 
     kind: str
     run: Run | None = None
-    text: str = ""
-    banner: str | None = None
+    text: Msg | None = None
+    banner: Msg | None = None
     buttons: bool = False
-    options: list[tuple[str, str]] = []
+    options: list[tuple[str, str]] = field(default_factory=list)
 
 
 class MessageRef(BaseModel):
@@ -169,33 +178,108 @@ class Surface(ABC):
     async def update(self, *, ref: MessageRef, view: View) -> None: ...
 
     @abstractmethod
-    async def post_ephemeral(self, *, channel: str, user: str, text: str, thread_ts: str | None = None) -> None: ...
+    async def post_ephemeral(self, *, channel: str, user: str, text: Msg, thread_ts: str | None = None) -> None: ...
 
 
 class AuditLog(ABC):
+    """The tamper-evident audit trail (see bot/core/audit.py). Every adapter seals events with
+    ``bot.core.audit.seal``, so every adapter refuses the same attributes (``UnsafeAttribute``)."""
+
     @abstractmethod
     async def append(
-        self, *, kind: str, run_id: str | None, actor: str | None, attrs: Mapping[str, Any]
-    ) -> None: ...
+        self, *, kind: str, run_id: str | None, actor: str | None, attrs: Mapping[str, Any],
+        event_id: str | None = None,
+    ) -> None:
+        """Append one event. With ``event_id``, appending an id already in the trail is a no-op that returns
+        normally (record-then-act: pending events may be flushed twice after a crash)."""
 
     @abstractmethod
     async def timeline(self, run_id: str) -> list[AuditEvent]:
         """One run's events in time order."""
 
+    @abstractmethod
     def digest(self, text: str) -> str:
-        """A keyed digest of text the audit must not keep (prompts); adapters with a key use an HMAC."""
-        return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+        """A keyed digest (``kid:hex``) of a text the audit must not keep; never a plain hash."""
+
+    def text_attrs(
+        self, name: str, text: str | None, *, hits: Mapping[str, int] | None = None
+    ) -> dict[str, Any]:
+        """What the audit keeps of a free text (a reason, a note, a goal): ``{name}.hmac``, ``{name}.length``
+        and optionally ``{name}.hits``; nothing for ``None``."""
+        return text_attrs(name, text, digest=self.digest, hits=hits)
+
+
+class AuditAnchoring(ABC):
+    """Signs chain heads outside the store (anchors). Only the process holding the anchor key has one."""
+
+    @abstractmethod
+    async def anchor(self) -> list[SignedPoint]:
+        """Anchor every chain head that moved since the last anchor; return the signed points written."""
+
+
+class Hold(BaseModel):
+    """Tokens set aside for one model call until it is settled — or until ``ttl`` passes, if its worker died."""
+
+    id: str
+    user: str
+    team: str
+    day: str
+    tokens: int
+
+
+class Spending(NamedTuple):
+    """Today's usage of a user and of their team: tokens and cost settled, tokens held by calls in flight."""
+
+    user_tokens: int
+    team_tokens: int
+    user_cost_usd: float = 0.0
+    team_cost_usd: float = 0.0
+    user_reserved: int = 0
+    team_reserved: int = 0
 
 
 class UsageLedger(ABC):
-    """Tokens and cost per user and per team per day (budgets), kept outside the run."""
+    """Tokens and cost per user and per team per UTC day (budgets), kept outside the run.
+
+    The only way usage grows is ``settle``: every model call first ``reserve``s its worst case, then settles what it
+    really used (0 releases the hold). Nothing ever makes spent tokens or cost decrease.
+    """
 
     @abstractmethod
-    async def add(self, *, user: str, team: str, tokens: int, cost: float) -> None: ...
+    async def reserve(
+        self,
+        *,
+        user: str,
+        team: str,
+        tokens: int,
+        at_least: int,
+        user_limit: int | None,
+        team_limit: int | None,
+        ttl_seconds: float,
+    ) -> Hold | None:
+        """In one atomic step, hold ``tokens`` against today's user and team budgets (what is spent plus what
+        other calls hold must stay within each limit) — or, when less is left, all that is left if that is at
+        least ``at_least``. None when refused. Limits of None hold without checking (free models: their tokens
+        count, they are never refused). The hold lapses after ``ttl_seconds`` unless settled first."""
 
     @abstractmethod
-    async def spent(self, *, user: str, team: str) -> tuple[int, int]:
-        """(tokens the user spent today, tokens the team spent today)."""
+    async def settle(self, hold: Hold, *, tokens: int, cost: float) -> None:
+        """Replace ``hold`` by what the call really used (``tokens=0`` releases it); a second settle of the same
+        hold changes nothing. Refuses negative usage (ValueError)."""
+
+    @abstractmethod
+    async def spent(self, *, user: str, team: str) -> Spending: ...
+
+
+class Compute(Lifecycle, ABC):
+    """Runs CPU-bound work on untrusted input away from the event loop that serves Slack, with a hard time limit.
+
+    ``fn`` is a module-level function and ``args`` are picklable (the work may run in another process). Errors ``fn``
+    raises on purpose (``ToolError``) come back as they are; past ``timeout`` seconds the work is stopped — not
+    left running — and ``ToolFailed`` is raised, as it is when the work crashes."""
+
+    @abstractmethod
+    async def run(self, fn: Callable[..., T], *args: Any, timeout: float) -> T: ...
 
 
 @dataclass(frozen=True, kw_only=True)

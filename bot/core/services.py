@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot.core.access import Access
-from bot.core.errors import ConflictError
+from bot.core.errors import ConflictError, MapleError
 from bot.core.levels import Sensitivity
 from bot.core.models import Job, Run, ToolCall
 from bot.core.ports import AuditLog, Clock, JobQueue, RateLimiter, RunStore, Surface, UsageLedger
 from bot.core.router import Router
 from bot.core.spec import MapleSpec, StepSpec
 
+log = logging.getLogger("maple.services")
 Mutation = Callable[[Run], None]
 Assessor = Callable[[str], tuple[Sensitivity, dict[str, int]]]
 
@@ -34,6 +36,9 @@ class ToolOutput:
     text: str
     level: Sensitivity
     hits: dict[str, int]
+    source: str | None = None
+    source_kind: str | None = None
+    readers: frozenset[str] | None = None
 
 
 def no_assessment(default: Sensitivity) -> Assessor:
@@ -70,10 +75,31 @@ class Services:
             change(run)
             run.updated_at = self.clock.now()
             try:
-                return await self.store.save(run, job=job(run) if callable(job) else job)
+                saved = await self.store.save(run, job=job(run) if callable(job) else job)
             except ConflictError:
                 continue
+            return await self.flush_audit(saved) if saved.outbox else saved
         raise ConflictError(f"run {run_id} kept changing under us")
+
+    async def flush_audit(self, run: Run) -> Run:
+        """Append the audit events written on the run (record, then act, then mark done). Each carries its id,
+        so a crash between the append and the clean-up appends it once. If the trail cannot be reached, the
+        events stay on the run and the next job on it appends them."""
+        pending = list(run.outbox)
+        try:
+            for intent in pending:
+                await self.audit.append(kind=intent.kind, run_id=run.id, actor=intent.actor, attrs=intent.attrs,
+                                        event_id=intent.id)
+        except MapleError as exc:
+            log.warning("audit append deferred", extra={"run_id": run.id, "error": type(exc).__name__})
+            return run
+        done = {intent.id for intent in pending}
+
+        def clear(r: Run) -> None:
+            r.outbox = [i for i in r.outbox if i.id not in done]
+
+        return await self.mutate(run.id, clear)
+
 
     async def record(
         self, kind: str, run: Run | None, *, actor: str | None = None, attrs: Mapping[str, Any] | None = None

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from bot.core.config_checks import regex_problem, url_problem, zone_problem
 from bot.core.levels import Sensitivity
 
 Capability = Literal["classify", "draft", "summarize", "reason"]
@@ -15,6 +17,8 @@ _GET: HttpMethod = "GET"
 ALL_CAPABILITIES: tuple[Capability, ...] = ("classify", "draft", "summarize", "reason")
 TIER_RANK: dict[str, int] = {"demo": 0, "basic": 1, "standard": 2, "frontier": 3}
 SLACK_ID = r"^(\*|[UWSCG][A-Z0-9]{2,})$"
+CHANNEL_ID = r"^[CG][A-Z0-9]{2,}$"
+TOOL_NAMES = frozenset({"calculator", "datetime", "slack_history", "http"})
 
 
 class Strict(BaseModel):
@@ -51,6 +55,20 @@ class ModelSpec(Strict):
 
     _lv = field_validator("clearance", mode="before")(_level)
 
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        if value is not None and (why := url_problem(value.split("?")[0])):
+            raise ValueError(f"base_url {why}")
+        return value
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _key_env(cls, value: str | None) -> str | None:
+        if value is not None and not value.replace("_", "A").isalnum():
+            raise ValueError("api_key_env must be the name of an environment variable, e.g. OPENAI_API_KEY")
+        return value
+
 
 class StepSpec(Strict):
     kind: Literal["retrieve", "tool", "generate", "check", "review", "deliver"]
@@ -63,7 +81,15 @@ class StepSpec(Strict):
     quorum: int = Field(1, ge=1)
     timeout_minutes: int | None = Field(None, gt=0)
     to: Literal["origin", "channel", "dm"] = "origin"
-    channel: str | None = None
+    channel: str | None = Field(None, pattern=CHANNEL_ID)
+
+    @model_validator(mode="after")
+    def _complete(self) -> StepSpec:
+        if self.kind == "tool" and self.tool not in TOOL_NAMES:
+            raise ValueError(f"a tool step names one of {', '.join(sorted(TOOL_NAMES))} (got {self.tool!r})")
+        if self.kind == "deliver" and self.to == "channel" and not self.channel:
+            raise ValueError("a deliver step with to: channel needs channel: C…")
+        return self
 
 
 class WorkflowSpec(Strict):
@@ -82,9 +108,24 @@ class WorkflowSpec(Strict):
     def label(self) -> str:
         return self.title or self.id.capitalize()
 
+    @property
+    def review_step(self) -> StepSpec | None:
+        return next((s for s in self.steps if s.kind == "review"), None)
+
+    @property
+    def reviewer_roles(self) -> list[str]:
+        """Who decides on this workflow's drafts: the review step's ``approver_roles`` when it names them."""
+        step = self.review_step
+        return list(step.approver_roles) if step and step.approver_roles else list(self.approver_roles)
+
+    @property
+    def quorum(self) -> int:
+        step = self.review_step
+        return step.quorum if step else 1
+
 
 class ReviewSpec(Strict):
-    channel: str | None = Field(None, pattern=r"^[CG][A-Z0-9]{2,}$")
+    channel: str | None = Field(None, pattern=CHANNEL_ID)
     allow_self_approval: bool = False
 
 
@@ -111,12 +152,36 @@ class HttpTarget(Strict):
 
     _lv = field_validator("clearance", mode="before")(_level)
 
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if why := url_problem(value):
+            raise ValueError(f"url {why}")
+        return value
+
 
 class ToolsSpec(Strict):
     http: list[HttpTarget] = Field(default_factory=list)
     http_timeout: float = Field(5.0, gt=0, le=60)
     http_max_bytes: int = Field(262_144, gt=0, le=10_000_000)
     timezone: str = "UTC"
+    holidays: list[date] = Field(default_factory=list, description="days that are not business days")
+    compute_timeout: float = Field(2.0, gt=0, le=30, description="CPU seconds a calculator or date call may take")
+    compute_workers: int = Field(2, ge=1, le=16)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        if why := zone_problem(value):
+            raise ValueError(why)
+        return value
+
+    @model_validator(mode="after")
+    def _unique(self) -> ToolsSpec:
+        names = [t.name for t in self.http]
+        if len(names) != len(set(names)):
+            raise ValueError("http target names must be unique")
+        return self
 
 
 class PatternSpec(Strict):
@@ -127,10 +192,35 @@ class PatternSpec(Strict):
 
     _lv = field_validator("level", mode="before")(_level)
 
+    @field_validator("regex")
+    @classmethod
+    def _regex(cls, value: str | None) -> str | None:
+        if value is not None and (why := regex_problem(value)):
+            raise ValueError(f"regex {value!r} {why}")
+        return value
+
+    @model_validator(mode="after")
+    def _matches_something(self) -> PatternSpec:
+        if not self.regex and not any(k.strip() for k in self.keywords):
+            raise ValueError(f"pattern {self.name!r} needs a regex or keywords")
+        return self
+
+
+class SourceFloorSpec(Strict):
+    """The least sensitivity of text read from each kind of conversation, whatever the detectors find."""
+
+    public: Sensitivity = Sensitivity.INTERNAL
+    private: Sensitivity = Sensitivity.CONFIDENTIAL
+    dm: Sensitivity = Sensitivity.CONFIDENTIAL
+    shared: Sensitivity = Sensitivity.CONFIDENTIAL
+
+    _lv = field_validator("public", "private", "dm", "shared", mode="before")(_level)
+
 
 class SensitivitySpec(Strict):
     default: Sensitivity = Sensitivity.INTERNAL
     patterns: list[PatternSpec] = Field(default_factory=list)
+    sources: SourceFloorSpec = SourceFloorSpec()
 
     _lv = field_validator("default", mode="before")(_level)
 
@@ -158,7 +248,7 @@ class ScheduleSpec(Strict):
     workflow: str
     cron: str
     goal: str
-    channel: str = Field(pattern=r"^[CG][A-Z0-9]{2,}$")
+    channel: str = Field(pattern=CHANNEL_ID)
     requester: str = Field(pattern=r"^[UW][A-Z0-9]{2,}$")
 
 
@@ -201,10 +291,23 @@ class MapleSpec(Strict):
     @model_validator(mode="after")
     def _check_references(self) -> MapleSpec:
         known = set(self.roles)
+        for role in self.admin_roles if "admin_roles" in self.model_fields_set else ():
+            if role not in known:
+                raise ValueError(f"admin_roles names unknown role {role!r}")
         for wf in self.workflows:
-            for role in (*wf.run_roles, *wf.approver_roles):
+            step_roles = [r for step in wf.steps for r in step.approver_roles or []]
+            for role in (*wf.run_roles, *wf.approver_roles, *step_roles):
                 if role not in known:
                     raise ValueError(f"workflow {wf.id!r} names unknown role {role!r}")
+            for step in wf.steps:
+                if step.kind == "retrieve" and step.collection and step.collection not in self.collections:
+                    raise ValueError(f"workflow {wf.id!r} reads unknown collection {step.collection!r}")
+                if step.kind == "tool" and step.tool == "http" and not self.tools.http:
+                    raise ValueError(f"workflow {wf.id!r} uses the http tool but tools.http lists no target")
+        for name, roles in self.collections.items():
+            for role in roles:
+                if role not in known:
+                    raise ValueError(f"collection {name!r} names unknown role {role!r}")
         ids = [wf.id for wf in self.workflows]
         if len(ids) != len(set(ids)):
             raise ValueError("workflow ids must be unique")
@@ -214,6 +317,8 @@ class MapleSpec(Strict):
         for sched in self.schedules:
             if sched.workflow not in ids:
                 raise ValueError(f"schedule {sched.id!r} names unknown workflow {sched.workflow!r}")
+        if len({s.id for s in self.schedules}) != len(self.schedules):
+            raise ValueError("schedule ids must be unique")
         return self
 
     def workflow(self, workflow_id: str) -> WorkflowSpec | None:

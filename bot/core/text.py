@@ -1,134 +1,426 @@
-"""Every sentence Maple says to people, in one place so tone and wording stay consistent."""
+"""Every sentence Maple says to people, in one place so tone and wording stay consistent.
+
+A message is a ``Msg``: a key into the catalog below and its arguments. Templates are Maple's own mrkdwn; the
+arguments are typed, and that is what keeps untrusted text inert: a plain ``str`` argument (a goal, a reason,
+an error detail) is shown literally — the surface escapes it after cutting it to length — while only ``User``
+and ``Channel`` arguments become mentions, and only when they are well-formed ids. The surface renders a
+``Msg`` (``handlers/mrkdwn.py``); ``str(msg)`` is a plain rendering for logs and tests.
+"""
 
 from __future__ import annotations
 
 import math
+import re
+import string
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TypeAlias
 
-USAGE = (
-    "*Maple* turns a goal into reviewed work.\n"
-    "• `/maple <goal>` — e.g. `/maple draft a reply to the supplier about the late shipment`\n"
-    "• `/maple run <workflow> <text>` — pick a workflow yourself\n"
-    "• `/maple workflows` — what you may run\n"
-    "• `/maple status R-…` — where a run is, and why Maple decided what it did\n"
-    "• `/maple help` — this message"
-)
-ADMIN_USAGE = "Admins: `/maple audit R-…` shows a run's audit timeline."
+USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
+CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,20}$")
 
 
-def working_on_it(run_id: str) -> str:
-    return f"Working on it — run {run_id}. I'll post the draft for review and let you know."
+@dataclass(frozen=True)
+class User:
+    """A mention of a person (rendered ``<@U…>`` when the id is well-formed, else as plain text)."""
+
+    id: str
 
 
-def working_out(run_id: str) -> str:
-    return f"Working out which workflow fits — run {run_id}. I'll start, or ask you, in a moment."
+@dataclass(frozen=True)
+class Channel:
+    id: str
 
 
-def working_no_review(run_id: str) -> str:
-    return f"Working on it — run {run_id}."
+@dataclass(frozen=True)
+class Quote:
+    """Untrusted text shown literally, cut to ``limit`` characters before it is escaped."""
+
+    text: str
+    limit: int = 500
 
 
-def goal_too_long(limit: int, got: int) -> str:
-    return f"That goal is {got:,} characters; the limit is {limit:,}. Please shorten it and try again."
+Arg: TypeAlias = "str | int | User | Channel | Quote | Msg"
+Piece: TypeAlias = "User | Channel | Quote"
+Show: TypeAlias = "Callable[[Piece], str]"
 
 
-UNAVAILABLE = "Maple is temporarily unavailable (its store cannot be reached). Nothing was saved; please try again in a minute."
-NOT_ALLOWED_RUN = "You are not allowed to run the *{workflow}* workflow. Ask a Maple admin for access."
-NOT_ALLOWED_ANY = "You don't have access to Maple yet. Ask a Maple admin to add you to a role."
-NOT_ALLOWED_DECIDE = "Only the reviewers of this workflow can decide on this draft. Nothing was changed."
-SELF_APPROVAL = "You can't approve your own request. Another reviewer has to decide."
-EDITOR_ONLY_APPROVER = "You edited this draft, so another reviewer has to approve it."
-STATUS_DENIED = "You can only see the status of runs you requested, review, or administer."
-AUDIT_DENIED = "Only Maple admins can see audit timelines."
-AUDIT_UNAVAILABLE = "The audit trail cannot be read right now; please try again in a minute."
-RUN_NOT_FOUND = "I can't find run {run_id}. Check the id: R- followed by 16 letters and digits."
-NO_MODEL = (
-    "No model is configured, so I can't draft this. An admin can set OPENAI_API_KEY or enable the local model "
-    "in the Maple config (`maple config check` shows what is active)."
-)
-UNKNOWN_WORKFLOW = "There is no workflow called *{workflow}*. `/maple workflows` lists what you may run."
-RUN_USAGE = "Usage: `/maple run <workflow> <text>` — `/maple workflows` lists them."
-ASK_BACK = "I'm not sure which workflow fits. Did you mean:"
-NO_WORKFLOWS = "There are no workflows you may run. Ask a Maple admin for access."
-MODAL_FAILED = "Slack could not open the form in time. Please click the button again."
-ALREADY_APPROVED = "You already approved this draft; it is waiting for another reviewer."
-ALREADY_DECIDED = "This run was already decided ({state}). Nothing was changed."
-NOT_IN_REVIEW = "This run is not waiting for review any more ({state})."
-EMPTY_REASON = "Please give a reason for rejecting the draft."
-EMPTY_EDIT = "The draft can't be empty."
-INTERNAL_ERROR = "Something went wrong on Maple's side while handling run {run_id}. An admin can see the details in the logs."
+@dataclass(frozen=True)
+class Msg:
+    key: str
+    args: Mapping[str, Arg] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return render(self, _plain)
+
+    def __add__(self, other: Msg) -> Msg:
+        return lines([self, other], sep="")
 
 
-def not_in_channel(channel: str) -> str:
-    return (
-        f"I'm not a member of <#{channel}>, so I can't post there. Invite me with `/invite @Maple` in that "
-        "channel, then try again."
-    )
+def msg(key: str, **args: Arg) -> Msg:
+    if key not in EN:
+        raise KeyError(f"no message {key!r}")
+    return Msg(key, args)
 
 
-def approved_banner(user: str, at: str) -> str:
-    return f":white_check_mark: Approved by <@{user}> at {at}"
+def lines(items: Iterable[Msg], *, sep: str = "\n") -> Msg:
+    """Messages joined (one per line by default)."""
+    return Msg("_join", {"sep": sep, **{f"m{i}": m for i, m in enumerate(items)}})
 
 
-def rejected_banner(user: str, at: str) -> str:
-    return f":x: Rejected by <@{user}> at {at}"
+def render(message: Msg, show: Show, *, catalog: Mapping[str, str] | None = None) -> str:
+    """Fill ``message``'s template. The template's own text is Maple's mrkdwn and passes as it is; every
+    argument reaches ``show`` as a typed piece (a plain ``str`` as a ``Quote``), which decides how it is shown."""
+    cat = catalog or EN
+    if message.key == "_join":
+        sep = str(message.args.get("sep", "\n"))
+        parts = [render(m, show, catalog=catalog) for k, m in message.args.items() if k != "sep" and isinstance(m, Msg)]
+        return sep.join(parts)
+    template = cat.get(message.key) or EN[message.key]
+    out: list[str] = []
+    for literal, name, spec, _conv in string.Formatter().parse(template):
+        if literal:
+            out.append(literal)
+        if name is None:
+            continue
+        value = message.args.get(name, "")
+        if isinstance(value, Msg):
+            out.append(render(value, show, catalog=catalog))
+        elif isinstance(value, bool):
+            out.append(show(Quote(str(value))))
+        elif isinstance(value, int):
+            out.append(format(value, spec or ","))
+        elif isinstance(value, str):
+            out.append(show(Quote(value)))
+        else:
+            out.append(show(value))
+    return "".join(out)
 
 
-def edited_banner(user: str, at: str) -> str:
-    return f":pencil2: Edited by <@{user}> at {at}"
+def _plain(piece: Piece) -> str:
+    if isinstance(piece, User):
+        return f"<@{piece.id}>"
+    if isinstance(piece, Channel):
+        return f"<#{piece.id}>"
+    return piece.text[: piece.limit]
 
 
-def told_approved(run_id: str, user: str, channel: str) -> str:
-    return f"Your run {run_id} was approved by <@{user}> and posted in <#{channel}>."
+def as_msg(value: object) -> Msg:
+    """An exception or value as a message: Maple's own errors carry a Msg; any other text is shown literally."""
+    carried = getattr(value, "msg", None)
+    if isinstance(carried, Msg):
+        return carried
+    if isinstance(value, Msg):
+        return value
+    return Msg("raw", {"text": Quote(str(value), 1000)})
 
 
-def told_rejected(run_id: str, user: str, reason: str) -> str:
-    return f"Your run {run_id} was rejected by <@{user}>. Reason: {reason}"
+EN: dict[str, str] = {
+    "raw": "{text}",
+    "usage": (
+        "*Maple* turns a goal into reviewed work.\n"
+        "• `/maple &lt;goal&gt;` — e.g. `/maple draft a reply to the supplier about the late shipment`\n"
+        "• `/maple run &lt;workflow&gt; &lt;text&gt;` — pick a workflow yourself\n"
+        "• `/maple workflows` — what you may run\n"
+        "• `/maple status R-…` — where a run is, and why Maple decided what it did\n"
+        "• `/maple help` — this message"
+    ),
+    "admin_usage": "Admins: `/maple audit R-…` shows a run's audit timeline.",
+    "working_on_it": "Working on it — run {run}. I'll post the draft for review and let you know.",
+    "working_out": "Working out which workflow fits — run {run}. I'll start, or ask you, in a moment.",
+    "working_no_review": "Working on it — run {run}.",
+    "goal_too_long": "That goal is {got} characters; the limit is {limit}. Please shorten it and try again.",
+    "unavailable": ("Maple is temporarily unavailable (its store cannot be reached). Nothing was saved; "
+                    "please try again in a minute."),
+    "not_allowed_run": "You are not allowed to run the *{workflow}* workflow. Ask a Maple admin for access.",
+    "not_allowed_any": "You don't have access to Maple yet. Ask a Maple admin to add you to a role.",
+    "not_allowed_decide": "Only the reviewers of this workflow can decide on this draft. Nothing was changed.",
+    "only_requester_chooses": "Only the person who asked can choose the workflow.",
+    "self_approval": "You can't approve your own request. Another reviewer has to decide.",
+    "editor_only_approver": "You edited this draft, so another reviewer has to approve it.",
+    "status_denied": "You can only see the status of runs you requested, review, or administer.",
+    "audit_denied": "Only Maple admins can see audit timelines.",
+    "audit_unavailable": "The audit trail cannot be read right now; please try again in a minute.",
+    "run_not_found": "I can't find run {run}. Check the id: R- followed by 16 letters and digits.",
+    "no_model": ("No model is configured, so I can't draft this. An admin can set OPENAI_API_KEY or enable the "
+                 "local model in the Maple config (`maple config check` shows what is active)."),
+    "unknown_workflow": "There is no workflow called *{workflow}*. `/maple workflows` lists what you may run.",
+    "already_running": "Run {run} is already running as *{workflow}*.",
+    "run_usage": "Usage: `/maple run &lt;workflow&gt; &lt;text&gt;` — `/maple workflows` lists them.",
+    "ask_back": "I'm not sure which workflow fits. Did you mean:",
+    "no_workflows": "There are no workflows you may run. Ask a Maple admin for access.",
+    "workflows_header": "Workflows you may run:",
+    "workflow_line": "• *{title}* (`{id}`) — {description}",
+    "modal_failed": "Slack could not open the form in time. Please click the button again.",
+    "already_approved": "You already approved this draft; it is waiting for another reviewer.",
+    "already_decided": "This run was already decided ({state}). Nothing was changed.",
+    "not_in_review": "This run is not waiting for review any more ({state}).",
+    "draft_changed": ("The draft changed since you saw it (someone edited it). Look at the new version and "
+                      "decide again. Nothing was changed."),
+    "empty_reason": "Please give a reason for rejecting the draft.",
+    "empty_edit": "The draft can't be empty.",
+    "edit_too_long": "The draft is limited to {limit} characters.",
+    "too_many_versions": "This draft has been edited {count} times, the most Maple keeps. Reject it and ask again.",
+    "not_in_channel": ("I'm not a member of {channel}, so I can't post there. Invite me with `/invite @Maple` "
+                       "in that channel, then try again."),
+    "approved_banner": ":white_check_mark: Approved by {user} at {at}",
+    "rejected_banner": ":x: Rejected by {user} at {at}",
+    "told_approved": "Your run {run} was approved by {user} and posted in {channel}.",
+    "told_rejected": "Your run {run} was rejected by {user}. Reason: {reason}",
+    "review_overdue": ("Run {run} ({workflow}) has been waiting for review for {minutes} minutes. "
+                       "Please approve, edit or reject it."),
+    "told_failed": "Run {run} could not be completed: {why}",
+    "refused": "Run {run} was refused: {why}",
+    "rerouted": ("The result of run {run} may not be posted in {channel} ({why}); "
+                 "it was sent to you directly instead."),
+    "not_for_you": "the result of this run is {level} and your account may not receive it",
+    "too_sensitive_for": "it is {level}, above what a {place} conversation may receive",
+    "guest_in_destination": "it is {level} and a guest account can read that conversation",
+    "outside_audience": "it carries text from {sources} and not everyone there can read that",
+    "unknown_reader": "the person who would read it is not known",
+    "a_dm": "a direct message",
+    "no_reviewer_may_see": ("none of this workflow's reviewers may see this draft ({why}); ask a Maple admin to "
+                            "add a reviewer who can"),
+    "review_moved": ("This draft is no longer shown here ({why}). It was sent to reviewers who may see it."),
+    "no_reviewers": "no reviewers are configured for this workflow; ask a Maple admin",
+    "gave_up": "Maple gave up after several attempts; an admin can see it with `maple runs failed`",
+    "no_eligible_model": ("this request contains {level} data and no available model is cleared for {level} data. "
+                          "Nothing was sent to any model. Remove the sensitive details or ask an admin to enable a "
+                          "cleared model."),
+    "weak_model_note": "drafted by the {model} demo model — configure a stronger one for real work",
+    "unknown_command": "I didn't understand `{text}`. ",
+    "policy_blocked": ("the draft broke a policy and was not sent for review ({why}). Rephrase the request and "
+                       "try again."),
+    "status_head": "*Run {run}* — {state}",
+    "status_workflow": "Workflow: {workflow} · requested by {user} at {at}",
+    "status_route": "• {step}: {reason}",
+    "status_usage": "Usage: {tokens} tokens · ${cost}",
+    "status_problem": "Problem: {error}",
+    "audit_head": "*Audit timeline of {run}*",
+    "audit_line": "• `{at}` {kind}",
+    "audit_line_by": "• `{at}` {kind} by {user}",
+    "notice_review": "Draft for review — run {run}",
+    "model_edited": "edited by {user}",
+    "model_line": "{model} · {tokens} tokens · ${cost}",
+    "approvals_progress": "Approved by {who} — {count} of {quorum} approvals needed",
+    "footer_requested": "Requested by {user} · run {run}",
+    "footer_approved": "approved by {user}",
+    "footer_sources": "sources: {sources}",
+    "notice_result": "Result of run {run}",
+    "throttled_user": ("Slow down a little: you have started as many runs as Maple takes in a minute ({limit} per "
+                       "person). Nothing was started; try again {when}."),
+    "throttled_team": ("Slow down a little: your workspace has started as many runs as Maple takes in a minute "
+                       "({limit} per workspace). Nothing was started; try again {when}."),
+    "in_seconds": "in {seconds} seconds",
+    "in_one_second": "in 1 second",
+    "in_minutes": "in about {minutes} minutes",
+    "foreign_workspace": ("Maple isn't set up for this workspace, so it can't take requests from here. Nothing was "
+                          "started. Ask the admins of the workspace Maple belongs to if you need access."),
+    "workspace_unknown": ("Maple is still starting up (it can't confirm which workspace it belongs to). "
+                          "Please try again in a minute."),
+}
 
 
-def review_overdue(run_id: str, workflow: str, minutes: int) -> str:
-    return (f"Run {run_id} ({workflow}) has been waiting for review for {minutes} minutes. "
-            "Please approve, edit or reject it.")
+# The messages, as functions and constants so call sites read naturally.
+USAGE = msg("usage")
+ADMIN_USAGE = msg("admin_usage")
+UNAVAILABLE = msg("unavailable")
+NOT_ALLOWED_ANY = msg("not_allowed_any")
+NOT_ALLOWED_DECIDE = msg("not_allowed_decide")
+ONLY_REQUESTER_CHOOSES = msg("only_requester_chooses")
+SELF_APPROVAL = msg("self_approval")
+EDITOR_ONLY_APPROVER = msg("editor_only_approver")
+STATUS_DENIED = msg("status_denied")
+AUDIT_DENIED = msg("audit_denied")
+AUDIT_UNAVAILABLE = msg("audit_unavailable")
+NO_MODEL = msg("no_model")
+RUN_USAGE = msg("run_usage")
+ASK_BACK = msg("ask_back")
+NO_WORKFLOWS = msg("no_workflows")
+MODAL_FAILED = msg("modal_failed")
+ALREADY_APPROVED = msg("already_approved")
+DRAFT_CHANGED = msg("draft_changed")
+EMPTY_REASON = msg("empty_reason")
+EMPTY_EDIT = msg("empty_edit")
+NO_REVIEWERS = msg("no_reviewers")
+GAVE_UP = msg("gave_up")
+FOREIGN_WORKSPACE = msg("foreign_workspace")
+WORKSPACE_UNKNOWN = msg("workspace_unknown")
 
 
-def told_failed(run_id: str, why: str) -> str:
-    return f"Run {run_id} could not be completed: {why}"
+def working_on_it(run_id: str) -> Msg:
+    return msg("working_on_it", run=run_id)
 
 
-def refused(run_id: str, why: str) -> str:
-    return f"Run {run_id} was refused: {why}"
+def working_out(run_id: str) -> Msg:
+    return msg("working_out", run=run_id)
 
 
-def no_eligible_model(level: str) -> str:
-    return (
-        f"this request contains {level} data and no available model is cleared for {level} data. "
-        "Nothing was sent to any model. Remove the sensitive details or ask an admin to enable a cleared model."
-    )
+def working_no_review(run_id: str) -> Msg:
+    return msg("working_no_review", run=run_id)
+
+
+def goal_too_long(limit: int, got: int) -> Msg:
+    return msg("goal_too_long", limit=limit, got=got)
+
+
+def not_allowed_run(workflow: str) -> Msg:
+    return msg("not_allowed_run", workflow=workflow)
+
+
+def run_not_found(run_id: str) -> Msg:
+    return msg("run_not_found", run=Quote(run_id, 40))
+
+
+def unknown_workflow(workflow: str) -> Msg:
+    return msg("unknown_workflow", workflow=Quote(workflow, 40))
+
+
+def already_running(run_id: str, workflow: str) -> Msg:
+    return msg("already_running", run=run_id, workflow=workflow)
+
+
+def already_decided(state: str) -> Msg:
+    return msg("already_decided", state=state.replace("_", " "))
+
+
+def not_in_review(state: str) -> Msg:
+    return msg("not_in_review", state=state.replace("_", " "))
+
+
+def edit_too_long(limit: int) -> Msg:
+    return msg("edit_too_long", limit=limit)
+
+
+def too_many_versions(count: int) -> Msg:
+    return msg("too_many_versions", count=count)
+
+
+def not_in_channel(channel: str) -> Msg:
+    return msg("not_in_channel", channel=Channel(channel))
+
+
+def approved_banner(user: str, at: str) -> Msg:
+    return msg("approved_banner", user=User(user), at=at)
+
+
+def rejected_banner(user: str, at: str) -> Msg:
+    return msg("rejected_banner", user=User(user), at=at)
+
+
+def told_approved(run_id: str, user: str, channel: str) -> Msg:
+    return msg("told_approved", run=run_id, user=User(user), channel=Channel(channel))
+
+
+def told_rejected(run_id: str, user: str, reason: str) -> Msg:
+    return msg("told_rejected", run=run_id, user=User(user), reason=Quote(reason, 2000))
+
+
+def review_overdue(run_id: str, workflow: str, minutes: int) -> Msg:
+    return msg("review_overdue", run=run_id, workflow=workflow, minutes=minutes)
+
+
+def told_failed(run_id: str, why: object) -> Msg:
+    return msg("told_failed", run=run_id, why=as_msg(why))
+
+
+def refused(run_id: str, why: object) -> Msg:
+    return msg("refused", run=run_id, why=as_msg(why))
+
+
+def rerouted(run_id: str, channel: str, why: Msg) -> Msg:
+    return msg("rerouted", run=run_id, channel=Channel(channel), why=why)
+
+
+def not_for_you(level: str) -> Msg:
+    return msg("not_for_you", level=level)
+
+
+def no_eligible_model(level: str) -> Msg:
+    return msg("no_eligible_model", level=level)
 
 
 def weak_model_note(model: str) -> str:
-    return f"drafted by the {model} demo model — configure a stronger one for real work"
+    """A note kept on a draft (plain text: notes are shown literally)."""
+    return str(msg("weak_model_note", model=model))
 
 
-def unknown_command(text: str) -> str:
-    return f"I didn't understand `{text[:40]}`. " + USAGE
+BUDGET_SPENT = ("the daily token budget (yours or your team's) has no room left for this request and no free model "
+                "is eligible. Budgets reset at 00:00 UTC; an admin can raise them.")
+OVER_BUDGET_NOTE = "over the daily token budget: drafted by a free model"
 
 
-def policy_blocked(why: str) -> str:
-    return f"the draft broke a policy and was not sent for review ({why}). Rephrase the request and try again."
+def budget_capped_note(tokens: int) -> str:
+    return f"the remaining daily token budget capped this answer at {tokens:,} tokens: it may be cut short"
 
 
-def throttled(*, scope: str, limit: int, retry_after: float) -> str:
+def unknown_command(raw: str) -> Msg:
+    return msg("unknown_command", text=Quote(raw, 40)) + USAGE
+
+
+def policy_blocked(why: object) -> Msg:
+    return msg("policy_blocked", why=as_msg(why))
+
+
+# Tools: what a person reads when a tool refuses or fails on their input (never retried).
+CALC_NOT_ARITHMETIC = "that is not an arithmetic expression"
+CALC_TOO_COMPLEX = "the expression is too complex"
+CALC_TOO_LARGE = "the result (or a step on the way) is too large to compute exactly"
+CALC_DIVISION_BY_ZERO = "division by zero"
+CALC_NEGATIVE_SQRT = "square root of a negative number"
+TOOL_TIMED_OUT = "the calculation took too long and was stopped; try a smaller one"
+TOOL_BUSY = "Maple's calculators are all busy; please try again in a minute"
+NO_CALCULATION = "I couldn't find a calculation or a date question in that"
+NO_DATE_QUESTION = "no date question found (use dates like 2027-03-31)"
+DATE_QUESTION_UNCLEAR = ("I couldn't tell what to work out with that date: ask e.g. \"days until 2027-03-31\", "
+                         "\"10 business days from 2026-12-01\" or \"is 2026-12-25 a business day?\"")
+DATE_OUT_OF_RANGE = "that date is outside the calendar Maple can count (years 1 to 9999)"
+SIDE_EFFECT_BEFORE_APPROVAL = "{tool} would change something ({what}), so it runs only after approval"
+
+
+def calc_too_long(limit: int) -> str:
+    return f"the expression is longer than {limit} characters"
+
+
+def calc_allowed(functions: list[str]) -> str:
+    return f"only numbers, + - * / // % ** and {', '.join(functions)} are allowed"
+
+
+def calc_exponent(limit: int) -> str:
+    return f"exponents must be whole numbers within ±{limit:,}"
+
+
+def calc_arguments(function: str) -> str:
+    return f"{function} takes {'one argument' if function in {'sqrt', 'abs'} else 'other arguments'}"
+
+
+def calc_round_digits(limit: int) -> str:
+    return f"round() takes a whole number of digits within ±{limit}"
+
+
+def date_limit(limit: int, unit: str) -> str:
+    return f"at most {limit:,} {unit}"
+
+
+def invalid_date(value: str) -> str:
+    return f"{value} is not a valid date"
+
+
+def unknown_time_zone(name: str) -> str:
+    return f"unknown time zone {name!r}"
+
+
+def tool_failed(tool: str) -> str:
+    return f"{tool} could not handle that input"
+
+
+def tool_invalid_arguments(tool: str, why: str) -> str:
+    return f"invalid arguments for {tool}: {why}"
+
+
+def throttled(*, scope: str, limit: int, retry_after: float) -> Msg:
     wait = max(1, math.ceil(retry_after))
-    when = f"in {wait} second{'s' if wait != 1 else ''}" if wait < 90 else f"in about {round(wait / 60)} minutes"
-    who = "you have" if scope == "user" else "your workspace has"
-    per = "per person" if scope == "user" else "per workspace"
-    return (f"Slow down a little: {who} started as many runs as Maple takes in a minute ({limit} {per}). "
-            f"Nothing was started; try again {when}.")
-
-
-FOREIGN_WORKSPACE = (
-    "Maple isn't set up for this workspace, so it can't take requests from here. Nothing was started. "
-    "Ask the admins of the workspace Maple belongs to if you need access."
-)
-WORKSPACE_UNKNOWN = "Maple is still starting up (it can't confirm which workspace it belongs to). Please try again in a minute."
+    when = (msg("in_one_second") if wait == 1 else msg("in_seconds", seconds=wait) if wait < 90
+            else msg("in_minutes", minutes=round(wait / 60)))
+    return msg("throttled_user" if scope == "user" else "throttled_team", limit=limit, when=when)
 

@@ -10,9 +10,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from bot.core import text
+from bot.core import budget, text
 from bot.core.classify import model_prompt, parse_model_choice
-from bot.core.destinations import may_receive, place_refusal
+from bot.core.destinations import refusal
 from bot.core.drafting import produce_draft
 from bot.core.effects import post_once, review_refs
 from bot.core.errors import (
@@ -23,21 +23,26 @@ from bot.core.errors import (
     NoModelConfigured,
     NotInChannel,
     PolicyViolation,
+    SurfaceError,
     ToolError,
 )
 from bot.core.intake import choose
 from bot.core.models import Job, JobKind, Run, RunState
 from bot.core.notify import tell_requester
-from bot.core.ports import View
+from bot.core.ports import MessageRef, View
+from bot.core.router import Plan
 from bot.core.services import Services
 from bot.core.spec import WorkflowSpec
 from bot.core.states import transition
+from bot.core.text import Msg
 
 log = logging.getLogger("maple.worker")
 
 
 async def handle_job(svc: Services, job: Job) -> None:
     run = await svc.store.get(job.run_id)
+    if run.outbox:  # audit events of a decision whose append did not happen yet
+        run = await svc.flush_audit(run)
     log.info("job start", extra={"run_id": run.id, "job": job.kind, "state": run.state.value})
     try:
         await HANDLERS[job.kind](svc, run)
@@ -45,13 +50,13 @@ async def handle_job(svc: Services, job: Job) -> None:
         await fail(svc, run.id, why=text.not_in_channel(exc.channel))
 
 
-async def fail(svc: Services, run_id: str, *, why: str) -> None:
+async def fail(svc: Services, run_id: str, *, why: Msg) -> None:
     """Mark a run failed (if it is not finished) and tell the requester why."""
 
     def to_failed(r: Run) -> None:
         if not r.terminal:
             transition(r, RunState.FAILED)
-            r.error = why
+            r.error = str(why)
 
     run = await svc.mutate(run_id, to_failed)
     await svc.record("run.failed", run)
@@ -85,15 +90,31 @@ async def _clarify(svc: Services, run: Run) -> None:
 
 
 async def _model_choice(svc: Services, run: Run, options: list[WorkflowSpec]) -> bool:
+    """Ask a classify-capable model for one workflow id — a reserved, metered call like every other. When the
+    budget has no room for it (and no free model classifies well enough), the requester is asked instead."""
     level, _hits = svc.assessment(run.goal)
+    messages = model_prompt(run.goal, options)
+
+    def route(free_only: bool) -> Plan:
+        plan = svc.router.plan(step="classify", capability="classify", tier="basic", sensitivity=level,
+                               free_only=free_only)
+        if free_only and plan.below_tier:
+            raise NoEligibleModel("no free model classifies well enough")
+        return plan
+
     try:
-        plan = svc.router.plan(step="classify", capability="classify", tier="basic", sensitivity=level)
-        done, _usage, decision = await svc.router.generate(plan, messages=model_prompt(run.goal, options))
-    except (NoEligibleModel, NoModelConfigured, ModelError):
+        grant = await budget.reserve(svc, run=run, plan=route(False), free_plan=lambda: route(True),
+                                     messages=messages, max_output=budget.CLASSIFY_MAX_TOKENS)
+        done, usage, decision = await budget.metered(svc, grant, messages=messages)
+    except (NoEligibleModel, NoModelConfigured, ModelError, BudgetExceeded):
         return False  # fail closed to asking the person
+    run = await budget.charge_run(svc, run.id, usage=usage, route=decision)
     choice = parse_model_choice(done.text, [wf.id for wf in options])
     await svc.record("run.classified", run, attrs={"maple.classify.by": "model", "maple.workflow": choice or "",
-                                                    "maple.route.chosen": decision.chosen})
+                                                    "maple.route.chosen": decision.chosen,
+                                                    "gen_ai.usage.input_tokens": usage.input_tokens,
+                                                    "gen_ai.usage.output_tokens": usage.output_tokens,
+                                                    "maple.cost.usd": usage.cost_usd})
     if choice is None:
         return False
     try:
@@ -122,39 +143,53 @@ async def _draft(svc: Services, run: Run) -> None:
 
 
 async def _refuse(svc: Services, run: Run, exc: Exception) -> None:
-    why = text.NO_MODEL if isinstance(exc, NoModelConfigured) else str(exc)
+    why = text.NO_MODEL if isinstance(exc, NoModelConfigured) else text.as_msg(exc)
     if isinstance(exc, PolicyViolation):
-        why = text.policy_blocked(why)
+        why = text.policy_blocked(exc)
 
     def to_refused(r: Run) -> None:
         transition(r, RunState.REFUSED)
-        r.error = why
+        r.error = str(why)
 
     run = await svc.mutate(run.id, to_refused)
     await svc.record("run.refused", run, attrs={"error.type": type(exc).__name__})
     await tell_requester(svc, run, effect="refused", message=text.refused(run.id, why))
 
 
-async def review_targets(svc: Services, run: Run) -> list[tuple[str, str]]:
-    """(effect key, channel) for every place the draft goes for review: the review channel or approvers' DMs."""
+async def review_targets(svc: Services, run: Run) -> tuple[list[tuple[str, str]], list[Msg]]:
+    """(effect key, channel) for every place the draft may go for review — the review channel, else the
+    approvers' DMs — each passed through the destination gate; and why the others were left out."""
+    skipped: list[Msg] = []
     review_channel = svc.spec.review.channel
-    if review_channel and await may_receive(svc, run=run, channel=review_channel):
-        await svc.surface.check_member(channel=review_channel)
-        return [(f"review:{review_channel}", review_channel)]
+    if review_channel:
+        why = await refusal(svc, run=run, channel=review_channel)
+        if why is None:
+            await svc.surface.check_member(channel=review_channel)
+            return [(f"review:{review_channel}", review_channel)], []
+        skipped.append(why)
     workflow = svc.spec.workflow(run.workflow)
     approvers = await svc.access.approvers(workflow) if workflow else []
     targets = []
     for user in approvers:
         if user == run.requester and not svc.spec.review.allow_self_approval and len(approvers) > 1:
             continue
-        targets.append((f"review:{user}", await svc.surface.open_dm(user=user)))
-    return targets
+        dm = await svc.surface.open_dm(user=user)
+        why = await refusal(svc, run=run, channel=dm, user=user)
+        if why is None:
+            targets.append((f"review:{user}", dm))
+        else:
+            skipped.append(why)
+    return targets, skipped
+
+
+def _no_reviewers(skipped: list[Msg]) -> Msg:
+    return text.msg("no_reviewer_may_see", why=skipped[0]) if skipped else text.NO_REVIEWERS
 
 
 async def _post_reviews(svc: Services, run: Run) -> None:
-    targets = await review_targets(svc, run)
+    targets, skipped = await review_targets(svc, run)
     if not targets:
-        await fail(svc, run.id, why="no reviewers are configured for this workflow; ask a Maple admin")
+        await fail(svc, run.id, why=_no_reviewers(skipped))
         return
     fresh = not any(name.startswith("review:") for name in run.effects)
     for effect, channel in targets:
@@ -184,20 +219,46 @@ async def _escalate(svc: Services, run: Run) -> None:
     people = sorted(admins | set(await svc.access.approvers(workflow) if workflow else []))
     for user in people:
         channel = await svc.surface.open_dm(user=user)
+        if await refusal(svc, run=run, channel=channel, user=user) is not None:
+            continue
         run, _ = await post_once(svc, run, effect=f"escalate:{user}", channel=channel,
                                  view=View(kind="notice", text=message, run=run))
     await svc.record("review.escalated", run, attrs={"maple.review.notified": len(people)})
 
 
-def review_view(run: Run, banner: str | None = None) -> View:
+def review_view(run: Run, banner: Msg | None = None) -> View:
     return View(
         kind="review", run=run, banner=banner, buttons=banner is None and run.state is RunState.IN_REVIEW
     )
 
 
-async def _refresh_reviews(svc: Services, run: Run, banner: str | None = None) -> None:
-    for ref in review_refs(run):
-        await svc.surface.update(ref=ref, view=review_view(run, banner))
+async def _refresh_reviews(svc: Services, run: Run, banner: Msg | None = None) -> None:
+    """Show the run's current state on its review messages. While in review the draft may have changed (an
+    edit can raise its level): every review message is checked against the gate again; where it may no longer
+    be shown, its content is replaced by a notice and the draft goes to reviewers who may see it. Updating a
+    message is cosmetic: a deleted or unreachable one is logged, never a reason to fail the run."""
+    refs = review_refs(run)
+    if run.state is RunState.IN_REVIEW:
+        targets, skipped = await review_targets(svc, run)
+        allowed = {channel for _effect, channel in targets}
+        for ref in [r for r in refs if r.channel not in allowed]:
+            why = skipped[0] if skipped else text.NO_REVIEWERS
+            await _update_quietly(svc, run, ref, View(kind="notice", text=text.msg("review_moved", why=why)))
+        refs = [r for r in refs if r.channel in allowed]
+        if not targets:
+            await fail(svc, run.id, why=_no_reviewers(skipped))
+            return
+        for effect, channel in targets:
+            run, _ = await post_once(svc, run, effect=effect, channel=channel, view=review_view(run))
+    for ref in refs:
+        await _update_quietly(svc, run, ref, review_view(run, banner))
+
+
+async def _update_quietly(svc: Services, run: Run, ref: MessageRef, view: View) -> None:
+    try:
+        await svc.surface.update(ref=ref, view=view)
+    except SurfaceError as exc:
+        log.warning("could not update a review message", extra={"run_id": run.id, "error": type(exc).__name__})
 
 
 def _stamp(svc: Services, run: Run) -> str:
@@ -212,13 +273,13 @@ async def _deliver(svc: Services, run: Run) -> None:
         await _refresh_reviews(svc, run, text.approved_banner(run.decision.by, _stamp(svc, run)))
     channel, thread_ts, why = await _destination(svc, run)
     if channel is None:
-        await fail(svc, run.id, why=why or "no destination is cleared for this result")
+        await fail(svc, run.id, why=why or text.not_for_you(run.sensitivity.label))
         return
     await svc.surface.check_member(channel=channel)
     run, ref = await post_once(svc, run, effect="result", channel=channel, view=View(kind="result", run=run),
                                thread_ts=thread_ts)
     if why:
-        run = await tell_requester(svc, run, effect="rerouted", message=text.refused(run.id, why))
+        run = await tell_requester(svc, run, effect="rerouted", message=why)
     if run.decision:
         run = await tell_requester(
             svc, run, effect="approved", message=text.told_approved(run.id, run.decision.by, ref.channel)
@@ -233,29 +294,32 @@ async def _deliver(svc: Services, run: Run) -> None:
                                                   "maple.sensitivity.level": run.sensitivity.label})
 
 
-async def _deliver_to(svc: Services, run: Run) -> tuple[str, str | None]:
-    """Where the workflow's deliver step says: the origin (its thread for mentions and DMs), a channel, or a DM."""
+async def _deliver_to(svc: Services, run: Run) -> tuple[str, str | None, str | None]:
+    """Where the workflow's deliver step says — the origin (its thread for mentions and DMs), a channel, or
+    the requester's DM — as (channel, thread, the person of a DM)."""
     workflow = svc.spec.workflow(run.workflow)
     step = next((s for s in (workflow.steps if workflow else []) if s.kind == "deliver"), None)
     if step is not None and step.to == "channel" and step.channel:
-        return step.channel, None
+        return step.channel, None, None
     if step is not None and step.to == "dm":
-        return await svc.surface.open_dm(user=run.requester), None
-    return run.origin.channel, run.origin.thread_ts
+        return await svc.surface.open_dm(user=run.requester), None, run.requester
+    person = run.requester if run.origin.kind == "dm" else None
+    return run.origin.channel, run.origin.thread_ts, person
 
 
-async def _destination(svc: Services, run: Run) -> tuple[str | None, str | None, str | None]:
-    """(channel, thread, note): the origin when cleared for the run's sensitivity, else the requester's DM."""
+async def _destination(svc: Services, run: Run) -> tuple[str | None, str | None, Msg | None]:
+    """(channel, thread, note): where the workflow says when the gate allows it, else the requester's DM."""
     existing = run.effects.get("result")
     if existing is not None:
         return existing.channel, existing.thread_ts, None
-    channel, thread = await _deliver_to(svc, run)
-    if await may_receive(svc, run=run, channel=channel, user=run.requester):
+    channel, thread, person = await _deliver_to(svc, run)
+    why = await refusal(svc, run=run, channel=channel, user=person)
+    if why is None:
         return channel, thread, None
     dm = await svc.surface.open_dm(user=run.requester)
-    if await may_receive(svc, run=run, channel=dm, user=run.requester):
-        return dm, None, place_refusal(run, channel)
-    return None, None, f"this result is {run.sensitivity.label} and your account may not receive it"
+    if await refusal(svc, run=run, channel=dm, user=run.requester) is None:
+        return dm, None, text.rerouted(run.id, channel, why)
+    return None, None, text.not_for_you(run.sensitivity.label)
 
 
 async def _rejected(svc: Services, run: Run) -> None:

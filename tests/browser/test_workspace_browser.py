@@ -121,15 +121,12 @@ async def test_untrusted_text_is_shown_as_text(page: Any, maple: Harness, worksp
     await page.screenshot(path=screenshot_path("7-escaped-draft"))
 
 
-async def test_mention_is_answered_in_a_thread(page: Any, maple: Harness, workspace: Workspace) -> None:
+async def test_mention_help_is_answered_to_the_asker_alone(page: Any, maple: Harness, workspace: Workspace) -> None:
     await open_page(page, workspace, REQUESTER)
     await type_in(page, "@Maple help")
-    mine = page.get_by_test_id("message").filter(has_text="@maple help")
-    await mine.get_by_test_id("thread-link").filter(has_text="1 reply").wait_for()
-    await mine.get_by_test_id("thread-link").click()
-    await page.get_by_test_id("thread-panel").get_by_test_id("message").nth(1).wait_for()
-    await page.screenshot(path=screenshot_path("8-mention-thread"))
-    assert workspace.calls("chat.postMessage")[-1].params.get("thread_ts")
+    await page.get_by_test_id("ephemeral").filter(has_text="turns a goal into reviewed work").wait_for()
+    await page.screenshot(path=screenshot_path("8-mention-help"))
+    assert not [c for c in workspace.calls("chat.postMessage") if "turns a goal" in str(c.params)]
 
 
 MRKDWN_CASES = [

@@ -6,7 +6,8 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.core.audit import GENESIS, AuditEvent, seal
+from bot.core.audit import GENESIS, AuditEvent, ChainPoint, seal
+from bot.core.audit_keys import Keyring, keyed_digest
 from bot.core.errors import ConflictError, ModelUnavailable, NotFound, NotInChannel
 from bot.core.models import ChatMessage, Completion, Job, Run
 from bot.core.ports import (
@@ -14,11 +15,15 @@ from bot.core.ports import (
     ChatModel,
     Clock,
     Directory,
+    Hold,
     JobQueue,
     MessageRef,
     Place,
     RunStore,
+    Spending,
     Surface,
+    SystemClock,
+    UsageLedger,
     View,
 )
 
@@ -78,7 +83,8 @@ class MemorySurface(Surface, Directory):
         self.groups = groups or {}
         self.not_member = not_member or set()
         self.kinds: dict[str, str] = {}
-        self.guests: set[str] = set()
+        self.guests_set: set[str] = set()
+        self.everyone = {"U0REQUEST", "U0REVIEW", "U0REVIEW2", "U0ADMIN"}  # members of a channel unless set
         self.external: set[str] = set()  # Slack Connect users: not members of the served workspace
 
     async def place(self, *, channel: str) -> Place:
@@ -87,7 +93,7 @@ class MemorySurface(Surface, Directory):
         return Place(kind=self.kinds.get(channel, "public"))  # type: ignore[arg-type]
 
     async def is_guest(self, *, user: str) -> bool:
-        return user in self.guests
+        return user in self.guests_set
 
     async def check_member(self, *, channel: str) -> None:
         if channel in self.not_member:
@@ -120,25 +126,97 @@ class MemorySurface(Surface, Directory):
         return frozenset(self.groups.get(group_id, set()))
 
     async def channel_members(self, channel_id: str) -> frozenset[str]:
-        return frozenset(self.groups.get(channel_id, set()))
+        if channel_id in self.groups:
+            return frozenset(self.groups[channel_id])
+        return frozenset() if channel_id.startswith("S") else frozenset(self.everyone)
+
+    async def guests(self) -> frozenset[str] | None:
+        return frozenset(self.guests_set)
 
     async def is_local(self, user: str) -> bool:
         return user not in self.external
 
 
 class MemoryAudit(AuditLog):
-    def __init__(self) -> None:
-        self.events: list[dict[str, Any]] = []
+    """The audit trail in memory: one chain, sealed by the core's ``seal`` like the Redis adapter, so it refuses
+    exactly what Redis would (``UnsafeAttribute``) and keeps event ids idempotent the same way."""
 
-    async def append(self, *, kind: str, run_id: str | None, actor: str | None, attrs: Mapping[str, Any]) -> None:
-        self.events.append({"kind": kind, "run_id": run_id, "actor": actor, **attrs})
+    def __init__(self, *, keys: Keyring | None = None, clock: Clock | None = None) -> None:
+        self.keys = keys or Keyring([("test", b"memory-audit-key-0123456789abcdef")])
+        self.clock = clock or SystemClock()
+        self.sealed: list[AuditEvent] = []
+        self._ids: set[str] = set()
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        """The events flattened for assertions: kind, run_id, actor and the attributes."""
+        return [{"kind": e.kind, "run_id": e.run_id, "actor": e.actor, **e.attrs} for e in self.sealed]
+
+    async def append(self, *, kind: str, run_id: str | None, actor: str | None, attrs: Mapping[str, Any],
+                     event_id: str | None = None) -> None:
+        prev = self.sealed[-1].point() if self.sealed else ChainPoint(shard="memory", seq=0, mac=GENESIS)
+        event = seal(self.keys.current, shard=prev.shard, seq=prev.seq + 1, prev=prev.mac, kind=kind, run_id=run_id,
+                     actor=actor, ts=self.clock.now(), attrs=attrs, event_id=event_id)
+        if event_id is not None:
+            if event_id in self._ids:
+                return
+            self._ids.add(event_id)
+        self.sealed.append(event)
 
     async def timeline(self, run_id: str) -> list[AuditEvent]:
-        mine = [e for e in self.events if e["run_id"] == run_id]
-        return [seal(b"memory-audit-key", shard="2026-01-01/memory", seq=i + 1, prev=GENESIS, kind=e["kind"],
-                     run_id=run_id, actor=e["actor"], ts=datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=i),
-                     attrs={k: v for k, v in e.items() if k not in ("kind", "run_id", "actor")})
-                for i, e in enumerate(mine)]
+        return sorted((e for e in self.sealed if e.run_id == run_id), key=lambda e: (e.ts, e.seq))
+
+    def digest(self, text: str) -> str:
+        return keyed_digest(self.keys.current, text)
+
+
+class MemoryLedger(UsageLedger):
+    """The UsageLedger in memory, with the Redis ledger's rules: each reservation checks and holds in one step (no
+    await in between, so concurrent tasks cannot both take the last tokens), holds lapse on ``clock``, and a settle
+    counts once."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.tokens: dict[str, int] = {}
+        self.cost: dict[str, float] = {}
+        self.holds: dict[str, tuple[Hold, datetime]] = {}
+        self.settled: list[tuple[Hold, int, float]] = []
+        self.refused = 0
+
+    def reserved(self, scope: str) -> int:
+        now = self.clock.now()
+        return sum(h.tokens for h, until in self.holds.values()
+                   if until > now and scope in (f"user:{h.user}", f"team:{h.team}"))
+
+    async def reserve(self, *, user: str, team: str, tokens: int, at_least: int, user_limit: int | None,
+                      team_limit: int | None, ttl_seconds: float) -> Hold | None:
+        grant = tokens
+        for scope, limit in ((f"user:{user}", user_limit), (f"team:{team}", team_limit)):
+            if limit is not None:
+                grant = min(grant, limit - self.tokens.get(scope, 0) - self.reserved(scope))
+        if grant < min(at_least, tokens) or grant <= 0:
+            self.refused += 1
+            return None
+        hold = Hold(id=f"h{len(self.holds) + len(self.settled) + 1}", user=user, team=team, day="today",
+                    tokens=grant)
+        self.holds[hold.id] = (hold, self.clock.now() + timedelta(seconds=ttl_seconds))
+        return hold
+
+    async def settle(self, hold: Hold, *, tokens: int, cost: float) -> None:
+        if tokens < 0 or not cost >= 0:
+            raise ValueError("usage cannot be negative")
+        if self.holds.pop(hold.id, None) is None:
+            return
+        self.settled.append((hold, tokens, cost))
+        for scope in (f"user:{hold.user}", f"team:{hold.team}"):
+            self.tokens[scope] = self.tokens.get(scope, 0) + tokens
+            self.cost[scope] = self.cost.get(scope, 0.0) + cost
+
+    async def spent(self, *, user: str, team: str) -> Spending:
+        u, t = f"user:{user}", f"team:{team}"
+        return Spending(user_tokens=self.tokens.get(u, 0), team_tokens=self.tokens.get(t, 0),
+                        user_cost_usd=self.cost.get(u, 0.0), team_cost_usd=self.cost.get(t, 0.0),
+                        user_reserved=self.reserved(u), team_reserved=self.reserved(t))
 
 
 class FixedClock(Clock):
@@ -161,10 +239,12 @@ class ScriptedModel(ChatModel):
         self.script = list(script)
         self.default = default
         self.seen: list[list[ChatMessage]] = []
+        self.max_tokens: list[int] = []
 
     async def complete(self, *, messages: Sequence[ChatMessage], max_tokens: int, timeout: float,
                        tools: Sequence[Mapping[str, Any]] | None = None) -> Completion:
         self.seen.append(list(messages))
+        self.max_tokens.append(max_tokens)
         self.tools_offered.append([t["function"]["name"] for t in tools or []])
         step = self.script.pop(0) if self.script else self.default
         if isinstance(step, Exception):

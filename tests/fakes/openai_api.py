@@ -16,7 +16,9 @@ from aiohttp import web
 class FakeOpenAI:
     reply: str = "Hello team, the shipment is delayed by two days. We apologise for the inconvenience."
     requests: list[dict[str, Any]] = field(default_factory=list)
-    script: deque[str] = field(default_factory=deque)  # "429", "500", "slow", "garbage", "empty", "ok"
+    script: deque[str] = field(default_factory=deque)  # "429", "500", "slow", "garbage", "empty", "ok",
+    # "usage:<prompt>,<completion>" (an answer reporting those token counts, e.g. "usage:-5000000,20")
+    gate: asyncio.Event | None = None  # when set to an Event, every answer waits for it (requests are recorded first)
     slow_seconds: float = 30.0
     url: str = ""
     _closing: asyncio.Event = field(default_factory=asyncio.Event)
@@ -44,6 +46,8 @@ class FakeOpenAI:
         body = await request.json()
         self.requests.append(body)
         action = self.script.popleft() if self.script else "ok"
+        if self.gate is not None:
+            await self.gate.wait()
         if action == "429":
             return web.json_response({"error": {"message": "rate limited", "type": "rate_limit"}}, status=429,
                                      headers={"Retry-After": "0"})
@@ -63,10 +67,15 @@ class FakeOpenAI:
                 "choices": [{"index": 0, "finish_reason": "tool_calls", "message": message}],
                 "usage": {"prompt_tokens": 30, "completion_tokens": 10, "total_tokens": 40}})
         text = "" if action == "empty" else self.reply
+        out = min(20, int(body.get("max_tokens") or 20))  # a real endpoint never answers past max_tokens
+        usage: dict[str, Any] = {"prompt_tokens": 40, "completion_tokens": out, "total_tokens": 40 + out}
+        if action.startswith("usage:"):
+            prompt, _, completion = action[6:].partition(",")
+            usage = {"prompt_tokens": json.loads(prompt), "completion_tokens": json.loads(completion or "0")}
         return web.json_response({
             "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": body.get("model", "gpt"),
             "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}],
-            "usage": {"prompt_tokens": 40, "completion_tokens": 20, "total_tokens": 60},
+            "usage": usage,
         })
 
 

@@ -11,6 +11,8 @@ from urllib.parse import parse_qs
 
 from aiohttp import web
 
+from workspace.blockkit import block_problems
+
 BOT_USER = "U0MAPLEBOT"
 TEAM = "T0TEST"
 
@@ -138,6 +140,8 @@ class FakeSlack:
         channel = p["channel"]
         if not self._can_post(channel):
             return {"error": "not_in_channel"}
+        if problems := _block_problems(p):
+            return {"error": "invalid_blocks", "errors": problems}
         msg = {"ts": self._next_ts(), "text": p.get("text", ""), "blocks": _json(p.get("blocks")) or [],
                "user": BOT_USER, "bot_id": "B0MAPLE", "thread_ts": p.get("thread_ts"),
                "metadata": _json(p.get("metadata"))}
@@ -145,6 +149,8 @@ class FakeSlack:
         return {"channel": channel, "ts": msg["ts"], "message": msg}
 
     def m_chat_update(self, p: dict[str, Any]) -> dict[str, Any]:
+        if problems := _block_problems(p):
+            return {"error": "invalid_blocks", "errors": problems}
         for msg in self.messages[p["channel"]]:
             if msg["ts"] == p["ts"]:
                 msg.update(text=p.get("text", ""), blocks=_json(p.get("blocks")) or [])
@@ -152,6 +158,8 @@ class FakeSlack:
         return {"error": "message_not_found"}
 
     def m_chat_postEphemeral(self, p: dict[str, Any]) -> dict[str, Any]:
+        if problems := _block_problems(p):
+            return {"error": "invalid_blocks", "errors": problems}
         return {"message_ts": self._next_ts()}
 
     def m_conversations_open(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -188,6 +196,11 @@ class FakeSlack:
     def m_usergroups_users_list(self, p: dict[str, Any]) -> dict[str, Any]:
         return {"users": self.groups.get(p["usergroup"], [])}
 
+    def m_users_list(self, p: dict[str, Any]) -> dict[str, Any]:
+        known = sorted({u for ch in self.channels.values() for u in ch["members"]} | self.guests)
+        return {"members": [{"id": u, "is_restricted": u in self.guests} for u in known],
+                "response_metadata": {"next_cursor": ""}}
+
     def m_users_info(self, p: dict[str, Any]) -> dict[str, Any]:
         user = p["user"]
         if user in self.missing_users:
@@ -209,3 +222,10 @@ def _json(value: Any) -> Any:
         except ValueError:
             return value
     return value
+
+
+def _block_problems(p: dict[str, Any]) -> list[str]:
+    """Block Kit limits as Slack enforces them (the local workspace's validator), so a message Slack would refuse
+    is refused here too."""
+    blocks = _json(p.get("blocks"))
+    return block_problems(blocks, limit=50) if blocks else []

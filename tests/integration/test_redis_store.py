@@ -12,6 +12,7 @@ import redis.asyncio as aioredis
 
 from bot.core.errors import ConflictError, NotFound, StoreUnavailable
 from bot.core.models import Job, Origin, Run
+from integrations.redis_queue import RedisJobQueue
 from integrations.redis_store import RedisRunStore
 
 
@@ -34,9 +35,11 @@ def new_run() -> Run:
 
 async def test_create_save_conflict_and_job(r: aioredis.Redis) -> None:
     store = RedisRunStore(redis=r, prefix=r.test_prefix, ttl_seconds=3600)  # type: ignore[attr-defined]
+    queue = RedisJobQueue(redis=r, prefix=r.test_prefix)  # type: ignore[attr-defined]
     run = await store.create(new_run(), job=Job(run_id="x", kind="draft"))
     assert run.version == 1
-    assert await r.xlen(store.stream) == 1
+    claim = await queue.claim("w", lease=60)  # enqueued with the write, in the requester's lane
+    assert claim is not None and Job.model_validate_json(claim.payload) == Job(run_id="x", kind="draft", user="U1")
     assert 0 < await r.ttl(store.run_key(run.id)) <= 3600
     with pytest.raises(ConflictError):
         await store.create(run)
@@ -57,7 +60,7 @@ async def test_concurrent_saves_one_wins(r: aioredis.Redis) -> None:
     results = await asyncio.gather(*(store.save(run, job=Job(run_id=run.id, kind="deliver")) for _ in range(10)),
                                    return_exceptions=True)
     assert sum(not isinstance(x, Exception) for x in results) == 1
-    assert await r.xlen(store.stream) == 1  # the losers enqueued nothing
+    assert await RedisJobQueue(redis=r, prefix=r.test_prefix).depth() == 1  # type: ignore[attr-defined]  # the losers enqueued nothing
 
 
 async def test_unreachable_redis() -> None:
@@ -67,19 +70,3 @@ async def test_unreachable_redis() -> None:
         await store.create(new_run())
     assert not await store.ping()
     await client.aclose()
-
-
-async def test_delayed_jobs_are_promoted_when_due(r: aioredis.Redis) -> None:
-    from datetime import timedelta
-
-    from integrations.redis_queue import RedisJobQueue
-
-    queue = RedisJobQueue(redis=r, prefix=r.test_prefix)  # type: ignore[attr-defined]
-    now = datetime.now(UTC)
-    await queue.enqueue_at(Job(run_id="R-A", kind="review_timeout"), at=now - timedelta(seconds=1))
-    await queue.enqueue_at(Job(run_id="R-B", kind="review_timeout"), at=now + timedelta(hours=1))
-    assert await queue.promote_due() == 1
-    assert await queue.promote_due() == 0
-    entries = await r.xrange(queue.stream)
-    assert len(entries) == 1 and b"R-A" in entries[0][1][b"job"]
-    assert await r.zcard(queue.due) == 1

@@ -91,7 +91,7 @@ async def test_oversized_body_413(harness: Harness) -> None:
 
 async def test_usage_help_unknown(harness: Harness) -> None:
     _, empty = await harness.slash(REQUESTER, "")
-    assert "/maple <goal>" in empty["text"]
+    assert "/maple &lt;goal&gt;" in empty["text"]
     _, helped = await harness.slash(REQUESTER, "help")
     assert "/maple status" in helped["text"]
     _, unknown = await harness.slash(REQUESTER, "?!")

@@ -15,8 +15,9 @@ import yaml
 
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.slack_api import FakeSlack
-from tests.harness import CHANNEL, REQUESTER, REVIEWER, Harness, spec_dict
+from tests.harness import CHANNEL, REQUESTER, REVIEWER, SECRET, Harness, spec_dict
 from tests.scenario.test_loop import review_posts, run_id_of, start_draft
+from tests.scenario.test_shutdown import free_port
 
 
 async def test_restart_between_draft_and_approval(harness: Harness) -> None:
@@ -40,7 +41,8 @@ async def test_worker_killed_mid_run_is_taken_over(
     config.write_text(yaml.safe_dump(h.spec_data))
     env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-test-token-secret-value", "SLACK_SIGNING_SECRET": "s",
            "SLACK_API_URL": slack.url, "REDIS_URL": h.redis_url, "MAPLE_REDIS_PREFIX": h.prefix,
-           "OPENAI_BASE_URL": openai_fake.url, "MAPLE_CONFIG": str(config), "MAPLE_VISIBILITY_TIMEOUT": "1.5"}
+           "OPENAI_BASE_URL": openai_fake.url, "MAPLE_CONFIG": str(config), "MAPLE_VISIBILITY_TIMEOUT": "1.5",
+           "MAPLE_AUDIT_KEY": "test-audit-key-0123456789abcdef"}  # a worker needs the deployment's shared key
     openai_fake.script.append("slow")  # the first worker hangs in its model call…
     worker = subprocess.Popen([sys.executable, "-m", "bot.cli", "worker", "--count", "1"], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -127,7 +129,7 @@ async def test_failing_model_goes_to_dead_letter(
         assert "gave up" in (run.error or "")
         await h.wait_for(lambda: [p for p in slack.posted("D0REQUEST") if "could not be completed" in p["text"]],
                          what="requester told")
-        failed = await h.svc.store.list_failed()
+        failed = await h.wait_for(h.svc.store.list_failed, what="the dead letter")  # written after the requester is told
         assert [r.id for r in failed] == [run_id]
         env = {**os.environ, "REDIS_URL": h.redis_url, "MAPLE_REDIS_PREFIX": h.prefix}
         out = subprocess.run([sys.executable, "-m", "bot.cli", "runs", "failed"], env=env, capture_output=True,
@@ -201,6 +203,129 @@ async def test_no_model_configured(slack: FakeSlack, openai_fake: FakeOpenAI) ->
         told = await h.wait_for(lambda: [p for p in slack.posted("D0REQUEST") if "No model is configured" in p["text"]],
                                 what="no-model reply")
         assert told and not review_posts(h, run_id)
+    finally:
+        await h.stop()
+        await h.cleanup_redis()
+
+
+def all_review_posts(slack: FakeSlack) -> list[str]:
+    """Run ids of the review messages Slack received, in the order it received them."""
+    return [p["metadata"]["event_payload"]["run_id"] for p in slack.posted()
+            if (p.get("metadata") or {}).get("event_payload", {}).get("effect", "").startswith("review:")]
+
+
+def maple_process(h: Harness, tmp_path: Path, *args: str, **env: str) -> subprocess.Popen[bytes]:
+    config = tmp_path / "maple.yaml"
+    config.write_text(yaml.safe_dump(h.spec_data))
+    full = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-test-token-secret-value", "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": h.slack.url, "REDIS_URL": h.redis_url, "MAPLE_REDIS_PREFIX": h.prefix,
+            "OPENAI_BASE_URL": h.openai.url, "MAPLE_CONFIG": str(config), "MAPLE_HOST": "127.0.0.1",
+            "MAPLE_AUDIT_KEY": "test-audit-key-0123456789abcdef", **env}
+    return subprocess.Popen([sys.executable, "-m", "bot.cli", *args], env=full, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+
+async def test_slow_model_two_pools_short_visibility_each_run_drafted_once(
+    slack: FakeSlack, openai_fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`maple serve` with two pools, a 1 s visibility timeout and a model that takes 3 s: every run is drafted
+    by exactly one worker — one model call and one review post per approver each."""
+    monkeypatch.setenv("MAPLE_TEST_OPENAI_KEY", "sk-test")
+    openai_fake.slow_seconds = 3.0
+    openai_fake.script.extend(["slow"] * 8)
+    h = Harness(slack=slack, openai=openai_fake, visibility=1.0)
+    await h.start(workers=0)
+    port = free_port()
+    proc = maple_process(h, tmp_path, "serve", MAPLE_WORKERS="2", MAPLE_VISIBILITY_TIMEOUT="1", PORT=str(port))
+    try:
+        h.url = f"http://127.0.0.1:{port}"
+        await h.wait_for(lambda: _healthy(h.url), what="maple serve to start")
+        run_ids = [run_id_of((await h.slash(REQUESTER, f"run draft note {n}"))[1]) for n in range(8)]
+        for run_id in run_ids:
+            await h.wait_state(run_id, "in_review", timeout=60)
+        await h.wait_for(lambda: len(all_review_posts(slack)) >= 16, what="review posts")
+        assert len(openai_fake.requests) == 8
+        assert sorted(all_review_posts(slack)) == sorted(run_ids * 2)  # two approvers, one post each
+    finally:
+        proc.kill()
+        proc.wait()
+        await h.stop()
+        await h.cleanup_redis()
+
+
+async def _healthy(url: str) -> bool:
+    try:
+        async with aiohttp.ClientSession() as s, s.get(url + "/healthz") as r:
+            return r.status == 200
+    except aiohttp.ClientError:
+        return False
+
+
+async def test_worker_processes_killed_at_random_never_post_twice(
+    slack: FakeSlack, openai_fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Two `maple worker` processes of two pools each, a 1 s visibility timeout, model calls slower than that,
+    and SIGKILL: every run ends in review with exactly one review message per approver."""
+    monkeypatch.setenv("MAPLE_TEST_OPENAI_KEY", "sk-test")
+    openai_fake.slow_seconds = 1.5
+    openai_fake.script.extend(["slow"] * 40)
+    h = Harness(slack=slack, openai=openai_fake, visibility=1.0)
+    await h.start(workers=0)
+    env = {"MAPLE_VISIBILITY_TIMEOUT": "1"}
+    procs = [maple_process(h, tmp_path, "worker", "--count", "2", **env) for _ in range(2)]
+    try:
+        run_ids = [run_id_of((await h.slash(REQUESTER, f"run draft note {n}"))[1]) for n in range(10)]
+        await h.wait_for(lambda: len(openai_fake.requests) >= 3, what="model calls under way")
+        victim = procs.pop(0)
+        victim.send_signal(signal.SIGKILL)  # dies in the middle of its model calls
+        victim.wait()
+        procs.append(maple_process(h, tmp_path, "worker", "--count", "2", **env))
+        for run_id in run_ids:
+            await h.wait_state(run_id, "in_review", timeout=60)
+        await h.wait_for(lambda: len(all_review_posts(slack)) >= 20, what="review posts")
+        assert sorted(all_review_posts(slack)) == sorted(run_ids * 2)
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+        await h.stop()
+        await h.cleanup_redis()
+
+
+NO_THROTTLES = {"runs_per_user_per_minute": 0, "runs_per_team_per_minute": 0}  # these bursts test the store
+
+
+async def test_a_burst_of_commands_is_acked_without_false_outage(
+    slack: FakeSlack, openai_fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """150 commands at once, workers busy: every one is acked with its run, none told the store is down."""
+    monkeypatch.setenv("MAPLE_TEST_OPENAI_KEY", "sk-test")
+    h = await Harness(slack=slack, openai=openai_fake, spec=spec_dict(limits=NO_THROTTLES)).start()
+    try:
+        replies = await asyncio.gather(*(h.slash(REQUESTER, f"run draft note {n}") for n in range(150)))
+        texts = [reply["text"] for status, reply in replies if status == 200]
+        assert len(texts) == 150
+        assert not [t for t in texts if "unavailable" in t]
+        assert all("Working on it" in t for t in texts)
+    finally:
+        await h.stop()
+        await h.cleanup_redis()
+
+
+async def test_one_users_burst_does_not_hold_back_another_users_draft(
+    slack: FakeSlack, openai_fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MAPLE_TEST_OPENAI_KEY", "sk-test")
+    h = Harness(slack=slack, openai=openai_fake, spec=spec_dict(limits=NO_THROTTLES))
+    await h.start(workers=0)
+    try:
+        burst = [run_id_of((await h.slash(REQUESTER, f"run draft note {n}"))[1]) for n in range(30)]
+        other = run_id_of((await h.slash(REVIEWER, "run draft my own note"))[1])
+        await h.maple.start_workers(1)  # type: ignore[union-attr]
+        await h.wait_state(burst[-1], "in_review", timeout=60)
+        await h.wait_state(other, "in_review")
+        order = list(dict.fromkeys(all_review_posts(slack)))  # runs in the order their reviews were posted
+        assert order.index(other) <= 2, order.index(other)  # served among the first, not after the burst
     finally:
         await h.stop()
         await h.cleanup_redis()

@@ -82,17 +82,17 @@ async def test_replayed_modal_submission_decides_nothing(harness: Harness) -> No
     h = harness
     run_id = await start_draft(h)
 
-    def edit(user: str, draft: str) -> str:
+    async def edit(user: str, draft: str) -> str:
         state = {"draft_0": {"text": {"type": "plain_text_input", "value": draft}}}
         return urlencode({"payload": json.dumps({
             "type": "view_submission", "user": {"id": user}, "team": {"id": "T0TEST"}, "api_app_id": "A0MAPLE",
-            "view": {"id": "V1", "type": "modal", "callback_id": "maple_edit_view", "private_metadata": run_id,
-                     "state": {"values": state}}})})
+            "view": {"id": "V1", "type": "modal", "callback_id": "maple_edit_view",
+                     "private_metadata": await h.ref(run_id, None), "state": {"values": state}}})})
 
-    first = edit(REVIEWER, "Version one.")
+    first = await edit(REVIEWER, "Version one.")
     first_headers = sign(first)
     assert (await h.post(first, content_type=FORM, headers=first_headers))[0] == 200
-    assert (await h.post(edit(REVIEWER2, "Version two."), content_type=FORM))[0] == 200
+    assert (await h.post(await edit(REVIEWER2, "Version two."), content_type=FORM))[0] == 200
     status, _ = await h.post(first, content_type=FORM, headers=first_headers)  # someone replays the first edit
     assert status == 401
     drafts = [d.text for d in (await h.run(run_id)).drafts]

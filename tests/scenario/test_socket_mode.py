@@ -28,7 +28,7 @@ async def test_slash_command_and_click_over_socket_mode(harness: Harness) -> Non
         await h.slack.socket_send({"envelope_id": "env-2", "type": "interactive", "payload": {
             "type": "block_actions", "user": {"id": REVIEWER}, "team": {"id": "T0TEST"}, "trigger_id": "t2",
             "channel": {"id": "D0REVIEW"}, "container": {"type": "message"},
-            "actions": [{"action_id": "maple_approve", "block_id": "b", "value": run_id, "type": "button"}]}})
+            "actions": [{"action_id": "maple_approve", "block_id": "b", "value": await h.ref(run_id, None), "type": "button"}]}})
         await h.wait_state(run_id, "delivered")
     finally:
         await handler.close_async()

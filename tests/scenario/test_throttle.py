@@ -61,8 +61,9 @@ async def test_every_way_of_starting_a_run_is_throttled(
                                    "text": "<@U0MAPLEBOT> run draft four"})
         assert status == 200
         await h.wait_for(lambda: [c for c in slack.calls_to("chat.postEphemeral")
-                                  if c.params.get("thread_ts") == "4000.0001" and "try again" in str(c.params)],
-                         what="the throttled mention answered in its thread, to the asker alone")
+                                  if c.params.get("user") == REQUESTER and c.params.get("channel") == CHANNEL
+                                  and "try again" in str(c.params)],
+                         what="the throttled mention answered to the asker alone")
         assert await runs_in_redis(h) == 2
     finally:
         await h.stop()

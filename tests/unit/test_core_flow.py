@@ -11,7 +11,7 @@ from bot.core.errors import AccessDenied, InputError, InvalidTransition
 from bot.core.models import Job, Origin, RunState
 from bot.core.worker import handle_job
 from tests.fakes.memory import MemorySurface, ScriptedModel
-from tests.unit.core_env import make_services, make_spec
+from tests.unit.core_env import current, make_services, make_spec
 
 
 def goal(svc, text: str = "draft a note", user: str = "U0REQUEST", workflow: str = "draft"):  # type: ignore[no-untyped-def]
@@ -59,7 +59,7 @@ async def test_full_flow_and_weak_model_note() -> None:
     assert run.routes[0].chosen == "local" and "none reaches standard" in run.routes[0].reason
     channels = {p["channel"] for p in svc.surface.posts if p["effect"].startswith("review:")}
     assert channels == {"D-U0REVIEW", "D-U0REVIEW2"}  # user group expanded
-    await review.decide(svc, run_id=run.id, user="U0REVIEW2", kind="approve")
+    await review.decide(svc, seen_version=await current(svc, run.id), run_id=run.id, user="U0REVIEW2", kind="approve")
     await drain(svc)
     run = await svc.store.get(run.id)
     assert run.state is RunState.DELIVERED
@@ -71,8 +71,8 @@ async def test_concurrent_decisions_exactly_one_wins() -> None:
     run = await goal(svc)
     await drain(svc)
     results = await asyncio.gather(
-        review.decide(svc, run_id=run.id, user="U0REVIEW", kind="approve"),
-        review.decide(svc, run_id=run.id, user="U0REVIEW2", kind="reject", reason="no"),
+        review.decide(svc, seen_version=await current(svc, run.id), run_id=run.id, user="U0REVIEW", kind="approve"),
+        review.decide(svc, seen_version=await current(svc, run.id), run_id=run.id, user="U0REVIEW2", kind="reject", reason="no"),
         return_exceptions=True,
     )
     wins = [r for r in results if not isinstance(r, Exception)]
@@ -127,12 +127,12 @@ async def test_edit_keeps_versions_and_editor_cannot_approve() -> None:
     svc = make_services()
     run = await goal(svc)
     await drain(svc)
-    await review.edit(svc, run_id=run.id, user="U0REVIEW", new_text="better words")
+    await review.edit(svc, seen_version=await current(svc, run.id), run_id=run.id, user="U0REVIEW", new_text="better words")
     run = await svc.store.get(run.id)
     assert [d.text for d in run.drafts] == ["A draft.", "better words"]
     with pytest.raises(AccessDenied, match="edited"):
-        await review.decide(svc, run_id=run.id, user="U0REVIEW", kind="approve")
-    await review.decide(svc, run_id=run.id, user="U0REVIEW2", kind="approve")
+        await review.decide(svc, seen_version=await current(svc, run.id), run_id=run.id, user="U0REVIEW", kind="approve")
+    await review.decide(svc, seen_version=await current(svc, run.id), run_id=run.id, user="U0REVIEW2", kind="approve")
 
 
 async def test_reject_needs_reason_and_requester_is_told() -> None:
@@ -140,11 +140,11 @@ async def test_reject_needs_reason_and_requester_is_told() -> None:
     run = await goal(svc)
     await drain(svc)
     with pytest.raises(InputError):
-        await review.decide(svc, run_id=run.id, user="U0REVIEW", kind="reject", reason=" ")
-    await review.decide(svc, run_id=run.id, user="U0REVIEW", kind="reject", reason="off tone")
+        await review.decide(svc, seen_version=await current(svc, run.id), run_id=run.id, user="U0REVIEW", kind="reject", reason=" ")
+    await review.decide(svc, seen_version=await current(svc, run.id), run_id=run.id, user="U0REVIEW", kind="reject", reason="off tone")
     await drain(svc)
     told = [p for p in svc.surface.posts if p["effect"] == "notify:rejected"]
-    assert "off tone" in told[0]["view"].text
+    assert "off tone" in str(told[0]["view"].text)
 
 
 async def test_self_approval_allowed_by_config() -> None:
@@ -152,7 +152,7 @@ async def test_self_approval_allowed_by_config() -> None:
     svc = make_services(spec=spec)
     run = await goal(svc, user="U0REVIEW")
     await drain(svc)
-    await review.decide(svc, run_id=run.id, user="U0REVIEW", kind="approve")
+    await review.decide(svc, seen_version=await current(svc, run.id), run_id=run.id, user="U0REVIEW", kind="approve")
 
 
 async def test_review_channel_from_config() -> None:
@@ -163,52 +163,37 @@ async def test_review_channel_from_config() -> None:
     assert run.id
 
 
-class Ledger:
-    """An in-memory UsageLedger."""
-
-    def __init__(self, user: int = 0) -> None:
-        self.user, self.added = user, []
-
-    async def add(self, *, user, team, tokens, cost):  # type: ignore[no-untyped-def]
-        self.added.append((user, team, tokens, cost))
-
-    async def spent(self, *, user, team):  # type: ignore[no-untyped-def]
-        return self.user, 0
-
-
 async def test_over_budget_uses_a_free_model_or_refuses() -> None:
-    from dataclasses import replace
-
     from tests.unit.core_env import make_spec as spec_with
 
-    spec = spec_with(models=[
+    spec = spec_with(budgets={"user_tokens_per_day": 0, "team_tokens_per_day": 10**9}, models=[
         {"name": "local", "kind": "local-gguf", "tier": "demo", "clearance": "restricted"},
         {"name": "openai", "kind": "openai-compatible", "tier": "standard", "clearance": "internal",
          "price_in": 1, "price_out": 1}])
     paid = ScriptedModel("openai", "paid draft")
     free = ScriptedModel("local", "free draft")
-    svc = replace(make_services(spec=spec, models={"local": free, "openai": paid}), ledger=Ledger(user=10**9))
+    svc = make_services(spec=spec, models={"local": free, "openai": paid})
     run = await goal(svc)
     await drain(svc)
     run = await svc.store.get(run.id)
     assert run.drafts[0].text == "free draft" and not paid.seen
     assert any("budget" in n for n in run.drafts[0].notes)
 
-    svc = replace(make_services(spec=spec, models={"openai": paid}), ledger=Ledger(user=10**9))
+    svc = make_services(spec=spec, models={"openai": paid})
     run = await goal(svc)
     await drain(svc)
     run = await svc.store.get(run.id)
     assert run.state is RunState.REFUSED and "budget" in (run.error or "")
+    assert not paid.seen
 
 
 async def test_usage_is_recorded_per_user_and_team() -> None:
-    from dataclasses import replace
-
-    ledger = Ledger()
-    svc = replace(make_services(), ledger=ledger)
-    await goal(svc)
+    svc = make_services()
+    run = await goal(svc)
     await drain(svc)
-    assert ledger.added == [("U0REQUEST", "-", 15, 0.0)]
+    spent = await svc.ledger.spent(user="U0REQUEST", team="-")
+    assert (spent.user_tokens, spent.team_tokens, spent.user_reserved) == (15, 15, 0)
+    assert (await svc.store.get(run.id)).total_tokens == 15
 
 
 def _assess_confidential(text: str):  # type: ignore[no-untyped-def]
@@ -223,7 +208,7 @@ async def test_confidential_result_goes_to_the_requester_not_a_public_channel() 
     svc = replace(make_services(), assess=_assess_confidential)
     run = await goal(svc, "draft a note to ann@example.com")
     await drain(svc)
-    await review.decide(svc, run_id=run.id, user="U0REVIEW", kind="approve")
+    await review.decide(svc, seen_version=await current(svc, run.id), run_id=run.id, user="U0REVIEW", kind="approve")
     await drain(svc)
     result = [p for p in svc.surface.posts if p["effect"] == "result"]
     assert [p["channel"] for p in result] == ["D-U0REQUEST"]
@@ -242,7 +227,7 @@ async def test_private_channel_takes_confidential_and_review_channel_falls_back_
     await drain(svc)
     reviews = {p["channel"] for p in surface.posts if p["effect"].startswith("review:")}
     assert reviews == {"D-U0REVIEW", "D-U0REVIEW2"}  # the shared review channel is not cleared
-    await review.decide(svc, run_id=run.id, user="U0REVIEW", kind="approve")
+    await review.decide(svc, seen_version=await current(svc, run.id), run_id=run.id, user="U0REVIEW", kind="approve")
     await drain(svc)
     assert [p["channel"] for p in surface.posts if p["effect"] == "result"] == ["C1"]
 
@@ -251,11 +236,11 @@ async def test_guest_requester_gets_nothing_above_public() -> None:
     from dataclasses import replace
 
     surface = MemorySurface()
-    surface.guests.add("U0REQUEST")
+    surface.guests_set.add("U0REQUEST")
     svc = replace(make_services(surface=surface), assess=_assess_confidential)
     run = await goal(svc, "draft a note to ann@example.com")
     await drain(svc)
-    await review.decide(svc, run_id=run.id, user="U0REVIEW", kind="approve")
+    await review.decide(svc, seen_version=await current(svc, run.id), run_id=run.id, user="U0REVIEW", kind="approve")
     await drain(svc)
     run = await svc.store.get(run.id)
     assert run.state is RunState.FAILED and not [p for p in surface.posts if p["effect"] == "result"]
@@ -284,15 +269,15 @@ async def test_quorum_needs_distinct_approvers_and_edits_reset_it() -> None:
     svc = make_services(spec=spec)
     run = await goal(svc)
     await drain(svc)
-    run = await review.decide(svc, run_id=run.id, user="U0R1", kind="approve")
+    run = await review.decide(svc, seen_version=await current(svc, run.id), run_id=run.id, user="U0R1", kind="approve")
     assert run.state is RunState.IN_REVIEW and run.approvals == ["U0R1"] and run.quorum == 2
     assert "1 of 2 approvals" in str(review_blocks(run, banner=None, buttons=True))
     with pytest.raises(InvalidTransition, match="already approved"):
-        await review.decide(svc, run_id=run.id, user="U0R1", kind="approve")
-    await review.edit(svc, run_id=run.id, user="U0R2", new_text="changed")
+        await review.decide(svc, seen_version=await current(svc, run.id), run_id=run.id, user="U0R1", kind="approve")
+    await review.edit(svc, seen_version=await current(svc, run.id), run_id=run.id, user="U0R2", new_text="changed")
     assert (await svc.store.get(run.id)).approvals == []  # approvals were for the old text
-    await review.decide(svc, run_id=run.id, user="U0R1", kind="approve")
-    run = await review.decide(svc, run_id=run.id, user="U0R3", kind="approve")
+    await review.decide(svc, seen_version=await current(svc, run.id), run_id=run.id, user="U0R1", kind="approve")
+    run = await review.decide(svc, seen_version=await current(svc, run.id), run_id=run.id, user="U0R3", kind="approve")
     assert run.state is RunState.APPROVED and run.decision is not None and run.decision.by == "U0R3"
     assert [j.kind for j in svc.store.jobs][-1] == "deliver"
 
@@ -304,7 +289,7 @@ async def test_deliver_step_destination_from_the_workflow() -> None:
     svc = make_services(spec=spec)
     run = await goal(svc)
     await drain(svc)
-    await review.decide(svc, run_id=run.id, user="U0REVIEW", kind="approve")
+    await review.decide(svc, seen_version=await current(svc, run.id), run_id=run.id, user="U0REVIEW", kind="approve")
     await drain(svc)
     asked = await goal(svc, "what is our policy", workflow="ask")
     await drain(svc)
@@ -325,8 +310,8 @@ async def test_review_timeout_escalates_once_to_approvers_and_admins() -> None:
     await handle_job(svc, job)  # delivered twice: nobody is told twice
     told = sorted(p["channel"] for p in svc.surface.posts if p["effect"].startswith("escalate:"))
     assert told == ["D-U0ADMIN", "D-U0REVIEW", "D-U0REVIEW2"]
-    assert "30 minutes" in next(p["view"].text for p in svc.surface.posts if p["effect"].startswith("escalate:"))
-    await review.decide(svc, run_id=run.id, user="U0REVIEW", kind="approve")
+    assert "30 minutes" in next(str(p["view"].text) for p in svc.surface.posts if p["effect"].startswith("escalate:"))
+    await review.decide(svc, seen_version=await current(svc, run.id), run_id=run.id, user="U0REVIEW", kind="approve")
     before = len(svc.surface.posts)
     await handle_job(svc, job)  # decided meanwhile: nothing happens
     assert len(svc.surface.posts) == before

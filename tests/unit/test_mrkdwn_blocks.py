@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from bot.core.models import DraftVersion, Origin, Run, RunState, Usage
 from bot.core.ports import View
+from bot.core.text import approved_banner
 from handlers.blocks import edit_modal, fit, render, review_blocks
 from handlers.mrkdwn import MESSAGE_BLOCK_LIMIT, SECTION_LIMIT, escape, neutralise, split_text
 
@@ -61,7 +62,7 @@ def test_review_message_parts() -> None:
     assert "openai · 412 tokens · $0.0009" in flat
     actions = blocks[-1]
     assert [e["action_id"] for e in actions["elements"]] == ["maple_approve", "maple_edit", "maple_reject"]
-    assert all(e["value"] == run.id for e in actions["elements"])
+    assert all(e["value"] == f"{run.id}:{run.draft_version}" for e in actions["elements"])
 
 
 def test_long_draft_fits_50_blocks_and_keeps_buttons() -> None:
@@ -79,8 +80,9 @@ def test_fit_untouched_when_small() -> None:
 
 def test_decided_review_has_banner_and_no_buttons() -> None:
     run = make_run("ok")
-    _text, blocks = render(View(kind="review", run=run, banner="Approved by <@U1> at 14:02", buttons=False))
-    assert blocks[-1]["type"] == "context" and "Approved by" in str(blocks[-1])
+    _text, blocks = render(View(kind="review", run=run, banner=approved_banner("U0REVIEW", "14:02"),
+                                   buttons=False))
+    assert blocks[-1]["type"] == "context" and "Approved by <@U0REVIEW>" in str(blocks[-1])
     assert not [b for b in blocks if b["type"] == "actions"]
 
 
@@ -97,7 +99,7 @@ def test_edit_modal_splits_long_drafts_across_inputs() -> None:
     inputs = [b for b in modal["blocks"] if b["type"] == "input"]
     assert len(inputs) >= 2
     assert all(len(i["element"]["initial_value"]) <= 3000 for i in inputs)
-    assert modal["private_metadata"] == run.id
+    assert modal["private_metadata"] == f"{run.id}:{run.draft_version}"
 
 
 def test_unreviewed_answers_carry_their_caveats() -> None:

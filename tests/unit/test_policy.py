@@ -11,7 +11,7 @@ from bot.core.models import RunState
 from bot.core.policy import check_draft
 from bot.core.spec import PolicySpec
 from tests.fakes.memory import ScriptedModel
-from tests.unit.core_env import make_services, make_spec
+from tests.unit.core_env import current, make_services, make_spec
 from tests.unit.test_core_flow import drain, goal
 
 
@@ -57,8 +57,8 @@ async def test_edited_draft_is_checked_again() -> None:
     run = await goal(svc)
     await drain(svc)
     with pytest.raises(InputError, match="guarantee"):
-        await review.edit(svc, run_id=run.id, user="U0REVIEW", new_text="We guarantee it")
-    run = await review.edit(svc, run_id=run.id, user="U0REVIEW", new_text="write to eve@example.com")
+        await review.edit(svc, seen_version=await current(svc, run.id), run_id=run.id, user="U0REVIEW", new_text="We guarantee it")
+    run = await review.edit(svc, seen_version=await current(svc, run.id), run_id=run.id, user="U0REVIEW", new_text="write to eve@example.com")
     assert run.sensitivity is Sensitivity.CONFIDENTIAL and run.policy_notes
 
 

@@ -10,7 +10,8 @@ from bot.core.sensitivity import assessor
 from bot.core.tools import ToolRegistry
 from bot.core.tools.box import ToolBox
 from bot.core.tools.builtin import Calculator, SlackHistory
-from bot.core.tools.history import ChannelReader, HistoryMessage
+from bot.core.tools.history import ChannelReader, HistoryMessage, SourceKind
+from integrations.compute import ProcessCompute
 from tests.fakes.memory import FixedClock, ScriptedModel
 from tests.unit.core_env import make_services, make_spec
 from tests.unit.test_core_flow import drain, goal
@@ -19,6 +20,9 @@ from tests.unit.test_core_flow import drain, goal
 class Reader(ChannelReader):
     async def members(self, channel: str) -> frozenset[str]:
         return frozenset({"U0REQUEST"})
+
+    async def kind(self, channel: str) -> SourceKind:
+        return "private" if channel.startswith("G") else "public"
 
     async def history(self, channel: str, *, thread_ts: str | None, limit: int) -> list[HistoryMessage]:
         return [HistoryMessage("U2", "Patient diagnosed with diabetes, on metformin", "1.0")]
@@ -29,20 +33,20 @@ def asks(*calls: tuple[str, str]) -> Completion:
                                                            for i, (n, a) in enumerate(calls)])
 
 
-def services(*models: ScriptedModel):  # type: ignore[no-untyped-def]
+def services(compute: ProcessCompute, *models: ScriptedModel):  # type: ignore[no-untyped-def]
     spec = make_spec(models=[
         {"name": "local", "kind": "local-gguf", "tier": "demo", "clearance": "restricted"},
         {"name": "openai", "kind": "openai-compatible", "tier": "standard", "clearance": "internal", "tools": True,
          "price_in": 1, "price_out": 1}])
     assess = assessor(spec.sensitivity)
-    box = ToolBox(registry=ToolRegistry([Calculator(), SlackHistory(Reader())]), assess=assess, clock=FixedClock(),
+    box = ToolBox(registry=ToolRegistry([Calculator(compute), SlackHistory(Reader())]), assess=assess, clock=FixedClock(),
                   timezone="UTC")
     return replace(make_services(spec=spec, models={m.name: m for m in models}), assess=assess, tools=box)
 
 
-async def test_model_calls_the_calculator_then_answers() -> None:
+async def test_model_calls_the_calculator_then_answers(compute: ProcessCompute) -> None:
     openai = ScriptedModel("openai", asks(("calculator", '{"expression": "1200*1.13"}')), "It comes to 1,356.")
-    svc = services(openai, ScriptedModel("local"))
+    svc = services(compute, openai, ScriptedModel("local"))
     run = await goal(svc, "draft a note on the price with tax")
     await drain(svc)
     run = await svc.store.get(run.id)
@@ -52,10 +56,10 @@ async def test_model_calls_the_calculator_then_answers() -> None:
     assert len(run.usage) == 2
 
 
-async def test_invalid_or_unknown_tool_calls_are_refused_and_reported_back() -> None:
+async def test_invalid_or_unknown_tool_calls_are_refused_and_reported_back(compute: ProcessCompute) -> None:
     openai = ScriptedModel("openai", asks(("shell", '{"cmd": "rm -rf /"}'), ("calculator", '{"expression": 7}')),
                            "Done without tools.")
-    svc = services(openai, ScriptedModel("local"))
+    svc = services(compute, openai, ScriptedModel("local"))
     run = await goal(svc)
     await drain(svc)
     tool_replies = [m.content for m in openai.seen[1] if m.role == "tool"]
@@ -64,10 +68,10 @@ async def test_invalid_or_unknown_tool_calls_are_refused_and_reported_back() -> 
     assert (await svc.store.get(run.id)).drafts[0].text == "Done without tools."
 
 
-async def test_sensitive_tool_output_is_not_sent_back_to_an_uncleared_model() -> None:
+async def test_sensitive_tool_output_is_not_sent_back_to_an_uncleared_model(compute: ProcessCompute) -> None:
     openai = ScriptedModel("openai", asks(("slack_history", '{"channel": "C0GEN"}')), "must not be asked again")
     local = ScriptedModel("local", "Summary from inside.")
-    svc = services(openai, local)
+    svc = services(compute, openai, local)
     run = await goal(svc, "draft a summary of the channel")
     await drain(svc)
     run = await svc.store.get(run.id)

@@ -1,45 +1,80 @@
-"""Deterministic tools: the calculator refuses hostile input, date math in the user's zone, registry rules."""
+"""Deterministic tools: the calculator refuses hostile input within bounds, date math is right in the user's zone,
+the registry turns every failure into a clear tool error and refuses side effects before approval."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import time
+from datetime import UTC, date, datetime
 from fractions import Fraction
 
 import pytest
 
-from bot.core.errors import ToolDenied, ToolFailed
+from bot.core.errors import ToolDenied, ToolError, ToolFailed
 from bot.core.levels import Sensitivity
-from bot.core.tools import ToolContext, ToolRegistry
-from bot.core.tools.builtin import Calculator, DateMath, SlackHistory
-from bot.core.tools.calculator import calculate, extract_expression, format_number
-from bot.core.tools.dates import add_business_days, date_math
-from bot.core.tools.history import ChannelReader, HistoryMessage
+from bot.core.models import RunState
+from bot.core.tools import Tool, ToolContext, ToolRegistry, ToolResult
+from bot.core.tools.box import ToolBox
+from bot.core.tools.builtin import Calculator, CalculatorArgs, DateMath, SlackHistory
+from bot.core.tools.calculator import MAX_BITS, calculate, extract_expression, format_number
+from bot.core.tools.dates import date_math
+from bot.core.tools.history import ChannelReader, HistoryMessage, SourceKind
+from integrations.compute import ProcessCompute
+from tests.fakes.memory import FixedClock
+from tests.unit.core_env import make_services
+from tests.unit.test_core_flow import drain, goal
 
 NOW = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)  # still the 23rd in Toronto
+
+
+def ask(question: str, *, now: datetime = NOW, tz: str = "America/Toronto", holidays: tuple[date, ...] = ()) -> str:
+    answer = date_math(question, now=now, tz=tz, holidays=holidays)
+    assert answer is not None, question
+    return answer
 
 
 def ctx(level: Sensitivity = Sensitivity.INTERNAL, user: str = "U1") -> ToolContext:
     return ToolContext(requester=user, timezone="America/Toronto", sensitivity=level, now=NOW)
 
 
-@pytest.mark.parametrize(("goal", "answer"), [
+@pytest.mark.parametrize(("goal_text", "answer"), [
     ("what is 17.5% of 2,340", "409.5"), ("calculate 1200 * 1.13", "1,356"), ("(450 + 1200) / 3", "550"),
     ("0.1 + 0.2", "0.3"), ("what is 12 times 14", "168"), ("compute 2^10 - 24", "1,000"),
-    ("what is 2,500 divided by 12", "208.3333333333"), ("7 // 2 + 7 % 2", "4"),
+    ("what is 2,500 divided by 12", "208.3333333333"), ("7 // 2 + 7 % 2", "4"), ("what is -1/3", "-0.3333333333"),
 ])
-def test_calculator(goal: str, answer: str) -> None:
-    expression = extract_expression(goal)
+def test_calculator(goal_text: str, answer: str) -> None:
+    expression = extract_expression(goal_text)
     assert expression is not None
+    assert format_number(calculate(expression)) == answer
+
+
+@pytest.mark.parametrize(("expression", "answer"), [
+    ("sqrt(16/9) * 3", "4"), ("sqrt(2)", "1.4142135624"), ("round(2.675, 2)", "2.68"), ("2**-3", "0.125"),
+    ("round(1234.5, -2)", "1,200"), ("2**1000 / 2**999", "2"), ("min(3, 1/3, 2)", "0.3333333333"),
+])
+def test_calculator_functions(expression: str, answer: str) -> None:
     assert format_number(calculate(expression)) == answer
 
 
 @pytest.mark.parametrize("hostile", [
     "__import__('os')", "9**9**9", "(1).__class__", "'a'*10000", "lambda: 1", "2**-99999", "x", "[1,2][0]",
     "(" * 300 + "1" + ")" * 300, "1" + "+1" * 300, "10**999 * 10**999", "open('/etc/passwd')", "max(*[1])",
+    # a base near 1: log10 of it is ~0, so a magnitude-only guard let this run for hours
+    "((1+10**-399)**1000)**1000", "(1+10**-300)**1000", "(1/3+10**-200)**900",
+    # digits of round, huge operands, non-finite floats, unbounded formatting
+    "round(1, 10**400)", "round(1, -10**400)", "round(1/3, 0.5)", "sqrt(10**999)", "1e999", "1e999 - 1e999",
+    "10**450", "1/(10**450)", "(10**420) * 10**10", "3**1000 * 3**1000", "0.1**1000", "True + 1", "1j",
 ])
-def test_hostile_input_is_refused(hostile: str) -> None:
+def test_hostile_input_is_refused_at_once(hostile: str) -> None:
     with pytest.raises((ToolDenied, ToolFailed)):
         calculate(hostile)
+
+
+def test_every_intermediate_value_is_bounded_in_bits() -> None:
+    assert calculate("2**1000").numerator.bit_length() <= MAX_BITS
+    for near_one in ("(1+10**-399)**3", "(1+2**-700*2**-600)**2"):
+        with pytest.raises(ToolDenied, match="too large"):
+            calculate(near_one)
+    assert calculate("(1+10**-100)**3") > 1  # small enough: computed exactly
 
 
 def test_division_by_zero_is_a_clear_error() -> None:
@@ -49,45 +84,187 @@ def test_division_by_zero_is_a_clear_error() -> None:
     assert calculate("sqrt(16) + abs(-2) + max(1, 3) + round(2.5)") == 11
 
 
-def test_date_math_in_the_users_zone() -> None:
-    assert "128 days until 2027-03-31" in (date_math("how many days until 2027-03-31", now=NOW, tz="America/Toronto") or "")
-    assert "127 days" in (date_math("days until 2027-03-31", now=NOW, tz="UTC") or "")
-    assert "166 days between" in (date_math("days between 2026-01-15 and 2026-06-30", now=NOW, tz="UTC") or "")
-    assert "2026-12-07" in (date_math("10 business days from 2026-11-23", now=NOW, tz="UTC") or "")
-    assert add_business_days(datetime(2026, 11, 27).date(), 1).isoformat() == "2026-11-30"
-    with pytest.raises(ToolDenied):
-        date_math("days until 2027-02-30", now=NOW, tz="UTC")
-    with pytest.raises(ToolDenied):
-        date_math("days until 2027-01-01", now=NOW, tz="Mars/Olympus")
+@pytest.mark.parametrize(("question", "answer"), [
+    # business days: the weekdays after the start, up to and including the end (Mon 2026-11-23 in Toronto)
+    ("how many business days until 2027-01-15?", "39 business days until 2027-01-15"),
+    ("how many days until 2027-01-15?", "53 days until 2027-01-15"),
+    ("business days until 2026-11-27", "4 business days until 2026-11-27"),
+    ("business days until 2026-11-28", "4 business days until 2026-11-28"),  # a Saturday adds none
+    ("working days between 2026-11-27 and 2026-11-30", "1 business days between 2026-11-27 and 2026-11-30"),
+    ("business days between 2024-02-26 and 2024-03-04", "5 business days between"),  # across a leap day
+    ("10 business days from 2026-11-23", "is Monday 2026-12-07"),
+    ("1 business day from 2026-11-27", "is Monday 2026-11-30"),  # Friday → Monday
+    ("1 business day from 2026-11-28", "is Monday 2026-11-30"),  # from a Saturday
+    ("5 business days before 2026-11-30", "is Monday 2026-11-23"),
+    ("in 3 business days", "is Thursday 2026-11-26"),
+    # calendar days, leap years, month ends, weeks, years
+    ("days between 2024-02-28 and 2024-03-01", "2 days between"),
+    ("days between 2023-02-28 and 2023-03-01", "1 days between"),
+    ("days between 2026-01-15 and 2026-06-30", "166 days between"),
+    ("days between 2026-06-30 and 2026-01-15", "166 days between 2026-01-15 and 2026-06-30"),
+    ("1 month from 2026-01-31", "is Saturday 2026-02-28"),
+    ("1 month from 2024-01-31", "is Thursday 2024-02-29"),
+    ("1 year after 2024-02-29", "is Friday 2025-02-28"),
+    ("13 months from 2026-12-31", "is Monday 2028-01-31"),
+    ("2 weeks from 2026-12-25", "is Friday 2027-01-08"),
+    ("30 days from 2026-12-15", "is Thursday 2027-01-14"),
+    ("365 days from 2027-03-01", "is Tuesday 2028-02-29"),
+    ("days since 2026-11-01", "22 days since 2026-11-01"),
+    ("what day is 2028-02-29", "2028-02-29 is a Tuesday"),
+    ("what weekday is 2100-03-01", "2100-03-01 is a Monday"),  # 2100 is not a leap year
+    ("is 2026-11-28 a business day?", "2026-11-28 (Saturday) is not a business day: a weekend day"),
+    ("is 2026-11-27 a business day?", "2026-11-27 (Friday) is a business day"),
+])
+def test_date_math_table(question: str, answer: str) -> None:
+    got = ask(question, now=NOW, tz="America/Toronto")
+    assert answer in got, got
+
+
+def test_date_math_time_zone_and_holidays() -> None:
+    assert "128 days until 2027-03-31" in ask("how many days until 2027-03-31", now=NOW,
+                                                               tz="America/Toronto")
+    assert "127 days" in ask("days until 2027-03-31", now=NOW, tz="UTC")  # already the 24th
+    assert "Tuesday 2026-11-24" in ask("1 business day from today", now=NOW, tz="America/Toronto")
+    assert "Wednesday 2026-11-25" in ask("1 business day from today", now=NOW, tz="Asia/Tokyo")
+    holidays = (date(2026, 12, 25), date(2026, 12, 28), date(2027, 1, 1), date(2026, 12, 26))  # one on a Saturday
+    got = ask("business days between 2026-12-24 and 2027-01-04", now=NOW, tz="UTC", holidays=holidays)
+    assert got.startswith("4 business days between") and "holidays skipped" in got  # 29, 30, 31 Dec and 4 Jan
+    got = ask("2 business days from 2026-12-24", now=NOW, tz="UTC", holidays=holidays)
+    assert "is Wednesday 2026-12-30" in got
+    assert "not a business day: a configured holiday" in ask("is 2026-12-25 a business day", holidays=holidays)
+
+
+@pytest.mark.parametrize(("question", "error", "match"), [
+    ("what is 100 business days from 9999-12-01", ToolFailed, "outside the calendar"),
+    ("3000 months from 2026-01-01", ToolDenied, "at most 1,200 months"),
+    ("9999 days from 9999-12-30", ToolDenied, "at most 3,650 days"),
+    ("300 days from 9999-12-01", ToolFailed, "outside the calendar"),
+    ("100 years from 9950-01-01", ToolFailed, "outside the calendar"),
+    ("days until 2027-02-30", ToolDenied, "not a valid date"),
+    ("days between 0000-01-01 and 2026-01-01", ToolDenied, "not a valid date"),
+    ("1 business day before 0001-01-01", ToolFailed, "outside the calendar"),
+])
+def test_date_math_bad_input_is_a_clear_tool_error(question: str, error: type[ToolError], match: str) -> None:
+    with pytest.raises(error, match=match):
+        ask(question, now=NOW, tz="UTC")
+
+
+def test_unknown_time_zone() -> None:
+    with pytest.raises(ToolDenied, match="unknown time zone"):
+        ask("days until 2027-01-01", now=NOW, tz="Mars/Olympus_Mons")
 
 
 class Reader(ChannelReader):
     async def members(self, channel: str) -> frozenset[str]:
         return frozenset({"U1"})
 
+    async def kind(self, channel: str) -> SourceKind:
+        return "private" if channel.startswith("G") else "public"
+
     async def history(self, channel: str, *, thread_ts: str | None, limit: int) -> list[HistoryMessage]:
         return [HistoryMessage("U2", "second", "2.0"), HistoryMessage("U1", "first", "1.0")]
 
 
-async def test_registry_validates_clears_and_gates_side_effects() -> None:
-    registry = ToolRegistry([Calculator(), DateMath(), SlackHistory(Reader())])
+class Writer(Tool):
+    """A tool whose calls write when they say so (``write: true``)."""
+
+    name, description, args_model = "writer", "writes", CalculatorArgs
+
+    def side_effect_of(self, args: CalculatorArgs) -> str | None:  # type: ignore[override]
+        return "a write" if args.expression == "write" else None
+
+    async def run(self, args: CalculatorArgs, *, ctx: ToolContext) -> ToolResult:
+        return ToolResult(text=f"ran {args.expression}")
+
+
+class Buggy(Writer):
+    name = "buggy"
+
+    def side_effect_of(self, args: CalculatorArgs) -> str | None:  # type: ignore[override]
+        return None
+
+    async def run(self, args: CalculatorArgs, *, ctx: ToolContext) -> ToolResult:
+        raise OverflowError("date value out of range")
+
+
+async def test_registry_validates_clears_and_gates_side_effects(compute: ProcessCompute) -> None:
+    registry = ToolRegistry([Calculator(compute), DateMath(compute), SlackHistory(Reader()), Writer(), Buggy()])
     assert (await registry.call("calculator", '{"expression": "2+2"}', ctx=ctx())).text == "2+2 = 4"
     with pytest.raises(ToolDenied, match="invalid arguments"):
         await registry.call("calculator", '{"expression": 5, "extra": 1}', ctx=ctx())
+    with pytest.raises(ToolDenied, match="invalid arguments"):
+        await registry.call("calculator", "[" * 100_000, ctx=ctx())  # nested too deeply for json
     with pytest.raises(ToolDenied, match="no tool"):
         await registry.call("shell", {}, ctx=ctx())
     history = await registry.call("slack_history", {"channel": "C123"}, ctx=ctx())
     assert history.text == "U1: first\nU2: second"
     with pytest.raises(ToolDenied, match="not a member"):
         await registry.call("slack_history", {"channel": "C123"}, ctx=ctx(user="U9"))
-    schemas = registry.openai_schemas()
-    assert {s["function"]["name"] for s in schemas} == {"calculator", "datetime", "slack_history"}
-    calc = Calculator()
+    assert history.readers is None and history.source == "C123"
+    private = await registry.call("slack_history", {"channel": "G123"}, ctx=ctx())
+    assert private.readers == frozenset({"U1"}) and private.source_kind == "private"
+    assert (await registry.call("writer", {"expression": "read"}, ctx=ctx())).text == "ran read"
+    with pytest.raises(ToolDenied, match=r"would change something \(a write\).*after approval"):
+        await registry.call("writer", {"expression": "write"}, ctx=ctx())
+    assert (await registry.call("writer", {"expression": "write"}, ctx=ctx(), approved=True)).text == "ran write"
+    with pytest.raises(ToolFailed, match="buggy could not handle that input"):
+        await registry.call("buggy", {"expression": "1"}, ctx=ctx())
+    calc = Calculator(compute)
     calc.clearance, calc.side_effect, calc.name = Sensitivity.INTERNAL, True, "risky"
     registry.register(calc)
     with pytest.raises(ToolDenied, match="cleared for internal"):
         await registry.call("risky", {"expression": "1"}, ctx=ctx(Sensitivity.RESTRICTED))
     with pytest.raises(ToolDenied, match="after approval"):
         await registry.call("risky", {"expression": "1"}, ctx=ctx())
-    assert (await registry.call("risky", {"expression": "1"}, ctx=ctx(), approved=True)).text == "1 = 1"
     assert "risky" not in {s["function"]["name"] for s in registry.openai_schemas()}
+
+
+async def test_history_reads_a_direct_message_only_from_that_conversation() -> None:
+    registry = ToolRegistry([SlackHistory(Reader())])
+    with pytest.raises(ToolDenied, match="direct message"):
+        await registry.call("slack_history", {"channel": "D0SOMEONE"}, ctx=ctx())
+    mine = ToolContext(requester="U1", timezone="UTC", sensitivity=Sensitivity.INTERNAL, now=NOW, channel="D0MINE")
+    own = await registry.call("slack_history", {"channel": "D0MINE"}, ctx=mine)
+    assert own.readers == frozenset({"U1"}) and own.source_kind == "dm"
+async def test_pathological_work_is_stopped_at_the_time_limit(compute: ProcessCompute) -> None:
+    """The work runs in a worker process; past its limit the process is killed and replaced, and the next call
+    is served by a fresh one."""
+    with pytest.raises(ToolFailed, match="took too long"):
+        await compute.run(time.sleep, 30, timeout=0.3)
+    assert compute.replaced == 1
+    assert (await Calculator(compute).run(CalculatorArgs(expression="6*7"), ctx=ctx())).text == "6*7 = 42"
+
+
+def calc_services(compute: ProcessCompute):  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    svc = make_services()
+    registry = ToolRegistry([Calculator(compute), DateMath(compute)])
+    box = ToolBox(registry=registry, assess=lambda _t: (Sensitivity.INTERNAL, {}), clock=FixedClock(NOW),
+                  timezone="America/Toronto")
+    return replace(svc, tools=box)
+
+
+@pytest.mark.parametrize(("text", "why"), [
+    ("what is 100 business days from 9999-12-01", "outside the calendar"),
+    ("how many days until 2027-02-30", "not a valid date"),
+    ("calculate ((1+10**-399)**1000)**1000", "too large"),
+    ("what is 1/0 + 2", "division by zero"),
+    ("is 2026-12-25 a holiday?", "couldn't tell what to work out with that date"),  # not 2026 - 12 - 25 = 1,989
+])
+async def test_a_tool_failure_is_a_clear_refusal_not_a_retry(compute: ProcessCompute, text: str, why: str) -> None:
+    svc = calc_services(compute)
+    run = await goal(svc, text, workflow="calc")
+    await drain(svc)  # raised OverflowError out of the job (→ retries, a dead letter) before
+    run = await svc.store.get(run.id)
+    assert run.state is RunState.REFUSED and why in (run.error or "")
+    told = [p for p in svc.surface.posts if p["effect"] == "notify:refused"]
+    assert len(told) == 1
+
+
+async def test_calc_workflow_answers_business_days(compute: ProcessCompute) -> None:
+    svc = calc_services(compute)
+    run = await goal(svc, "how many business days until 2027-01-15?", workflow="calc")
+    await drain(svc)
+    run = await svc.store.get(run.id)
+    assert run.drafts[0].text.startswith("39 business days until 2027-01-15"), run.drafts[0].text

@@ -7,16 +7,15 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import parse_qs
 
 import aiohttp
 import pytest
-from aiohttp import web
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
+from tests.unit.workspace_receiver import SECRET, TOKEN, Receiver, page_headers
 from workspace import (
     ADMIN,
     BOT_USER,
@@ -30,8 +29,6 @@ from workspace import (
     signature,
 )
 
-SECRET = "workspace-test-signing-secret"
-TOKEN = "xoxb-workspace-test-token"
 BUTTONS = [{"type": "actions", "block_id": "review:R1", "elements": [
     {"type": "button", "text": {"type": "plain_text", "text": "Approve"}, "action_id": "maple_approve",
      "value": "R1", "style": "primary"}]}]
@@ -40,45 +37,6 @@ MODAL = {"type": "modal", "callback_id": "maple_reject_view", "private_metadata"
          "notify_on_close": True,
          "blocks": [{"type": "input", "block_id": "reason", "label": {"type": "plain_text", "text": "Reason"},
                      "element": {"type": "plain_text_input", "action_id": "text", "multiline": True}}]}
-
-
-class Receiver:
-    """Stands in for Maple's /slack/events: verifies signatures with slack_sdk and answers what a test sets."""
-
-    def __init__(self) -> None:
-        self.verifier = SignatureVerifier(SECRET)
-        self.received: list[tuple[bool, str, str]] = []
-        self.answer: Any = None
-        self.status = 200
-        self.url = ""
-        self._runner: web.AppRunner | None = None
-
-    async def handle(self, request: web.Request) -> web.Response:
-        body = (await request.read()).decode()
-        valid = self.verifier.is_valid(body=body, timestamp=request.headers["X-Slack-Request-Timestamp"],
-                                       signature=request.headers["X-Slack-Signature"])
-        self.received.append((valid, request.content_type, body))
-        if self.answer is None:
-            return web.Response(status=self.status)
-        return web.json_response(self.answer, status=self.status)
-
-    def last_form(self) -> dict[str, str]:
-        return {k: v[0] for k, v in parse_qs(self.received[-1][2]).items()}
-
-    def last_payload(self) -> dict[str, Any]:
-        return json.loads(self.last_form()["payload"])  # type: ignore[no-any-return]
-
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_post("/slack/events", self.handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}/slack/events"
-
-    async def stop(self) -> None:
-        if self._runner:
-            await self._runner.cleanup()
 
 
 @pytest.fixture
@@ -375,21 +333,20 @@ async def test_maple_down_or_failing_is_shown_like_slack(ws: Workspace, maple: R
 # the page's endpoints ------------------------------------------------------------------------------------------
 async def test_page_composer_and_live_updates(ws: Workspace, maple: Receiver) -> None:
     async with aiohttp.ClientSession() as s:
-        async with s.get(ws.url + "/") as r:
-            assert r.status == 200 and "text/html" in r.content_type
-        async with s.get(ws.url + f"/ui/events?user={REQUESTER}") as events:
+        headers = await page_headers(s, ws)
+        async with s.get(ws.url + f"/ui/events?user={REQUESTER}&token={headers['X-Workspace-Token']}") as events:
             assert (await events.content.readline()).startswith(b"event: ready")
             await events.content.readline()
             await events.content.readline()
             async with s.post(ws.url + "/ui/send", json={"user": REQUESTER, "channel": GENERAL,
-                                                         "text": "@maple hi <b>&"}) as r:
+                                                         "text": "@maple hi <b>&"}, headers=headers) as r:
                 assert (await r.json())["status"] == 200
             line = await asyncio.wait_for(events.content.readline(), 10)
             assert json.loads(line.decode().removeprefix("data: "))["kind"] == "message"
         async with s.post(ws.url + "/ui/send", json={"user": REQUESTER, "channel": GENERAL,
-                                                     "text": "/maple help"}) as r:
+                                                     "text": "/maple help"}, headers=headers) as r:
             assert (await r.json())["status"] == 200
-        async with s.get(ws.url + f"/ui/channel/{REVIEW_CHANNEL}?user={OUTSIDER}") as r:
+        async with s.get(ws.url + f"/ui/channel/{REVIEW_CHANNEL}?user={OUTSIDER}", headers=headers) as r:
             assert r.status == 404  # private: the outsider cannot read it
     assert json.loads(maple.received[0][2])["event"]["text"] == f"<@{BOT_USER}> hi &lt;b&gt;&amp;"
     assert maple.last_form()["text"] == "help"

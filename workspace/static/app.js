@@ -5,18 +5,26 @@
 const $ = (id) => document.getElementById(id);
 const ui = {
   me: null, boot: null, users: {}, channels: {}, view: { kind: "channel", id: "C0GENERAL" }, thread: null,
-  data: { messages: [], ephemerals: [] }, events: null, modalId: null,
+  data: { messages: [], ephemerals: [] }, events: null, modalId: null, read: {}, scrolledIn: null, opener: null,
 };
 
+// This start's token, delivered only inside the page; every request to the workspace carries it.
+const TOKEN = document.querySelector('meta[name="workspace-token"]').content;
+
 async function api(path, body) {
-  const init = body === undefined ? {} : {
-    method: "POST", headers: { "Content-Type": "application/json" },
+  const headers = { "X-Workspace-Token": TOKEN };
+  const init = body === undefined ? { headers } : {
+    method: "POST", headers: { ...headers, "Content-Type": "application/json" },
     body: JSON.stringify({ user: ui.me, ...body }),
   };
   const sep = path.includes("?") ? "&" : "?";
   const res = await fetch(body === undefined ? `${path}${sep}user=${encodeURIComponent(ui.me)}` : path, init);
   let data = null;
   try { data = await res.json(); } catch (_e) { data = null; }
+  if (res.status === 403 && data && data.error === "invalid_workspace_token") {
+    data.error = "The workspace was restarted: reload the page.";  // a new start minted a new token
+    toast(data.error);
+  }
   return { ok: res.ok, status: res.status, data };
 }
 
@@ -36,53 +44,6 @@ function mapleAnswered(res) {
 
 function ctx() {
   return { users: ui.users, channels: ui.channels };
-}
-
-// sidebar and people -----------------------------------------------------------------------------------------
-async function loadBoot() {
-  const res = await api("/ui/bootstrap");
-  ui.boot = res.data;
-  ui.users = {};
-  res.data.people.forEach((p) => { ui.users[p.id] = p; });
-  ui.channels = { ...res.data.all_channels };
-  ui.channels[res.data.dm] = "Maple";
-  renderSidebar();
-}
-
-function renderPeople() {
-  const select = $("person");
-  select.replaceChildren();
-  ui.boot.people.filter((p) => !p.is_bot).forEach((p) => {
-    const o = document.createElement("option");
-    o.value = p.id;
-    o.textContent = `${p.real_name} (@${p.name})${p.guest ? " · guest" : ""}`;
-    o.selected = p.id === ui.me;
-    select.appendChild(o);
-  });
-}
-
-function navButton(id, label, active) {
-  const li = document.createElement("li");
-  const b = document.createElement("button");
-  b.type = "button";
-  b.className = "nav-item" + (active ? " active" : "");
-  b.dataset.testid = "channel-" + id;
-  b.textContent = label;
-  b.addEventListener("click", () => openChannel(id));
-  li.appendChild(b);
-  return li;
-}
-
-function renderSidebar() {
-  renderPeople();
-  const list = $("channel-list");
-  list.replaceChildren();
-  ui.boot.channels.forEach((c) => {
-    const active = ui.view.kind === "channel" && ui.view.id === c.id;
-    list.appendChild(navButton(c.id, (c.private ? "◆ " : "# ") + c.name, active));
-  });
-  $("nav-dm").classList.toggle("active", ui.view.kind === "channel" && ui.view.id === ui.boot.dm);
-  $("nav-home").classList.toggle("active", ui.view.kind === "home");
 }
 
 async function switchPerson(user) {
@@ -107,8 +68,13 @@ async function openChannel(id) {
   $("messages").hidden = false;
   $("composer").hidden = false;
   const isDm = id === ui.boot.dm;
-  $("channel-title").textContent = isDm ? "Maple" : (ui.channels[id] ? "# " + ui.channels[id] : id);
-  $("composer-input").placeholder = isDm ? "Message Maple" : `Message #${ui.channels[id] || id} — try /maple …`;
+  const name = ui.channels[id] || id;
+  const title = $("channel-title");
+  if (isDm) title.replaceChildren("Maple");
+  else title.replaceChildren(isPrivate(id) ? Icons.lock() : "# ", name);
+  $("composer-input").placeholder = isDm ? "Message Maple"
+    : `Message ${isPrivate(id) ? "" : "#"}${name} — try /maple …`;
+  $("messages").setAttribute("aria-label", isDm ? "Messages with Maple" : `Messages in ${name}`);
   renderSidebar();
   await refreshChannel();
 }
@@ -135,8 +101,11 @@ function byTs(a, b) {
   return parseFloat(a.ts) - parseFloat(b.ts);
 }
 
+// A conversation opens at its newest message and stays there as messages arrive, unless the person has
+// scrolled up to read older ones.
 function renderMessages() {
   const box = $("messages");
+  const shown = ui.me + " " + ui.view.id;
   const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
   const items = [...ui.data.messages.filter(topLevel), ...ui.data.ephemerals.filter((e) => !e.thread_ts)].sort(byTs);
   box.replaceChildren(...items.map((m) => messageNode(m, { inThread: false })));
@@ -146,8 +115,22 @@ function renderMessages() {
     empty.textContent = "No messages yet.";
     box.appendChild(empty);
   }
-  if (atBottom || !renderMessages.done) box.scrollTop = box.scrollHeight;
-  renderMessages.done = true;
+  if (atBottom || ui.scrolledIn !== shown) box.scrollTop = box.scrollHeight;
+  ui.scrolledIn = shown;
+  markRead(ui.view.id, ui.data.messages);
+}
+
+// Seen: everything up to the newest message of the conversation on screen.
+async function markRead(channel, messages) {
+  const newest = messages.length ? messages[messages.length - 1].ts : null;
+  const unread = (ui.boot.unread || {})[channel] || 0;
+  if (!newest || (ui.read[channel] === newest && !unread)) return;
+  ui.read[channel] = newest;
+  const res = await api("/ui/read", { channel, ts: newest });
+  if (res.ok && ui.boot.unread) {
+    ui.boot.unread[channel] = res.data.unread;
+    renderSidebar();
+  }
 }
 
 function time(ts) {
@@ -174,9 +157,10 @@ function messageNode(m, { inThread }) {
   author.dataset.testid = "message-author";
   author.textContent = user.real_name || user.name;
   meta.appendChild(author);
-  if (m.bot_id || m.user === ui.boot.bot) meta.appendChild(badge("APP", "badge"));
+  if (m.bot_id || m.app_id || m.user === ui.boot.bot) meta.appendChild(badge("APP", "badge"));
   meta.appendChild(badge(time(m.ts), "time"));
-  if (m.edited) meta.appendChild(badge("(edited)", "time"));
+  const isApp = Boolean(m.bot_id || m.app_id || m.user === ui.boot.bot);
+  if (m.edited && !isApp) meta.appendChild(badge("(edited)", "time"));  // Slack marks only people's edits
   body.appendChild(meta);
   if (ephemeral) body.appendChild(badge("Only visible to you", "only-you"));
   const content = document.createElement("div");
@@ -296,103 +280,17 @@ async function refreshHome() {
   box.replaceChildren(Blocks.render(view.blocks, { ...ctx(), onAction }));
 }
 
-// modals ---------------------------------------------------------------------------------------------------------
-async function refreshModal() {
-  const asked = ui.me;
-  const res = await api("/ui/modal");
-  if (asked !== ui.me) return;
-  const view = res.data && res.data.view;
-  const root = $("modal-root");
-  if (!view) {
-    ui.modalId = null;
-    root.hidden = true;
-    root.replaceChildren();
-    return;
-  }
-  const errors = res.data.errors || {};
-  const key = view.id + view.hash + JSON.stringify(errors);
-  if (ui.modalId === key) return;
-  ui.modalId = key;
-  root.replaceChildren(modalNode(view, errors));
-  root.hidden = false;
-  const first = root.querySelector(".bk-field");
-  if (first) first.focus();
-}
-
-function modalNode(view, errors) {
-  const box = document.createElement("form");
-  box.className = "modal";
-  box.dataset.testid = "modal";
-  box.dataset.viewId = view.id;
-  box.dataset.callbackId = view.callback_id || "";
-  const head = document.createElement("header");
-  const title = badge(Mrkdwn.plain(view.title && view.title.text), "modal-title");
-  title.dataset.testid = "modal-title";
-  head.appendChild(title);
-  const general = badge(errors[""] || "", "modal-error");
-  general.dataset.testid = "modal-error";
-  general.hidden = !errors[""];
-  const onAction = async (el, _blockId, b) => {
-    b.disabled = true;
-    mapleAnswered(await api("/ui/click", { view_id: view.id, action_id: el.action_id }));
-    b.disabled = false;
-  };
-  const values = (view.state && view.state.values) || {};
-  const body = Blocks.render(view.blocks, { ...ctx(), onAction, errors, values });
-  body.classList.add("modal-body");
-  const foot = document.createElement("footer");
-  const close = modalButton((view.close && view.close.text) || "Cancel", "modal-close", "secondary");
-  close.addEventListener("click", () => closeModal(view.id));
-  foot.appendChild(close);
-  if (view.submit) foot.appendChild(modalButton(view.submit.text, "modal-submit", "primary", "submit"));
-  box.addEventListener("submit", (ev) => { ev.preventDefault(); submitModal(view, box); });
-  box.append(head, general, body, foot);
-  return box;
-}
-
-function modalButton(label, testid, cls, type) {
-  const b = document.createElement("button");
-  b.type = type || "button";
-  b.className = "bk-button " + cls;
-  b.dataset.testid = testid;
-  b.textContent = label;
-  return b;
-}
-
-async function submitModal(view, form) {
-  const values = {};
-  let missing = false;
-  form.querySelectorAll(".bk-field").forEach((field) => {
-    const err = form.querySelector(`[data-testid="input-error-${CSS.escape(field.dataset.blockId)}"]`);
-    const empty = !field.value.trim() && !field.dataset.optional;
-    if (err) { err.textContent = empty ? "Please fill out this field." : ""; err.hidden = !empty; }
-    missing = missing || empty;
-    values[field.dataset.blockId] = { [field.dataset.actionId]: field.value };
-  });
-  if (missing) return;
-  const submit = form.querySelector('[data-testid="modal-submit"]');
-  submit.disabled = true;
-  const res = await api("/ui/submit", { view_id: view.id, values });
-  submit.disabled = false;
-  mapleAnswered(res);
-  ui.modalId = null;
-  await refreshModal();
-}
-
-async function closeModal(viewId) {
-  await api("/ui/close", { view_id: viewId });
-  ui.modalId = null;
-  await refreshModal();
-}
-
 // live updates ------------------------------------------------------------------------------------------------
 function connect() {
   if (ui.events) ui.events.close();
   const status = $("connection");
-  const source = new EventSource(`/ui/events?user=${encodeURIComponent(ui.me)}`);
+  const source = new EventSource(`/ui/events?user=${encodeURIComponent(ui.me)}&token=${encodeURIComponent(TOKEN)}`);
   ui.events = source;
   source.addEventListener("ready", () => { status.textContent = "live"; status.className = "connection live"; });
-  source.onerror = () => { status.textContent = "reconnecting…"; status.className = "connection"; };
+  source.onerror = () => {  // closed for good (a restart minted a new token) or retrying by itself
+    status.textContent = source.readyState === EventSource.CLOSED ? "disconnected: reload the page" : "reconnecting…";
+    status.className = "connection";
+  };
   source.onmessage = (ev) => onChange(JSON.parse(ev.data));
 }
 
@@ -404,11 +302,30 @@ function schedule(kind, fn) {
 }
 
 function onChange(change) {
-  if ((change.kind === "message" || change.kind === "ephemeral")
-      && (!change.channel || change.channel === ui.view.id)) schedule("channel", refreshChannel);
+  const here = !change.channel || change.channel === ui.view.id;
+  if (change.kind === "message" && !here && change.new && !change.reply && change.user !== ui.me) {
+    schedule("boot", loadBoot);  // news elsewhere: the sidebar's unread counts
+  }
+  if ((change.kind === "message" || change.kind === "ephemeral") && here) schedule("channel", refreshChannel);
   else if (change.kind === "modal") schedule("modal", refreshModal);
   else if (change.kind === "home") schedule("home", refreshHome);
   else if (change.kind === "channels") schedule("boot", loadBoot);
+}
+
+// End, Home, Page Up and Page Down scroll the conversation on screen (or the thread, when it has the focus)
+// wherever the focus is, except while typing.
+const SCROLL_KEYS = { End: (b) => b.scrollHeight, Home: () => 0, PageDown: (b) => b.scrollTop + b.clientHeight * 0.9,
+                      PageUp: (b) => b.scrollTop - b.clientHeight * 0.9 };
+
+function scrollKeys(ev) {
+  const to = SCROLL_KEYS[ev.key];
+  const target = ev.target;
+  if (!to || ui.modalId || ev.altKey || ev.ctrlKey || ev.metaKey
+      || (target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName)))) return;
+  const inThread = target && target.closest && target.closest("#thread-panel");
+  const box = inThread ? $("thread-messages") : (ui.view.kind === "home" ? $("home") : $("messages"));
+  ev.preventDefault();
+  box.scrollTop = to(box);
 }
 
 // wiring ---------------------------------------------------------------------------------------------------------
@@ -437,7 +354,12 @@ async function main() {
   composer($("composer"), $("composer-input"), () => null);
   composer($("thread-composer"), $("thread-input"), () => ui.thread && ui.thread.ts);
   document.addEventListener("keydown", (ev) => {
-    if (ev.key === "Escape" && ui.modalId) closeModal($("modal-root").querySelector(".modal").dataset.viewId);
+    if (ev.key === "Escape" && ui.modalId) {
+      ev.preventDefault();
+      closeModal($("modal-root").querySelector(".modal").dataset.viewId);
+    } else {
+      scrollKeys(ev);
+    }
   });
   const first = params.get("channel") || (ui.boot.channels[0] || { id: ui.boot.dm }).id;
   await openChannel(first);

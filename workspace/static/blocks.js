@@ -14,14 +14,14 @@ const Blocks = (() => {
     if (!obj) return el("span");
     if (obj.type === "mrkdwn") return Mrkdwn.render(obj.text, ctx);
     const span = el("span", "plain");
-    span.textContent = Mrkdwn.plain(obj.text, obj.emoji);
+    span.appendChild(Mrkdwn.plain(obj.text, obj.emoji));
     return span;
   }
 
   function button(element, blockId, ctx) {
     const b = el("button", "bk-button" + (element.style ? " " + element.style : ""), "button-" + element.action_id);
     b.type = "button";
-    b.textContent = Mrkdwn.plain(element.text && element.text.text);
+    b.appendChild(Mrkdwn.plain(element.text && element.text.text, element.text && element.text.emoji));
     b.dataset.actionId = element.action_id || "";
     b.dataset.blockId = blockId || "";
     if (ctx.onAction) {
@@ -65,7 +65,7 @@ const Blocks = (() => {
     const id = "in-" + (block.block_id || "") + "-" + (elementDef.action_id || "");
     const label = el("label");
     label.htmlFor = id;
-    label.textContent = Mrkdwn.plain(block.label && block.label.text);
+    label.appendChild(Mrkdwn.plain(block.label && block.label.text));
     if (block.optional) {
       const opt = el("span", "optional");
       opt.textContent = " (optional)";
@@ -85,7 +85,7 @@ const Blocks = (() => {
     node.appendChild(field);
     if (block.hint) {
       const hint = el("div", "hint");
-      hint.textContent = Mrkdwn.plain(block.hint.text);
+      hint.appendChild(Mrkdwn.plain(block.hint.text));
       node.appendChild(hint);
     }
     const error = el("div", "bk-error", "input-error-" + block.block_id);
@@ -109,7 +109,7 @@ const Blocks = (() => {
     switch (b.type) {
       case "header": {
         const h = el("div", "bk-header");
-        h.textContent = Mrkdwn.plain(b.text && b.text.text, b.text && b.text.emoji);
+        h.appendChild(Mrkdwn.plain(b.text && b.text.text, b.text && b.text.emoji));
         return h;
       }
       case "section":

@@ -3,13 +3,6 @@
 "use strict";
 
 const Mrkdwn = (() => {
-  const EMOJI = {
-    white_check_mark: "✅", heavy_check_mark: "✔️", x: "❌", warning: "⚠️", hourglass: "⌛",
-    hourglass_flowing_sand: "⏳", no_entry: "⛔", no_entry_sign: "🚫", memo: "📝", pencil2: "✏️",
-    mag: "🔍", robot_face: "🤖", maple_leaf: "🍁", wave: "👋", tada: "🎉", lock: "🔒", eyes: "👀",
-    information_source: "ℹ️", clock3: "🕒", thumbsup: "👍", "+1": "👍", thumbsdown: "👎", rotating_light: "🚨",
-    page_facing_up: "📄", speech_balloon: "💬", bulb: "💡", link: "🔗", arrows_counterclockwise: "🔄",
-  };
   const INLINE = [
     { kind: "code", re: /`([^`\n]+)`/ },
     { kind: "angle", re: /<([^<>\n]+)>/ },
@@ -23,12 +16,28 @@ const Mrkdwn = (() => {
     return text.replace(/&(amp|lt|gt);/g, (_m, name) => ({ amp: "&", lt: "<", gt: ">" })[name]);
   }
 
-  function emoji(text) {
-    return text.replace(/:([a-z0-9_+-]+):/g, (m, name) => EMOJI[name] || m);
+  // Slack's :emoji: codes become Icons' inline drawings where one exists; any other code stays as typed, as
+  // Slack shows a code it does not know. Never a font glyph, so no state turns into an empty box.
+  function withEmoji(text, into) {
+    const re = /:([a-z0-9_+-]+):/g;
+    let last = 0;
+    let m;
+    while ((m = re.exec(text))) {
+      const icon = Icons.emoji(m[1]);
+      if (!icon) {
+        re.lastIndex = m.index + 1;  // its closing colon may open the next code
+        continue;
+      }
+      if (m.index > last) into.appendChild(document.createTextNode(text.slice(last, m.index)));
+      into.appendChild(icon);
+      last = m.index + m[0].length;
+    }
+    if (last < text.length) into.appendChild(document.createTextNode(text.slice(last)));
+    return into;
   }
 
   function textNode(raw) {
-    return document.createTextNode(emoji(decode(raw)));
+    return withEmoji(decode(raw), document.createDocumentFragment());
   }
 
   function span(cls, text) {
@@ -153,8 +162,11 @@ const Mrkdwn = (() => {
     return root;
   }
 
+  // plain_text (``emoji`` false: codes stay text) as nodes to append to an element.
   function plain(text, useEmoji) {
-    return useEmoji === false ? String(text || "") : emoji(String(text || ""));
+    const raw = String(text || "");
+    const into = document.createDocumentFragment();
+    return useEmoji === false ? (into.appendChild(document.createTextNode(raw)), into) : withEmoji(raw, into);
   }
 
   return { render, plain, decode };

@@ -1,11 +1,16 @@
 """Sensitivity assessment of every text that may reach a model or a tool.
 
 ``assess(text)`` returns a level (public < internal < confidential < restricted) and the hits by type and count —
-never the values. ``find_spans(text)`` gives non-overlapping spans, for redaction by placeholder.
+never the values. ``find_spans(text)`` gives non-overlapping spans of the original text, for redaction by
+placeholder. Detection — built-in detectors and the organisation's patterns alike — runs on the normalised form of
+the text (``normalise.py``), so zero-width characters, odd separators, full-width or spelled-out digits do not hide
+a value; spans are mapped back to the original.
 """
 
 from __future__ import annotations
 
+import bisect
+import functools
 import re
 from collections.abc import Callable, Sequence
 
@@ -13,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 
 from bot.core.levels import Sensitivity
 from bot.core.sensitivity.detectors import DETECTORS, LEVELS, Span, fold
+from bot.core.sensitivity.normalise import Normalised, normalise
 from bot.core.spec import PatternSpec, SensitivitySpec
 
 __all__ = ["Assessment", "Span", "assess", "assessor", "find_spans", "redact", "restore"]
@@ -31,31 +37,49 @@ class Assessment(BaseModel):
         return Assessment(level=max(self.level, other.level), hits=hits)
 
 
-def _custom(text: str, folded: str, patterns: Sequence[PatternSpec]) -> list[tuple[Span, Sensitivity]]:
+@functools.lru_cache(maxsize=256)
+def _compiled(regex: str | None, keywords: tuple[str, ...]) -> tuple[tuple[re.Pattern[str], bool], ...]:
+    """(regex, on the folded text?) for a pattern: its regex on the normalised text, its keywords as whole words."""
+    regexes = [(re.compile(regex, re.IGNORECASE), False)] if regex else []
+    regexes += [(re.compile(rf"(?<!\w){re.escape(fold(k))}(?!\w)"), True) for k in keywords if fold(k)]
+    return tuple(regexes)
+
+
+def _custom(n: Normalised, patterns: Sequence[PatternSpec]) -> list[tuple[Span, Sensitivity]]:
     found: list[tuple[Span, Sensitivity]] = []
     for p in patterns:
-        regexes = [re.compile(p.regex, re.IGNORECASE)] if p.regex else []
-        regexes += [re.compile(rf"(?<!\w){re.escape(fold(k))}(?!\w)") for k in p.keywords]
-        for rx in regexes:
-            source = text if p.regex else folded
+        for rx, on_folded in _compiled(p.regex, tuple(p.keywords)):
+            source = n.folded if on_folded else n.text
             found += [(Span(p.name, m.start(), m.end()), p.level) for m in rx.finditer(source) if m.end() > m.start()]
     return found
 
 
 def _all_spans(text: str, patterns: Sequence[PatternSpec]) -> list[tuple[Span, Sensitivity]]:
-    folded = fold(text)
-    found = [(span, LEVELS[span.type]) for detect in DETECTORS for span in detect(text, folded)]
-    return found + _custom(text, folded, patterns)
+    n = normalise(text)
+    found = [(span, LEVELS[span.type]) for detect in DETECTORS for span in detect(n)]
+    found += _custom(n, patterns)
+    mapped = []
+    for span, level in found:
+        start, end = n.origin(span.start, span.end)
+        if end > start:
+            mapped.append((Span(span.type, start, end), level))
+    return mapped
 
 
 def find_spans(text: str, *, patterns: Sequence[PatternSpec] = ()) -> list[Span]:
     """Non-overlapping spans, the most sensitive (then longest) winning where they overlap."""
     ranked = sorted(_all_spans(text, patterns), key=lambda sl: (-sl[1], -(sl[0].end - sl[0].start), sl[0].start))
+    starts: list[int] = []  # the spans taken so far, sorted by start; they never overlap one another
     taken: list[Span] = []
     for span, _level in ranked:
-        if all(span.end <= t.start or span.start >= t.end for t in taken):
-            taken.append(span)
-    return sorted(taken, key=lambda s: s.start)
+        i = bisect.bisect_left(starts, span.start)
+        if i < len(taken) and taken[i].start < span.end:
+            continue
+        if i > 0 and taken[i - 1].end > span.start:
+            continue
+        starts.insert(i, span.start)
+        taken.insert(i, span)
+    return taken
 
 
 def assess(text: str, *, patterns: Sequence[PatternSpec] = (), default: Sensitivity = Sensitivity.INTERNAL) -> Assessment:

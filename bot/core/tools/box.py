@@ -1,17 +1,23 @@
-"""Runs a workflow's tool step for a run: derives the arguments from the goal, calls the registry, assesses output."""
+"""Runs a workflow's tool step for a run: derives the arguments from the goal, calls the registry, assesses output.
+
+Deriving the arguments only reads the goal (regular expressions); every computation happens inside the registry's
+call, so a failure on bad input is always a ``ToolError`` (a clear answer, never a retry). Tool output is capped at
+``MAX_OUTPUT`` characters before it is assessed, so assessment work stays bounded too."""
 
 from __future__ import annotations
 
+from bot.core import text
 from bot.core.errors import ToolFailed
 from bot.core.levels import Sensitivity
 from bot.core.models import Run, ToolCall
 from bot.core.ports import Clock
 from bot.core.services import Assessor, ToolOutput
 from bot.core.spec import StepSpec
-from bot.core.tools import ToolContext, ToolRegistry
+from bot.core.tools import ToolContext, ToolRegistry, ToolResult, dates
 from bot.core.tools.calculator import extract_expression
-from bot.core.tools.dates import date_math
 from bot.core.tools.history import channel_in
+
+MAX_OUTPUT = 20_000
 
 
 class ToolBox:
@@ -22,9 +28,7 @@ class ToolBox:
         ctx = ToolContext(requester=run.requester, timezone=self._tz, sensitivity=level, now=self._clock.now(),
                           channel=run.origin.channel, thread_ts=run.origin.thread_ts)
         tool, args = self._arguments(name, run)
-        result = await self.registry.call(tool, args, ctx=ctx)
-        out_level, hits = self._assess(result.text)
-        return ToolOutput(text=result.text, level=out_level, hits=hits)
+        return self._output(await self.registry.call(tool, args, ctx=ctx))
 
     def schemas(self) -> list[dict[str, object]]:
         return self.registry.openai_schemas()
@@ -32,19 +36,25 @@ class ToolBox:
     async def requested(self, *, call: ToolCall, run: Run, level: Sensitivity) -> ToolOutput:
         ctx = ToolContext(requester=run.requester, timezone=self._tz, sensitivity=level, now=self._clock.now(),
                           channel=run.origin.channel, thread_ts=run.origin.thread_ts)
-        result = await self.registry.call(call.name, call.arguments, ctx=ctx)
-        out_level, hits = self._assess(result.text)
-        return ToolOutput(text=result.text, level=out_level, hits=hits)
+        return self._output(await self.registry.call(call.name, call.arguments, ctx=ctx))
+
+    def _output(self, result: ToolResult) -> ToolOutput:
+        capped = result.text[:MAX_OUTPUT]
+        level, hits = self._assess(capped)
+        return ToolOutput(text=capped, level=level, hits=hits, source=result.source,
+                          source_kind=result.source_kind, readers=result.readers)
 
     def _arguments(self, name: str, run: Run) -> tuple[str, dict[str, object]]:
         goal = run.goal
         if name == "calculator":
-            if date_math(goal, now=self._clock.now(), tz=self._tz) is not None:
-                return "datetime", {"question": goal[:300]}
+            if dates.parse(goal) is not None:
+                return "datetime", {"question": goal[:dates.MAX_QUESTION]}
+            if dates.mentions_date(goal):
+                raise ToolFailed(text.DATE_QUESTION_UNCLEAR)
             expression = extract_expression(goal)
             if expression is not None:
                 return "calculator", {"expression": expression}
-            raise ToolFailed("I couldn't find a calculation or a date question in that")
+            raise ToolFailed(text.NO_CALCULATION)
         if name == "slack_history":
             channel = channel_in(goal) or run.origin.channel
             thread = run.origin.thread_ts if channel == run.origin.channel and run.origin.in_thread else None

@@ -1,67 +1,210 @@
-"""Date math in the user's time zone: days until a date, days between two dates, N (business) days from a date."""
+"""Date math in the user's time zone: days or business days until, since or between dates; N days, business days,
+weeks, months or years from (or before) a date.
+
+Business days are Monday to Friday minus the configured holidays (``tools.holidays``). A count of business days
+"until" a date counts the business days after the start up to and including the end — so adding N business days
+to a date and counting back gives N again. Months and years land on the same day of the month, or on the month's
+last day when it is shorter (2026-01-31 + 1 month = 2026-02-28; 2024-02-29 + 1 year = 2025-02-28).
+
+``parse`` only reads the question (regular expressions, nothing computed, never raises); ``answer`` computes it and
+raises only ToolDenied / ToolFailed, with bounded work: at most ``MAX_DAYS`` days, ``MAX_MONTHS`` months.
+"""
 
 from __future__ import annotations
 
+import calendar
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.core.errors import ToolDenied
+from bot.core import text
+from bot.core.errors import ToolDenied, ToolFailed
 
-_ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
-_ADD = re.compile(r"\b(\d{1,4})\s+(business days?|working days?|days?|weeks?)\s+(?:from|after)\s+(today|\d{4}-\d{2}-\d{2})")
+MAX_DAYS, MAX_MONTHS, MAX_YEARS = 3650, 1200, 100
+MAX_QUESTION = 300
+_REF = r"(today|tomorrow|yesterday|\d{4}-\d{1,2}-\d{1,2})"
+_UNIT = r"(business days?|working days?|weekdays|days?|weeks?|months?|years?)"
+_ADD = re.compile(rf"\b(\d{{1,6}})\s+{_UNIT}\s+(from|after|before)\s+{_REF}")
+_IN = re.compile(rf"\bin\s+(\d{{1,6}})\s+{_UNIT}(?!\s+(?:from|after|before)\b)")
+_ISO = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")
+_BUSINESS = re.compile(r"\b(?:business|working) days?\b|\bweekdays\b")
+_UNTIL = re.compile(r"\b(?:until|till|to go|before|left before|by)\b")
+_SINCE = re.compile(r"\b(?:since|ago)\b")
+_BETWEEN = re.compile(r"\b(?:between|from)\b")
+_WEEKDAY = re.compile(r"\bweekday\b|\bwhat day\b|\bday of the week\b")
+_IS_BUSINESS = re.compile(rf"\bis\s+{_REF}\s+an?\s+(?:business|working|work)\s+day\b")
+
+
+@dataclass(frozen=True)
+class Question:
+    kind: str  # add · between · until · since · weekday · is_business
+    refs: tuple[str, ...]
+    count: int = 0
+    unit: str = "days"
+    sign: int = 1
+    business: bool = False
 
 
 def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ToolDenied(f"unknown time zone {name!r}") from exc
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        raise ToolDenied(text.unknown_time_zone(name)) from exc
 
 
-def add_business_days(start: date, days: int) -> date:
+def parse(question: str) -> Question | None:
+    """What ``question`` asks, or None when it is not a date question. Reads at most ``MAX_QUESTION`` characters."""
+    low = question[:MAX_QUESTION].lower()
+    added = _ADD.search(low) or _IN.search(low)
+    if added:
+        unit = added.group(2)
+        sign = -1 if added.re is _ADD and added.group(3) == "before" else 1
+        ref = added.group(4) if added.re is _ADD else "today"
+        return Question(kind="add", refs=(ref,), count=int(added.group(1)), unit=unit, sign=sign,
+                        business=unit.startswith(("business", "working", "weekday")))
+    open_day = _IS_BUSINESS.search(low)
+    if open_day:
+        return Question(kind="is_business", refs=(open_day.group(1),), business=True)
+    refs = tuple(m.group(0) for m in _ISO.finditer(low))
+    business = bool(_BUSINESS.search(low))
+    if len(refs) >= 2 and _BETWEEN.search(low):
+        return Question(kind="between", refs=refs[:2], business=business)
+    if refs and _SINCE.search(low):
+        return Question(kind="since", refs=refs[:1], business=business)
+    if refs and _UNTIL.search(low):
+        return Question(kind="until", refs=refs[:1], business=business)
+    if refs and _WEEKDAY.search(low):
+        return Question(kind="weekday", refs=refs[:1])
+    return None
+
+
+def mentions_date(text: str) -> bool:
+    """Whether ``text`` names a date (so that it is never read as arithmetic: 2026-12-25 is not 1,989)."""
+    return bool(_ISO.search(text[:MAX_QUESTION]))
+
+
+def is_business_day(day: date, holidays: frozenset[date]) -> bool:
+    return day.weekday() < 5 and day not in holidays
+
+
+def _weekdays_through(day: date) -> int:
+    """Weekdays from 0001-01-01 (a Monday) through ``day``."""
+    weeks, rest = divmod(day.toordinal(), 7)
+    return weeks * 5 + min(rest, 5)
+
+
+def business_days_between(start: date, end: date, holidays: Iterable[date] = ()) -> int:
+    """Business days after ``start`` up to and including ``end`` (negative when ``end`` is earlier)."""
+    if end < start:
+        return -business_days_between(end, start, holidays)
+    off = sum(1 for h in set(holidays) if start < h <= end and h.weekday() < 5)
+    return _weekdays_through(end) - _weekdays_through(start) - off
+
+
+def add_business_days(start: date, days: int, holidays: Iterable[date] = ()) -> date:
+    if abs(days) > MAX_DAYS:
+        raise ToolDenied(text.date_limit(MAX_DAYS, "business days"))
+    closed = frozenset(holidays)
     step = 1 if days >= 0 else -1
     current, left = start, abs(days)
-    while left:
-        current += timedelta(days=step)
-        if current.weekday() < 5:
-            left -= 1
+    try:
+        while left:
+            current += timedelta(days=step)
+            if is_business_day(current, closed):
+                left -= 1
+    except OverflowError as exc:
+        raise ToolFailed(text.DATE_OUT_OF_RANGE) from exc
     return current
 
 
-def _dates(text: str) -> list[date]:
-    found = []
-    for y, m, d in _ISO.findall(text):
-        try:
-            found.append(date(int(y), int(m), int(d)))
-        except ValueError as exc:
-            raise ToolDenied(f"{y}-{m}-{d} is not a valid date") from exc
-    return found
+def add_months(start: date, months: int) -> date:
+    """Same day of the month, or the month's last day when it is shorter."""
+    if abs(months) > MAX_MONTHS:
+        raise ToolDenied(text.date_limit(MAX_MONTHS, "months"))
+    years, month0 = divmod(start.month - 1 + months, 12)
+    year = start.year + years
+    if not 1 <= year <= 9999:
+        raise ToolFailed(text.DATE_OUT_OF_RANGE)
+    return date(year, month0 + 1, min(start.day, calendar.monthrange(year, month0 + 1)[1]))
 
 
-def date_math(goal: str, *, now: datetime, tz: str) -> str | None:
+def _day(ref: str, today: date) -> date:
+    offsets = {"today": 0, "tomorrow": 1, "yesterday": -1}
+    try:
+        if ref in offsets:
+            return today + timedelta(days=offsets[ref])
+        y, m, d = (int(part) for part in ref.split("-"))
+        return date(y, m, d)
+    except OverflowError as exc:
+        raise ToolFailed(text.DATE_OUT_OF_RANGE) from exc
+    except ValueError as exc:
+        raise ToolDenied(text.invalid_date(ref)) from exc
+
+
+def _shift(q: Question, start: date, holidays: frozenset[date]) -> date:
+    n = q.count * q.sign
+    if q.business:
+        return add_business_days(start, n, holidays)
+    if q.unit.startswith("month"):
+        return add_months(start, n)
+    if q.unit.startswith("year"):
+        if q.count > MAX_YEARS:
+            raise ToolDenied(text.date_limit(MAX_YEARS, "years"))
+        return add_months(start, 12 * n)
+    days = n * (7 if q.unit.startswith("week") else 1)
+    if abs(days) > MAX_DAYS:
+        raise ToolDenied(text.date_limit(MAX_DAYS, "days"))
+    try:
+        return start + timedelta(days=days)
+    except OverflowError as exc:
+        raise ToolFailed(text.DATE_OUT_OF_RANGE) from exc
+
+
+def _count(q: Question, a: date, b: date, holidays: frozenset[date]) -> tuple[int, str]:
+    if q.business:
+        return business_days_between(a, b, holidays), "business days"
+    return (b - a).days, "days"
+
+
+def _holiday_note(holidays: frozenset[date], business: bool) -> str:
+    if not business:
+        return ""
+    return " (weekends and the configured holidays skipped)" if holidays else " (weekends skipped; no holidays configured)"
+
+
+def answer(q: Question, *, today: date, tz: str, holidays: frozenset[date] = frozenset()) -> str:
+    """The answer to a parsed question, ``today`` being the date in the user's time zone ``tz``."""
+    note = _holiday_note(holidays, q.business)
+    if q.kind == "add":
+        start = _day(q.refs[0], today)
+        result = _shift(q, start, holidays)
+        direction = "before" if q.sign < 0 else "from"
+        return f"{q.count:,} {q.unit} {direction} {start.isoformat()} is {result:%A} {result.isoformat()}{note}."
+    if q.kind == "weekday":
+        day = _day(q.refs[0], today)
+        return f"{day.isoformat()} is a {day:%A}."
+    if q.kind == "is_business":
+        day = _day(q.refs[0], today)
+        why = "a weekend day" if day.weekday() >= 5 else "a configured holiday" if day in holidays else ""
+        return f"{day.isoformat()} ({day:%A}) is " + (f"not a business day: {why}." if why else "a business day.")
+    if q.kind == "between":
+        a, b = sorted((_day(q.refs[0], today), _day(q.refs[1], today)))
+        n, unit = _count(q, a, b, holidays)
+        counted = f": after {a.isoformat()}, up to and including {b.isoformat()}" if q.business else ""
+        return f"{n:,} {unit} between {a.isoformat()} and {b.isoformat()}{counted}{note}."
+    day = _day(q.refs[0], today)
+    a, b = sorted((today, day))
+    n, unit = _count(q, a, b, holidays)
+    word = "until" if day >= today else "since"
+    counted = f": after {a.isoformat()}, up to and including {b.isoformat()}" if q.business else ""
+    return (f"{n:,} {unit} {word} {day.isoformat()} ({day:%A}), counting from {today.isoformat()} in {tz}"
+            f"{counted}{note}.")
+
+
+def date_math(goal: str, *, now: datetime, tz: str, holidays: Iterable[date] = ()) -> str | None:
     """Answer a date question in ``goal``, or None when there is none."""
     today = now.astimezone(zone(tz)).date()
-    text = goal.lower()
-    added = _ADD.search(text)
-    if added:
-        count, unit, start_text = int(added.group(1)), added.group(2), added.group(3)
-        start = today if start_text == "today" else _dates(start_text)[0]
-        if count > 3650:
-            raise ToolDenied("at most 3,650 days")
-        if unit.startswith(("business", "working")):
-            result = add_business_days(start, count)
-        else:
-            result = start + timedelta(days=count * (7 if unit.startswith("week") else 1))
-        return f"{count} {unit} from {start.isoformat()} is {result:%A} {result.isoformat()}."
-    dates = _dates(text)
-    if len(dates) >= 2 and ("between" in text or "from" in text):
-        days = (dates[1] - dates[0]).days
-        return f"{abs(days):,} days between {dates[0].isoformat()} and {dates[1].isoformat()}."
-    if dates and re.search(r"\b(?:until|till|to go|before|since)\b", text):
-        days = (dates[0] - today).days
-        when = f"{days:,} days until" if days >= 0 else f"{-days:,} days since"
-        return f"{when} {dates[0].isoformat()} ({dates[0]:%A}), counting from {today.isoformat()} in {tz}."
-    if dates and "weekday" in text or dates and "what day" in text:
-        return f"{dates[0].isoformat()} is a {dates[0]:%A}."
-    return None
+    question = parse(goal)
+    return None if question is None else answer(question, today=today, tz=tz, holidays=frozenset(holidays))

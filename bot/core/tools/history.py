@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import Literal
 
 from bot.core.errors import ToolDenied
 
 _CHANNEL = re.compile(r"<#([CG][A-Z0-9]+)(?:\|[^>]*)?>")
 MAX_CHARS = 12_000
+SourceKind = Literal["public", "private", "dm", "shared"]
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,10 @@ class ChannelReader(ABC):
     async def members(self, channel: str) -> frozenset[str]: ...
 
     @abstractmethod
+    async def kind(self, channel: str) -> SourceKind:
+        """public, private, dm (incl. group DMs) or shared (Slack Connect)."""
+
+    @abstractmethod
     async def history(self, channel: str, *, thread_ts: str | None, limit: int) -> list[HistoryMessage]: ...
 
 
@@ -32,12 +38,33 @@ def channel_in(goal: str) -> str | None:
     return match.group(1) if match else None
 
 
+@dataclass(frozen=True)
+class Conversation:
+    """What was read, and who may read it: ``readers`` None for a public channel (anyone in the workspace)."""
+
+    text: str
+    source: str
+    kind: SourceKind
+    readers: frozenset[str] | None
+
+
 async def read_conversation(
-    reader: ChannelReader, *, requester: str, channel: str, thread_ts: str | None, limit: int = 200
-) -> str:
-    if not channel.startswith("D") and requester not in await reader.members(channel):
-        raise ToolDenied(f"you are not a member of <#{channel}>, so Maple will not read it for you")
+    reader: ChannelReader, *, requester: str, channel: str, thread_ts: str | None, origin: str, limit: int = 200
+) -> Conversation:
+    """Read a channel or thread for ``requester`` — only one they are a member of. A direct message is read
+    only when it is the conversation the request came from (the requester's own DM with Maple)."""
+    if channel.startswith("D"):
+        if channel != origin:
+            raise ToolDenied("Maple reads a direct message only when you ask from that conversation")
+        kind: SourceKind = "dm"
+        members = frozenset({requester})
+    else:
+        members = await reader.members(channel)
+        if requester not in members:
+            raise ToolDenied(f"you are not a member of <#{channel}>, so Maple will not read it for you")
+        kind = await reader.kind(channel)
     messages = await reader.history(channel, thread_ts=thread_ts, limit=limit)
     lines = [f"{m.user}: {m.text}" for m in sorted(messages, key=lambda m: float(m.ts)) if m.text.strip()]
     text = "\n".join(lines)
-    return text[-MAX_CHARS:] if text else "(the conversation is empty)"
+    return Conversation(text=text[-MAX_CHARS:] if text else "(the conversation is empty)", source=channel,
+                        kind=kind, readers=None if kind == "public" else members)
