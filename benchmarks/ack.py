@@ -57,7 +57,7 @@ async def load(url: str, user_prefix: str) -> list[float]:
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONCURRENCY)) as session:
         async def one(i: int) -> None:
             body = urlencode({"command": "/maple", "text": f"run draft bench goal {i}", "user_id": f"{user_prefix}{i}",
-                              "channel_id": "C0GENERAL", "team_id": "T0", "trigger_id": "t"})
+                              "channel_id": "C0GENERAL", "team_id": "T0TEST", "trigger_id": uuid.uuid4().hex})
             headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(body, secret=SECRET)}
             start = time.perf_counter()
             async with session.post(url, data=body, headers=headers) as r:
@@ -95,6 +95,7 @@ async def main() -> None:
     prefix = f"bench:{uuid.uuid4().hex[:8]}:"
     spec = spec_dict()
     spec["roles"]["user"] = ["*"]
+    spec["limits"] = {**spec.get("limits", {}), "runs_per_user_per_minute": 0, "runs_per_team_per_minute": 0}
     cfg = Path(tempfile.mkdtemp()) / "maple.yaml"
     cfg.write_text(yaml.safe_dump(spec))
     maple_port, bolt_port = free_port(), free_port()

@@ -33,21 +33,26 @@ from bot.core.worker import fail, handle_job
 from config.loader import load_spec, resolve_local_path
 from config.settings import Settings
 from handlers import blocks
+from handlers.front import FrontDoor
 from handlers.http import build_http_app
 from handlers.listeners import register
+from handlers.socket_mode import FrontDoorSocketModeHandler
 from integrations.compute import ProcessCompute
 from integrations.http_tool import HttpTool
 from integrations.local_model import LlamaCppModel, default_model_path
 from integrations.openai_model import OpenAICompatibleModel
 from integrations.redis_conn import PoolSize, check_topology, connect
+from integrations.redis_deliveries import RedisDeliveries
+from integrations.redis_limits import RedisRateLimiter
 from integrations.redis_queue import RedisJobQueue
 from integrations.redis_store import RedisRunStore
 from integrations.redis_usage import RedisUsageLedger
 from integrations.scheduler import Schedules
-from integrations.slack_surface import SlackChannelReader, SlackSurface, make_client
+from integrations.slack_surface import SlackChannelReader, SlackInstallation, SlackSurface, make_client
 from integrations.worker_pool import WorkerPool, consumer_prefix
 
 log = logging.getLogger("maple.app")
+ACK_WAIT = 1.0  # seconds a request waits, at most, for a directory look-up or the installation's identity
 
 
 def build_models(spec: MapleSpec, settings: Settings) -> dict[str, ChatModel]:
@@ -103,6 +108,8 @@ class Maple:
     queue: RedisJobQueue
     surface: SlackSurface
     bolt: AsyncApp
+    front: FrontDoor
+    installation: SlackInstallation
     http: web.Application
     models: dict[str, ChatModel]
     pools: list[WorkerPool] = field(default_factory=list)
@@ -132,10 +139,9 @@ class Maple:
 
     async def connect_socket_mode(self, app_token: str) -> Any:
         """Socket Mode: Slack pushes requests over a WebSocket opened with ``apps.connections.open`` (no public
-        URL). Bolt acks each envelope on the socket."""
-        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-        handler = AsyncSocketModeHandler(self.bolt, app_token)
+        URL). Every envelope goes through the same front door as an HTTP request, then is acked on the socket."""
+        await learn_installation(self.installation)
+        handler = FrontDoorSocketModeHandler(self.bolt, app_token, front=self.front)
         await handler.connect_async()
         return handler
 
@@ -187,7 +193,15 @@ class Maple:
             await self.compute.close()
         if self.worker_redis is not None:
             await self.worker_redis.aclose()
+        await self.surface.close()
         await self.redis.aclose()
+
+
+async def learn_installation(installation: SlackInstallation) -> None:
+    """Learn which workspace Maple is installed in (``auth.test``) before serving; until it is known every request
+    is refused (and it is asked again on the next request)."""
+    if await installation.tenancy(wait=15) is None:
+        log.error("could not learn the installed workspace from auth.test; refusing requests until it answers")
 
 
 def worker_id() -> str:
@@ -228,25 +242,24 @@ def build(
     store = RedisRunStore(redis=r, prefix=settings.redis_prefix, ttl_seconds=spec.audit.text_ttl_days * 86400)
     queue = RedisJobQueue(redis=r, prefix=settings.redis_prefix, dead_max=settings.dead_letter_max)
     client = make_client(token=token, base_url=settings.slack_api_url)
-    surface = SlackSurface(client=client, render=blocks.render)
+    installation = SlackInstallation(client=client, tenants=spec.tenants)
+    surface = SlackSurface(client=client, render=blocks.render, installation=installation, wait=ACK_WAIT)
     models = build_models(spec, settings)
     router = Router(portfolio=active_portfolio(spec, models), clients=models)
     compute = ProcessCompute(workers=spec.tools.compute_workers)
     svc = Services(spec=spec, store=store, queue=queue, surface=surface, router=router,
                    access=Access(spec, surface), audit=audit,
                    clock=SystemClock(), ledger=RedisUsageLedger(redis=r, prefix=settings.redis_prefix),
-                   assess=assessor(spec.sensitivity), tools=build_tools(spec, client, compute))
+                   assess=assessor(spec.sensitivity), tools=build_tools(spec, client, compute),
+                   limiter=RedisRateLimiter(redis=r, prefix=settings.redis_prefix))
     bolt = AsyncApp(signing_secret=signing, client=client, process_before_response=True,
                     request_verification_enabled=False, logger=logging.getLogger("maple.bolt"))
     desk = Desk(svc=svc, classifier=Classifier(spec.workflows))
-    register(bolt, desk=desk, on_group_change=surface.forget_group)
-
-    async def seen_before(event_id: str) -> bool:
-        try:
-            return not await r.set(f"{settings.redis_prefix}event:{event_id}", "1", nx=True, ex=3600)
-        except Exception:  # noqa: BLE001 - with Redis down the request fails later with a clear reply
-            return False
-
-    http = build_http_app(bolt=bolt, signing_secret=signing, seen_before=seen_before, healthy=store.ping)
+    register(bolt, desk=desk, on_group_change=surface.forget_group, on_member_change=surface.member_changed)
+    front = FrontDoor(bolt=bolt, deliveries=RedisDeliveries(redis=r, prefix=settings.redis_prefix),
+                      tenancy=lambda: installation.tenancy(wait=ACK_WAIT))
+    http = build_http_app(front=front, signing_secret=signing, healthy=store.ping,
+                          on_startup=lambda: learn_installation(installation))
     return Maple(settings=settings, spec=spec, redis=r, svc=svc, queue=queue, surface=surface, bolt=bolt,
-                 http=http, models=models, compute=compute, anchoring=anchor)
+                 front=front, installation=installation, http=http, models=models, compute=compute,
+                 anchoring=anchor)

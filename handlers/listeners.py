@@ -1,12 +1,14 @@
 """Bolt listeners: Slack payloads in, core calls, Block Kit out. Every listener acks within Slack's 3 seconds
-and does only ack-path work (verify, persist, enqueue); model calls and posts run in the workers."""
+and does only ack-path work (verify, persist, enqueue); model calls and posts run in the workers.
+
+Maple acts only on people: mentions and DMs written by a bot (another app, or Maple itself) are ignored."""
 
 from __future__ import annotations
 
 import logging
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
@@ -43,7 +45,13 @@ log = logging.getLogger("maple.handlers")
 _MENTION = re.compile(r"^\s*<@[UW][A-Z0-9]+(\|[^>]*)?>[:,]?\s*")
 
 
-def register(app: AsyncApp, *, desk: Desk, on_group_change: Callable[[str | None], None]) -> None:
+class MemberChange(Protocol):
+    def __call__(self, *, channel: str, user: str, joined: bool) -> None: ...
+
+
+def register(app: AsyncApp, *, desk: Desk, on_group_change: Callable[[str | None], None],
+             on_member_change: MemberChange | None = None) -> None:
+    """``on_member_change(channel=…, user=…, joined=…)`` keeps cached channel memberships current."""
     svc = desk.svc
 
     @app.command("/maple")
@@ -54,12 +62,13 @@ def register(app: AsyncApp, *, desk: Desk, on_group_change: Callable[[str | None
         log.info("command acked", extra={"run_id": answer.run_id})
 
     @app.event("app_mention")
-    async def on_mention(event: dict[str, Any]) -> None:
-        await _conversation(desk, event, kind="mention")
+    async def on_mention(event: dict[str, Any], context: dict[str, Any]) -> None:
+        if _by_a_person(event, context):
+            await _conversation(desk, event, kind="mention")
 
     @app.event("message")
-    async def on_message(event: dict[str, Any]) -> None:
-        if event.get("channel_type") == "im" and not event.get("subtype") and not event.get("bot_id"):
+    async def on_message(event: dict[str, Any], context: dict[str, Any]) -> None:
+        if event.get("channel_type") == "im" and not event.get("subtype") and _by_a_person(event, context):
             await _conversation(desk, event, kind="dm")
 
     @app.event("app_home_opened")
@@ -75,6 +84,16 @@ def register(app: AsyncApp, *, desk: Desk, on_group_change: Callable[[str | None
     @app.event("subteam_members_changed")
     async def on_group(event: dict[str, Any]) -> None:
         on_group_change(event.get("subteam_id"))
+
+    @app.event("member_joined_channel")
+    async def on_joined(event: dict[str, Any]) -> None:
+        if on_member_change:
+            on_member_change(channel=event["channel"], user=event["user"], joined=True)
+
+    @app.event("member_left_channel")
+    async def on_left(event: dict[str, Any]) -> None:
+        if on_member_change:
+            on_member_change(channel=event["channel"], user=event["user"], joined=False)
 
     @app.action(re.compile(f"^({APPROVE}|{EDIT}|{REJECT})$"))
     async def on_review_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: Any) -> None:
@@ -111,7 +130,8 @@ def register(app: AsyncApp, *, desk: Desk, on_group_change: Callable[[str | None
     @app.view(EDIT_VIEW)
     async def on_edit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         values = view.get("state", {}).get("values", {})
-        parts = [values[b]["text"].get("value") or "" for b in sorted(values, key=_part_no) if b.startswith("draft_")]
+        parts = [(values[b].get("text") or {}).get("value") or "" for b in sorted(values, key=_part_no)
+                 if b.startswith("draft_")]
         run_id, seen = parse_ref(str(view.get("private_metadata", "")))
         await _submit_view(ack, "draft_0", lambda: review.edit(
             svc, run_id=run_id, user=body["user"]["id"], new_text="\n".join(parts), seen_version=seen))
@@ -156,8 +176,18 @@ async def _refuse(svc: Services, body: dict[str, Any], message: Msg) -> None:
         log.warning("could not post refusal")
 
 
+def _by_a_person(event: dict[str, Any], context: dict[str, Any]) -> bool:
+    """Written by a person: not by a bot or an app (``bot_id``, ``bot_profile``, subtype ``bot_message``), and not
+    by Maple's own bot user."""
+    if event.get("bot_id") or event.get("bot_profile") or event.get("subtype") == "bot_message":
+        return False
+    user = event.get("user")
+    return bool(user) and user != context.get("bot_user_id")
+
+
 async def _conversation(desk: Desk, event: dict[str, Any], *, kind: str) -> None:
-    raw = _MENTION.sub("", event.get("text", ""), count=1) if kind == "mention" else event.get("text", "")
+    said = event.get("text") or ""  # a message of attachments or files only has no text
+    raw = _MENTION.sub("", said, count=1) if kind == "mention" else said
     origin = Origin(kind=kind, channel=event.get("channel", ""),  # type: ignore[arg-type]
                     thread_ts=event.get("thread_ts") or event.get("ts"), team=event.get("team"),
                     in_thread=bool(event.get("thread_ts")))

@@ -2,10 +2,16 @@
 
 Rate limits: the client retries 429s honouring Retry-After (slack_sdk's retry handler), and transient server and
 connection errors. Slack errors are translated into the core's SurfaceError tree here, at the edge.
+
+Directory answers (who is in a user group or channel, who is a member of the served workspace) are cached and
+loaded in the background (integrations/slack_lookups.py): on the ack path a request waits at most ``wait``
+seconds for one and otherwise gets "not known" (fail closed). Channel member lists are read at most
+``member_pages`` pages of 1,000 and kept current by ``member_joined_channel`` / ``member_left_channel`` events.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -20,11 +26,16 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.errors import NotInChannel, SurfaceError, SurfaceUnavailable
 from bot.core.ports import Directory, MessageRef, Place, Surface, View
+from bot.core.spec import TenantsSpec
+from bot.core.tenancy import Installed, Tenancy
 from bot.core.tools.history import ChannelReader, HistoryMessage, SourceKind
+from integrations.slack_lookups import Lookups
 
 Renderer = Callable[[View], tuple[str, list[dict[str, Any]]]]
 METADATA_EVENT = "maple_run"
 _NOT_IN = {"not_in_channel", "channel_not_found", "is_archived"}
+log = logging.getLogger("maple.slack")
+Profile = dict[str, Any]
 
 
 def make_client(*, token: str, base_url: str, retries: int = 3) -> AsyncWebClient:
@@ -59,15 +70,50 @@ async def call(client: AsyncWebClient, method: str, channel: str | None = None, 
         raise SurfaceUnavailable(f"{method}: {type(exc).__name__}") from exc
 
 
+class SlackInstallation:
+    """The workspace (and Enterprise Grid org) Maple's bot token is installed in, learned once from ``auth.test``
+    (again after a failure), and the tenancy it implies with the config's ``tenants:``."""
+
+    def __init__(self, *, client: AsyncWebClient, tenants: TenantsSpec) -> None:
+        self._client = client
+        self._tenants = tenants
+        self._learned: Lookups[Tenancy] = Lookups(name="auth.test", load=self._learn, ttl=float("inf"))
+
+    async def tenancy(self, *, wait: float | None = None) -> Tenancy | None:
+        return await self._learned.get("auth", wait=wait)
+
+    async def _learn(self, _key: str) -> Tenancy:
+        data = await call(self._client, "auth.test")
+        installed = Installed(team_id=_str(data.get("team_id")), enterprise_id=_str(data.get("enterprise_id")),
+                              is_enterprise_install=data.get("is_enterprise_install") is True,
+                              bot_user_id=_str(data.get("user_id")), bot_id=_str(data.get("bot_id")))
+        log.info("installation learned", extra={"team_id": installed.team_id, "enterprise_id": installed.enterprise_id,
+                                                 "org_wide": installed.is_enterprise_install})
+        return Tenancy.of(installed, self._tenants)
+
+    async def close(self) -> None:
+        await self._learned.close()
+
+
 class SlackSurface(Surface, Directory):
-    def __init__(self, *, client: AsyncWebClient, render: Renderer, group_ttl: float = 300.0) -> None:
+    def __init__(self, *, client: AsyncWebClient, render: Renderer, installation: SlackInstallation | None = None,
+                 group_ttl: float = 300.0, wait: float = 1.0, member_pages: int = 20) -> None:
         self._client = client
         self._render = render
-        self._groups: dict[str, tuple[float, frozenset[str]]] = {}
-        self._group_ttl = group_ttl
+        self._installation = installation or SlackInstallation(client=client, tenants=TenantsSpec())
+        self._wait = wait
+        self._member_pages = member_pages
+        self._groups: Lookups[frozenset[str]] = Lookups(name="usergroups.users.list", load=self._group, ttl=group_ttl)
+        self._channels: Lookups[frozenset[str]] = Lookups(name="conversations.members", load=self._channel,
+                                                          ttl=group_ttl)
+        self._people: Lookups[Profile] = Lookups(name="users.info", load=self._person, ttl=600.0)
         self._members: dict[str, float] = {}
-        self._guests: dict[str, tuple[float, bool]] = {}
         self._guest_set: tuple[float, frozenset[str]] | None = None
+
+    async def close(self) -> None:
+        for lookups in (self._groups, self._channels, self._people):
+            await lookups.close()
+        await self._installation.close()
 
     async def check_member(self, *, channel: str) -> None:
         if channel.startswith("D") or self._members.get(channel, 0) > time.monotonic():
@@ -88,16 +134,35 @@ class SlackSurface(Surface, Directory):
         return Place(kind="private" if info.get("is_private") or info.get("is_group") else "public")
 
     async def is_guest(self, *, user: str) -> bool:
-        cached = self._guests.get(user)
-        if cached is not None and cached[0] > time.monotonic():
-            return cached[1]
-        try:
-            info = (await call(self._client, "users.info", user=user)).get("user", {})
-        except SurfaceError:
+        info = await self._people.get(user, wait=None)
+        if not info:
             return True  # fail closed: unknown → treated as a guest
-        guest = bool(info.get("is_restricted") or info.get("is_ultra_restricted") or info.get("is_stranger"))
-        self._guests[user] = (time.monotonic() + 600, guest)
-        return guest
+        return bool(info.get("is_restricted") or info.get("is_ultra_restricted") or info.get("is_stranger"))
+
+    async def is_local(self, user: str) -> bool:
+        """A member of a served workspace: their home team (or, on Enterprise Grid, their org or one of its
+        workspaces) is served, and they are not a stranger, a bot or deactivated. Guests count (their results are
+        limited by ``channels.guests``); Slack Connect users do not."""
+        tenancy = await self._installation.tenancy(wait=self._wait)  # known: the front door waited for it
+        info = await self._people.get(user, wait=self._wait)
+        if tenancy is None or not info:
+            return False
+        if info.get("deleted") or info.get("is_bot") or info.get("is_stranger"):
+            return False
+        grid = info.get("enterprise_user") if isinstance(info.get("enterprise_user"), dict) else {}
+        teams = [str(t) for t in grid.get("teams") or [] if isinstance(t, str)]
+        return tenancy.is_home_of(team=_str(info.get("team_id")), enterprise=_str(grid.get("enterprise_id")),
+                                  teams=teams)
+
+    async def _person(self, user: str) -> Profile:
+        try:
+            data = await call(self._client, "users.info", user=user)
+        except SurfaceUnavailable:
+            raise  # not cached: asked again next time
+        except SurfaceError:
+            return {}  # user_not_found and the like: nobody we know
+        info = data.get("user")
+        return info if isinstance(info, dict) else {}
 
     async def open_dm(self, *, user: str) -> str:
         data = await call(self._client, "conversations.open", users=user)
@@ -144,27 +209,21 @@ class SlackSurface(Surface, Directory):
         await call(self._client, "chat.postEphemeral", channel, **params)
 
     async def group_members(self, group_id: str) -> frozenset[str]:
-        cached = self._groups.get(group_id)
-        if cached and cached[0] > time.monotonic():
-            return cached[1]
-        try:
-            data = await call(self._client, "usergroups.users.list", usergroup=group_id)
-        except SurfaceError:
-            return cached[1] if cached else frozenset()
-        members = frozenset(str(u) for u in data.get("users", []))
-        self._groups[group_id] = (time.monotonic() + self._group_ttl, members)
-        return members
+        return await self._groups.get(group_id, wait=None) or frozenset()  # fail closed: no answer, no access
 
     async def channel_members(self, channel_id: str) -> frozenset[str]:
-        cached = self._groups.get(channel_id)
-        if cached and cached[0] > time.monotonic():
-            return cached[1]
-        try:
-            members = await SlackChannelReader(self._client).members(channel_id)
-        except SurfaceError:
-            return cached[1] if cached else frozenset()  # fail closed: no access without an answer
-        self._groups[channel_id] = (time.monotonic() + self._group_ttl, members)
-        return members
+        return await self._channels.get(channel_id, wait=None) or frozenset()
+
+    async def known_members(self, source: str) -> frozenset[str] | None:
+        lookups = self._groups if source.startswith("S") else self._channels
+        return await lookups.get(source, wait=self._wait)
+
+    async def _group(self, group_id: str) -> frozenset[str]:
+        data = await call(self._client, "usergroups.users.list", usergroup=group_id)
+        return frozenset(str(u) for u in data.get("users", []))
+
+    async def _channel(self, channel_id: str) -> frozenset[str]:
+        return await SlackChannelReader(self._client).members(channel_id, max_pages=self._member_pages)
 
     async def guests(self) -> frozenset[str] | None:
         """The workspace's guest accounts, from ``users.list`` (paged), cached for ten minutes."""
@@ -189,10 +248,13 @@ class SlackSurface(Surface, Directory):
 
     def forget_group(self, group_id: str | None = None) -> None:
         """Drop cached memberships (on ``subteam_members_changed``)."""
+        self._groups.forget(group_id)
         if group_id is None:
-            self._groups.clear()
-        else:
-            self._groups.pop(group_id, None)
+            self._channels.forget()
+
+    def member_changed(self, *, channel: str, user: str, joined: bool) -> None:
+        """Keep a cached channel member list current (``member_joined_channel`` / ``member_left_channel``)."""
+        self._channels.update(channel, lambda members: members | {user} if joined else members - {user})
 
 
 class SlackChannelReader(ChannelReader):
@@ -201,15 +263,18 @@ class SlackChannelReader(ChannelReader):
     def __init__(self, client: AsyncWebClient) -> None:
         self._client = client
 
-    async def members(self, channel: str) -> frozenset[str]:
+    async def members(self, channel: str, *, max_pages: int = 50) -> frozenset[str]:
+        """Members of ``channel``, at most ``max_pages`` pages of 1,000 (a bigger channel is only partly read)."""
         users: set[str] = set()
         cursor = ""
-        for _page in range(50):
+        for _page in range(max_pages):
             data = await call(self._client, "conversations.members", channel, limit=1000, cursor=cursor)
             users.update(str(u) for u in data.get("members", []))
             cursor = (data.get("response_metadata") or {}).get("next_cursor") or ""
             if not cursor:
-                break
+                return frozenset(users)
+        log.warning("channel has more members than Maple reads; the rest hold no role through it",
+                    extra={"channel": channel, "members_read": len(users), "max_pages": max_pages})
         return frozenset(users)
 
     async def kind(self, channel: str) -> SourceKind:
@@ -230,3 +295,8 @@ class SlackChannelReader(ChannelReader):
         return [HistoryMessage(user=str(m.get("user") or m.get("bot_id") or "?"), text=str(m.get("text", "")),
                                ts=str(m.get("ts", "0"))) for m in data.get("messages", [])
                 if not (m.get("metadata") or {}).get("event_type") == METADATA_EVENT]
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+

@@ -117,14 +117,17 @@ class Harness:
             except ValueError:
                 return r.status, text
 
-    async def slash(self, user: str, text: str, *, channel: str = CHANNEL) -> tuple[int, Any]:
+    async def slash(self, user: str, text: str, *, channel: str = CHANNEL, **fields: str) -> tuple[int, Any]:
+        """A signed slash command. Like Slack, every invocation has its own trigger_id; ``fields`` override or
+        add payload fields (team_id, enterprise_id, …)."""
         body = urlencode({"token": "x", "team_id": "T0TEST", "channel_id": channel, "user_id": user,
-                          "command": "/maple", "text": text, "trigger_id": "trig-1",
-                          "response_url": "http://127.0.0.1:9/unused", "api_app_id": "A0MAPLE"})
+                          "command": "/maple", "text": text, "trigger_id": f"trig-{uuid.uuid4().hex[:8]}",
+                          "response_url": "http://127.0.0.1:9/unused", "api_app_id": "A0MAPLE", **fields})
         return await self.post(body, content_type="application/x-www-form-urlencoded")
 
     async def interact(self, payload: dict[str, Any]) -> tuple[int, Any]:
-        body = urlencode({"payload": json.dumps(payload)})
+        """A signed interaction; like Slack's, it names the workspace it comes from (``team``) unless given."""
+        body = urlencode({"payload": json.dumps({"team": {"id": "T0TEST"}, **payload})})
         return await self.post(body, content_type="application/x-www-form-urlencoded")
 
     async def ref(self, run_id: str, version: int | None) -> str:

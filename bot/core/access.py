@@ -1,6 +1,9 @@
-"""Who may do what. Fail closed: a user in no role may do nothing; admin abilities are denied unless granted."""
+"""Who may do what. Fail closed: a user in no role may do nothing; admin abilities are denied unless granted.
+``"*"`` in a role means "every member of a workspace Maple serves", never "anyone" (see bot/core/tenancy.py)."""
 
 from __future__ import annotations
+
+import asyncio
 
 from bot.core import text
 from bot.core.models import Run
@@ -17,23 +20,31 @@ class Access:
         self._directory = directory
 
     async def roles_of(self, user: str) -> frozenset[str]:
-        roles: set[str] = set()
-        for role, members in self._spec.roles.items():
-            if await self._is_member(user, members):
-                roles.add(role)
-        return frozenset(roles)
-
-    async def _is_member(self, user: str, members: list[str]) -> bool:
+        """The roles ``user`` holds. A role that names the user id is held by that user, whoever they are.
+        ``"*"``, user groups and channels give roles only to members of a workspace Maple serves: a Slack
+        Connect user (an external member of a shared channel), a stranger, a bot or a deactivated account holds
+        no role unless named by id. Each look-up is bounded by the directory; one not answered in time counts
+        as "not a member" (fail closed)."""
         if not user:
-            return False
-        for member in members:
-            if member == EVERYONE or member == user:
-                return True
-            if member.startswith("S") and user in await self._directory.group_members(member):
-                return True
-            if member.startswith(("C", "G")) and user in await self._directory.channel_members(member):
-                return True
-        return False
+            return frozenset()
+        named = {role for role, members in self._spec.roles.items() if user in members}
+        rest = {role: members for role, members in self._spec.roles.items() if role not in named}
+        sources = sorted({m for members in rest.values() for m in members if m.startswith(("S", "C", "G"))})
+        if not sources and not any(EVERYONE in members for members in rest.values()):
+            return frozenset(named)
+        if not await self._directory.is_local(user):
+            return frozenset(named)
+        answers = await self._known(sources)
+        inside = {source for source, members in zip(sources, answers, strict=True) if members and user in members}
+        held = {role for role, members in rest.items() if EVERYONE in members or inside.intersection(members)}
+        return frozenset(named | held)
+
+    async def _known(self, sources: list[str]) -> list[frozenset[str] | None]:
+        """Members of each source; several are looked up at once so a request waits for the slowest only.
+        (Answers already cached come back without waiting, so one source is awaited directly.)"""
+        if len(sources) <= 1:
+            return [await self._directory.known_members(s) for s in sources]
+        return list(await asyncio.gather(*(self._directory.known_members(s) for s in sources)))
 
     async def channel_members(self, channel: str) -> frozenset[str]:
         """Who is in a channel (for destinations: who would read what is posted there)."""

@@ -3,6 +3,7 @@
 MapleError
 ├── ConfigError              configuration is missing or invalid
 ├── InputError               the user's input cannot be used (empty, too long, malformed)
+│   └── RateLimited          not now: the person or workspace is over its rate limit
 ├── AccessDenied             the actor may not do this (fail closed)
 ├── NotFound                 no such run / object
 ├── ConflictError            a concurrent writer won an optimistic transition
@@ -43,6 +44,12 @@ class ConfigError(MapleError):
 
 class InputError(MapleError):
     pass
+
+
+class RateLimited(InputError):
+    def __init__(self, message: object, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class AccessDenied(MapleError):

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.core import text
-from bot.core.errors import AccessDenied, InputError, InvalidTransition
+from bot.core.errors import AccessDenied, InputError, InvalidTransition, RateLimited
 from bot.core.models import Job, Origin, Run
+from bot.core.ports import Bucket
 from bot.core.services import Services
 from bot.core.spec import WorkflowSpec
 
@@ -36,6 +37,27 @@ async def authorize_run(svc: Services, *, user: str, workflow: WorkflowSpec) -> 
         raise AccessDenied(text.not_allowed_run(workflow.label))
 
 
+async def throttle(svc: Services, intake: Intake) -> None:
+    """Per-user and per-team rate limits on starting runs (``limits:``), taken atomically from shared buckets.
+    Raises RateLimited — before anything is persisted — with when to try again. Schedules are not throttled:
+    they are configuration, not input."""
+    limits = svc.spec.limits
+    if svc.limiter is None or intake.origin.kind == "schedule":
+        return
+    buckets = [Bucket(key=f"user:{intake.requester}", capacity=limits.runs_per_user_per_minute, per_seconds=60,
+                      scope="user"),
+               Bucket(key=f"team:{intake.origin.team or '-'}", capacity=limits.runs_per_team_per_minute,
+                      per_seconds=60, scope="team")]
+    buckets = [b for b in buckets if b.capacity > 0]
+    if not buckets:
+        return
+    verdict = await svc.limiter.take(buckets)
+    if not verdict.allowed:
+        limit = next(b.capacity for b in buckets if b.scope == verdict.scope)
+        raise RateLimited(text.throttled(scope=verdict.scope, limit=limit, retry_after=verdict.retry_after),
+                          retry_after=verdict.retry_after)
+
+
 def bind(run: Run, workflow: WorkflowSpec) -> None:
     """Give a run its workflow — and with it everything the workflow decides for the run (its quorum)."""
     run.workflow = workflow.id
@@ -55,6 +77,7 @@ async def hold(svc: Services, intake: Intake, *, ask_model: bool = False) -> Run
     """Persist a goal whose workflow is not decided yet; the requester is asked which one they meant.
     A mention or DM gets the question posted in its thread by a worker (a ``clarify`` job)."""
     goal = check_goal(svc, intake.goal)
+    await throttle(svc, intake)
     run = _new_run(svc, intake, goal, None)
     queued = ask_model or intake.origin.kind in ("mention", "dm")
     job = Job(run_id=run.id, kind="clarify") if queued else None
@@ -89,5 +112,6 @@ async def submit(svc: Services, intake: Intake) -> Run:
     if workflow is None:
         raise InputError(text.unknown_workflow(intake.workflow))
     await authorize_run(svc, user=intake.requester, workflow=workflow)
+    await throttle(svc, intake)
     run = _new_run(svc, intake, goal, workflow)
     return await svc.store.create(run, job=Job(run_id=run.id, kind="draft"))

@@ -97,7 +97,8 @@ class JobQueue(Lifecycle, ABC):
 
 
 class Directory(ABC):
-    """Who belongs to a Slack user group (resolved by the surface, cached)."""
+    """Who belongs to a Slack user group or channel, and who is a member of the served workspace (resolved by
+    the surface, cached)."""
 
     @abstractmethod
     async def group_members(self, group_id: str) -> frozenset[str]: ...
@@ -110,6 +111,18 @@ class Directory(ABC):
     @abstractmethod
     async def guests(self) -> frozenset[str] | None:
         """Every guest account of the workspace (None when it is not known)."""
+
+    @abstractmethod
+    async def is_local(self, user: str) -> bool:
+        """Is ``user`` a member of a workspace Maple serves (not a Slack Connect user, a stranger, a bot or a
+        deactivated account)? Answered within the ack path's budget; not known in time → False (fail closed)."""
+
+    async def known_members(self, source: str) -> frozenset[str] | None:
+        """Members of a user group (``S…``) or channel (``C…``/``G…``) as known within the ack path's budget;
+        None when the answer is not known in time (it keeps loading in the background)."""
+        if source.startswith("S"):
+            return await self.group_members(source)
+        return await self.channel_members(source)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -267,3 +280,32 @@ class Compute(Lifecycle, ABC):
 
     @abstractmethod
     async def run(self, fn: Callable[..., T], *args: Any, timeout: float) -> T: ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class Bucket:
+    """A token bucket: ``capacity`` tokens, refilled at ``capacity`` per ``per_seconds``."""
+
+    key: str
+    capacity: int
+    per_seconds: float
+    scope: str = ""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """``allowed``: a token was taken from every bucket. Otherwise nothing was taken, ``retry_after`` seconds
+    from now every bucket has one again, and ``scope`` names the empty bucket that is last to refill."""
+
+    allowed: bool
+    retry_after: float = 0.0
+    scope: str = ""
+
+
+class RateLimiter(ABC):
+    """Token buckets shared by every Maple process (per-user and per-team throttles at intake)."""
+
+    @abstractmethod
+    async def take(self, buckets: Sequence[Bucket]) -> Verdict:
+        """Take one token from each bucket, atomically: from all of them or from none.
+        Raise StoreUnavailable when the buckets cannot be reached."""

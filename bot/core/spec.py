@@ -133,6 +133,8 @@ class LimitsSpec(Strict):
     max_goal_chars: int = Field(4000, gt=0, le=40000)
     max_draft_chars: int = Field(12000, gt=0, le=150000)
     max_attempts: int = Field(3, ge=1, le=20)
+    runs_per_user_per_minute: int = Field(10, ge=0, le=10000, description="goals one person may start; 0 = no limit")
+    runs_per_team_per_minute: int = Field(100, ge=0, le=100000, description="goals one workspace may start; 0 = no limit")
 
 
 class BudgetSpec(Strict):
@@ -250,6 +252,13 @@ class ScheduleSpec(Strict):
     requester: str = Field(pattern=r"^[UW][A-Z0-9]{2,}$")
 
 
+class TenantsSpec(Strict):
+    """Workspaces and Enterprise Grid orgs served besides the installed workspace (learned from auth.test)."""
+
+    teams: list[Annotated[str, Field(pattern=r"^T[A-Z0-9]{2,}$")]] = Field(default_factory=list)
+    enterprises: list[Annotated[str, Field(pattern=r"^E[A-Z0-9]{2,}$")]] = Field(default_factory=list)
+
+
 class AuditSpec(Strict):
     anchor_file: str = ".maple/audit-anchor.jsonl"
     anchor_every_seconds: int = Field(300, gt=0)
@@ -277,6 +286,7 @@ class MapleSpec(Strict):
     collections: dict[str, list[str]] = Field(default_factory=dict)
     schedules: list[ScheduleSpec] = Field(default_factory=list)
     audit: AuditSpec = AuditSpec()
+    tenants: TenantsSpec = TenantsSpec()
 
     @model_validator(mode="after")
     def _check_references(self) -> MapleSpec:

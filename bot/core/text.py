@@ -9,6 +9,7 @@ and ``Channel`` arguments become mentions, and only when they are well-formed id
 
 from __future__ import annotations
 
+import math
 import re
 import string
 from collections.abc import Callable, Iterable, Mapping
@@ -206,6 +207,17 @@ EN: dict[str, str] = {
     "footer_approved": "approved by {user}",
     "footer_sources": "sources: {sources}",
     "notice_result": "Result of run {run}",
+    "throttled_user": ("Slow down a little: you have started as many runs as Maple takes in a minute ({limit} per "
+                       "person). Nothing was started; try again {when}."),
+    "throttled_team": ("Slow down a little: your workspace has started as many runs as Maple takes in a minute "
+                       "({limit} per workspace). Nothing was started; try again {when}."),
+    "in_seconds": "in {seconds} seconds",
+    "in_one_second": "in 1 second",
+    "in_minutes": "in about {minutes} minutes",
+    "foreign_workspace": ("Maple isn't set up for this workspace, so it can't take requests from here. Nothing was "
+                          "started. Ask the admins of the workspace Maple belongs to if you need access."),
+    "workspace_unknown": ("Maple is still starting up (it can't confirm which workspace it belongs to). "
+                          "Please try again in a minute."),
 }
 
 
@@ -232,6 +244,8 @@ EMPTY_REASON = msg("empty_reason")
 EMPTY_EDIT = msg("empty_edit")
 NO_REVIEWERS = msg("no_reviewers")
 GAVE_UP = msg("gave_up")
+FOREIGN_WORKSPACE = msg("foreign_workspace")
+WORKSPACE_UNKNOWN = msg("workspace_unknown")
 
 
 def working_on_it(run_id: str) -> Msg:
@@ -402,3 +416,11 @@ def tool_failed(tool: str) -> str:
 
 def tool_invalid_arguments(tool: str, why: str) -> str:
     return f"invalid arguments for {tool}: {why}"
+
+
+def throttled(*, scope: str, limit: int, retry_after: float) -> Msg:
+    wait = max(1, math.ceil(retry_after))
+    when = (msg("in_one_second") if wait == 1 else msg("in_seconds", seconds=wait) if wait < 90
+            else msg("in_minutes", minutes=round(wait / 60)))
+    return msg("throttled_user" if scope == "user" else "throttled_team", limit=limit, when=when)
+

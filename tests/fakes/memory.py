@@ -85,6 +85,7 @@ class MemorySurface(Surface, Directory):
         self.kinds: dict[str, str] = {}
         self.guests_set: set[str] = set()
         self.everyone = {"U0REQUEST", "U0REVIEW", "U0REVIEW2", "U0ADMIN"}  # members of a channel unless set
+        self.external: set[str] = set()  # Slack Connect users: not members of the served workspace
 
     async def place(self, *, channel: str) -> Place:
         if channel.startswith("D"):
@@ -131,6 +132,9 @@ class MemorySurface(Surface, Directory):
 
     async def guests(self) -> frozenset[str] | None:
         return frozenset(self.guests_set)
+
+    async def is_local(self, user: str) -> bool:
+        return user not in self.external
 
 
 class MemoryAudit(AuditLog):

@@ -14,6 +14,7 @@ from aiohttp import web
 from workspace.blockkit import block_problems
 
 BOT_USER = "U0MAPLEBOT"
+TEAM = "T0TEST"
 
 
 @dataclass
@@ -31,6 +32,14 @@ class FakeSlack:
     calls: list[Call] = field(default_factory=list)
     failures: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     guests: set[str] = field(default_factory=set)
+    team: str = TEAM
+    enterprise: str | None = None
+    org_wide: bool = False
+    external: dict[str, str] = field(default_factory=dict)  # Slack Connect users (strangers) → their own team
+    missing_users: set[str] = field(default_factory=set)  # users.info answers user_not_found
+    grid_teams: dict[str, list[str]] = field(default_factory=dict)  # members of the org → their workspaces
+    page_size: int = 0  # conversations.members page size (0 = everything at once)
+    held: dict[str, Any] = field(default_factory=dict)  # method → asyncio.Event: calls wait until it is set
     sockets: list[Any] = field(default_factory=list)
     socket_acks: list[dict[str, Any]] = field(default_factory=list)
     url: str = ""
@@ -93,6 +102,8 @@ class FakeSlack:
             f = self.failures[method].pop(0)
             headers = {"Retry-After": str(f["retry_after"])} if f["status"] == 429 else {}
             return web.json_response({"ok": False, "error": f["error"]}, status=f["status"], headers=headers)
+        if method in self.held:
+            await self.held[method].wait()
         handler = getattr(self, "m_" + method.replace(".", "_"), None)
         if handler is None:
             return web.json_response({"ok": False, "error": "unknown_method"}, status=404)
@@ -119,7 +130,8 @@ class FakeSlack:
         return {"url": self.url.replace("http://", "ws://").replace("/api/", "/socket")}
 
     def m_auth_test(self, p: dict[str, Any]) -> dict[str, Any]:
-        return {"user_id": BOT_USER, "bot_id": "B0MAPLE", "team_id": "T0TEST", "url": "https://test.slack/"}
+        return {"user_id": BOT_USER, "bot_id": "B0MAPLE", "team_id": self.team, "url": "https://test.slack/",
+                "enterprise_id": self.enterprise, "is_enterprise_install": self.org_wide}
 
     def _can_post(self, channel: str) -> bool:
         return channel.startswith("D") or self.channels.get(channel, {}).get("is_member", False)
@@ -159,7 +171,14 @@ class FakeSlack:
 
     def m_conversations_members(self, p: dict[str, Any]) -> dict[str, Any]:
         ch = self.channels.get(p["channel"])
-        return {"members": ch["members"]} if ch else {"error": "channel_not_found"}
+        if not ch:
+            return {"error": "channel_not_found"}
+        if not self.page_size:
+            return {"members": ch["members"]}
+        start = int(p.get("cursor") or 0)
+        end = start + self.page_size
+        more = end < len(ch["members"])
+        return {"members": ch["members"][start:end], "response_metadata": {"next_cursor": str(end) if more else ""}}
 
     def m_conversations_history(self, p: dict[str, Any]) -> dict[str, Any]:
         return {"messages": list(reversed(self.messages[p["channel"]])), "has_more": False}
@@ -183,9 +202,17 @@ class FakeSlack:
                 "response_metadata": {"next_cursor": ""}}
 
     def m_users_info(self, p: dict[str, Any]) -> dict[str, Any]:
-        guest = p["user"] in self.guests
-        return {"user": {"id": p["user"], "name": p["user"].lower(), "tz": "America/Toronto",
-                         "is_restricted": guest}}
+        user = p["user"]
+        if user in self.missing_users:
+            return {"error": "user_not_found"}
+        home = self.external.get(user) or (self.grid_teams.get(user) or [self.team])[0]
+        info: dict[str, Any] = {"id": user, "name": user.lower(), "tz": "America/Toronto", "team_id": home,
+                                "is_restricted": user in self.guests, "is_bot": user == BOT_USER}
+        if user in self.external:
+            info["is_stranger"] = True
+        if user in self.grid_teams:
+            info["enterprise_user"] = {"id": user, "enterprise_id": self.enterprise, "teams": self.grid_teams[user]}
+        return {"user": info}
 
 
 def _json(value: Any) -> Any:

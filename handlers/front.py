@@ -1,0 +1,134 @@
+"""The front door: one pipeline for every Slack request, whether it came over HTTP or Socket Mode.
+
+The transports (handlers/http.py, handlers/socket_mode.py) verify where a request came from (the signature, or
+the app-token socket), parse it once and check its shape (handlers/payloads.py). Then, here, in this order:
+
+1. **Tenant** — the installation the request was delivered for (its team and enterprise ids, read as Bolt reads
+   them) must be one Maple serves (bot/core/tenancy.py). Otherwise nothing runs: a slash command gets a clear
+   ephemeral answer (HTTP 200, so Slack shows it), anything else a bare 200. While the installation is not
+   known yet (``auth.test`` has not answered), requests are refused too: fail closed.
+2. **Used once** — a slash command or an interaction (a click, a modal submission) is accepted once: by its
+   signature over HTTP, by its envelope id over Socket Mode. A replay, even inside the 5-minute signature window,
+   is refused with 401 and starts or decides nothing.
+3. **Each event once** — Events API events are deduplicated by ``event_id`` instead (Slack's retries carry the
+   same event, re-signed or not, with ``X-Slack-Retry-Num``). An event is claimed while it is processed and marked seen only after its
+   listener returned (its work is durable); if processing fails (5xx) the claim is released and Slack's retry
+   is processed. A retry that arrives while the first delivery is still in flight gets 503, so Slack tries again
+   later (after about a minute, then five), by when the first delivery has either finished (the retry is then
+   answered 200 without processing) or failed (the retry is processed). A claim expires after 30 seconds, so a
+   process that died mid-delivery does not hold an event forever.
+4. **Dispatch** to Bolt. A request no listener handles is answered 200 (a 404 counts as a failed delivery).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
+
+from bot.core import text
+from bot.core.tenancy import Tenancy
+from bot.core.text import Msg
+from handlers.mrkdwn import mrkdwn
+from handlers.payloads import Payload
+
+log = logging.getLogger("maple.front")
+TenancySource = Callable[[], Awaitable[Tenancy | None]]
+
+
+class Deliveries(Protocol):
+    """What the front door remembers about deliveries (integrations/redis_deliveries.py)."""
+
+    async def first_use(self, key: str) -> bool: ...
+
+    async def claim(self, event_id: str) -> tuple[str, str]: ...
+
+    async def settle(self, event_id: str, token: str) -> None: ...
+
+    async def release(self, event_id: str, token: str) -> None: ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class Delivery:
+    """One request from Slack: its checked payload, the Bolt request built from that same payload, the key that
+    may be used once (the signature, or the Socket Mode envelope id) and Slack's retry number, if any."""
+
+    payload: Payload
+    request: AsyncBoltRequest
+    once_key: str
+    retry: str | None = None
+
+
+def empty(status: int = 200) -> BoltResponse:
+    return BoltResponse(status=status, body="")
+
+
+class FrontDoor:
+    def __init__(self, *, bolt: AsyncApp, deliveries: Deliveries, tenancy: TenancySource) -> None:
+        self._bolt = bolt
+        self._deliveries = deliveries
+        self._tenancy = tenancy
+
+    async def handle(self, delivery: Delivery) -> BoltResponse:
+        kind = delivery.payload.kind
+        if kind == "other":
+            return empty()  # a payload type Maple has no use for
+        if kind in ("verification", "ssl_check"):
+            return await self._dispatch(delivery.request)
+        refusal = await self._tenant_refusal(delivery)
+        if refusal is not None:
+            return refusal
+        event_id = delivery.payload.data.get("event_id")
+        if kind == "event" and isinstance(event_id, str) and event_id:
+            return await self._once(delivery, event_id)
+        if not await self._deliveries.first_use(delivery.once_key):
+            log.warning("replayed request refused", extra={"kind": kind})
+            return BoltResponse(status=401, body={"error": "request already used"})
+        return await self._dispatch(delivery.request)
+
+    async def _tenant_refusal(self, delivery: Delivery) -> BoltResponse | None:
+        tenancy = await self._tenancy()
+        ctx = delivery.request.context
+        if tenancy is not None and tenancy.admits(team=ctx.team_id, enterprise=ctx.enterprise_id):
+            return None
+        command = delivery.payload.kind == "command"
+        if tenancy is None:
+            log.warning("request refused: the installation is not known yet", extra={"kind": delivery.payload.kind})
+            return _ephemeral(text.WORKSPACE_UNKNOWN) if command else empty(503)
+        log.warning("request from a workspace Maple does not serve refused",
+                    extra={"kind": delivery.payload.kind, "team_id": ctx.team_id, "enterprise_id": ctx.enterprise_id})
+        return _ephemeral(text.FOREIGN_WORKSPACE) if command else empty()
+
+    async def _once(self, delivery: Delivery, event_id: str) -> BoltResponse:
+        state, token = await self._deliveries.claim(event_id)
+        if state == "done":
+            log.info("duplicate event delivery ignored", extra={"event_id": event_id, "retry": delivery.retry})
+            return empty()
+        if state == "in_flight":
+            log.info("event still in flight: retry later", extra={"event_id": event_id, "retry": delivery.retry})
+            return BoltResponse(status=503, body={"error": "this event is being processed; retry later"})
+        try:
+            response = await self._dispatch(delivery.request)
+        except BaseException:
+            await asyncio.shield(self._deliveries.release(event_id, token))
+            raise
+        if response.status >= 500:
+            log.warning("event processing failed: its retry will be processed", extra={"event_id": event_id})
+            await self._deliveries.release(event_id, token)
+        else:
+            await self._deliveries.settle(event_id, token)
+        return response
+
+    async def _dispatch(self, request: AsyncBoltRequest) -> BoltResponse:
+        response = await self._bolt.async_dispatch(request)
+        return empty() if response.status == 404 else response
+
+
+def _ephemeral(message: Msg) -> BoltResponse:
+    return BoltResponse(status=200, body={"response_type": "ephemeral", "text": mrkdwn(message)})

@@ -1,0 +1,91 @@
+"""Roles that name channels: bounded work on the ack path. Member lists are read a capped number of pages, cached,
+kept current by member_joined_channel / member_left_channel, and a request never waits long for them: when the
+answer is not known in time the user is treated as not a member (fail closed) and the list keeps loading."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from tests.fakes.openai_api import FakeOpenAI
+from tests.fakes.slack_api import FakeSlack
+from tests.harness import ADMIN, REQUESTER, REVIEWER, Harness, spec_dict
+
+
+def refused(reply: dict[str, Any]) -> bool:
+    return "don't have access" in reply["text"] or "not allowed" in reply["text"]
+
+
+async def started(slack: FakeSlack, openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, roles: dict[str, Any]) -> Harness:
+    monkeypatch.setenv("MAPLE_TEST_OPENAI_KEY", "sk-test")
+    return await Harness(slack=slack, openai=openai, spec=spec_dict(roles=roles)).start(workers=0)
+
+
+async def test_a_huge_role_channel_costs_a_capped_number_of_pages(
+    slack: FakeSlack, openai_fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slack.page_size = 10  # 60 pages for 600 members
+    slack.add_channel("C0ALLHANDS", members=[REQUESTER] + [f"U0P{i:04d}" for i in range(599)])
+    h = await started(slack, openai_fake, monkeypatch, {"user": ["C0ALLHANDS"], "reviewer": [REVIEWER],
+                                                        "admin": [ADMIN]})
+    try:
+        _, reply = await h.slash(REQUESTER, "run draft a note")
+        if refused(reply):  # the list was still loading when the request's wait ran out: it is ready moments later
+            await h.wait_for(lambda: h.maple.surface.known_members("C0ALLHANDS"), what="the member list")
+            _, reply = await h.slash(REQUESTER, "run draft a note")
+        assert "Working on it" in reply["text"]
+        pages = len(slack.calls_to("conversations.members"))
+        assert pages == 20, f"{pages} pages of conversations.members for one role channel"
+        _, reply = await h.slash("U0P0590", "run draft a note")  # beyond the pages Maple reads
+        assert refused(reply)
+        _, reply = await h.slash("U0P0100", "run draft a note")
+        assert "Working on it" in reply["text"]
+        assert len(slack.calls_to("conversations.members")) == 20  # cached
+    finally:
+        await h.stop()
+        await h.cleanup_redis()
+
+
+async def test_member_events_keep_the_cached_list_current(
+    slack: FakeSlack, openai_fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slack.add_channel("C0TEAM", members=[REQUESTER])
+    h = await started(slack, openai_fake, monkeypatch, {"user": ["C0TEAM"], "reviewer": [REVIEWER], "admin": [ADMIN]})
+    try:
+        _, reply = await h.slash("U0NEWBIE", "run draft a note")
+        assert refused(reply)
+        slack.channels["C0TEAM"]["members"] = [REQUESTER, "U0NEWBIE"]
+        status, _ = await h.event({"type": "member_joined_channel", "user": "U0NEWBIE", "channel": "C0TEAM",
+                                   "channel_type": "C", "team": "T0TEST"})
+        assert status == 200
+        _, reply = await h.slash("U0NEWBIE", "run draft a note")
+        assert "Working on it" in reply["text"]
+        slack.channels["C0TEAM"]["members"] = ["U0NEWBIE"]
+        await h.event({"type": "member_left_channel", "user": REQUESTER, "channel": "C0TEAM", "channel_type": "C",
+                       "team": "T0TEST"})
+        _, reply = await h.slash(REQUESTER, "run draft a note")
+        assert refused(reply)
+        assert len(slack.calls_to("conversations.members")) == 1, "the events updated the cache; no re-reading"
+    finally:
+        await h.stop()
+        await h.cleanup_redis()
+
+
+async def test_a_request_does_not_wait_for_a_slow_member_list(
+    slack: FakeSlack, openai_fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slack.add_channel("C0SLOW", members=[REQUESTER])
+    h = await started(slack, openai_fake, monkeypatch, {"user": ["C0SLOW"], "reviewer": [REVIEWER], "admin": [ADMIN]})
+    slack.held["conversations.members"] = asyncio.Event()  # Slack is not answering
+    try:
+        _, reply = await asyncio.wait_for(h.slash(REQUESTER, "run draft a note"), timeout=20)
+        assert refused(reply), "not known in time: not a member (fail closed)"
+        slack.held.pop("conversations.members").set()
+        await h.wait_for(lambda: h.maple.surface.known_members("C0SLOW"), what="the list loaded in the background")
+        _, reply = await h.slash(REQUESTER, "run draft a note")
+        assert "Working on it" in reply["text"]
+    finally:
+        await h.stop()
+        await h.cleanup_redis()
