@@ -13,6 +13,7 @@ from bot.core import commands, intake, text
 from bot.core.classify import Classifier
 from bot.core.errors import AccessDenied, InputError, MapleError, NotFound, StoreUnavailable
 from bot.core.models import Origin
+from bot.core.schedule_desk import ScheduleDesk, ScheduleRow
 from bot.core.services import Services
 from bot.core.text import Msg
 
@@ -29,12 +30,14 @@ class Answer:
     run_id: str | None = None
     queued: bool = False
     private: bool = True
+    schedules: list[ScheduleRow] = field(default_factory=list)
 
 
 @dataclass(kw_only=True)
 class Desk:
     svc: Services
     classifier: Classifier | None = None
+    schedules: ScheduleDesk | None = None
 
     async def handle(self, *, user: str, origin: Origin, raw: str) -> Answer:
         """Never raises for user-facing problems: they become the answer."""
@@ -57,11 +60,23 @@ class Desk:
             return Answer(await self.status(user, cmd.run_id))
         if cmd.kind == "audit":
             return Answer(await self.audit(user, cmd.run_id))
+        if cmd.kind in ("schedule", "schedules"):
+            return await self._schedules(user=user, origin=origin, cmd=cmd)
         if cmd.kind == "run":
             if not cmd.workflow or not cmd.text:
                 return Answer(text.RUN_USAGE)
             return await self._submit(user=user, origin=origin, goal=cmd.text, workflow=cmd.workflow)
         return await self._goal(user=user, origin=origin, goal=cmd.text)
+
+    async def _schedules(self, *, user: str, origin: Origin, cmd: commands.Command) -> Answer:
+        if self.schedules is None:
+            return Answer(text.UNAVAILABLE)
+        if cmd.kind == "schedules":
+            header, rows = await self.schedules.listing(user)
+            return Answer(header, schedules=rows)
+        if not cmd.text:
+            return Answer(text.SCHEDULE_USAGE)
+        return Answer(await self.schedules.create(user=user, origin=origin, raw=cmd.text))
 
     async def _goal(self, *, user: str, origin: Origin, goal: str) -> Answer:
         intake.check_goal(self.svc, goal)

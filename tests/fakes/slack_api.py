@@ -162,7 +162,17 @@ class FakeSlack:
         return {"members": ch["members"]} if ch else {"error": "channel_not_found"}
 
     def m_conversations_history(self, p: dict[str, Any]) -> dict[str, Any]:
-        return {"messages": list(reversed(self.messages[p["channel"]])), "has_more": False}
+        """Newest first, like Slack; ``oldest``/``latest`` (exclusive unless ``inclusive``), ``limit`` and a
+        ``cursor`` page through it."""
+        low, high = float(p.get("oldest") or 0), float(p.get("latest") or "inf")
+        inclusive = str(p.get("inclusive", "false")).lower() in ("1", "true")
+        top = [m for m in reversed(self.messages[p["channel"]]) if m.get("thread_ts") in (None, m["ts"])
+               and (low <= float(m["ts"]) <= high if inclusive else low < float(m["ts"]) < high)]
+        limit = int(p.get("limit") or 100) or 100
+        start = int(p.get("cursor") or 0)
+        page, more = top[start:start + limit], start + limit < len(top)
+        return {"messages": page, "has_more": more,
+                "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
 
     def m_conversations_replies(self, p: dict[str, Any]) -> dict[str, Any]:
         msgs = [m for m in self.messages[p["channel"]] if m.get("thread_ts") == p["ts"] or m["ts"] == p["ts"]]
