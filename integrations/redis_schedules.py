@@ -196,13 +196,16 @@ class RedisScheduleStore(ScheduleStore):
                 out[sid] = _fire_state(replies[2 * i], replies[2 * i + 1])
         return out
 
-    async def listen(self, on_change: Callable[[str], Awaitable[None]], *, stop: asyncio.Event) -> None:
+    async def listen(self, on_change: Callable[[str], Awaitable[None]], *, stop: asyncio.Event,
+                     ready: asyncio.Event | None = None) -> None:
         """Call ``on_change(schedule_id)`` for every change announced, until ``stop`` is set; re-subscribe after
         a lost connection (the periodic sweep covers what was announced meanwhile)."""
         while not stop.is_set():
             pubsub = self._r.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(self.channel)
+                if ready is not None:
+                    ready.set()
                 while not stop.is_set():
                     message = await pubsub.get_message(timeout=1.0)
                     if message and message.get("type") == "message":

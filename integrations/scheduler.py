@@ -90,8 +90,12 @@ class Schedules:
         self._aps.start()
         await self.reload()
         await self.tick()
-        self._tasks = [asyncio.create_task(self.store.listen(self.changed, stop=self._stop)),
+        ready = asyncio.Event()
+        self._tasks = [asyncio.create_task(self.store.listen(self.changed, stop=self._stop, ready=ready)),
                        asyncio.create_task(self._sweeper())]
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(ready.wait(), timeout=5)
+        await self.reload()  # whatever changed before the subscription took effect
         self.started = True
 
     async def stop(self) -> None:
@@ -159,7 +163,7 @@ class Schedules:
 
     async def tick(self) -> int:
         """The sweep: catch up on every fire time nobody settled. How many this process fired."""
-        return len(await catch_up(self.sch, list(self._known.values())))
+        return sum(r.result == "fired" for r in await catch_up(self.sch, list(self._known.values())))
 
     async def _sweeper(self) -> None:
         while not self._stop.is_set():

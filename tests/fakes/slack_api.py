@@ -34,6 +34,8 @@ class FakeSlack:
     sockets: list[Any] = field(default_factory=list)
     socket_acks: list[dict[str, Any]] = field(default_factory=list)
     url: str = ""
+    stalled: set[str] = field(default_factory=set)
+    _released: Any = None
     _runner: web.AppRunner | None = None
     _ts: int = 0
 
@@ -45,6 +47,18 @@ class FakeSlack:
     def fail_next(self, method: str, *, error: str = "ratelimited", status: int = 429, retry_after: int = 1,
                   times: int = 1) -> None:
         self.failures[method].extend([{"error": error, "status": status, "retry_after": retry_after}] * times)
+
+    def stall(self, method: str) -> None:
+        """Calls to ``method`` hang (as a Slack that stopped answering would) until ``release()``."""
+        import asyncio
+
+        self.stalled.add(method)
+        self._released = asyncio.Event()
+
+    def release(self) -> None:
+        self.stalled.clear()
+        if self._released is not None:
+            self._released.set()
 
     def calls_to(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
@@ -89,6 +103,8 @@ class FakeSlack:
         params = await self._params(request)
         call = Call(method, params)
         self.calls.append(call)
+        if method in self.stalled and self._released is not None:
+            await self._released.wait()
         if self.failures[method]:
             f = self.failures[method].pop(0)
             headers = {"Retry-After": str(f["retry_after"])} if f["status"] == 429 else {}
