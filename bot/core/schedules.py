@@ -91,8 +91,9 @@ async def fire(sch: Scheduling, schedule: Schedule, at: datetime, *, manual: boo
 async def _submit(sch: Scheduling, schedule: Schedule, *, at: datetime, key: str, run_id: str,
                   manual: bool) -> FireRecord | None:
     since = await _window_start(sch, schedule, at)
+    until = sch.now() if manual else at  # a start by hand covers everything up to the click
     origin = Origin(kind="schedule", channel=schedule.channel, team=schedule.team, schedule=schedule.id,
-                    since=since.timestamp(), until=at.timestamp())
+                    since=since.timestamp(), until=until.timestamp())
     late_ms = max(0, int((sch.now() - at).total_seconds() * 1000))
     attrs = {**_attrs(schedule, at, "fired"), "maple.schedule.lateness_ms": late_ms, "maple.schedule.manual": manual}
     intent = AuditIntent(id=f"{run_id}:schedule.fired", kind="schedule.fired", actor=schedule.owner, attrs=attrs)
