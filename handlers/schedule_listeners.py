@@ -13,7 +13,7 @@ from bot.core.desk import Desk
 from bot.core.errors import AccessDenied, InputError, MapleError, StoreUnavailable
 from bot.core.schedule_desk import ScheduleDesk
 from bot.core.text import Msg
-from handlers.blocks import home_view
+from handlers.blocks import home_view, section
 from handlers.mrkdwn import mrkdwn
 from handlers.schedule_blocks import ACTION_RE, parse_action, schedule_blocks
 
@@ -68,5 +68,9 @@ async def publish_home(client: Any, *, desk: Desk, user: str, notice: Msg | None
     """The App Home tab: how to use Maple, what this person may run, and their schedules with the buttons."""
     listing = await desk.workflows(user)
     admin = await desk.svc.access.is_admin(user)
+    pending, mine = await desk.home_runs(user)
     extra = await home_blocks(desk.schedules, user=user, notice=notice)
+    for title, lines in (("home_pending", pending), ("home_recent", mine)):
+        if lines:
+            extra += [{"type": "divider"}, section(mrkdwn(text.lines([text.msg(title), *lines])))]
     await client.views_publish(user_id=user, view=home_view(listing, admin=admin, extra=extra))

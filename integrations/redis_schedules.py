@@ -2,7 +2,8 @@
 
     schedules                HASH   schedule id → the schedule's JSON (its ``version`` inside, compared on write)
     schedule:fire:<id>:<t>   STRING "claimed:<token>" (with a lease, PX) or "done:<result>[:<run>]" (kept 40 days)
-    schedule:state:<id>      HASH   last (the catch-up cursor, epoch s), last_fired (epoch s)
+    schedule:state:<id>      HASH   last (the latest settled fire time, epoch s), last_fired (epoch s)
+    schedules:cursor         HASH   schedule id → its latest settled fire time (read for all schedules at once)
     schedule:log:<id>        LIST   the 50 latest fire records (JSON), newest first
     schedules:changed        PUB/SUB channel: the id of every schedule created, changed or deleted
 
@@ -45,22 +46,26 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 redis.call('PUBLISH', ARGV[4], ARGV[1])
 return 1
 """
-# KEYS: schedules hash, state, log. ARGV: id, changes channel
+# KEYS: schedules hash, state, log, cursors. ARGV: id, changes channel
 _DELETE = """
 redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[4], ARGV[1])
 redis.call('DEL', KEYS[2], KEYS[3])
 redis.call('PUBLISH', ARGV[2], ARGV[1])
 return 1
 """
-# KEYS: fire key, state, log. ARGV: result tag, record JSON, epoch (cursor; '' = a manual start), fired ('1'/'0'),
-# done ttl, log keep
+# KEYS: fire key, state, log, cursors. ARGV: result tag, record JSON, epoch (cursor; '' = a manual start),
+# fired ('1'/'0'), done ttl, log keep, schedule id
 _SETTLE = """
 local cur = redis.call('GET', KEYS[1])
 if cur and string.sub(cur, 1, 5) == 'done:' then return 0 end
 redis.call('SET', KEYS[1], 'done:' .. ARGV[1], 'EX', tonumber(ARGV[5]))
 if ARGV[3] ~= '' then
   local last = tonumber(redis.call('HGET', KEYS[2], 'last') or '0')
-  if tonumber(ARGV[3]) > last then redis.call('HSET', KEYS[2], 'last', ARGV[3]) end
+  if tonumber(ARGV[3]) > last then
+    redis.call('HSET', KEYS[2], 'last', ARGV[3])
+    redis.call('HSET', KEYS[4], ARGV[7], ARGV[3])
+  end
 end
 if ARGV[4] == '1' then
   local at = tonumber(cjson.decode(ARGV[2])['epoch'])
@@ -71,14 +76,17 @@ redis.call('LPUSH', KEYS[3], ARGV[2])
 redis.call('LTRIM', KEYS[3], 0, tonumber(ARGV[6]) - 1)
 return 1
 """
-# KEYS: state, log, fire keys... ARGV: record JSON, newest epoch, done ttl, log keep
+# KEYS: state, log, cursors, fire keys... ARGV: record JSON, newest epoch, done ttl, log keep, schedule id
 _MISS = """
 local n = 0
-for i = 3, #KEYS do
+for i = 4, #KEYS do
   if redis.call('SET', KEYS[i], 'done:missed', 'NX', 'EX', tonumber(ARGV[3])) then n = n + 1 end
 end
 local last = tonumber(redis.call('HGET', KEYS[1], 'last') or '0')
-if tonumber(ARGV[2]) > last then redis.call('HSET', KEYS[1], 'last', ARGV[2]) end
+if tonumber(ARGV[2]) > last then
+  redis.call('HSET', KEYS[1], 'last', ARGV[2])
+  redis.call('HSET', KEYS[3], ARGV[5], ARGV[2])
+end
 if n > 0 then
   local rec = cjson.decode(ARGV[1])
   rec['count'] = n
@@ -93,6 +101,7 @@ class RedisScheduleStore(ScheduleStore):
     def __init__(self, *, redis: aioredis.Redis, prefix: str = "maple:") -> None:
         self._r, self._p = redis, prefix
         self.docs = f"{prefix}schedules"
+        self.cursor = f"{prefix}schedules:cursor"
         self.channel = f"{prefix}schedules:changed"
         self._save = redis.register_script(_SAVE)
         self._delete = redis.register_script(_DELETE)
@@ -144,8 +153,8 @@ class RedisScheduleStore(ScheduleStore):
                 return found
 
     async def delete(self, schedule_id: str) -> None:
-        await guarded(lambda: self._delete(keys=[self.docs, self._state(schedule_id), self._log(schedule_id)],
-                                           args=[schedule_id, self.channel]))
+        await guarded(lambda: self._delete(keys=[self.docs, self._state(schedule_id), self._log(schedule_id),
+                                                 self.cursor], args=[schedule_id, self.channel]))
 
     async def claim(self, schedule_id: str, key: str, *, lease: float) -> str | None:
         token = secrets.token_hex(8)
@@ -162,8 +171,8 @@ class RedisScheduleStore(ScheduleStore):
         cursor = "" if record.manual else str(int(record.at.timestamp()))
         payload = _record_json(record)
         result = await guarded(lambda: self._settle(
-            keys=[self.fire(schedule_id, key), self._state(schedule_id), self._log(schedule_id)],
-            args=[tag, payload, cursor, "1" if record.result == "fired" else "0", DONE_TTL, LOG_KEEP]))
+            keys=[self.fire(schedule_id, key), self._state(schedule_id), self._log(schedule_id), self.cursor],
+            args=[tag, payload, cursor, "1" if record.result == "fired" else "0", DONE_TTL, LOG_KEEP, schedule_id]))
         return bool(result)
 
     async def miss(self, schedule_id: str, keys: list[str], *, record: FireRecord) -> int:
@@ -171,8 +180,9 @@ class RedisScheduleStore(ScheduleStore):
             return 0
         newest = max(int(k) for k in keys)
         result = await guarded(lambda: self._miss(
-            keys=[self._state(schedule_id), self._log(schedule_id), *(self.fire(schedule_id, k) for k in keys)],
-            args=[_record_json(record), str(newest), DONE_TTL, LOG_KEEP]))
+            keys=[self._state(schedule_id), self._log(schedule_id), self.cursor,
+                  *(self.fire(schedule_id, k) for k in keys)],
+            args=[_record_json(record), str(newest), DONE_TTL, LOG_KEEP, schedule_id]))
         return int(result)
 
     async def open_keys(self, pairs: list[tuple[str, str]]) -> set[tuple[str, str]]:
@@ -182,6 +192,15 @@ class RedisScheduleStore(ScheduleStore):
             values = await guarded(lambda c=chunk: self._r.mget([self.fire(s, k) for s, k in c]))
             found.update(pair for pair, value in zip(chunk, values, strict=True) if value is None)
         return found
+
+    async def cursors(self, schedule_ids: list[str]) -> dict[str, datetime]:
+        out: dict[str, datetime] = {}
+        for start in range(0, len(schedule_ids), 2000):
+            chunk = schedule_ids[start:start + 2000]
+            values = await guarded(lambda c=chunk: self._r.hmget(self.cursor, c))
+            out.update({sid: datetime.fromtimestamp(int(as_text(v)), UTC) for sid, v in zip(chunk, values, strict=True)
+                        if v is not None})
+        return out
 
     async def states(self, schedule_ids: list[str]) -> dict[str, FireState]:
         out: dict[str, FireState] = {}

@@ -88,14 +88,13 @@ class Schedules:
         """Load every schedule, catch up on what was missed while no process ran, then follow changes."""
         await sync_config(self.sch, self.sch.svc.spec)
         self._aps.start()
-        await self.reload()
-        await self.tick()
-        ready = asyncio.Event()
-        self._tasks = [asyncio.create_task(self.store.listen(self.changed, stop=self._stop, ready=ready)),
-                       asyncio.create_task(self._sweeper())]
+        ready = asyncio.Event()  # follow changes first, so nothing made while loading is left out
+        self._tasks = [asyncio.create_task(self.store.listen(self.changed, stop=self._stop, ready=ready))]
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(ready.wait(), timeout=5)
-        await self.reload()  # whatever changed before the subscription took effect
+        await self.reload()
+        await self.tick()
+        self._tasks.append(asyncio.create_task(self._sweeper()))
         self.started = True
 
     async def stop(self) -> None:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from bot.core import commands, intake, text
 from bot.core.classify import Classifier
 from bot.core.errors import AccessDenied, InputError, MapleError, NotFound, StoreUnavailable
-from bot.core.models import Origin
+from bot.core.models import Origin, Run, RunState
 from bot.core.schedule_desk import ScheduleDesk, ScheduleRow
 from bot.core.services import Services
 from bot.core.text import Msg
@@ -105,6 +106,18 @@ class Desk:
         say = text.working_on_it if wf is None or wf.review else text.working_no_review
         return Answer(say(run.id), run_id=run.id, queued=True)
 
+    async def home_runs(self, user: str, *, days: int = 7, limit: int = 10) -> tuple[list[Msg], list[Msg]]:
+        """For the App Home: drafts waiting for this person's review, and their own recent runs (newest first)."""
+        recent = await self.svc.store.since(self.svc.clock.now() - timedelta(days=days), limit=2000)
+        pending: list[Msg] = []
+        for run in reversed(recent):
+            workflow = self.svc.spec.workflow(run.workflow)
+            if (run.state is RunState.IN_REVIEW and workflow is not None and run.requester != user
+                    and user not in run.approvals and await self.svc.access.is_approver(user, workflow)):
+                pending.append(_run_line(run))
+        mine = [_run_line(run) for run in reversed(recent) if run.requester == user]
+        return pending[:limit], mine[:limit]
+
     async def workflows(self, user: str) -> Msg:
         mine = [text.msg("workflow_line", title=wf.label, id=wf.id, description=wf.description)
                 for wf in self.svc.spec.workflows if await self.svc.access.may_run(user, wf)]
@@ -141,6 +154,11 @@ class Desk:
                 if e.actor else text.msg("audit_line", at=f"{e.ts:%Y-%m-%d %H:%M:%S}", kind=e.kind)
                 for e in events[:40]]
         return text.lines([text.msg("audit_head", run=run_id), *rows])
+
+
+def _run_line(run: Run) -> Msg:
+    return text.msg("home_run_line", run=run.id, workflow=run.workflow or "not chosen yet",
+                    state=run.state.value.replace("_", " "))
 
 
 def _skips(skipped: dict[str, str]) -> str:

@@ -136,3 +136,7 @@ class ScheduleStore(ABC):
 
     @abstractmethod
     async def states(self, schedule_ids: list[str]) -> dict[str, FireState]: ...
+
+    @abstractmethod
+    async def cursors(self, schedule_ids: list[str]) -> dict[str, datetime]:
+        """The latest settled fire time of each schedule (absent: none yet), read for many at once."""

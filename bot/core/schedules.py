@@ -169,12 +169,12 @@ async def catch_up(sch: Scheduling, schedules: list[Schedule]) -> list[FireRecor
     """Fire every due fire time of ``schedules`` that nobody settled or holds: within its grace it fires,
     older ones are recorded as missed (once, by whichever process marks them) and the owner is told."""
     now = sch.now()
-    states = await sch.store.states([s.id for s in schedules if s.state == "active"])
+    cursors = await sch.store.cursors([s.id for s in schedules if s.state == "active"])
     due: dict[str, list[datetime]] = {}
     for schedule in schedules:
         if schedule.state != "active":
             continue
-        due[schedule.id] = _candidates(sch, schedule, states.get(schedule.id, FireState()), now)
+        due[schedule.id] = _candidates(sch, schedule, cursors.get(schedule.id), now)
     pairs = [(sid, fire_key(t)) for sid, times in due.items() for t in times[-500:]]
     open_keys = await sch.store.open_keys(pairs) if pairs else set()
     done: list[FireRecord] = []
@@ -196,12 +196,12 @@ async def catch_up(sch: Scheduling, schedules: list[Schedule]) -> list[FireRecor
     return done
 
 
-def _candidates(sch: Scheduling, schedule: Schedule, state: FireState, now: datetime) -> list[datetime]:
+def _candidates(sch: Scheduling, schedule: Schedule, last: datetime | None, now: datetime) -> list[datetime]:
     """Fire times to look at: from the cursor (less a grace and a lease, for claims that lapsed) to now."""
     back = timedelta(seconds=schedule.grace_seconds + 2 * sch.lease_seconds)
     start = schedule.active_since
-    if state.last is not None:
-        start = max(start, min(state.last, now - back))
+    if last is not None:
+        start = max(start, min(last, now - back))
     start = max(start, now - LOOKBACK)
     return sch.timetable.between(schedule.rule, after=start, until=now, limit=MAX_TIMES)
 

@@ -153,3 +153,17 @@ async def test_ops_digest_for_admins_without_a_model(harness: Harness) -> None:
     assert len(h.openai.requests) == calls  # no model call for the report
     made = await make(h, "schedule every monday at 8am run ops-digest operations", user=ADMIN)
     assert made.workflow == "ops-digest"
+
+
+async def test_home_shows_my_schedules_pending_approvals_and_recent_runs(harness: Harness) -> None:
+    h = harness
+    made = await make(h)
+    run_id = await start_draft(h)
+    for user in (REVIEWER, REQUESTER):
+        await h.event({"type": "app_home_opened", "user": user, "tab": "home", "channel": "D0HOME"})
+    published = {c.params["user_id"]: str(c.params["view"]) for c in h.slack.calls_to("views.publish")}
+    assert "Waiting for your review" in published[REVIEWER] and run_id in published[REVIEWER]
+    assert made.id not in published[REVIEWER]
+    mine = published[REQUESTER]
+    assert "Your recent runs" in mine and run_id in mine and f"maple_schedule_pause:{made.id}" in mine
+    assert "Waiting for your review" not in mine
