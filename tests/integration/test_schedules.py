@@ -246,3 +246,16 @@ async def test_apscheduler_wakes_both_processes_at_each_fire_time(pair: tuple[Ha
     runs = await one.svc.store.since(start - timedelta(seconds=5))
     assert len(runs) == len(times) == len({r.origin.until for r in runs})
     assert all(r.state is RunState.QUEUED for r in runs)
+
+
+async def test_clocks_that_straddle_a_minute_still_fire_once(pair: tuple[Harness, Harness]) -> None:
+    """The claim is the scheduled fire time, not the wall-clock minute each process sees."""
+    one, two = pair
+    fire_at = T0 + timedelta(seconds=300)
+    a = Proc.of(one, clock(fire_at + timedelta(seconds=59)))
+    b = Proc.of(two, clock(fire_at + timedelta(seconds=61)))  # its clock is already in the next minute
+    await a.sch.store.create(schedule(rule=every(300)))
+    await a.runner.reload()
+    await b.runner.reload()
+    fired = await asyncio.gather(a.runner.tick(), b.runner.tick())
+    assert sorted(fired) == [0, 1] and len(await one.svc.store.since(T0)) == 1

@@ -7,11 +7,12 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.core.schedule_models import Schedule
-from tests.harness import ADMIN, CHANNEL, OUTSIDER, REQUESTER, REVIEWER, Harness
+from tests.harness import ADMIN, CHANNEL, OUTSIDER, REQUESTER, REVIEWER, Harness, spec_dict
 from tests.scenario.test_loop import start_draft
 from tests.schedule_kit import Proc, clock
 
@@ -167,3 +168,32 @@ async def test_home_shows_my_schedules_pending_approvals_and_recent_runs(harness
     mine = published[REQUESTER]
     assert "Your recent runs" in mine and run_id in mine and f"maple_schedule_pause:{made.id}" in mine
     assert "Waiting for your review" not in mine
+
+
+async def test_config_file_schedules_keep_working_and_show_as_managed_by_config(
+        slack: Any, openai_fake: Any, monkeypatch: Any) -> None:
+    monkeypatch.setenv("MAPLE_TEST_OPENAI_KEY", "sk-test")
+    weekly = {"id": "weekly", "workflow": "digest", "cron": "0 9 * * 1", "goal": "weekly digest of this channel",
+              "channel": CHANNEL, "requester": REQUESTER}
+    h = await Harness(slack=slack, openai=openai_fake, spec=spec_dict(schedules=[weekly])).start()
+    try:
+        now = clock(datetime(2027, 3, 12, 15, tzinfo=UTC))  # a Friday
+        proc = Proc.of(h, now)
+        await proc.runner.start()
+        stored = await proc.sch.store.get("config:weekly")
+        assert stored.from_config  # Monday 9:00 in Toronto (day 1 is Monday, as in cron), on APScheduler's clock too
+        assert proc.sch.timetable.next_after(stored.rule, now.now()) == datetime(2027, 3, 15, 13, tzinfo=UTC)
+        wake = proc.runner.next_run(stored.id)
+        assert wake is not None and wake.astimezone(ZoneInfo("America/Toronto")).strftime("%a %H:%M") == "Mon 09:00"
+        status, body = await h.slash(ADMIN, "schedules")
+        assert "managed by the config file" in body["text"] or "managed by the config file" in str(body["blocks"])
+        assert f"maple_schedule_pause:{stored.id}" not in str(body["blocks"])
+        await click(h, ADMIN, "pause", stored.id)
+        assert (await proc.sch.store.get(stored.id)).state == "active"
+        now.at = datetime(2027, 3, 15, 13, tzinfo=UTC)
+        assert await proc.runner.tick() == 1
+        await h.wait_for(lambda: results(h), what="the config schedule's digest")
+        await proc.runner.stop()
+    finally:
+        await h.stop()
+        await h.cleanup_redis()
