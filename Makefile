@@ -52,6 +52,7 @@ bench: $(STAMP) redis
 	$(BIN)/python benchmarks/routing.py
 	$(BIN)/python benchmarks/classify.py
 	$(BIN)/python benchmarks/sensitivity.py
+	$(BIN)/python benchmarks/schedules.py
 
 clean:
 	rm -rf $(VENV) *.egg-info test-artifacts

@@ -21,8 +21,11 @@ from bot.core.classify import Classifier
 from bot.core.desk import Desk
 from bot.core.errors import ConfigError, MapleError, NotFound
 from bot.core.models import Job
+from bot.core.ops_report import OpsReport
 from bot.core.ports import AuditAnchoring, AuditLog, ChatModel, Compute, SystemClock
 from bot.core.router import Router
+from bot.core.schedule_desk import ScheduleDesk
+from bot.core.schedules import Scheduling
 from bot.core.sensitivity import assessor
 from bot.core.services import Services
 from bot.core.spec import MapleSpec, ModelSpec
@@ -45,10 +48,13 @@ from integrations.redis_conn import PoolSize, check_topology, connect
 from integrations.redis_deliveries import RedisDeliveries
 from integrations.redis_limits import RedisRateLimiter
 from integrations.redis_queue import RedisJobQueue
+from integrations.redis_schedules import RedisScheduleStore
 from integrations.redis_store import RedisRunStore
 from integrations.redis_usage import RedisUsageLedger
 from integrations.scheduler import Schedules
 from integrations.slack_surface import SlackChannelReader, SlackInstallation, SlackSurface, make_client
+from integrations.slack_zones import SlackZones
+from integrations.timetable import ApsTimetable
 from integrations.worker_pool import WorkerPool, consumer_prefix
 
 log = logging.getLogger("maple.app")
@@ -114,6 +120,8 @@ class Maple:
     models: dict[str, ChatModel]
     pools: list[WorkerPool] = field(default_factory=list)
     worker_redis: aioredis.Redis | None = None
+    scheduling: Scheduling | None = None
+    schedule_store: RedisScheduleStore | None = None
     schedules: Schedules | None = None
     compute: Compute | None = None
     anchoring: AuditAnchoring | None = None  # only in the process holding the anchor key
@@ -145,9 +153,12 @@ class Maple:
         await handler.connect_async()
         return handler
 
-    def start_schedules(self) -> None:
-        self.schedules = Schedules(svc=self.svc, redis=self.redis, prefix=self.settings.redis_prefix)
-        self.schedules.start()
+    async def start_schedules(self) -> None:
+        """Run schedules in this process (every ``maple serve`` does; they fire once across all of them)."""
+        assert self.scheduling is not None and self.schedule_store is not None
+        self.schedules = Schedules(sch=self.scheduling, store=self.schedule_store,
+                                   sweep_seconds=self.settings.schedule_sweep)
+        await self.schedules.start()
 
     def start_anchoring(self) -> None:
         """Anchor the audit chain heads outside Redis every ``audit.anchor_every_seconds`` — if this process
@@ -179,7 +190,7 @@ class Maple:
 
     async def stop(self) -> None:
         if self.schedules:
-            self.schedules.stop()
+            await self.schedules.stop()
         await asyncio.gather(*(p.stop(grace=self.settings.shutdown_grace) for p in self.pools))
         if self.anchoring is not None:
             with contextlib.suppress(MapleError):
@@ -209,11 +220,13 @@ def worker_id() -> str:
     return f"{host}-{os.getpid()}"
 
 
-def build_tools(spec: MapleSpec, client: Any, compute: Compute) -> ToolBox:
+def build_tools(spec: MapleSpec, client: Any, compute: Compute, *, ops: OpsReport | None = None) -> ToolBox:
     limit = spec.tools.compute_timeout
     tools: list[Tool] = [Calculator(compute, time_limit=limit),
                          DateMath(compute, holidays=spec.tools.holidays, time_limit=limit),
                          SlackHistory(SlackChannelReader(client))]
+    if ops is not None:
+        tools.append(ops)
     if spec.tools.http:
         tools.append(HttpTool(targets=list(spec.tools.http), timeout=spec.tools.http_timeout,
                               max_bytes=spec.tools.http_max_bytes))
@@ -247,14 +260,21 @@ def build(
     models = build_models(spec, settings)
     router = Router(portfolio=active_portfolio(spec, models), clients=models)
     compute = ProcessCompute(workers=spec.tools.compute_workers)
-    svc = Services(spec=spec, store=store, queue=queue, surface=surface, router=router,
-                   access=Access(spec, surface), audit=audit,
-                   clock=SystemClock(), ledger=RedisUsageLedger(redis=r, prefix=settings.redis_prefix),
-                   assess=assessor(spec.sensitivity), tools=build_tools(spec, client, compute),
+    access, ledger, clock = Access(spec, surface), RedisUsageLedger(redis=r, prefix=settings.redis_prefix), SystemClock()
+    ops = OpsReport(store=store, ledger=ledger, spec=spec, access=access, clock=clock)
+    svc = Services(spec=spec, store=store, queue=queue, surface=surface, router=router, access=access, audit=audit,
+                   clock=clock, ledger=ledger, assess=assessor(spec.sensitivity),
+                   tools=build_tools(spec, client, compute, ops=ops),
                    limiter=RedisRateLimiter(redis=r, prefix=settings.redis_prefix))
     bolt = AsyncApp(signing_secret=signing, client=client, process_before_response=True,
                     request_verification_enabled=False, logger=logging.getLogger("maple.bolt"))
-    desk = Desk(svc=svc, classifier=Classifier(spec.workflows))
+    classifier = Classifier(spec.workflows)
+    schedule_store = RedisScheduleStore(redis=r, prefix=settings.redis_prefix)
+    scheduling = Scheduling(svc=svc, store=schedule_store, timetable=ApsTimetable(),
+                            lease_seconds=settings.schedule_lease)
+    schedule_desk = ScheduleDesk(sch=scheduling, zones=SlackZones(client), classifier=classifier,
+                                 max_per_user=settings.schedules_per_user, grace_seconds=settings.schedule_grace)
+    desk = Desk(svc=svc, classifier=classifier, schedules=schedule_desk)
     register(bolt, desk=desk, on_group_change=surface.forget_group, on_member_change=surface.member_changed)
     front = FrontDoor(bolt=bolt, deliveries=RedisDeliveries(redis=r, prefix=settings.redis_prefix),
                       tenancy=lambda: installation.tenancy(wait=ACK_WAIT))
@@ -262,4 +282,4 @@ def build(
                           on_startup=lambda: learn_installation(installation))
     return Maple(settings=settings, spec=spec, redis=r, svc=svc, queue=queue, surface=surface, bolt=bolt,
                  front=front, installation=installation, http=http, models=models, compute=compute,
-                 anchoring=anchor)
+                 anchoring=anchor, scheduling=scheduling, schedule_store=schedule_store)

@@ -69,7 +69,7 @@ async def serve(
     await maple.start_workers(count)
     if http:
         maple.start_anchoring()
-        maple.start_schedules()
+        await maple.start_schedules()
     runner: web.AppRunner | None = None
     socket_handler = None
     if http:

@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from apscheduler.triggers.cron import CronTrigger
 from pydantic import ValidationError
 
-from bot.core.errors import ConfigError
+from bot.core.errors import ConfigError, InputError
 from bot.core.levels import Sensitivity
+from bot.core.recurrence import Recurrence
 from bot.core.spec import MapleSpec
+from integrations.timetable import ApsTimetable
 
 MAX_BYTES = 1_000_000
 MAX_NODES = 100_000  # aliases can make a small document expand enormously
@@ -72,9 +73,9 @@ def _document(raw: str, source: str) -> dict[str, Any]:
 
 def _check_crons(spec: MapleSpec, source: str) -> None:
     for i, schedule in enumerate(spec.schedules):
-        try:
-            CronTrigger.from_crontab(schedule.cron, timezone=spec.tools.timezone)
-        except (ValueError, TypeError, KeyError, IndexError) as exc:
+        try:  # read exactly as the scheduler reads it (day of week 0 = Sunday, as in cron)
+            ApsTimetable().check(Recurrence(kind="cron", cron=schedule.cron, tz=spec.tools.timezone))
+        except (InputError, ValueError) as exc:
             raise ConfigError(f"{source}: schedules[{i}] ({schedule.id}).cron: invalid cron expression "
                               f"{schedule.cron!r} ({exc})") from exc
 

@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     local_model_wait: float = Field(300.0, alias="MAPLE_LOCAL_MODEL_WAIT", gt=0)
     shutdown_grace: float = Field(30.0, alias="MAPLE_SHUTDOWN_GRACE", ge=0)
     log_level: str = Field("INFO", alias="MAPLE_LOG_LEVEL")
+    schedule_sweep: float = Field(60.0, alias="MAPLE_SCHEDULE_SWEEP", gt=0)
+    schedule_lease: float = Field(60.0, alias="MAPLE_SCHEDULE_LEASE", gt=0)
+    schedule_grace: int = Field(900, alias="MAPLE_SCHEDULE_GRACE", ge=0, le=86400)
+    schedules_per_user: int = Field(25, alias="MAPLE_SCHEDULES_PER_USER", ge=1, le=1000)
 
     def secret(self, name: str) -> str | None:
         value = getattr(self, name)

@@ -171,10 +171,12 @@ def choice_blocks(*, run_id: str, question: str, options: list[tuple[str, str]])
     return [section(question), {"type": "actions", "block_id": f"pick:{run_id}", "elements": buttons}]
 
 
-def home_view(workflows: Msg, *, admin: bool) -> Block:
-    """The App Home tab: how to use Maple and what this person may run."""
+def home_view(workflows: Msg, *, admin: bool, extra: list[Block] | None = None) -> Block:
+    """The App Home tab: how to use Maple, what this person may run, and ``extra`` (their schedules)."""
     blocks = [{"type": "header", "text": {"type": "plain_text", "text": "Maple"}}, section(mrkdwn(say.USAGE)),
               {"type": "divider"}, section(mrkdwn(workflows))]
     if admin:
         blocks.append(context(mrkdwn(say.ADMIN_USAGE)))
-    return {"type": "home", "blocks": blocks}
+    if extra:
+        blocks += [{"type": "divider"}, *extra]
+    return {"type": "home", "blocks": blocks[:100]}

@@ -11,6 +11,7 @@ from bot.core.models import Origin
 from bot.core.ports import View
 from handlers.blocks import Block, choice_blocks
 from handlers.mrkdwn import mrkdwn
+from handlers.schedule_blocks import schedule_blocks
 
 log = logging.getLogger("maple.goals")
 
@@ -21,6 +22,8 @@ def ack_params(answer: Answer) -> dict[str, Any]:
     blocks: list[Block] | None = None
     if answer.choices and answer.run_id:
         blocks = choice_blocks(run_id=answer.run_id, question=body, options=answer.choices)
+    elif answer.schedules:
+        blocks = schedule_blocks(answer.text, answer.schedules)
     return {"text": body, "blocks": blocks, "response_type": "ephemeral"}
 
 

@@ -34,12 +34,12 @@ from handlers.blocks import (
     REJECT,
     REJECT_VIEW,
     edit_modal,
-    home_view,
     parse_ref,
     reject_modal,
 )
 from handlers.goals import ack_params, answer_in_conversation
 from handlers.mrkdwn import mrkdwn
+from handlers.schedule_listeners import publish_home, register_schedules
 
 log = logging.getLogger("maple.handlers")
 _MENTION = re.compile(r"^\s*<@[UW][A-Z0-9]+(\|[^>]*)?>[:,]?\s*")
@@ -53,6 +53,7 @@ def register(app: AsyncApp, *, desk: Desk, on_group_change: Callable[[str | None
              on_member_change: MemberChange | None = None) -> None:
     """``on_member_change(channel=…, user=…, joined=…)`` keeps cached channel memberships current."""
     svc = desk.svc
+    register_schedules(app, desk=desk)
 
     @app.command("/maple")
     async def on_command(ack: AsyncAck, command: dict[str, Any]) -> None:
@@ -75,9 +76,7 @@ def register(app: AsyncApp, *, desk: Desk, on_group_change: Callable[[str | None
     async def on_home(event: dict[str, Any], client: Any) -> None:
         user = event.get("user", "")
         try:
-            listing = await desk.workflows(user)
-            admin = await svc.access.is_admin(user)
-            await client.views_publish(user_id=user, view=home_view(listing, admin=admin))
+            await publish_home(client, desk=desk, user=user)
         except Exception as exc:  # noqa: BLE001 - the home tab is best effort
             log.warning("could not publish the home tab", extra={"error": type(exc).__name__})
 

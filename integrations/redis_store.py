@@ -4,6 +4,7 @@ can enqueue a job in the same atomic step (into the queue of ``integrations.redi
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -17,12 +18,16 @@ from integrations.redis_queue import PRELUDE, lane
 
 __all__ = ["RedisRunStore", "as_text", "guarded"]
 
-# KEYS: run hash. ARGV: prefix, expected version ("" = must not exist), new version, document, ttl,
-# job ("" = none), the job's lane
+# KEYS: run hash, the runs index. ARGV: prefix, expected version ("" = must not exist), new version, document,
+# ttl, job ("" = none), the job's lane, run id, created (epoch s)
 _CAS = PRELUDE + """
 local cur = redis.call('HGET', KEYS[1], 'v')
 if ARGV[2] == '' then
   if cur then return 0 end
+  redis.call('ZADD', KEYS[2], tonumber(ARGV[9]), ARGV[8])
+  if ARGV[5] ~= '0' then
+    redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', tonumber(ARGV[9]) - tonumber(ARGV[5]))
+  end
 elseif cur ~= ARGV[2] then
   if not cur then return -1 end
   return 0
@@ -47,6 +52,24 @@ class RedisRunStore(RunStore):
         return f"{self._prefix}run:{run_id}"
 
     @property
+    def index(self) -> str:
+        return f"{self._prefix}runs:by_created"
+
+    async def since(self, at: datetime, *, limit: int = 5000) -> list[Run]:
+        ids = await guarded(lambda: self._r.zrangebyscore(self.index, int(at.timestamp()), "+inf", start=0,
+                                                          num=limit))
+        runs: list[Run] = []
+        for start in range(0, len(ids), 200):
+            chunk = [self.run_key(as_text(i)) for i in ids[start:start + 200]]
+            pipe = self._r.pipeline(transaction=False)
+            for key in chunk:
+                pipe.hget(key, "doc")
+            for doc in await guarded(pipe.execute):
+                if doc is not None:
+                    runs.append(Run.model_validate_json(doc))
+        return runs
+
+    @property
     def dead_stream(self) -> str:
         return f"{self._prefix}jobs:dead"
 
@@ -55,8 +78,9 @@ class RedisRunStore(RunStore):
         if job is not None and job.user is None:
             job = job.model_copy(update={"user": run.requester})  # the queue's fairness lane
         args = [self._prefix, expected, str(new.version), new.model_dump_json(), str(self._ttl),
-                job.model_dump_json() if job else "", lane(job) if job else ""]
-        result: Any = await guarded(lambda: self._cas(keys=[self.run_key(run.id)], args=args))
+                job.model_dump_json() if job else "", lane(job) if job else "", run.id,
+                str(int(run.created_at.timestamp()))]
+        result: Any = await guarded(lambda: self._cas(keys=[self.run_key(run.id), self.index], args=args))
         if result == 1:
             return new
         if result == -1:

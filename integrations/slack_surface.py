@@ -296,7 +296,22 @@ class SlackChannelReader(ChannelReader):
                                ts=str(m.get("ts", "0"))) for m in data.get("messages", [])
                 if not (m.get("metadata") or {}).get("event_type") == METADATA_EVENT]
 
+    async def window(self, channel: str, *, oldest: str, latest: str, max_messages: int) -> list[HistoryMessage]:
+        """Every top-level message of the period, paged through ``conversations.history`` (200 a page) with
+        ``oldest``/``latest`` (exclusive) — Maple's own posts left out."""
+        found: list[HistoryMessage] = []
+        cursor = ""
+        for _page in range(max(1, max_messages // 200)):
+            data = await call(self._client, "conversations.history", channel, oldest=oldest, latest=latest,
+                              inclusive=False, limit=200, cursor=cursor, include_all_metadata=True)
+            found.extend(HistoryMessage(user=str(m.get("user") or m.get("bot_id") or "?"), text=str(m.get("text", "")),
+                                        ts=str(m.get("ts", "0"))) for m in data.get("messages", [])
+                         if not (m.get("metadata") or {}).get("event_type") == METADATA_EVENT)
+            cursor = (data.get("response_metadata") or {}).get("next_cursor") or ""
+            if not cursor or not data.get("has_more", True) or len(found) >= max_messages:
+                break
+        return found[:max_messages]
+
 
 def _str(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
-

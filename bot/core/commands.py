@@ -8,7 +8,7 @@ from typing import Literal
 
 from bot.core.models import looks_like_run_id
 
-Kind = Literal["usage", "help", "status", "workflows", "run", "goal", "audit", "unknown"]
+Kind = Literal["usage", "help", "status", "workflows", "run", "goal", "audit", "schedule", "schedules", "unknown"]
 _RUN_ID = re.compile(r"\bR-[0-9A-Z]{16}\b")
 
 
@@ -36,6 +36,10 @@ def parse(raw: str) -> Command:
         if match and looks_like_run_id(match.group(0)):
             return Command(word, run_id=match.group(0))  # type: ignore[arg-type]
         return Command("unknown", text=text)
+    if word == "schedule":
+        return Command("schedule", text=rest)
+    if word == "schedules" and not rest:
+        return Command("schedules")
     if word == "run":
         wf, _, goal = rest.partition(" ")
         return Command("run", workflow=wf.lower(), text=goal.strip())

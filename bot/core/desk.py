@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from bot.core import commands, intake, text
 from bot.core.classify import Classifier
 from bot.core.errors import AccessDenied, InputError, MapleError, NotFound, StoreUnavailable
-from bot.core.models import Origin
+from bot.core.models import Origin, Run, RunState
+from bot.core.schedule_desk import ScheduleDesk, ScheduleRow
 from bot.core.services import Services
 from bot.core.text import Msg
 
@@ -29,12 +31,14 @@ class Answer:
     run_id: str | None = None
     queued: bool = False
     private: bool = True
+    schedules: list[ScheduleRow] = field(default_factory=list)
 
 
 @dataclass(kw_only=True)
 class Desk:
     svc: Services
     classifier: Classifier | None = None
+    schedules: ScheduleDesk | None = None
 
     async def handle(self, *, user: str, origin: Origin, raw: str) -> Answer:
         """Never raises for user-facing problems: they become the answer."""
@@ -57,11 +61,23 @@ class Desk:
             return Answer(await self.status(user, cmd.run_id))
         if cmd.kind == "audit":
             return Answer(await self.audit(user, cmd.run_id))
+        if cmd.kind in ("schedule", "schedules"):
+            return await self._schedules(user=user, origin=origin, cmd=cmd)
         if cmd.kind == "run":
             if not cmd.workflow or not cmd.text:
                 return Answer(text.RUN_USAGE)
             return await self._submit(user=user, origin=origin, goal=cmd.text, workflow=cmd.workflow)
         return await self._goal(user=user, origin=origin, goal=cmd.text)
+
+    async def _schedules(self, *, user: str, origin: Origin, cmd: commands.Command) -> Answer:
+        if self.schedules is None:
+            return Answer(text.UNAVAILABLE)
+        if cmd.kind == "schedules":
+            header, rows = await self.schedules.listing(user)
+            return Answer(header, schedules=rows)
+        if not cmd.text:
+            return Answer(text.SCHEDULE_USAGE)
+        return Answer(await self.schedules.create(user=user, origin=origin, raw=cmd.text))
 
     async def _goal(self, *, user: str, origin: Origin, goal: str) -> Answer:
         intake.check_goal(self.svc, goal)
@@ -89,6 +105,18 @@ class Desk:
         wf = self.svc.spec.workflow(workflow)
         say = text.working_on_it if wf is None or wf.review else text.working_no_review
         return Answer(say(run.id), run_id=run.id, queued=True)
+
+    async def home_runs(self, user: str, *, days: int = 7, limit: int = 10) -> tuple[list[Msg], list[Msg]]:
+        """For the App Home: drafts waiting for this person's review, and their own recent runs (newest first)."""
+        recent = await self.svc.store.since(self.svc.clock.now() - timedelta(days=days), limit=2000)
+        pending: list[Msg] = []
+        for run in reversed(recent):
+            workflow = self.svc.spec.workflow(run.workflow)
+            if (run.state is RunState.IN_REVIEW and workflow is not None and run.requester != user
+                    and user not in run.approvals and await self.svc.access.is_approver(user, workflow)):
+                pending.append(_run_line(run))
+        mine = [_run_line(run) for run in reversed(recent) if run.requester == user]
+        return pending[:limit], mine[:limit]
 
     async def workflows(self, user: str) -> Msg:
         mine = [text.msg("workflow_line", title=wf.label, id=wf.id, description=wf.description)
@@ -126,6 +154,11 @@ class Desk:
                 if e.actor else text.msg("audit_line", at=f"{e.ts:%Y-%m-%d %H:%M:%S}", kind=e.kind)
                 for e in events[:40]]
         return text.lines([text.msg("audit_head", run=run_id), *rows])
+
+
+def _run_line(run: Run) -> Msg:
+    return text.msg("home_run_line", run=run.id, workflow=run.workflow or "not chosen yet",
+                    state=run.state.value.replace("_", " "))
 
 
 def _skips(skipped: dict[str, str]) -> str:

@@ -9,9 +9,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.core import budget, text
+from bot.core.digest import condense
 from bot.core.errors import ModelResponseError, NoEligibleModel, PolicyViolation, ToolError
 from bot.core.levels import Sensitivity
 from bot.core.models import (
@@ -31,6 +34,7 @@ from bot.core.sensitivity import redact, restore
 from bot.core.services import Services, ToolOutput
 from bot.core.spec import TIER_RANK, SourceFloorSpec, StepSpec, WorkflowSpec
 from bot.core.states import transition
+from bot.core.tools.history import EMPTY_WINDOW
 
 DEFAULT_PROMPT = "You are Maple, a careful assistant inside a company's Slack. Do what the user asks, concisely."
 CONTEXT_LIMIT = 12_000
@@ -52,6 +56,7 @@ class Work:
     policy: list[str] = field(default_factory=list)
     audience: Audience = field(default_factory=Audience)
     floor: Sensitivity = Sensitivity.PUBLIC  # the least level of what was read (its sources' floors)
+    quiet: bool = False  # a schedule's period in which nothing was posted: no model is called
 
     def raise_level(self, level: Sensitivity, hits: dict[str, int]) -> None:
         self.level = max(self.level, level)
@@ -128,6 +133,7 @@ async def _tool(svc: Services, work: Work, step: StepSpec) -> None:
     started = time.perf_counter()
     out = await svc.tools(name=step.tool, run=work.run, step=step, level=work.level)
     work.take(out, svc.spec.sensitivity.sources)
+    work.quiet = out.text == EMPTY_WINDOW
     work.context.append(out.text)
     work.draft, work.model = out.text, f"tool:{step.tool}"
     await svc.record("tool.called", work.run, attrs={
@@ -180,6 +186,11 @@ async def _plan(svc: Services, work: Work, step: StepSpec, *, level: Sensitivity
 async def _generate(svc: Services, work: Work, step: StepSpec) -> None:
     """Call the routed model; when it asks for tools (OpenAI tool calling), run them — validated, cleared — and
     call again, re-routing on the level of what the tools returned."""
+    if work.quiet:
+        work.draft, work.model = quiet_period(svc, work.run), "tool:slack_history"
+        return
+    if step.capability == "summarize" and len("\n\n".join(work.context)) > CONTEXT_LIMIT:
+        await _condense(svc, work, step)
     messages, level, mapping = _prepare(svc, work, step)
     for round_no in range(MAX_TOOL_ROUNDS + 1):
         tools = svc.tools.schemas() if svc.tools is not None and round_no < MAX_TOOL_ROUNDS else None
@@ -202,6 +213,29 @@ async def _generate(svc: Services, work: Work, step: StepSpec) -> None:
     if chosen is not None and TIER_RANK[chosen.tier] < TIER_RANK[step.tier]:
         work.notes.append(text.weak_model_note(usage.model))
     work.draft, work.model = draft, usage.model
+
+
+def quiet_period(svc: Services, run: Run) -> str:
+    zone = ZoneInfo(svc.spec.tools.timezone)
+    since, until = (datetime.fromtimestamp(t or 0, zone).strftime("%a %d %b %H:%M %Z")
+                    for t in (run.origin.since, run.origin.until))
+    return str(text.msg("digest_nothing", channel="the channel", since=since, until=until))
+
+
+async def _condense(svc: Services, work: Work, step: StepSpec) -> None:
+    """More than one call can read (a busy period): summarize it in parts, then draft from the summaries."""
+    whole = "\n\n".join(work.context)
+
+    async def complete(messages: list[ChatMessage]) -> str:
+        level = max(work.level, svc.assessment(messages[1].content)[0])
+        grant = await _plan(svc, work, step, level=level, messages=messages, tools=None)
+        completion, _usage = await _call(svc, work, grant, messages, None)
+        return completion.text
+
+    summaries, parts = await condense(whole, limit=CONTEXT_LIMIT - 500, complete=complete)
+    lines = whole.count("\n") + 1
+    work.context = [summaries]
+    work.notes.append(str(text.msg("digest_parts", messages=lines, parts=parts)))
 
 
 async def _run_requested(svc: Services, work: Work, call: ToolCall, level: Sensitivity) -> tuple[str, Sensitivity]:

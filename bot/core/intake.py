@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from bot.core import text
 from bot.core.errors import AccessDenied, InputError, InvalidTransition, RateLimited
-from bot.core.models import Job, Origin, Run
+from bot.core.models import AuditIntent, Job, Origin, Run
 from bot.core.ports import Bucket
 from bot.core.services import Services
 from bot.core.spec import WorkflowSpec
@@ -20,6 +20,8 @@ class Intake:
     origin: Origin
     goal: str
     workflow: str
+    run_id: str | None = None  # a schedule's firing names its run (the same id in every process)
+    audit: tuple[AuditIntent, ...] = ()  # events written with the run itself
 
 
 def check_goal(svc: Services, goal: str) -> str:
@@ -67,7 +69,9 @@ def bind(run: Run, workflow: WorkflowSpec) -> None:
 def _new_run(svc: Services, intake: Intake, goal: str, workflow: WorkflowSpec | None) -> Run:
     now = svc.clock.now()
     run = Run(requester=intake.requester, origin=intake.origin, goal=goal, workflow="", created_at=now,
-              updated_at=now, sensitivity=svc.spec.sensitivity.default)
+              updated_at=now, sensitivity=svc.spec.sensitivity.default, outbox=list(intake.audit))
+    if intake.run_id is not None:
+        run.id = intake.run_id
     if workflow is not None:
         bind(run, workflow)
     return run

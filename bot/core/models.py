@@ -51,6 +51,9 @@ class Origin(Model):
     thread_ts: str | None = None
     in_thread: bool = False
     team: str | None = None
+    schedule: str | None = None  # a schedule's firing: its id, and the period it covers (Slack ts, seconds)
+    since: float | None = None
+    until: float | None = None
 
 
 class DraftVersion(Model):

@@ -84,6 +84,10 @@ class RunStore(Lifecycle, ABC):
     async def list_failed(self, *, limit: int = 50) -> list[Run]: ...
 
     @abstractmethod
+    async def since(self, at: datetime, *, limit: int = 5000) -> list[Run]:
+        """Runs created at or after ``at`` (oldest first, at most ``limit``) that have not expired."""
+
+    @abstractmethod
     async def ping(self) -> bool: ...
 
 

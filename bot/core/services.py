@@ -39,6 +39,7 @@ class ToolOutput:
     source: str | None = None
     source_kind: str | None = None
     readers: frozenset[str] | None = None
+    count: int = 0  # messages read, for a conversation
 
 
 def no_assessment(default: Sensitivity) -> Assessor:

@@ -18,7 +18,7 @@ ALL_CAPABILITIES: tuple[Capability, ...] = ("classify", "draft", "summarize", "r
 TIER_RANK: dict[str, int] = {"demo": 0, "basic": 1, "standard": 2, "frontier": 3}
 SLACK_ID = r"^(\*|[UWSCG][A-Z0-9]{2,})$"
 CHANNEL_ID = r"^[CG][A-Z0-9]{2,}$"
-TOOL_NAMES = frozenset({"calculator", "datetime", "slack_history", "http"})
+TOOL_NAMES = frozenset({"calculator", "datetime", "slack_history", "http", "ops_report"})
 
 
 class Strict(BaseModel):

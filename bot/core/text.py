@@ -123,9 +123,14 @@ EN: dict[str, str] = {
         "• `/maple run &lt;workflow&gt; &lt;text&gt;` — pick a workflow yourself\n"
         "• `/maple workflows` — what you may run\n"
         "• `/maple status R-…` — where a run is, and why Maple decided what it did\n"
+        "• `/maple schedule &lt;when&gt; &lt;goal&gt;` — run it on a schedule, e.g. "
+        "`/maple schedule every weekday at 9:00 digest of this channel`\n"
+        "• `/maple schedules` — your schedules, with Pause / Resume / Delete / Run now\n"
         "• `/maple help` — this message"
     ),
-    "admin_usage": "Admins: `/maple audit R-…` shows a run's audit timeline.",
+    "admin_usage": ("Admins: `/maple audit R-…` shows a run's audit timeline; `/maple schedules` lists everyone's "
+                    "schedules; `/maple schedule every monday at 8am run ops-digest operations` sends the "
+                    "operations digest."),
     "working_on_it": "Working on it — run {run}. I'll post the draft for review and let you know.",
     "working_out": "Working out which workflow fits — run {run}. I'll start, or ask you, in a moment.",
     "working_no_review": "Working on it — run {run}.",
@@ -218,6 +223,63 @@ EN: dict[str, str] = {
                           "started. Ask the admins of the workspace Maple belongs to if you need access."),
     "workspace_unknown": ("Maple is still starting up (it can't confirm which workspace it belongs to). "
                           "Please try again in a minute."),
+    # schedules
+    "schedule_usage": ("Usage: `/maple schedule &lt;when&gt; &lt;goal&gt;` or `/maple schedule &lt;when&gt; run "
+                       "&lt;workflow&gt; &lt;text&gt;`, e.g. `/maple schedule every weekday at 9:00 digest of this "
+                       "channel`. When can be `every weekday at 9:00`, `daily 17:30`, `every monday at 8am`, "
+                       "`every 2 hours`, `on the 1st of each month` or a cron expression (`0 9 * * 1-5`)."),
+    "schedule_examples": ("Try e.g. `every weekday at 9:00`, `daily 17:30`, `every monday at 8am`, `every 2 hours`, "
+                          "`on the 1st of each month` or a cron expression such as `0 9 * * 1-5`."),
+    "not_understood": "I didn't understand “{part}” in “{context}”. {examples}",
+    "no_schedule_found": "“{part}” doesn't say when to run it: start with when. {examples}",
+    "unit_not_understood": "I didn't understand the unit “{part}” in “{context}”: use minutes or hours, e.g. `every 2 hours`.",
+    "time_bad": "“{part}” is not a time of day: use e.g. `9:00`, `17:30` or `8am`.",
+    "day_of_month_bad": "“{part}” is not a day of the month (1 to 31), e.g. `on the 1st of each month`.",
+    "cron_fields": ("A cron expression has 5 fields (minute, hour, day of month, month, day of week); "
+                    "I found {count}."),
+    "cron_field_bad": "The {field} field “{value}” of that cron expression is not valid ({why}).",
+    "too_often": "A schedule can run at most every {minutes} minutes.",
+    "too_rare": ("An interval can be at most 7 days: for less often name the day (`every monday at 9:00`) or "
+                 "use `on the 1st of each month`."),
+    "schedule_never": "That schedule would never run (no date matches it).",
+    "schedule_no_goal": "Say what to run after when, e.g. `/maple schedule every weekday at 9:00 digest of this channel`.",
+    "schedule_which_workflow": ("I couldn't tell which workflow “{goal}” is: say it with `run`, e.g. `/maple schedule "
+                                "every monday at 8am run digest weekly digest of this channel`."),
+    "schedule_limit": "You already have {count} schedules, the most one person may have. Delete one first.",
+    "schedule_cannot_post": "you may not post in {channel}",
+    "schedule_created": ("Scheduled {id}: *{workflow}* {when} ({zone}), posted in {channel}.\n"
+                         "Next runs: {times}\nIf that is not what you meant, delete it with `/maple schedules`."),
+    "schedules_header": "*Schedules*",
+    "schedules_header_all": "*Schedules* (all, as an admin)",
+    "schedules_none": "You have no schedules. `/maple schedule every weekday at 9:00 digest of this channel` makes one.",
+    "schedule_line": "*{id}* · *{workflow}* {when} ({zone}) in {channel} · by {owner}\nNext: {next} · Last: {last}",
+    "schedule_line_config": "_managed by the config file_",
+    "schedule_paused_line": "_paused_: {why}",
+    "schedule_last_none": "not run yet",
+    "schedule_last": "{result} at {at}",
+    "schedule_next_none": "—",
+    "schedule_not_found": "There is no schedule {id}.",
+    "schedule_not_yours": "Only the owner of a schedule or a Maple admin can change it. Nothing was changed.",
+    "schedule_config_managed": "Schedule {id} is managed by the config file: change it there.",
+    "schedule_paused": "Schedule {id} is paused.",
+    "schedule_resumed": "Schedule {id} is running again; next run {next}.",
+    "schedule_deleted": "Schedule {id} was deleted.",
+    "schedule_started": "Schedule {id} started run {run}.",
+    "schedule_already": "Schedule {id} was already started for this time.",
+    "schedule_paused_by_owner": "paused by {user}",
+    "schedule_revoked": ("Your schedule {id} (*{workflow}*) was paused: {why}. Once that is fixed, resume it from "
+                         "`/maple schedules` or the Maple home tab."),
+    "schedule_missed": ("Your schedule {id} (*{workflow}*) missed {count} run(s) while Maple was not running "
+                        "(scheduled {first} to {last}); they were more than {grace} minutes late, so they were "
+                        "recorded as missed and not run."),
+    "schedule_no_workflow": "its workflow {workflow} no longer exists",
+    "schedule_not_allowed": "you may no longer run the {workflow} workflow",
+    "digest_nothing": "Nothing was posted in {channel} between {since} and {until}.",
+    "digest_parts": "{messages} messages summarized in {parts} parts and combined",
+    "home_schedules": "*Your schedules*",
+    "home_pending": "*Waiting for your review*",
+    "home_recent": "*Your recent runs*",
+    "home_run_line": "• {run} · {workflow} · {state}",
 }
 
 
@@ -424,3 +486,57 @@ def throttled(*, scope: str, limit: int, retry_after: float) -> Msg:
             else msg("in_minutes", minutes=round(wait / 60)))
     return msg("throttled_user" if scope == "user" else "throttled_team", limit=limit, when=when)
 
+# schedules
+SCHEDULE_USAGE = msg("schedule_usage")
+SCHEDULE_NEVER = msg("schedule_never")
+SCHEDULE_NO_GOAL = msg("schedule_no_goal")
+SCHEDULE_NOT_YOURS = msg("schedule_not_yours")
+SCHEDULES_NONE = msg("schedules_none")
+
+
+def not_understood(part: str, context: str) -> Msg:
+    return msg("not_understood", part=Quote(part, 60), context=Quote(context, 120), examples=msg("schedule_examples"))
+
+
+def no_schedule_found(part: str) -> Msg:
+    return msg("no_schedule_found", part=Quote(part, 60), examples=msg("schedule_examples"))
+
+
+def unit_not_understood(part: str, context: str) -> Msg:
+    return msg("unit_not_understood", part=Quote(part, 60), context=Quote(context, 120))
+
+
+def time_bad(part: str) -> Msg:
+    return msg("time_bad", part=Quote(part, 60))
+
+
+def day_of_month_bad(part: str) -> Msg:
+    return msg("day_of_month_bad", part=Quote(part, 60))
+
+
+def cron_fields(count: int) -> Msg:
+    return msg("cron_fields", count=count)
+
+
+def cron_field_bad(field: str, value: str, why: str) -> Msg:
+    return msg("cron_field_bad", field=field, value=Quote(value, 60), why=Quote(why, 200))
+
+
+def too_often(minutes: int) -> Msg:
+    return msg("too_often", minutes=minutes)
+
+
+def too_rare() -> Msg:
+    return msg("too_rare")
+
+
+def schedule_which_workflow(goal: str) -> Msg:
+    return msg("schedule_which_workflow", goal=Quote(goal, 100))
+
+
+def schedule_not_found(schedule_id: str) -> Msg:
+    return msg("schedule_not_found", id=Quote(schedule_id, 60))
+
+
+def schedule_revoked(schedule_id: str, workflow: str, why: Msg) -> Msg:
+    return msg("schedule_revoked", id=schedule_id, workflow=workflow, why=why)

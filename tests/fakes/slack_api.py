@@ -43,6 +43,8 @@ class FakeSlack:
     sockets: list[Any] = field(default_factory=list)
     socket_acks: list[dict[str, Any]] = field(default_factory=list)
     url: str = ""
+    stalled: set[str] = field(default_factory=set)
+    _released: Any = None
     _runner: web.AppRunner | None = None
     _ts: int = 0
 
@@ -54,6 +56,18 @@ class FakeSlack:
     def fail_next(self, method: str, *, error: str = "ratelimited", status: int = 429, retry_after: int = 1,
                   times: int = 1) -> None:
         self.failures[method].extend([{"error": error, "status": status, "retry_after": retry_after}] * times)
+
+    def stall(self, method: str) -> None:
+        """Calls to ``method`` hang (as a Slack that stopped answering would) until ``release()``."""
+        import asyncio
+
+        self.stalled.add(method)
+        self._released = asyncio.Event()
+
+    def release(self) -> None:
+        self.stalled.clear()
+        if self._released is not None:
+            self._released.set()
 
     def calls_to(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
@@ -98,6 +112,8 @@ class FakeSlack:
         params = await self._params(request)
         call = Call(method, params)
         self.calls.append(call)
+        if method in self.stalled and self._released is not None:
+            await self._released.wait()
         if self.failures[method]:
             f = self.failures[method].pop(0)
             headers = {"Retry-After": str(f["retry_after"])} if f["status"] == 429 else {}
@@ -181,7 +197,17 @@ class FakeSlack:
         return {"members": ch["members"][start:end], "response_metadata": {"next_cursor": str(end) if more else ""}}
 
     def m_conversations_history(self, p: dict[str, Any]) -> dict[str, Any]:
-        return {"messages": list(reversed(self.messages[p["channel"]])), "has_more": False}
+        """Newest first, like Slack; ``oldest``/``latest`` (exclusive unless ``inclusive``), ``limit`` and a
+        ``cursor`` page through it."""
+        low, high = float(p.get("oldest") or 0), float(p.get("latest") or "inf")
+        inclusive = str(p.get("inclusive", "false")).lower() in ("1", "true")
+        top = [m for m in reversed(self.messages[p["channel"]]) if m.get("thread_ts") in (None, m["ts"])
+               and (low <= float(m["ts"]) <= high if inclusive else low < float(m["ts"]) < high)]
+        limit = int(p.get("limit") or 100) or 100
+        start = int(p.get("cursor") or 0)
+        page, more = top[start:start + limit], start + limit < len(top)
+        return {"messages": page, "has_more": more,
+                "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
 
     def m_conversations_replies(self, p: dict[str, Any]) -> dict[str, Any]:
         msgs = [m for m in self.messages[p["channel"]] if m.get("thread_ts") == p["ts"] or m["ts"] == p["ts"]]

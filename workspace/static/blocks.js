@@ -25,7 +25,11 @@ const Blocks = (() => {
     b.dataset.actionId = element.action_id || "";
     b.dataset.blockId = blockId || "";
     if (ctx.onAction) {
-      b.addEventListener("click", () => ctx.onAction(element, blockId, b));
+      b.addEventListener("click", () => {
+        const ask = element.confirm;  // Slack asks before a button with a confirmation dialog acts
+        if (ask && !window.confirm([ask.title && ask.title.text, ask.text && ask.text.text].filter(Boolean).join("\n\n"))) return;
+        ctx.onAction(element, blockId, b);
+      });
     } else {
       b.disabled = true;
     }

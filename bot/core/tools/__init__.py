@@ -51,6 +51,7 @@ class Tool(ABC):
     args_model: type[BaseModel]
     clearance: Sensitivity = Sensitivity.RESTRICTED
     side_effect: bool = False
+    model_visible: bool = True  # False: only a workflow's tool step may call it, never a model
 
     def side_effect_of(self, args: Any) -> str | None:
         """What this call would change (None for a call that only reads). Per call: e.g. an http POST."""
@@ -80,7 +81,7 @@ class ToolRegistry:
     def openai_schemas(self, *, include_side_effects: bool = False) -> list[dict[str, Any]]:
         return [{"type": "function", "function": {"name": t.name, "description": t.description,
                                                   "parameters": t.args_model.model_json_schema()}}
-                for t in self._tools.values() if include_side_effects or not t.side_effect]
+                for t in self._tools.values() if (include_side_effects or not t.side_effect) and t.model_visible]
 
     async def call(self, name: str, raw_args: str | Mapping[str, Any], *, ctx: ToolContext,
                    approved: bool = False) -> ToolResult:

@@ -75,6 +75,8 @@ class HistoryArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
     channel: str = Field(pattern=r"^[CGD][A-Z0-9]{2,}$")
     thread_ts: str | None = Field(None, pattern=r"^\d+\.\d+$")
+    oldest: str | None = Field(None, pattern=r"^\d{1,12}(\.\d{1,6})?$", description="period start (Slack ts)")
+    latest: str | None = Field(None, pattern=r"^\d{1,12}(\.\d{1,6})?$", description="period end (Slack ts)")
 
 
 class SlackHistory(Tool):
@@ -87,5 +89,8 @@ class SlackHistory(Tool):
 
     async def run(self, args: HistoryArgs, *, ctx: ToolContext) -> ToolResult:
         read = await read_conversation(self._reader, requester=ctx.requester, channel=args.channel,
-                                       thread_ts=args.thread_ts, origin=ctx.channel)
-        return ToolResult(text=read.text, source=read.source, source_kind=read.kind, readers=read.readers)
+                                       thread_ts=args.thread_ts, origin=ctx.channel, oldest=args.oldest,
+                                       latest=args.latest)
+        windowed = args.oldest is not None and args.latest is not None
+        return ToolResult(text=read.text, source=read.source, source_kind=read.kind, readers=read.readers,
+                          data={"messages": read.count, "window": windowed})
