@@ -4,6 +4,7 @@ hang or answer garbage — each a clear tool error within the call's timeout, fo
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
@@ -215,5 +216,18 @@ async def test_a_missing_environment_variable_is_a_clear_error(log: Path) -> Non
     try:
         with pytest.raises(ToolFailed, match=f"{TOKEN_ENV} not set"):
             await ask(box_of(tools), "desk__search", '{"query": "x"}')
+    finally:
+        await tools.close()
+
+
+@pytest.mark.parametrize("command", [["/nonexistent/mcp-server"], [sys.executable, "-c", "import time; time.sleep(600)"],
+                                     [sys.executable, "-c", "print('hello, not MCP'); import time; time.sleep(600)"]])
+async def test_a_server_that_never_starts_is_a_clear_error(command: list[str], log: Path) -> None:
+    tools = build_mcp_tools(spec_with(stdio_server(command=command, connect_timeout=1.5)), environ={LOG_ENV: str(log)})
+    try:
+        started = time.monotonic()
+        with pytest.raises(ToolFailed, match="cannot be reached"):
+            await ask(box_of(tools), "tickets__search", '{"query": "x"}')
+        assert time.monotonic() - started < 30
     finally:
         await tools.close()
