@@ -144,8 +144,8 @@ class McpServer(Lifecycle):
     async def _hold(self, ready: asyncio.Future[ClientSession], closing: asyncio.Event) -> None:
         """The task that owns one connection: open, hand over the session, wait to be closed, close."""
         try:
-            async with self._transport() as (read, write), ClientSession(
-                    read, write, read_timeout_seconds=self.spec.timeout) as session:
+            async with self._transport() as (read, write), ClientSession(  # initialize and listing: connect_timeout
+                    read, write, read_timeout_seconds=self.spec.connect_timeout) as session:
                 await session.initialize()
                 ready.set_result(session)
                 await closing.wait()
@@ -199,12 +199,14 @@ class McpServer(Lifecycle):
             self._task.add_done_callback(self._old.discard)
         self._task = self._closing = None
 
-    async def call(self, tool: str, arguments: dict[str, Any]) -> str:
-        """Call ``tool``; its text, cut to ``max_output_chars``."""
+    async def call(self, tool: str, arguments: dict[str, Any], *, meta: dict[str, Any] | None = None) -> str:
+        """Call ``tool``; its text, cut to ``max_output_chars``. ``meta`` travels as the request's ``_meta``
+        (who asked, the run, and for an approved side effect an idempotency key)."""
         session = await self.connect()
+        request = session.call_tool(tool, arguments, read_timeout_seconds=self.spec.timeout,
+                                    meta=types.RequestParamsMeta(**meta) if meta else None)  # type: ignore[typeddict-item]
         try:
-            result = await asyncio.wait_for(session.call_tool(tool, arguments, read_timeout_seconds=self.spec.timeout),
-                                            self.spec.timeout + 1)
+            result = await asyncio.wait_for(request, self.spec.timeout + 1)
         except TimeoutError as exc:
             self._drop()
             raise ToolOutcomeUnknown(text.mcp_timed_out(self.name, self.spec.timeout)) from exc

@@ -84,7 +84,10 @@ class McpTool(Tool):
         return f"{said} (MCP server {self._server.name})"
 
     async def run(self, args: dict[str, Any], *, ctx: ToolContext) -> ToolResult:
-        output = await self._server.call(self._tool, args)
+        meta: dict[str, Any] = {"maple/run": ctx.run_id, "maple/requester": ctx.requester}
+        if ctx.call_id is not None:  # an approved side effect: a server that keeps this key can make it once
+            meta["maple/idempotency-key"] = f"{ctx.run_id}:{ctx.call_id}"
+        output = await self._server.call(self._tool, args, meta=meta)
         return ToolResult(text=output, data={"server": self._server.name, "tool": self._tool})
 
 

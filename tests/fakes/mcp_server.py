@@ -26,13 +26,14 @@ def _log(tool: str, arguments: dict[str, Any], ctx: Context | None = None) -> No
     path = os.environ.get("MCP_FAKE_LOG")
     if not path:
         return
-    auth = None
+    auth, meta = None, None
     if ctx is not None:
-        request = getattr(ctx.request_context, "request", None)
-        headers = getattr(request, "headers", None)
+        headers = ctx.headers
         auth = headers.get("authorization") if headers is not None else None
+        meta = dict(getattr(ctx.request_context, "meta", None) or {})
     with open(path, "a", encoding="utf-8") as f:
-        f.write(json.dumps({"tool": tool, "arguments": arguments, "auth": auth, "pid": os.getpid()}) + "\n")
+        f.write(json.dumps({"tool": tool, "arguments": arguments, "auth": auth, "meta": meta, "pid": os.getpid()},
+                           default=str) + "\n")
 
 
 @app.tool()

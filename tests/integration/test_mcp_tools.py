@@ -231,3 +231,14 @@ async def test_a_server_that_never_starts_is_a_clear_error(command: list[str], l
         assert time.monotonic() - started < 30
     finally:
         await tools.close()
+
+
+async def test_a_server_slower_to_start_than_a_call_may_take_still_connects(log: Path) -> None:
+    """Starting and ``initialize`` get ``connect_timeout``; ``timeout`` is for each call."""
+    slow = [sys.executable, "-c", "import runpy, time; time.sleep(2); "
+            "runpy.run_module('tests.fakes.mcp_server', run_name='__main__')"]
+    tools = build_mcp_tools(spec_with(stdio_server(command=slow, timeout=1)), environ={LOG_ENV: str(log)})
+    try:
+        assert "tickets match" in (await ask(box_of(tools), "tickets__search", '{"query": "x"}')).text
+    finally:
+        await tools.close()

@@ -112,6 +112,8 @@ async def test_a_side_effect_is_made_once_after_approval(mcp_harness: tuple[Harn
     run = await h.wait_state(run_id, "delivered")
     calls = received(log, "create_ticket")
     assert [c["arguments"] for c in calls] == [{"title": "<!channel> VPN drops every hour", "priority": 2}]
+    meta = calls[0]["meta"]  # who asked, and a key the server could use to make the call once
+    assert meta["maple/requester"] == REQUESTER and meta["maple/idempotency-key"] == f"{run_id}:{run.calls[0].id}"
     assert run.calls[0].state == "done" and "T-42" in (run.calls[0].result or "")
     posts = result_posts(h, run_id)  # (two deliveries reconciling one Slack post at once may both post it)
     assert posts and all("Created ticket T-42" in json.dumps(p["blocks"]) for p in posts)

@@ -33,6 +33,8 @@ class ToolContext:
     now: datetime
     channel: str = ""
     thread_ts: str | None = None
+    run_id: str = ""
+    call_id: str | None = None  # an approved planned call: the key a server can use to make it once
 
 
 @dataclass(frozen=True)

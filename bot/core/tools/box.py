@@ -69,7 +69,7 @@ class ToolBox:
         try:
             prepared = await self._prepare(call.tool, call.arguments, run=run, level=level)
             tool = prepared.tool
-            ctx = self._ctx(run, max(level, self._assess(sent)[0]))
+            ctx = self._ctx(run, max(level, self._assess(sent)[0]), call_id=call.id)
             out = self._output(await self.registry.run(prepared, ctx=ctx, approved=True), tool)
         except ToolError as exc:
             attrs = self._attrs(call.tool, tool, sent, started, error=exc, call_id=call.id)
@@ -112,9 +112,10 @@ class ToolBox:
             **self._digest("gen_ai.tool.call.arguments", sent)})
         return ToolOutput(text=text.call_planned(tool.name, what), level=Sensitivity.PUBLIC, hits={}, planned=call)
 
-    def _ctx(self, run: Run, level: Sensitivity) -> ToolContext:
+    def _ctx(self, run: Run, level: Sensitivity, *, call_id: str | None = None) -> ToolContext:
         return ToolContext(requester=run.requester, timezone=self._tz, sensitivity=level, now=self._clock.now(),
-                           channel=run.origin.channel, thread_ts=run.origin.thread_ts)
+                           channel=run.origin.channel, thread_ts=run.origin.thread_ts, run_id=run.id,
+                           call_id=call_id)
 
     def _output(self, result: ToolResult, tool: Tool) -> ToolOutput:
         capped = result.text[:MAX_OUTPUT]
