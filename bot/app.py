@@ -43,6 +43,7 @@ from handlers.socket_mode import FrontDoorSocketModeHandler
 from integrations.compute import ProcessCompute
 from integrations.http_tool import HttpTool
 from integrations.local_model import LlamaCppModel, default_model_path
+from integrations.mcp_tools import McpTools, build_mcp_tools
 from integrations.openai_model import OpenAICompatibleModel
 from integrations.redis_conn import PoolSize, check_topology, connect
 from integrations.redis_deliveries import RedisDeliveries
@@ -125,6 +126,7 @@ class Maple:
     schedules: Schedules | None = None
     compute: Compute | None = None
     anchoring: AuditAnchoring | None = None  # only in the process holding the anchor key
+    mcp: McpTools | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start_workers(self, count: int) -> None:
@@ -132,6 +134,8 @@ class Maple:
         pool of their own, so a burst on the ack path never delays a renewal."""
         if count <= 0:
             return
+        if self.mcp is not None and not self.pools:
+            await self.mcp.open()  # connect and list every MCP server's tools (bounded; failures are logged)
         s = self.settings
         if self.worker_redis is None:
             self.worker_redis = connect(s.redis_url, size=PoolSize(
@@ -200,6 +204,8 @@ class Maple:
         await asyncio.gather(*self.tasks, return_exceptions=True)
         for model in self.models.values():
             await model.close()
+        if self.mcp is not None:
+            await self.mcp.close()
         if self.compute is not None:
             await self.compute.close()
         if self.worker_redis is not None:
@@ -220,7 +226,8 @@ def worker_id() -> str:
     return f"{host}-{os.getpid()}"
 
 
-def build_tools(spec: MapleSpec, client: Any, compute: Compute, *, ops: OpsReport | None = None) -> ToolBox:
+def build_tools(spec: MapleSpec, client: Any, compute: Compute, *, ops: OpsReport | None = None,
+                audit: AuditLog | None = None, mcp: McpTools | None = None) -> ToolBox:
     limit = spec.tools.compute_timeout
     tools: list[Tool] = [Calculator(compute, time_limit=limit),
                          DateMath(compute, holidays=spec.tools.holidays, time_limit=limit),
@@ -230,8 +237,9 @@ def build_tools(spec: MapleSpec, client: Any, compute: Compute, *, ops: OpsRepor
     if spec.tools.http:
         tools.append(HttpTool(targets=list(spec.tools.http), timeout=spec.tools.http_timeout,
                               max_bytes=spec.tools.http_max_bytes))
+    tools.extend(mcp.tools if mcp is not None else [])
     return ToolBox(registry=ToolRegistry(tools), assess=assessor(spec.sensitivity), clock=SystemClock(),
-                   timezone=spec.tools.timezone)
+                   timezone=spec.tools.timezone, audit=audit)
 
 
 def build(
@@ -262,9 +270,10 @@ def build(
     compute = ProcessCompute(workers=spec.tools.compute_workers)
     access, ledger, clock = Access(spec, surface), RedisUsageLedger(redis=r, prefix=settings.redis_prefix), SystemClock()
     ops = OpsReport(store=store, ledger=ledger, spec=spec, access=access, clock=clock)
+    mcp = build_mcp_tools(spec, environ=os.environ)
     svc = Services(spec=spec, store=store, queue=queue, surface=surface, router=router, access=access, audit=audit,
                    clock=clock, ledger=ledger, assess=assessor(spec.sensitivity),
-                   tools=build_tools(spec, client, compute, ops=ops),
+                   tools=build_tools(spec, client, compute, ops=ops, audit=audit, mcp=mcp),
                    limiter=RedisRateLimiter(redis=r, prefix=settings.redis_prefix))
     bolt = AsyncApp(signing_secret=signing, client=client, process_before_response=True,
                     request_verification_enabled=False, logger=logging.getLogger("maple.bolt"))
@@ -282,4 +291,4 @@ def build(
                           on_startup=lambda: learn_installation(installation))
     return Maple(settings=settings, spec=spec, redis=r, svc=svc, queue=queue, surface=surface, bolt=bolt,
                  front=front, installation=installation, http=http, models=models, compute=compute,
-                 anchoring=anchor, scheduling=scheduling, schedule_store=schedule_store)
+                 anchoring=anchor, scheduling=scheduling, schedule_store=schedule_store, mcp=mcp)

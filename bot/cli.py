@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from aiohttp import web
 
 from bot.cli_audit import add_audit_parser, audit_command
+from bot.cli_tools import list_tools, mcp_errors, mcp_reports
 from bot.core.errors import ConfigError, MapleError, StoreUnavailable
 from bot.core.spec import MapleSpec
 from bot.logs import setup_logging
@@ -123,9 +124,19 @@ async def config_check(settings: Settings) -> int:
         active = sorted(build_models(spec, settings))
     except ConfigError as exc:
         active = [f"error: {exc}"]
-    print(json.dumps({"environment": env, "active_models": active, "warnings": warnings,
-                      "config": spec.model_dump(mode="json")}, indent=2, default=str))
-    return 0
+    mcp = await mcp_reports(spec)  # connects to each MCP server and lists its tools
+    errors = mcp_errors(mcp)
+    print(json.dumps({"environment": env, "active_models": active, "warnings": warnings, "errors": errors,
+                      "mcp": mcp, "config": spec.model_dump(mode="json")}, indent=2, default=str))
+    for error in errors:
+        print(f"maple: error: {error}", file=sys.stderr)
+    return 1 if errors else 0
+
+
+async def tools_command(settings: Settings) -> int:
+    from config.loader import load_spec
+
+    return await list_tools(load_spec(settings.config_path))
 
 
 def _mask_url(url: str) -> str:
@@ -186,6 +197,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("dev", help="run Maple with the local workspace on http://127.0.0.1:$PORT/")
     c = sub.add_parser("config", help="configuration")
     c.add_argument("action", choices=["check"])
+    sub.add_parser("tools", help="every tool a workflow may use (connects to the MCP servers)")
     r = sub.add_parser("runs", help="runs")
     r.add_argument("action", choices=["failed"])
     add_audit_parser(sub)
@@ -197,6 +209,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], Awaitable[int | Non
     "worker": lambda s, a: serve(s, workers=a.count, http=False),
     "config": lambda s, a: config_check(s),
     "runs": lambda s, a: runs_failed(s),
+    "tools": lambda s, a: tools_command(s),
     "audit": audit_command,
     "dev": lambda s, a: _dev(s, a),
     "start": lambda s, a: start(s, a),

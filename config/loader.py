@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import ValidationError
@@ -126,9 +127,25 @@ def config_warnings(spec: MapleSpec) -> list[str]:
                             "but they change things")
         if target.allow_private:
             warnings.append(f"tools.http ({target.name}) has allow_private: private addresses are reachable")
+    warnings.extend(_mcp_warnings(spec))
     if spec.channels.public > Sensitivity.INTERNAL:
         warnings.append(f"channels.public is {spec.channels.public.label}: such results may be posted in public "
                         "channels")
+    return warnings
+
+
+def _mcp_warnings(spec: MapleSpec) -> list[str]:
+    warnings: list[str] = []
+    for server in spec.tools.mcp:
+        if server.side_effects:
+            warnings.append(f"tools.mcp ({server.name}) allows side effects ({', '.join(server.side_effects)}): "
+                            "calls are made only after approval, but they change things")
+        url = urlsplit(server.url or "")
+        if url.scheme == "http" and server.headers_from_env and url.hostname not in ("127.0.0.1", "localhost", "::1"):
+            warnings.append(f"tools.mcp ({server.name}) sends headers over plain http to {url.hostname}")
+        if server.clearance >= Sensitivity.CONFIDENTIAL:
+            warnings.append(f"tools.mcp ({server.name}) is cleared for {server.clearance.label} data: that data "
+                            "may be sent to it")
     return warnings
 
 

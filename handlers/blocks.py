@@ -8,6 +8,7 @@ from bot.core import text as say
 from bot.core.models import Run
 from bot.core.ports import View
 from bot.core.text import Msg
+from handlers.blocks_calls import outcome_blocks, planned_blocks
 from handlers.mrkdwn import (
     INPUT_LIMIT,
     MESSAGE_BLOCK_LIMIT,
@@ -63,6 +64,7 @@ def review_blocks(run: Run, *, banner: Msg | None, buttons: bool) -> list[Block]
     ]
     notes = [*(draft.notes if draft else []), *run.policy_notes]
     blocks += body_sections(draft.text if draft else "(no draft)")
+    blocks += planned_blocks(run)
     if notes:
         blocks.append(context(escape_within(" · ".join(notes), SECTION_LIMIT - 100)))
     if run.approvals and run.state.value == "in_review":
@@ -110,7 +112,7 @@ def fit(blocks: list[Block], *, keep_tail: int = 0) -> list[Block]:
 
 def result_blocks(run: Run) -> list[Block]:
     draft = run.draft
-    blocks = body_sections(draft.text if draft else "")
+    blocks = body_sections(draft.text if draft else "") + outcome_blocks(run)
     parts = [say.msg("footer_requested", user=say.User(run.requester), run=run.id)]
     if run.decision:
         parts.append(say.msg("footer_approved", user=say.User(run.decision.by)))

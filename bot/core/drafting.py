@@ -22,6 +22,7 @@ from bot.core.models import (
     ChatMessage,
     Completion,
     DraftVersion,
+    PlannedCall,
     RouteDecision,
     Run,
     RunState,
@@ -34,7 +35,7 @@ from bot.core.sensitivity import redact, restore
 from bot.core.services import Services, ToolOutput
 from bot.core.spec import TIER_RANK, SourceFloorSpec, StepSpec, WorkflowSpec
 from bot.core.states import transition
-from bot.core.tools.history import EMPTY_WINDOW
+from bot.core.tools.history import EMPTY_WINDOW, WINDOW_MAX_CHARS
 
 DEFAULT_PROMPT = "You are Maple, a careful assistant inside a company's Slack. Do what the user asks, concisely."
 CONTEXT_LIMIT = 12_000
@@ -57,6 +58,7 @@ class Work:
     audience: Audience = field(default_factory=Audience)
     floor: Sensitivity = Sensitivity.PUBLIC  # the least level of what was read (its sources' floors)
     quiet: bool = False  # a schedule's period in which nothing was posted: no model is called
+    planned: list[PlannedCall] = field(default_factory=list)  # side effects waiting for approval
 
     def raise_level(self, level: Sensitivity, hits: dict[str, int]) -> None:
         self.level = max(self.level, level)
@@ -70,6 +72,8 @@ class Work:
         self.raise_level(max(out.level, floor), out.hits)
         if out.source is not None:
             self.audience = self.audience.narrowed(source=out.source, members=out.readers)
+        if out.planned is not None:
+            self.planned.append(out.planned)
 
 
 def steps_of(workflow: WorkflowSpec | None) -> list[StepSpec]:
@@ -131,11 +135,12 @@ async def _tool(svc: Services, work: Work, step: StepSpec) -> None:
     if svc.tools is None or not step.tool:
         raise ModelResponseError(f"tool {step.tool or '?'} is not available in this deployment")
     started = time.perf_counter()
-    out = await svc.tools(name=step.tool, run=work.run, step=step, level=work.level)
+    out = await svc.tools(name=step.tool, run=work.run, step=step, level=work.level, draft=work.draft)
     work.take(out, svc.spec.sensitivity.sources)
     work.quiet = out.text == EMPTY_WINDOW
-    work.context.append(out.text)
-    work.draft, work.model = out.text, f"tool:{step.tool}"
+    work.context.append(out.for_model(WINDOW_MAX_CHARS if out.count else CONTEXT_LIMIT))  # a period: whole
+    if out.planned is None or not work.draft:  # a planned call leaves the draft as it was
+        work.draft, work.model = out.text, f"tool:{step.tool}"
     await svc.record("tool.called", work.run, attrs={
         "gen_ai.tool.name": step.tool, "maple.sensitivity.level": out.level.label,
         "maple.latency_ms": round((time.perf_counter() - started) * 1000, 1)})
@@ -250,7 +255,7 @@ async def _run_requested(svc: Services, work: Work, call: ToolCall, level: Sensi
     work.context.append(out.text)
     await svc.record("tool.called", work.run, attrs={"gen_ai.tool.name": call.name, "maple.tool.requested_by": "model",
                                                      "maple.sensitivity.level": out.level.label})
-    return out.text[:8000], max(level, work.level)
+    return out.for_model(8000), max(level, work.level)
 
 
 async def _call(
@@ -291,7 +296,8 @@ def _accept(svc: Services, work: Work) -> Callable[[Run], None]:
         r.draft_version += 1
         r.drafts[-1].version = r.draft_version
         r.policy_notes = list(work.policy)
-        needs_review = work.workflow.review if work.workflow else True
+        r.calls.extend(c.model_copy(update={"version": r.draft_version}) for c in work.planned)
+        needs_review = (work.workflow.review if work.workflow else True) or bool(work.planned)  # side effects: always
         transition(r, RunState.IN_REVIEW if needs_review else RunState.APPROVED)
 
     return apply

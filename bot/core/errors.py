@@ -18,6 +18,7 @@ MapleError
 ├── ToolError
 │   ├── ToolDenied           the call is not allowed (allowlist, clearance, SSRF guard)
 │   └── ToolFailed           the call was allowed but failed
+│       └── ToolOutcomeUnknown   it may or may not have happened (timeout, connection lost during the call)
 ├── SurfaceError             posting to the chat surface failed
 │   ├── NotInChannel         Maple is not a member of the channel
 │   └── SurfaceUnavailable   rate limited beyond retries, network down
@@ -107,6 +108,10 @@ class ToolDenied(ToolError):
 
 
 class ToolFailed(ToolError):
+    pass
+
+
+class ToolOutcomeUnknown(ToolFailed):
     pass
 
 

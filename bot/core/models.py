@@ -113,6 +113,33 @@ class Effect(Model):
     done: bool = False
 
 
+CallState = Literal["planned", "started", "done", "failed", "unknown", "dropped"]
+
+
+class PlannedCall(Model):
+    """A tool call that changes something, planned while drafting and made only after approval, at most once.
+
+    ``version`` is the draft version it belongs to: the call is made only when that version is the one approved
+    (an edit makes a new version, so it drops the calls planned with the old one). ``started`` is written before
+    the call is made and ``done`` / ``failed`` with its answer; a ``started`` call found without an answer (the
+    worker died during it) becomes ``unknown`` and is never made again."""
+
+    id: str
+    tool: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    what: str = ""
+    version: int = 0
+    state: CallState = "planned"
+    until: datetime | None = None  # a started call is over by then, whoever made it
+    result: str | None = None
+    level: Sensitivity | None = None
+    error: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.state in ("done", "failed", "unknown", "dropped")
+
+
 class RouteDecision(Model):
     step: str
     chosen: str | None
@@ -153,6 +180,7 @@ class Run(Model):
     draft_version: int = 0
     audience: Audience = Field(default_factory=Audience)
     outbox: list[AuditIntent] = Field(default_factory=list)
+    calls: list[PlannedCall] = Field(default_factory=list)
 
     @property
     def draft(self) -> DraftVersion | None:

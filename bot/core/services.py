@@ -10,10 +10,11 @@ from typing import Any, Protocol
 from bot.core.access import Access
 from bot.core.errors import ConflictError, MapleError
 from bot.core.levels import Sensitivity
-from bot.core.models import Job, Run, ToolCall
+from bot.core.models import Job, PlannedCall, Run, ToolCall
 from bot.core.ports import AuditLog, Clock, JobQueue, RateLimiter, RunStore, Surface, UsageLedger
 from bot.core.router import Router
 from bot.core.spec import MapleSpec, StepSpec
+from bot.core.tools.fence import fenced
 
 log = logging.getLogger("maple.services")
 Mutation = Callable[[Run], None]
@@ -23,12 +24,20 @@ Assessor = Callable[[str], tuple[Sensitivity, dict[str, int]]]
 class ToolCaller(Protocol):
     """Runs a named tool for a run (see bot/core/tools): validates, checks clearance, returns text."""
 
-    async def __call__(self, *, name: str, run: Run, step: StepSpec, level: Sensitivity) -> ToolOutput: ...
+    async def __call__(self, *, name: str, run: Run, step: StepSpec, level: Sensitivity,
+                       draft: str | None = None) -> ToolOutput: ...
 
     def schemas(self) -> list[dict[str, Any]]: ...
 
     async def requested(self, *, call: ToolCall, run: Run, level: Sensitivity) -> ToolOutput:
-        """Run a tool a model asked for: validated against its schema, clearance and allowlist."""
+        """Run a tool a model asked for: validated against its schema, clearance and allowlist. A call that
+        changes something, to a tool whose side effects can wait for approval, is planned instead (``planned``)."""
+
+    async def perform(self, *, call: PlannedCall, run: Run, level: Sensitivity) -> Performed:
+        """Make an approved planned call (validated and cleared again); never raises a ToolError."""
+
+    def time_limit(self, name: str) -> float:
+        """The longest a call to tool ``name`` can take, in seconds."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +49,23 @@ class ToolOutput:
     source_kind: str | None = None
     readers: frozenset[str] | None = None
     count: int = 0  # messages read, for a conversation
+    untrusted: str | None = None  # the tool's name, when its text must reach models fenced as data
+    planned: PlannedCall | None = None  # a side effect planned for approval instead of made
+
+    def for_model(self, limit: int) -> str:
+        cut = self.text[:limit]
+        return fenced(self.untrusted, cut) if self.untrusted else cut
+
+
+@dataclass(frozen=True)
+class Performed:
+    """What became of an approved call: its output, or the error; ``unknown`` when it may or may not have
+    happened (a timeout, a connection lost during the call); ``attrs`` for its audit event."""
+
+    output: ToolOutput | None
+    error: str | None = None
+    unknown: bool = False
+    attrs: dict[str, Any] | None = None
 
 
 def no_assessment(default: Sensitivity) -> Assessor:

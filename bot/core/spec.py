@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from bot.core.config_checks import regex_problem, url_problem, zone_problem
 from bot.core.levels import Sensitivity
+from bot.core.spec_base import Strict, level
+from bot.core.spec_mcp import McpServerSpec, mcp_problems, split_name
 
 Capability = Literal["classify", "draft", "summarize", "reason"]
 Tier = Literal["demo", "basic", "standard", "frontier"]
@@ -21,16 +23,7 @@ CHANNEL_ID = r"^[CG][A-Z0-9]{2,}$"
 TOOL_NAMES = frozenset({"calculator", "datetime", "slack_history", "http", "ops_report"})
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _level(value: object) -> Sensitivity:
-    if isinstance(value, Sensitivity):
-        return value
-    if isinstance(value, str) and value.strip().upper() in Sensitivity.__members__:
-        return Sensitivity[value.strip().upper()]
-    raise ValueError("must be one of public, internal, confidential, restricted")
+_level = level
 
 
 class ModelSpec(Strict):
@@ -82,11 +75,16 @@ class StepSpec(Strict):
     timeout_minutes: int | None = Field(None, gt=0)
     to: Literal["origin", "channel", "dm"] = "origin"
     channel: str | None = Field(None, pattern=CHANNEL_ID)
+    arguments: dict[str, str | int | float | bool] = Field(
+        default_factory=dict, description="an MCP tool step's arguments; {goal} and {draft} are filled in")
 
     @model_validator(mode="after")
     def _complete(self) -> StepSpec:
-        if self.kind == "tool" and self.tool not in TOOL_NAMES:
-            raise ValueError(f"a tool step names one of {', '.join(sorted(TOOL_NAMES))} (got {self.tool!r})")
+        if self.kind == "tool" and self.tool not in TOOL_NAMES and split_name(self.tool or "") is None:
+            raise ValueError(f"a tool step names one of {', '.join(sorted(TOOL_NAMES))} or an MCP tool "
+                             f"<server>__<tool> (got {self.tool!r})")
+        if self.arguments and (self.kind != "tool" or self.tool in TOOL_NAMES):
+            raise ValueError("arguments: are for tool steps naming an MCP tool (built-in tools read the goal)")
         if self.kind == "deliver" and self.to == "channel" and not self.channel:
             raise ValueError("a deliver step with to: channel needs channel: C…")
         return self
@@ -168,6 +166,7 @@ class ToolsSpec(Strict):
     holidays: list[date] = Field(default_factory=list, description="days that are not business days")
     compute_timeout: float = Field(2.0, gt=0, le=30, description="CPU seconds a calculator or date call may take")
     compute_workers: int = Field(2, ge=1, le=16)
+    mcp: list[McpServerSpec] = Field(default_factory=list)
 
     @field_validator("timezone")
     @classmethod
@@ -181,7 +180,13 @@ class ToolsSpec(Strict):
         names = [t.name for t in self.http]
         if len(names) != len(set(names)):
             raise ValueError("http target names must be unique")
+        if why := mcp_problems(self.mcp):
+            raise ValueError(why)
         return self
+
+    def mcp_tools(self) -> list[str]:
+        """The Maple names of every allowed MCP tool."""
+        return [name for server in self.mcp for name in server.maple_names()]
 
 
 class PatternSpec(Strict):
@@ -304,6 +309,9 @@ class MapleSpec(Strict):
                     raise ValueError(f"workflow {wf.id!r} reads unknown collection {step.collection!r}")
                 if step.kind == "tool" and step.tool == "http" and not self.tools.http:
                     raise ValueError(f"workflow {wf.id!r} uses the http tool but tools.http lists no target")
+                if step.kind == "tool" and split_name(step.tool or "") and step.tool not in self.tools.mcp_tools():
+                    raise ValueError(f"workflow {wf.id!r} uses the MCP tool {step.tool!r}, which no server in "
+                                     "tools.mcp allows")
         for name, roles in self.collections.items():
             for role in roles:
                 if role not in known:

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from bot.core import budget, text
+from bot.core.actions import make_approved_calls
 from bot.core.classify import model_prompt, parse_model_choice
 from bot.core.destinations import refusal
 from bot.core.drafting import produce_draft
@@ -271,6 +272,8 @@ async def _deliver(svc: Services, run: Run) -> None:
         return
     if run.decision:
         await _refresh_reviews(svc, run, text.approved_banner(run.decision.by, _stamp(svc, run)))
+    if run.calls:  # approved side effects, each at most once, before the result that reports them
+        run = await make_approved_calls(svc, run)
     channel, thread_ts, why = await _destination(svc, run)
     if channel is None:
         await fail(svc, run.id, why=why or text.not_for_you(run.sensitivity.label))

@@ -3,6 +3,8 @@
 ``ToolRegistry.call`` validates raw arguments (a JSON string from a model's tool call, or a mapping) against the
 tool's schema, refuses text above the tool's clearance (fail closed) and any call with a side effect before approval.
 Whether a call has a side effect is decided per call (``Tool.side_effect_of``): an ``http`` GET reads, a POST acts.
+A tool that is ``plannable`` (MCP tools) may have its side-effect calls *planned* while drafting instead: ``prepare``
+validates and clears such a call without making it, and the call is made after approval (bot/core/actions.py).
 A tool's failure on bad input — and any exception that is not one of Maple's own — reaches the caller as a
 ``ToolError`` with a plain message: a clear answer to the person, never a retry. Errors adapters already translated
 (Slack unreachable, not in the channel) keep their meaning."""
@@ -31,6 +33,8 @@ class ToolContext:
     now: datetime
     channel: str = ""
     thread_ts: str | None = None
+    run_id: str = ""
+    call_id: str | None = None  # an approved planned call: the key a server can use to make it once
 
 
 @dataclass(frozen=True)
@@ -52,13 +56,46 @@ class Tool(ABC):
     clearance: Sensitivity = Sensitivity.RESTRICTED
     side_effect: bool = False
     model_visible: bool = True  # False: only a workflow's tool step may call it, never a model
+    plannable: bool = False  # a side-effect call may be planned while drafting and made after approval
+    server: str | None = None  # the MCP server behind the tool (None: one of Maple's own)
+    floor: Sensitivity = Sensitivity.PUBLIC  # the least level of what the tool returns
+    untrusted_output: bool = False  # its output reaches models fenced as data (bot/core/tools/fence.py)
+    timeout: float = 60.0  # the longest one call can take, in seconds
 
     def side_effect_of(self, args: Any) -> str | None:
         """What this call would change (None for a call that only reads). Per call: e.g. an http POST."""
         return "a side effect" if self.side_effect else None
 
+    async def ready(self) -> None:
+        """Make the tool usable (e.g. connect to its server and learn its schema); ToolFailed when it cannot."""
+        return None
+
+    def validate(self, data: Any) -> Any:
+        """The call's arguments, validated (pydantic ValidationError / ValueError when they do not fit)."""
+        return self.args_model.model_validate(data)
+
+    def parameters(self) -> dict[str, Any] | None:
+        """The JSON schema of the arguments offered to models (None: not known yet, so not offered)."""
+        return self.args_model.model_json_schema()
+
+    def plain_arguments(self, args: Any) -> dict[str, Any]:
+        """Validated arguments as plain JSON data (what a planned call keeps and shows)."""
+        return dict(args.model_dump(mode="json")) if isinstance(args, BaseModel) else dict(args)
+
     @abstractmethod
     async def run(self, args: Any, *, ctx: ToolContext) -> ToolResult: ...
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A call validated against its tool's schema and cleared for the data's level, not made yet."""
+
+    tool: Tool
+    args: Any
+    effect: str | None
+
+
+MAX_ARGUMENT_CHARS = 20_000
 
 
 class ToolRegistry:
@@ -79,31 +116,48 @@ class ToolRegistry:
         return self._tools[name]
 
     def openai_schemas(self, *, include_side_effects: bool = False) -> list[dict[str, Any]]:
-        return [{"type": "function", "function": {"name": t.name, "description": t.description,
-                                                  "parameters": t.args_model.model_json_schema()}}
-                for t in self._tools.values() if (include_side_effects or not t.side_effect) and t.model_visible]
+        """Tools offered to models: those that only read, and those whose side effects are planned for approval.
+        A tool whose schema is not known yet (its server was not reached) is not offered, nor one only a workflow's
+        tool step may call."""
+        out = []
+        for t in self._tools.values():
+            parameters = t.parameters()
+            if parameters is not None and t.model_visible and (include_side_effects or t.plannable or not t.side_effect):
+                out.append({"type": "function",
+                            "function": {"name": t.name, "description": t.description, "parameters": parameters}})
+        return out
 
-    async def call(self, name: str, raw_args: str | Mapping[str, Any], *, ctx: ToolContext,
-                   approved: bool = False) -> ToolResult:
+    async def prepare(self, name: str, raw_args: str | Mapping[str, Any], *, ctx: ToolContext) -> Prepared:
+        """Validate and clear a call without making it: ToolDenied when it is not allowed."""
         tool = self.get(name)
         if ctx.sensitivity > tool.clearance:
             raise ToolDenied(f"{name} is cleared for {tool.clearance.label} data; this is {ctx.sensitivity.label}")
+        await tool.ready()
         args = _validated(tool, raw_args)
-        effect = tool.side_effect_of(args)
-        if effect and not approved:
-            raise ToolDenied(text.SIDE_EFFECT_BEFORE_APPROVAL.format(tool=name, what=effect))
+        return Prepared(tool=tool, args=args, effect=tool.side_effect_of(args))
+
+    async def call(self, name: str, raw_args: str | Mapping[str, Any], *, ctx: ToolContext,
+                   approved: bool = False) -> ToolResult:
+        return await self.run(await self.prepare(name, raw_args, ctx=ctx), ctx=ctx, approved=approved)
+
+    async def run(self, prepared: Prepared, *, ctx: ToolContext, approved: bool = False) -> ToolResult:
+        tool = prepared.tool
+        if prepared.effect and not approved:
+            raise ToolDenied(text.SIDE_EFFECT_BEFORE_APPROVAL.format(tool=tool.name, what=prepared.effect))
         try:
-            return await tool.run(args, ctx=ctx)
+            return await tool.run(prepared.args, ctx=ctx)
         except MapleError:  # ToolError, or an adapter's translated error (Slack down: worth a retry)
             raise
         except Exception as exc:  # noqa: BLE001 - a tool's own bug becomes a clear tool failure, not a retry
-            raise ToolFailed(text.tool_failed(name)) from exc
+            raise ToolFailed(text.tool_failed(tool.name)) from exc
 
 
-def _validated(tool: Tool, raw_args: str | Mapping[str, Any]) -> BaseModel:
+def _validated(tool: Tool, raw_args: str | Mapping[str, Any]) -> Any:
     try:
+        if isinstance(raw_args, str) and len(raw_args) > MAX_ARGUMENT_CHARS:
+            raise ValueError(f"the arguments are longer than {MAX_ARGUMENT_CHARS:,} characters")
         data = json.loads(raw_args) if isinstance(raw_args, str) else dict(raw_args)
-        return tool.args_model.model_validate(data)
+        return tool.validate(data)
     except (ValueError, TypeError, RecursionError, ValidationError) as exc:
         why = str(exc).splitlines()[0][:200] if not isinstance(exc, RecursionError) else "nested too deeply"
         raise ToolDenied(text.tool_invalid_arguments(tool.name, why)) from exc

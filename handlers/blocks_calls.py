@@ -1,0 +1,45 @@
+"""Block Kit for a run's planned tool calls: exactly which calls approval makes, with their arguments (shown
+literally — they are untrusted), and afterwards what each call answered."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot.core import text as say
+from bot.core.actions import approved_calls, dropped_calls
+from bot.core.models import Run
+from handlers.mrkdwn import SECTION_LIMIT, escape_within, mrkdwn
+
+Block = dict[str, Any]
+MAX_SHOWN = 10
+ARGUMENTS_LIMIT = 2000
+
+
+def _section(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def planned_blocks(run: Run) -> list[Block]:
+    """For the review message: each call the current version will make, and a note when an edit dropped some."""
+    calls = approved_calls(run)
+    blocks: list[Block] = []
+    if calls:
+        blocks.append(_section(mrkdwn(say.msg("calls_planned"))))
+    for call in calls[:MAX_SHOWN]:
+        shown = json.dumps(call.arguments, indent=1, ensure_ascii=False, sort_keys=True)
+        body = mrkdwn(say.call_planned_msg(call.tool, call.what))
+        blocks.append(_section(f"{body}\n```{escape_within(shown, ARGUMENTS_LIMIT)}```"[:SECTION_LIMIT]))
+    if dropped_calls(run) and run.state.value == "in_review":
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": mrkdwn(say.msg("calls_dropped"))}]})
+    return blocks
+
+
+def outcome_blocks(run: Run) -> list[Block]:
+    """For the result message: what each call made after approval answered."""
+    made = [c for c in run.calls if c.state in ("done", "failed", "unknown")]
+    if not made:
+        return []
+    lines = [say.call_outcome(c.tool, c.state, result=c.result, error=c.error) for c in made[:MAX_SHOWN]]
+    return [_section(mrkdwn(say.msg("calls_made"))),
+            *[_section(mrkdwn(line)[:SECTION_LIMIT]) for line in lines]]
