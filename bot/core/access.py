@@ -72,12 +72,19 @@ class Access:
         return await self.has_any(user, workflow.reviewer_roles)
 
     async def approvers(self, workflow: WorkflowSpec) -> list[str]:
-        """Explicit user ids of the workflow's reviewer roles, user groups and channels expanded (for DMs)."""
+        """Who reviews the workflow's drafts (for DMs): user ids named in its reviewer roles, and the members of
+        the user groups and channels they name — of those, only people of a workspace Maple serves, as in
+        ``roles_of`` (a Slack Connect member of a reviewer channel holds no role, so gets no draft)."""
         users: list[str] = []
         for role in workflow.reviewer_roles:
             for member in self._spec.roles.get(role, []):
+                if member == EVERYONE:
+                    continue
                 expanded = sorted(await self._expand(member))
-                users.extend(u for u in expanded if u != EVERYONE and u not in users)
+                for user in expanded:
+                    if user in users or (member != user and not await self._directory.is_local(user)):
+                        continue
+                    users.append(user)
         return users
 
     async def _expand(self, member: str) -> frozenset[str]:

@@ -19,6 +19,7 @@ MapleError
 │   ├── ToolDenied           the call is not allowed (allowlist, clearance, SSRF guard)
 │   └── ToolFailed           the call was allowed but failed
 │       └── ToolOutcomeUnknown   it may or may not have happened (timeout, connection lost during the call)
+├── EffectInProgress         another delivery is performing the same side effect now (retry later)
 ├── SurfaceError             posting to the chat surface failed
 │   ├── NotInChannel         Maple is not a member of the channel
 │   └── SurfaceUnavailable   rate limited beyond retries, network down
@@ -113,6 +114,10 @@ class ToolFailed(ToolError):
 
 class ToolOutcomeUnknown(ToolFailed):
     pass
+
+
+class EffectInProgress(MapleError):
+    """Another delivery of the same job is performing this side effect right now: try again later."""
 
 
 class SurfaceError(MapleError):

@@ -105,12 +105,14 @@ class Decision(Model):
 
 
 class Effect(Model):
-    """A side effect recorded before it is performed (intent) and after (done)."""
+    """A side effect recorded before it is performed (intent, with who claimed it and when) and after (done)."""
 
     channel: str
     thread_ts: str | None = None
     ts: str | None = None
     done: bool = False
+    claim: str | None = None
+    claimed_at: datetime | None = None
 
 
 CallState = Literal["planned", "started", "done", "failed", "unknown", "dropped"]

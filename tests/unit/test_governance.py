@@ -208,3 +208,65 @@ async def test_a_deleted_review_message_does_not_fail_an_approved_run() -> None:
     await review.decide(svc, run_id=run.id, user="U0REVIEW", kind="approve", seen_version=1)
     await drain(svc)
     assert (await svc.store.get(run.id)).state is RunState.DELIVERED
+
+
+async def test_a_slack_connect_member_of_a_reviewer_group_gets_no_draft() -> None:
+    surface = MemorySurface(groups={"S0REVIEWERS": {"U0REVIEW2", "U0EXTERNAL"}})
+    surface.external.add("U0EXTERNAL")
+    svc = make_services(surface=surface)
+    await goal(svc)
+    await drain(svc)
+    assert {p["channel"] for p in surface.posts if p["effect"].startswith("review:")} == {"D-U0REVIEW", "D-U0REVIEW2"}
+
+
+async def test_two_deliveries_posting_the_same_effect_at_once_post_it_once() -> None:
+    from bot.core.effects import post_once
+    from bot.core.errors import EffectInProgress
+    from bot.core.ports import View
+
+    class SlowSurface(MemorySurface):
+        def __init__(self) -> None:
+            super().__init__()
+            self.entered, self.release = asyncio.Event(), asyncio.Event()
+
+        async def post(self, **kw: Any) -> Any:
+            self.entered.set()
+            await self.release.wait()  # the first post is in flight while the second delivery arrives
+            return await super().post(**kw)
+
+    surface = SlowSurface()
+    svc = make_services(surface=surface)
+    run = await goal(svc)
+    view = View(kind="notice")
+    first = asyncio.create_task(post_once(svc, run, effect="result", channel="C1", view=view))
+    await surface.entered.wait()
+    with pytest.raises(EffectInProgress):
+        await post_once(svc, await svc.store.get(run.id), effect="result", channel="C1", view=view)
+    surface.release.set()
+    await first
+    again, ref = await post_once(svc, await svc.store.get(run.id), effect="result", channel="C1", view=view)
+    assert [p["effect"] for p in surface.posts] == ["result"] and again.effects["result"].done
+
+
+async def test_a_failed_post_releases_its_claim_and_the_retry_reconciles() -> None:
+    from bot.core.effects import post_once
+    from bot.core.errors import SurfaceUnavailable
+    from bot.core.ports import View
+
+    class Failing(MemorySurface):
+        fail = True
+
+        async def post(self, **kw: Any) -> Any:
+            if self.fail:
+                self.fail = False
+                raise SurfaceUnavailable("chat.postMessage: rate limited")
+            return await super().post(**kw)
+
+    surface = Failing()
+    svc = make_services(surface=surface)
+    run = await goal(svc)
+    with pytest.raises(SurfaceUnavailable):
+        await post_once(svc, run, effect="result", channel="C1", view=View(kind="notice"))
+    done, _ref = await post_once(svc, await svc.store.get(run.id), effect="result", channel="C1",
+                                 view=View(kind="notice"))
+    assert done.effects["result"].done and len(surface.posts) == 1
