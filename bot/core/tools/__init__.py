@@ -159,5 +159,15 @@ def _validated(tool: Tool, raw_args: str | Mapping[str, Any]) -> Any:
         data = json.loads(raw_args) if isinstance(raw_args, str) else dict(raw_args)
         return tool.validate(data)
     except (ValueError, TypeError, RecursionError, ValidationError) as exc:
-        why = str(exc).splitlines()[0][:200] if not isinstance(exc, RecursionError) else "nested too deeply"
-        raise ToolDenied(text.tool_invalid_arguments(tool.name, why)) from exc
+        raise ToolDenied(text.tool_invalid_arguments(tool.name, _why(exc))) from exc
+
+
+def _why(exc: Exception) -> str:
+    """What is wrong with the arguments, in a few plain words (pydantic's first error: its field and message)."""
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    if isinstance(exc, ValidationError) and exc.errors():
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first.get("loc", ()))
+        return f"{where}: {first.get('msg', 'invalid')}"[:200] if where else str(first.get("msg", "invalid"))[:200]
+    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
