@@ -42,13 +42,13 @@ async def test_a_pathological_calculation_does_not_stop_maple(slack: FakeSlack, 
         status, reply = await asyncio.wait_for(h.slash(REQUESTER, PATHOLOGICAL), 10)
         assert status == 200
         bad = run_id_of(reply)
-        await h.wait_state(bad, "drafting", "refused", "failed")  # a worker has taken it
+        await h.wait_state(bad, "drafting", "refused", "failed", timeout=120)  # a worker has taken it
         assert await healthz(url) == 200
         status, reply = await asyncio.wait_for(h.slash(REVIEWER, "run calc 6*7"), 10)
         assert status == 200
-        good = await h.wait_state(run_id_of(reply), "delivered")
+        good = await h.wait_state(run_id_of(reply), "delivered", timeout=120)  # a loaded machine: a generous cap
         assert good.drafts[0].text == "6*7 = 42"
-        refused = await h.wait_state(bad, "refused", "failed")
+        refused = await h.wait_state(bad, "refused", "failed", timeout=120)
         assert refused.state.value == "refused" and "too large" in (refused.error or "")
         told = [p for p in slack.posted("D0REQUEST") if bad in str(p.get("text", "")) + str(p.get("blocks", ""))]
         assert told and "too large" in str(told[-1])
