@@ -47,12 +47,13 @@ test: $(TESTSTAMP) redis browser-deps
 	$(BIN)/mypy
 	$(BIN)/pytest -q -p no:cacheprovider
 
-bench: $(STAMP) redis
+bench: $(TESTSTAMP) redis
 	$(BIN)/python benchmarks/ack.py
 	$(BIN)/python benchmarks/routing.py
 	$(BIN)/python benchmarks/classify.py
 	$(BIN)/python benchmarks/sensitivity.py
 	$(BIN)/python benchmarks/schedules.py
+	$(BIN)/python benchmarks/retrieval.py
 
 clean:
 	rm -rf $(VENV) *.egg-info test-artifacts

@@ -42,6 +42,9 @@ from handlers.listeners import register
 from handlers.socket_mode import FrontDoorSocketModeHandler
 from integrations.compute import ProcessCompute
 from integrations.http_tool import HttpTool
+from integrations.knowledge.embeddings import build_embedder
+from integrations.knowledge.retriever import LlamaIndexRetriever
+from integrations.knowledge.store import CollectionStore
 from integrations.local_model import LlamaCppModel, default_model_path
 from integrations.mcp_tools import McpTools, build_mcp_tools
 from integrations.openai_model import OpenAICompatibleModel
@@ -127,6 +130,7 @@ class Maple:
     compute: Compute | None = None
     anchoring: AuditAnchoring | None = None  # only in the process holding the anchor key
     mcp: McpTools | None = None
+    knowledge: LlamaIndexRetriever | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start_workers(self, count: int) -> None:
@@ -136,6 +140,8 @@ class Maple:
             return
         if self.mcp is not None and not self.pools:
             await self.mcp.open()  # connect and list every MCP server's tools (bounded; failures are logged)
+        if self.knowledge is not None:
+            await self.knowledge.open()  # the workers search: keep every collection's current version loaded
         s = self.settings
         if self.worker_redis is None:
             self.worker_redis = connect(s.redis_url, size=PoolSize(
@@ -202,6 +208,8 @@ class Maple:
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
+        if self.knowledge is not None:
+            await self.knowledge.close()
         for model in self.models.values():
             await model.close()
         if self.mcp is not None:
@@ -242,6 +250,17 @@ def build_tools(spec: MapleSpec, client: Any, compute: Compute, *, ops: OpsRepor
                    timezone=spec.tools.timezone, audit=audit)
 
 
+def build_knowledge(settings: Settings, spec: MapleSpec, r: aioredis.Redis) -> LlamaIndexRetriever:
+    """The knowledge base every process shares through Redis (and the embedding model, when one is configured)."""
+    embeddings = spec.knowledge.embeddings
+    key = os.environ.get(embeddings.api_key_env) if embeddings and embeddings.api_key_env else None
+    if embeddings and embeddings.api_key_env == "OPENAI_API_KEY":
+        key = key or settings.secret("openai_api_key")
+    embedder = build_embedder(embeddings, api_key=key, default_base_url=settings.openai_base_url)
+    return LlamaIndexRetriever(store=CollectionStore(redis=r, prefix=settings.redis_prefix), spec=spec,
+                               embedder=embedder)
+
+
 def build(
     settings: Settings, *, spec: MapleSpec | None = None, audit: AuditLog | None = None, local: bool = False,
     anchoring: bool = True,
@@ -271,10 +290,11 @@ def build(
     access, ledger, clock = Access(spec, surface), RedisUsageLedger(redis=r, prefix=settings.redis_prefix), SystemClock()
     ops = OpsReport(store=store, ledger=ledger, spec=spec, access=access, clock=clock)
     mcp = build_mcp_tools(spec, environ=os.environ)
+    knowledge = build_knowledge(settings, spec, r)
     svc = Services(spec=spec, store=store, queue=queue, surface=surface, router=router, access=access, audit=audit,
                    clock=clock, ledger=ledger, assess=assessor(spec.sensitivity),
                    tools=build_tools(spec, client, compute, ops=ops, audit=audit, mcp=mcp),
-                   limiter=RedisRateLimiter(redis=r, prefix=settings.redis_prefix))
+                   limiter=RedisRateLimiter(redis=r, prefix=settings.redis_prefix), knowledge=knowledge)
     bolt = AsyncApp(signing_secret=signing, client=client, process_before_response=True,
                     request_verification_enabled=False, logger=logging.getLogger("maple.bolt"))
     classifier = Classifier(spec.workflows)
@@ -291,4 +311,5 @@ def build(
                           on_startup=lambda: learn_installation(installation))
     return Maple(settings=settings, spec=spec, redis=r, svc=svc, queue=queue, surface=surface, bolt=bolt,
                  front=front, installation=installation, http=http, models=models, compute=compute,
-                 anchoring=anchor, scheduling=scheduling, schedule_store=schedule_store, mcp=mcp)
+                 anchoring=anchor, scheduling=scheduling, schedule_store=schedule_store, mcp=mcp,
+                 knowledge=knowledge)

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from aiohttp import web
 
 from bot.cli_audit import add_audit_parser, audit_command
+from bot.cli_ingest import add_ingest_parser, ingest_command
 from bot.cli_tools import list_tools, mcp_errors, mcp_reports
 from bot.core.errors import ConfigError, MapleError, StoreUnavailable
 from bot.core.spec import MapleSpec
@@ -201,6 +202,7 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("runs", help="runs")
     r.add_argument("action", choices=["failed"])
     add_audit_parser(sub)
+    add_ingest_parser(sub)
     return p
 
 
@@ -211,6 +213,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], Awaitable[int | Non
     "runs": lambda s, a: runs_failed(s),
     "tools": lambda s, a: tools_command(s),
     "audit": audit_command,
+    "ingest": ingest_command,
     "dev": lambda s, a: _dev(s, a),
     "start": lambda s, a: start(s, a),
 }

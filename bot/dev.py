@@ -77,8 +77,11 @@ async def run_dev(settings: Settings) -> int:
     await workspace.start(HOST, settings.port)
     maple_settings = local_settings(settings, token=token, secret=secret, api_url=workspace.api_url,
                                     port=maple_port)
+    from bot.cli_ingest import ingest_sample
+
+    sample = await ingest_sample(maple_settings, spec)
     print(f"\n  Maple local workspace: {workspace.url}/   (Maple itself on port {maple_port}; Redis key prefix "
-          f"{prefix!r})\n", flush=True)
+          f"{prefix!r})\n  {sample}\n", flush=True)
     try:
         await serve(maple_settings, spec=spec, deployment=LOCAL_WORKSPACE)
     finally:

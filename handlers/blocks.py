@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.core import text as say
+from bot.core.knowledge import cited
 from bot.core.models import Run
 from bot.core.ports import View
 from bot.core.text import Msg
@@ -65,6 +66,7 @@ def review_blocks(run: Run, *, banner: Msg | None, buttons: bool) -> list[Block]
     notes = [*(draft.notes if draft else []), *run.policy_notes]
     blocks += body_sections(draft.text if draft else "(no draft)")
     blocks += planned_blocks(run)
+    blocks += source_blocks(run)
     if notes:
         blocks.append(context(escape_within(" · ".join(notes), SECTION_LIMIT - 100)))
     if run.approvals and run.state.value == "in_review":
@@ -110,14 +112,36 @@ def fit(blocks: list[Block], *, keep_tail: int = 0) -> list[Block]:
     return [*head, context("_…the rest is too long for one message; use Edit to see it in full._"), *tail]
 
 
+def source_blocks(run: Run) -> list[Block]:
+    """The numbered sources the draft cites, rendered by Maple (title, section, link) — never the model's words
+    for them. A number that matches no source (an edit can add one) is flagged."""
+    draft = run.draft
+    used = cited(draft.text) if draft else set()
+    shown = [c for c in run.citations if c.n in used][:20]
+    unknown = sorted(used - {c.n for c in run.citations})
+    lines = [say.msg("source_line", n=c.n, title=say.Link(c.link, c.title or c.document),
+                     section=say.msg("source_section", section=say.Quote(c.section, 200)) if c.section
+                     else say.msg("raw", text="")) for c in shown]
+    if unknown:
+        lines.append(say.msg("citation_unknown", numbers=", ".join(f"[{n}]" for n in unknown[:10])))
+    if not lines:
+        return []
+    return [section(escape_within_lines(mrkdwn(say.lines([say.msg("sources_heading"), *lines]))))]
+
+
+def escape_within_lines(rendered: str) -> str:
+    """Rendered mrkdwn kept within a section (sources are few and short; a very long list is cut at a line)."""
+    if len(rendered) <= SECTION_LIMIT:
+        return rendered
+    return rendered[: rendered.rfind("\n", 0, SECTION_LIMIT - 2)] + "\n…"
+
+
 def result_blocks(run: Run) -> list[Block]:
     draft = run.draft
-    blocks = body_sections(draft.text if draft else "") + outcome_blocks(run)
+    blocks = body_sections(draft.text if draft else "") + source_blocks(run) + outcome_blocks(run)
     parts = [say.msg("footer_requested", user=say.User(run.requester), run=run.id)]
     if run.decision:
         parts.append(say.msg("footer_approved", user=say.User(run.decision.by)))
-    if run.citations:
-        parts.append(say.msg("footer_sources", sources=say.Quote(", ".join(run.citations[:10]), 1000)))
     notes = draft.notes if draft and draft.author.startswith("model:") else []
     if notes and not run.decision:  # unreviewed answers carry their caveats (demo model, no sources…)
         parts.append(say.msg("raw", text=say.Quote(" · ".join(notes), 1000)))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from bot.core.text import CHANNEL_ID, USER_ID, Channel, Msg, Piece, Quote, User, render
+from bot.core.text import CHANNEL_ID, LINK_URL, USER_ID, Channel, Link, Msg, Piece, Quote, User, render
 
 SECTION_LIMIT = 3000
 MESSAGE_BLOCK_LIMIT = 50
@@ -59,6 +59,10 @@ def _show(piece: Piece) -> str:
         return f"<@{piece.id}>" if USER_ID.match(piece.id) else escape(piece.id[:40])
     if isinstance(piece, Channel):
         return f"<#{piece.id}>" if CHANNEL_ID.match(piece.id) else escape(piece.id[:40])
+    if isinstance(piece, Link):
+        label = escape_within(piece.label, piece.limit) or "link"
+        url = piece.url or ""
+        return f"<{url}|{label}>" if len(url) <= 1000 and LINK_URL.match(url) and "&" not in url else label
     assert isinstance(piece, Quote)
     return escape_within(piece.text, piece.limit)
 

@@ -100,10 +100,11 @@ class _Worker:
 class ProcessCompute(Compute):
     """At most ``workers`` calls run at once; further calls wait up to ``queue_timeout`` seconds for a worker."""
 
-    def __init__(self, *, workers: int = 2, queue_timeout: float = 30.0, memory_mb: int | None = 1024) -> None:
+    def __init__(self, *, workers: int = 2, queue_timeout: float = 30.0, memory_mb: int | None = 1024,
+                 preload: list[str] | None = None) -> None:
         self._size, self._queue_timeout, self._memory_mb = max(1, workers), queue_timeout, memory_mb
         self._ctx = multiprocessing.get_context("forkserver")
-        self._ctx.set_forkserver_preload(PRELOAD)
+        self._ctx.set_forkserver_preload([*PRELOAD, *(preload or [])])  # only before the forkserver has started
         self._idle: list[_Worker] = []
         self._busy: set[_Worker] = set()
         self._slots: asyncio.Semaphore | None = None

@@ -62,8 +62,19 @@ class Access:
 
     async def may_read(self, user: str, collection: str) -> bool:
         """May ``user`` read the knowledge collection? Unknown collections are readable by nobody."""
-        roles = self._spec.collections.get(collection)
-        return bool(roles) and await self.has_any(user, roles or [])
+        spec = self._spec.collections.get(collection)
+        return spec is not None and await self.has_any(user, spec.roles)
+
+    async def readers_of(self, roles: list[str]) -> frozenset[str] | None:
+        """Everyone holding one of ``roles`` (user groups and channels expanded): who may read text only those
+        roles may read. None when a role names ``"*"`` (anyone in the workspace)."""
+        people: set[str] = set()
+        for role in roles:
+            for member in self._spec.roles.get(role, []):
+                if member == EVERYONE:
+                    return None
+                people |= await self._expand(member)
+        return frozenset(people)
 
     async def is_admin(self, user: str) -> bool:
         return await self.has_any(user, self._spec.admin_roles)

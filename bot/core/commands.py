@@ -8,7 +8,8 @@ from typing import Literal
 
 from bot.core.models import looks_like_run_id
 
-Kind = Literal["usage", "help", "status", "workflows", "run", "goal", "audit", "schedule", "schedules", "unknown"]
+Kind = Literal["usage", "help", "status", "workflows", "sources", "run", "goal", "audit", "schedule", "schedules",
+               "unknown"]
 _RUN_ID = re.compile(r"\bR-[0-9A-Z]{16}\b")
 
 
@@ -31,6 +32,8 @@ def parse(raw: str) -> Command:
         return Command("help")
     if word == "workflows" and not rest:
         return Command("workflows")
+    if word == "sources" and not rest:
+        return Command("sources")
     if word in {"status", "audit"}:
         match = _RUN_ID.search(rest.upper())
         if match and looks_like_run_id(match.group(0)):

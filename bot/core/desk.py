@@ -13,6 +13,7 @@ from datetime import timedelta
 from bot.core import commands, intake, text
 from bot.core.classify import Classifier
 from bot.core.errors import AccessDenied, InputError, MapleError, NotFound, StoreUnavailable
+from bot.core.knowledge import sources
 from bot.core.models import Origin, Run, RunState
 from bot.core.schedule_desk import ScheduleDesk, ScheduleRow
 from bot.core.services import Services
@@ -57,6 +58,8 @@ class Desk:
             return Answer(text.unknown_command(cmd.text))
         if cmd.kind == "workflows":
             return Answer(await self.workflows(user))
+        if cmd.kind == "sources":
+            return Answer(await sources(self.svc, user))
         if cmd.kind == "status":
             return Answer(await self.status(user, cmd.run_id))
         if cmd.kind == "audit":

@@ -75,6 +75,7 @@ async def _has_guest(svc: Services, members: frozenset[str]) -> bool:
 
 
 def _sources(run: Run) -> Msg:
-    named = [text.msg("raw", text=text.Channel(s)) if not s.startswith("D") else text.msg("a_dm")
+    named = [text.msg("a_collection", name=s.removeprefix("kb:")) if s.startswith("kb:")
+             else text.msg("raw", text=text.Channel(s)) if not s.startswith("D") else text.msg("a_dm")
              for s in run.audience.sources[:5]]
     return text.lines(named, sep=", ")

@@ -13,13 +13,14 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.core import budget, text
+from bot.core import budget, knowledge, text
 from bot.core.digest import condense
 from bot.core.errors import ModelResponseError, NoEligibleModel, PolicyViolation, ToolError
 from bot.core.levels import Sensitivity
 from bot.core.models import (
     Audience,
     ChatMessage,
+    Citation,
     Completion,
     DraftVersion,
     PlannedCall,
@@ -30,6 +31,7 @@ from bot.core.models import (
     Usage,
 )
 from bot.core.policy import blocking, check_draft
+from bot.core.ports import Passage
 from bot.core.router import Plan
 from bot.core.sensitivity import redact, restore
 from bot.core.services import Services, ToolOutput
@@ -59,6 +61,8 @@ class Work:
     floor: Sensitivity = Sensitivity.PUBLIC  # the least level of what was read (its sources' floors)
     quiet: bool = False  # a schedule's period in which nothing was posted: no model is called
     planned: list[PlannedCall] = field(default_factory=list)  # side effects waiting for approval
+    passages: list[Passage] = field(default_factory=list)  # retrieved, numbered from 1 in this order
+    answered: bool = False  # Maple answered itself (nothing relevant was retrieved): no model is called
 
     def raise_level(self, level: Sensitivity, hits: dict[str, int]) -> None:
         self.level = max(self.level, level)
@@ -82,6 +86,10 @@ def steps_of(workflow: WorkflowSpec | None) -> list[StepSpec]:
 
 
 def build_messages(step: StepSpec, work: Work) -> list[ChatMessage]:
+    if work.passages:  # retrieved text is fenced, under a rule that it is data
+        nonce = knowledge.new_nonce()
+        return [ChatMessage(role="system", content=knowledge.system_prompt(step.prompt or DEFAULT_PROMPT, nonce)),
+                ChatMessage(role="user", content=knowledge.fenced(work.run.goal, work.passages, nonce=nonce))]
     user = work.run.goal
     if work.context:
         joined = "\n\n".join(work.context)[:CONTEXT_LIMIT]
@@ -108,17 +116,38 @@ async def produce_draft(svc: Services, run: Run) -> Run:
         elif step.kind == "generate":
             await _generate(svc, work, step)
         elif step.kind == "retrieve":
-            work.notes.append("no knowledge base is connected yet: answered without sources")
-        elif step.kind == "check" and work.draft:
+            await _retrieve(svc, work, step)
+        elif step.kind == "check" and work.draft and not work.answered:
             await _check(svc, work)
     if not work.draft:
         raise ModelResponseError("the workflow produced no draft")
     return await svc.mutate(run.id, _accept(svc, work))
 
 
+async def _retrieve(svc: Services, work: Work, step: StepSpec) -> None:
+    """Passages from the collections the requester may read join the run: their level (at least their collection's
+    label) and their audience. Nothing relevant: Maple says so, and no model is called."""
+    found = await knowledge.retrieve(svc, run=work.run, step=step, level=work.level, audience=work.audience)
+    work.passages.extend(found.passages)
+    work.floor = max(work.floor, found.floor)
+    work.raise_level(found.level if found.passages else Sensitivity.PUBLIC, found.hits)
+    work.audience = found.audience
+    await svc.record("knowledge.retrieved", work.run, attrs={
+        "maple.knowledge.collections": found.collections, "maple.knowledge.passages": len(found.passages),
+        "maple.knowledge.passage.ids": [p.id[:128] for p in found.passages],
+        "maple.sensitivity.level": work.level.label})
+    if not work.passages:
+        work.draft, work.model, work.answered = knowledge.not_covered(found.collections), "knowledge", True
+
+
+def _citations(work: Work) -> list[Citation]:
+    return knowledge.Retrieved(collections=[], passages=work.passages).citations
+
+
 async def _check(svc: Services, work: Work) -> None:
     violations = check_draft(svc.spec.policy, workflow=work.run.workflow, draft=work.draft or "",
-                             sources=[work.run.goal, *work.context], assess=svc.assessment)
+                             sources=[work.run.goal, *work.context, *(p.text for p in work.passages)],
+                             assess=svc.assessment)
     await svc.record("policy.checked", work.run, attrs={
         "maple.policy.violations": [f"{v.rule}:{v.action}" for v in violations]})
     work.policy = [f"policy: {v.message}" for v in violations]
@@ -190,22 +219,31 @@ async def _plan(svc: Services, work: Work, step: StepSpec, *, level: Sensitivity
 
 async def _generate(svc: Services, work: Work, step: StepSpec) -> None:
     """Call the routed model; when it asks for tools (OpenAI tool calling), run them — validated, cleared — and
-    call again, re-routing on the level of what the tools returned."""
+    call again, re-routing on the level of what the tools returned. A step carrying retrieved text is offered no
+    tools, and a tool call nobody offered is ignored."""
+    if work.answered:
+        return
     if work.quiet:
         work.draft, work.model = quiet_period(svc, work.run), "tool:slack_history"
         return
     if step.capability == "summarize" and len("\n\n".join(work.context)) > CONTEXT_LIMIT:
         await _condense(svc, work, step)
     messages, level, mapping = _prepare(svc, work, step)
+    if work.passages and knowledge.demo_only(svc, step, level):
+        work.draft = await knowledge.extract(svc, query=work.run.goal, passages=work.passages)
+        work.model = "knowledge"
+        work.notes.append(text.extract_note())
+        return
     for round_no in range(MAX_TOOL_ROUNDS + 1):
-        tools = svc.tools.schemas() if svc.tools is not None and round_no < MAX_TOOL_ROUNDS else None
+        offer = svc.tools is not None and round_no < MAX_TOOL_ROUNDS and not work.passages
+        tools = svc.tools.schemas() if svc.tools is not None and offer else None
         grant = await _plan(svc, work, step, level=level, messages=messages, tools=tools)
         plan = grant.plan
         await svc.record("route.decided", work.run, attrs={
             "maple.route.chosen": plan.decision.chosen, "maple.route.reason": plan.decision.reason,
             "maple.sensitivity.level": level.label, "maple.redaction.count": len(mapping)})
         completion, usage = await _call(svc, work, grant, messages, tools)
-        if not completion.tool_calls or svc.tools is None:
+        if not completion.tool_calls or tools is None:
             break
         messages.append(ChatMessage(role="assistant", content=completion.text, tool_calls=completion.tool_calls))
         for call in completion.tool_calls[:5]:
@@ -214,6 +252,10 @@ async def _generate(svc: Services, work: Work, step: StepSpec) -> None:
     draft = restore(completion.text.strip(), mapping)[: svc.spec.limits.max_draft_chars]
     if not draft:
         raise ModelResponseError(f"{usage.model} returned an empty draft")
+    if work.passages:
+        draft, removed = knowledge.cite(draft, len(work.passages))
+        if removed:
+            work.notes.append(text.citations_removed(removed))
     chosen = next((m for m in plan.chain if m.name == usage.model), None)
     if chosen is not None and TIER_RANK[chosen.tier] < TIER_RANK[step.tier]:
         work.notes.append(text.weak_model_note(usage.model))
@@ -293,6 +335,7 @@ def _accept(svc: Services, work: Work) -> Callable[[Run], None]:
         r.sensitivity = work.level
         r.sensitivity_hits = dict(work.hits)
         r.audience = work.audience
+        r.citations = _citations(work)
         r.draft_version += 1
         r.drafts[-1].version = r.draft_version
         r.policy_notes = list(work.policy)

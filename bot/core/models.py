@@ -156,6 +156,18 @@ class Usage(Model):
     cost_usd: float = 0.0
 
 
+class Citation(Model):
+    """A numbered source an answer may cite as ``[n]``: where the passage came from (its text is not kept here)."""
+
+    n: int
+    collection: str
+    document: str
+    title: str
+    section: str = ""
+    link: str | None = None
+    passage: str = ""  # the passage id
+
+
 class Run(Model):
     id: str = Field(default_factory=new_run_id)
     requester: str
@@ -175,7 +187,7 @@ class Run(Model):
     routes: list[RouteDecision] = Field(default_factory=list)
     usage: list[Usage] = Field(default_factory=list)
     policy_notes: list[str] = Field(default_factory=list)
-    citations: list[str] = Field(default_factory=list)
+    citations: list[Citation] = Field(default_factory=list)  # the sources the draft may cite, by number
     error: str | None = None
     approvals: list[str] = Field(default_factory=list)
     quorum: int = 1

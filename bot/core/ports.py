@@ -313,3 +313,47 @@ class RateLimiter(ABC):
     async def take(self, buckets: Sequence[Bucket]) -> Verdict:
         """Take one token from each bucket, atomically: from all of them or from none.
         Raise StoreUnavailable when the buckets cannot be reached."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Passage:
+    """A piece of an approved document that answers a query: its text (untrusted: data, never instructions) and
+    where it came from. ``score`` is the retriever's own (higher is more relevant)."""
+
+    id: str
+    collection: str
+    document: str
+    title: str
+    section: str
+    text: str
+    score: float
+    link: str | None = None
+    # the detectors' verdict when the passage was ingested, and the sensitivity config it was reached with
+    assessed_level: str | None = None
+    assessed_hits: Mapping[str, int] = field(default_factory=dict)
+    assessed_with: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CollectionInfo:
+    name: str
+    documents: int
+    chunks: int
+    ingested_at: datetime | None
+
+
+class Retriever(Lifecycle, ABC):
+    """The knowledge base: collections of approved documents, searched without blocking the event loop. A finished
+    ingest is seen by every process within seconds; a half-written one never is."""
+
+    @abstractmethod
+    async def search(self, *, query: str, collections: Sequence[str], top_k: int, embed: bool) -> list[Passage]:
+        """The most relevant passages of ``collections`` only — none below the relevance threshold, so an empty
+        list means nothing relevant. ``embed``: the query may be sent to the embedding model (when one is on)."""
+
+    @abstractmethod
+    async def quotes(self, *, query: str, passages: Sequence[Passage], limit: int) -> list[tuple[int, str]]:
+        """The sentences of ``passages`` that best answer ``query``, as (index into ``passages``, sentence)."""
+
+    @abstractmethod
+    async def describe(self, collections: Sequence[str]) -> list[CollectionInfo]: ...

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from bot.core.config_checks import regex_problem, url_problem, zone_problem
+from bot.core.knowledge_spec import COLLECTION_NAME, CollectionSpec, KnowledgeSpec
 from bot.core.levels import Sensitivity
 from bot.core.spec_base import Strict, level
 from bot.core.spec_mcp import McpServerSpec, mcp_problems, split_name
@@ -288,7 +289,8 @@ class MapleSpec(Strict):
     sensitivity: SensitivitySpec = SensitivitySpec()
     policy: PolicySpec = PolicySpec()
     channels: ChannelPolicySpec = ChannelPolicySpec()
-    collections: dict[str, list[str]] = Field(default_factory=dict)
+    collections: dict[Annotated[str, Field(pattern=COLLECTION_NAME)], CollectionSpec] = Field(default_factory=dict)
+    knowledge: KnowledgeSpec = KnowledgeSpec()
     schedules: list[ScheduleSpec] = Field(default_factory=list)
     audit: AuditSpec = AuditSpec()
     tenants: TenantsSpec = TenantsSpec()
@@ -312,8 +314,8 @@ class MapleSpec(Strict):
                 if step.kind == "tool" and split_name(step.tool or "") and step.tool not in self.tools.mcp_tools():
                     raise ValueError(f"workflow {wf.id!r} uses the MCP tool {step.tool!r}, which no server in "
                                      "tools.mcp allows")
-        for name, roles in self.collections.items():
-            for role in roles:
+        for name, collection in self.collections.items():
+            for role in collection.roles:
                 if role not in known:
                     raise ValueError(f"collection {name!r} names unknown role {role!r}")
         ids = [wf.id for wf in self.workflows]

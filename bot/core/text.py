@@ -33,6 +33,19 @@ class Channel:
 
 
 @dataclass(frozen=True)
+class Link:
+    """A link to a document: ``label`` (untrusted, escaped) linking to ``url`` when it is a well-formed http(s)
+    address (``LINK_URL``), else the label alone."""
+
+    url: str | None
+    label: str
+    limit: int = 200
+
+
+LINK_URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?(/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*)?(\?[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*)?(#[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*)?$")
+
+
+@dataclass(frozen=True)
 class Quote:
     """Untrusted text shown literally, cut to ``limit`` characters before it is escaped."""
 
@@ -40,8 +53,8 @@ class Quote:
     limit: int = 500
 
 
-Arg: TypeAlias = "str | int | User | Channel | Quote | Msg"
-Piece: TypeAlias = "User | Channel | Quote"
+Arg: TypeAlias = "str | int | User | Channel | Quote | Link | Msg"
+Piece: TypeAlias = "User | Channel | Quote | Link"
 Show: TypeAlias = "Callable[[Piece], str]"
 
 
@@ -102,6 +115,8 @@ def _plain(piece: Piece) -> str:
         return f"<@{piece.id}>"
     if isinstance(piece, Channel):
         return f"<#{piece.id}>"
+    if isinstance(piece, Link):
+        return piece.label[: piece.limit]
     return piece.text[: piece.limit]
 
 
@@ -122,6 +137,7 @@ EN: dict[str, str] = {
         "• `/maple &lt;goal&gt;` — e.g. `/maple draft a reply to the supplier about the late shipment`\n"
         "• `/maple run &lt;workflow&gt; &lt;text&gt;` — pick a workflow yourself\n"
         "• `/maple workflows` — what you may run\n"
+        "• `/maple sources` — the document collections you may ask about\n"
         "• `/maple status R-…` — where a run is, and why Maple decided what it did\n"
         "• `/maple schedule &lt;when&gt; &lt;goal&gt;` — run it on a schedule, e.g. "
         "`/maple schedule every weekday at 9:00 digest of this channel`\n"
@@ -210,7 +226,6 @@ EN: dict[str, str] = {
     "approvals_progress": "Approved by {who} — {count} of {quorum} approvals needed",
     "footer_requested": "Requested by {user} · run {run}",
     "footer_approved": "approved by {user}",
-    "footer_sources": "sources: {sources}",
     "notice_result": "Result of run {run}",
     "throttled_user": ("Slow down a little: you have started as many runs as Maple takes in a minute ({limit} per "
                        "person). Nothing was started; try again {when}."),
@@ -289,6 +304,25 @@ EN: dict[str, str] = {
     "call_failed": ":x: `{tool}` failed: {error}",
     "call_unknown": (":warning: `{tool}` was started, but Maple could not tell whether it finished; it was not "
                      "repeated. Check the system it acts on."),
+    # Knowledge: collections, sources, citations
+    "collection_denied": "you may not read the *{name}* collection. Collections you can read: {mine}",
+    "collection_unnamed": "you may not read any document collection. Collections you can read: {mine}",
+    "no_collections": "none — ask a Maple admin for access",
+    "not_covered": "The approved documents ({collections}) do not cover this question.",
+    "extract_intro": "From the approved documents:",
+    "extract_note": ("quoted from the documents: the only model cleared for this question is demo quality, so "
+                     "Maple quotes instead of writing"),
+    "citations_removed": "removed citation(s) {numbers}: they match no source",
+    "citation_unknown": "citation(s) {numbers} match no source",
+    "sources_heading": "*Sources*",
+    "source_line": "[{n}] {title}{section}",
+    "source_section": " — {section}",
+    "sources_header": "Document collections you can ask about:",
+    "sources_collection": "• *{name}* — {documents} documents, last ingested {at}{description}",
+    "sources_never": "• *{name}* — no documents yet{description}",
+    "sources_none": "There are no document collections you may read. Ask a Maple admin for access.",
+    "sources_unavailable": "The knowledge base cannot be read right now; please try again in a minute.",
+    "a_collection": "the {name} collection",
 }
 
 
@@ -594,3 +628,28 @@ def call_outcome(tool: str, state: str, *, result: str | None, error: str | None
     if state == "failed":
         return msg("call_failed", tool=Quote(tool, 80), error=Quote(error or "", 500))
     return msg("call_unknown", tool=Quote(tool, 80))
+# Knowledge: collections, sources and citations.
+SOURCES_NONE = msg("sources_none")
+SOURCES_UNAVAILABLE = msg("sources_unavailable")
+
+
+def _names(names: list[str]) -> Msg:
+    return msg("raw", text=", ".join(names)) if names else msg("no_collections")
+
+
+def collection_denied(name: str, mine: list[str]) -> Msg:
+    if not name:
+        return msg("collection_unnamed", mine=_names(mine))
+    return msg("collection_denied", name=Quote(name, 40), mine=_names(mine))
+
+
+def not_covered(collections: list[str]) -> Msg:
+    return msg("not_covered", collections=", ".join(collections))
+
+
+def extract_note() -> str:
+    return str(msg("extract_note"))
+
+
+def citations_removed(numbers: list[int]) -> str:
+    return str(msg("citations_removed", numbers=", ".join(f"[{n}]" for n in numbers)))

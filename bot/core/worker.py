@@ -17,6 +17,7 @@ from bot.core.destinations import refusal
 from bot.core.drafting import produce_draft
 from bot.core.effects import post_once, review_refs
 from bot.core.errors import (
+    AccessDenied,
     BudgetExceeded,
     InvalidTransition,
     ModelError,
@@ -134,7 +135,7 @@ async def _draft(svc: Services, run: Run) -> None:
         await svc.surface.check_member(channel=run.origin.channel)  # fail before anyone reviews undeliverable work
         try:
             run = await produce_draft(svc, run)
-        except (NoModelConfigured, NoEligibleModel, BudgetExceeded, PolicyViolation, ToolError) as exc:
+        except (NoModelConfigured, NoEligibleModel, BudgetExceeded, PolicyViolation, ToolError, AccessDenied) as exc:
             await _refuse(svc, run, exc)
             return
     if run.state is RunState.IN_REVIEW:

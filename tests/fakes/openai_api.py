@@ -1,10 +1,15 @@
-"""A fake OpenAI-compatible server: answers /v1/chat/completions, records requests, injects failures."""
+"""A fake OpenAI-compatible server: answers /v1/chat/completions and /v1/embeddings, records requests, injects
+failures. Embeddings are deterministic bags of hashed words (texts sharing words are similar)."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import hashlib
 import json
+import re
+import struct
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,12 +26,14 @@ class FakeOpenAI:
     gate: asyncio.Event | None = None  # when set to an Event, every answer waits for it (requests are recorded first)
     slow_seconds: float = 30.0
     url: str = ""
+    embedded: list[str] = field(default_factory=list)  # every text /v1/embeddings received
     _closing: asyncio.Event = field(default_factory=asyncio.Event)
     _runner: web.AppRunner | None = None
 
     async def start(self) -> None:
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._complete)
+        app.router.add_post("/v1/embeddings", self._embed)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -77,6 +84,30 @@ class FakeOpenAI:
             "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}],
             "usage": usage,
         })
+
+
+    async def _embed(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        self.embedded.extend(texts)
+        data = []
+        for i, text in enumerate(texts):
+            vector = bag_of_words(text)
+            if body.get("encoding_format") == "base64":
+                encoded: Any = base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+            else:
+                encoded = vector
+            data.append({"object": "embedding", "index": i, "embedding": encoded})
+        return web.json_response({"object": "list", "data": data, "model": body.get("model", "emb"),
+                                  "usage": {"prompt_tokens": 1, "total_tokens": 1}})
+
+
+def bag_of_words(text: str, dims: int = 64) -> list[float]:
+    vector = [0.0] * dims
+    for word in re.findall(r"[a-z]{3,}", text.lower()):
+        vector[int(hashlib.sha256(word.encode()).hexdigest(), 16) % dims] += 1.0
+    norm = sum(v * v for v in vector) ** 0.5 or 1.0
+    return [v / norm for v in vector]
 
 
 def dumps(data: Any) -> str:
