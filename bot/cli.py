@@ -16,7 +16,6 @@ from aiohttp import web
 
 from bot.cli_audit import add_audit_parser, audit_command
 from bot.cli_ingest import add_ingest_parser, ingest_command
-from bot.cli_tools import list_tools, mcp_errors, mcp_reports
 from bot.core.errors import ConfigError, MapleError, StoreUnavailable
 from bot.core.spec import MapleSpec
 from bot.logs import setup_logging
@@ -125,6 +124,8 @@ async def config_check(settings: Settings) -> int:
         active = sorted(build_models(spec, settings))
     except ConfigError as exc:
         active = [f"error: {exc}"]
+    from bot.cli_tools import mcp_errors, mcp_reports  # the mcp SDK: only for the commands using it
+
     mcp = await mcp_reports(spec)  # connects to each MCP server and lists its tools
     errors = mcp_errors(mcp)
     print(json.dumps({"environment": env, "active_models": active, "warnings": warnings, "errors": errors,
@@ -135,6 +136,7 @@ async def config_check(settings: Settings) -> int:
 
 
 async def tools_command(settings: Settings) -> int:
+    from bot.cli_tools import list_tools
     from config.loader import load_spec
 
     return await list_tools(load_spec(settings.config_path))

@@ -27,6 +27,8 @@ from bot.core.ports import Compute
 log = logging.getLogger("maple.compute")
 T = TypeVar("T")
 PRELOAD = ["bot.core.tools.builtin"]
+READY = "ready"
+START_TIMEOUT = 120.0  # a new worker's start-up (it imports the main module) is not counted in a call's time limit
 
 
 def _serve(conn: Connection, memory_mb: int | None) -> None:
@@ -38,6 +40,7 @@ def _serve(conn: Connection, memory_mb: int | None) -> None:
 
             limit = memory_mb * 1024 * 1024
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    conn.send(READY)
     while True:
         try:
             fn, args = conn.recv()
@@ -68,6 +71,25 @@ class _Worker:
         self.process.start()
         child.close()
         self.conn = parent
+
+    async def started(self) -> None:
+        """Wait for the worker to say it is ready, so that its start-up never counts against a call's time limit."""
+        try:
+            await self._readable(START_TIMEOUT)
+            if self.conn.recv() != READY:
+                raise _Broken(text.tool_failed("the compute worker"))
+        except (TimeoutError, EOFError, OSError) as exc:
+            raise _Broken(text.tool_failed("the compute worker")) from exc
+
+    async def _readable(self, timeout: float) -> None:
+        loop = asyncio.get_running_loop()
+        ready: asyncio.Future[None] = loop.create_future()
+        fd = self.conn.fileno()
+        loop.add_reader(fd, lambda: ready.done() or ready.set_result(None))
+        try:
+            await asyncio.wait_for(ready, timeout)
+        finally:
+            loop.remove_reader(fd)
 
     async def call(self, fn: Callable[..., Any], args: tuple[Any, ...], timeout: float) -> tuple[bool, Any]:
         loop = asyncio.get_running_loop()
@@ -123,10 +145,13 @@ class ProcessCompute(Compute):
             self._slots.release()
 
     async def _run(self, fn: Callable[..., T], args: tuple[Any, ...], timeout: float) -> T:
+        fresh = not self._idle
         worker = self._idle.pop() if self._idle else await asyncio.to_thread(_Worker, self._ctx, self._memory_mb)
         self._busy.add(worker)
         healthy = False
         try:
+            if fresh:
+                await worker.started()
             ok, value = await worker.call(fn, args, timeout)
             healthy = True
         except _Broken as exc:

@@ -53,7 +53,7 @@ async def until(page: Any, expression: str) -> None:
     """Poll ``expression`` in the page (the page's CSP forbids the eval behind Playwright's wait_for_function)."""
     import asyncio
 
-    for _ in range(200):
+    for _ in range(1200):
         if await page.evaluate(expression):
             return
         await asyncio.sleep(0.05)

@@ -39,13 +39,16 @@ async def serve(h: Harness, tmp_path: Path, *, grace: float) -> tuple[subprocess
     proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve"], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    for _ in range(200):
+    for _ in range(2400):  # a generous cap for a loaded machine (start-up imports llama-index), not a timing check
+        if proc.poll() is not None:
+            raise AssertionError(f"maple serve exited with {proc.returncode} before answering")
         try:
             async with aiohttp.ClientSession() as s, s.get(url + "/healthz") as r:
                 if r.status == 200:
                     return proc, url
         except aiohttp.ClientError:
-            await asyncio.sleep(0.05)
+            pass
+        await asyncio.sleep(0.05)
     proc.kill()
     raise AssertionError("maple serve did not start")
 
