@@ -2,7 +2,9 @@
 Slack, and a call that passes its time limit is stopped by killing its process, which is then replaced.
 
 Workers are forked from a ``forkserver`` (a clean, single-threaded process that has already imported the tools), so
-starting one takes milliseconds and never forks the threads of the serving process. Each worker handles one call at
+starting one never forks the threads of the serving process. A new worker imports the main module first, as
+multiprocessing does (seconds for ``maple`` on a loaded machine), then says it is ready: only then does a call's
+time limit start. Each worker handles one call at
 a time over a pipe; the event loop waits on the pipe's file descriptor, never in a thread. A worker's address space
 is capped (``memory_mb``), and a worker whose parent dies sees its pipe close and exits.
 """
