@@ -36,6 +36,10 @@ Status = Literal["added", "replaced", "skipped", "failed", "removed"]
 PARSER_VERSION = 1
 
 
+class NothingToIngest(MapleError):
+    """The paths given name no file to ingest (a path that does not exist; with --prune, no supported file)."""
+
+
 @dataclass
 class Outcome:
     document: str
@@ -88,6 +92,10 @@ class Ingest:
         self._collection(collection)
         started = asyncio.get_running_loop().time()
         files, ignored = walk(paths)
+        if prune and not files:
+            raise NothingToIngest(f"no Markdown, text, HTML, PDF or Word file under {', '.join(map(str, paths))}: "
+                                  "--prune would remove every document of the collection, so nothing was done "
+                                  "(to empty a collection, use --remove)")
         if on_total:
             on_total(len(files))
         summary = Summary(collection=collection, ignored=ignored)
@@ -241,6 +249,10 @@ def walk(paths: list[Path]) -> tuple[dict[str, Path], int]:
     left out; symbolic links are not followed into directories."""
     files: dict[str, Path] = {}
     ignored = 0
+    missing = [str(p) for p in paths if not p.exists() and not p.is_symlink()]
+    if missing:  # a typo, or a share that is not mounted: never read as "every document is gone" (--prune)
+        raise NothingToIngest(f"no such file or directory: {', '.join(missing)} — nothing was done (to remove "
+                              "documents, use --remove)")
     for root in paths:
         if root.is_dir():
             for path in sorted(root.rglob("*")):
