@@ -176,3 +176,31 @@ async def test_redis_durability_warnings() -> None:
         await r.aclose()
     persistent = conf.get("appendonly") == "yes" or conf.get("save")
     assert bool(warnings) is not bool(persistent) or any("maxmemory" in w for w in warnings)
+
+
+def test_an_export_that_fails_leaves_the_earlier_export_whole(tmp_path: Path) -> None:
+    """Redis unreachable in the middle of `maple audit export -o FILE`: the file from the last export is still
+    there, whole (the export is written aside and moved into place only once complete), and the error says so."""
+    env = {**clean_env(), "MAPLE_AUDIT_KEYS": f"k1:{AUDIT_KEY}", "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}
+    earlier = tmp_path / "audit.jsonl"
+    earlier.write_text('{"kind": "run.created"}\n')
+    out = maple("audit", "export", "-o", str(earlier), env=env)
+    assert out.returncode == 1 and "cannot be reached" in out.stderr and "Traceback" not in out.stderr
+    assert earlier.read_text() == '{"kind": "run.created"}\n'
+    assert [p.name for p in tmp_path.iterdir()] == ["audit.jsonl"]  # nothing half-written left beside it
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["export", "--since", "99999999d"], "too long"),
+    (["export", "-o", "/nonexistent-dir/audit.jsonl"], "/nonexistent-dir"),
+    (["anchor", "--every", "0s"], "at least"),
+])
+def test_audit_commands_answer_bad_input_in_words(args: list[str], says: str) -> None:
+    """What an operator may mistype gets a sentence to act on, never a traceback — and `anchor --every 0s` is
+    refused rather than anchoring in a loop as fast as it can (an anchor file growing without bound)."""
+    env = {**clean_env(), "MAPLE_AUDIT_KEYS": f"k1:{AUDIT_KEY}"}
+    keys = keygen(env)
+    env |= {"MAPLE_AUDIT_ANCHOR_KEY": keys["MAPLE_AUDIT_ANCHOR_KEY"], "MAPLE_REDIS_PREFIX": "test:auditcli:bad:"}
+    out = maple("audit", *args, env=env, timeout=30)
+    assert out.returncode != 0 and "Traceback" not in out.stderr, out.stderr
+    assert says in out.stderr, out.stderr
