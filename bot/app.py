@@ -42,7 +42,7 @@ from handlers.listeners import register
 from handlers.socket_mode import FrontDoorSocketModeHandler
 from integrations.compute import ProcessCompute
 from integrations.http_tool import HttpTool
-from integrations.knowledge.embeddings import build_embedder
+from integrations.knowledge.embeddings import build_embedder, embedding_key
 from integrations.knowledge.retriever import LlamaIndexRetriever
 from integrations.knowledge.store import CollectionStore
 from integrations.local_model import LlamaCppModel, default_model_path
@@ -66,8 +66,10 @@ ACK_WAIT = 1.0  # seconds a request waits, at most, for a directory look-up or t
 
 
 def build_models(spec: MapleSpec, settings: Settings) -> dict[str, ChatModel]:
-    """Clients for the enabled models. An openai-compatible model whose key variable is unset is left out."""
+    """Clients for the enabled models. An openai-compatible model whose key variable is unset (in the environment
+    and in ``.env``) is left out."""
     clients: dict[str, ChatModel] = {}
+    environ = settings.environ()
     for m in spec.models:
         if not m.enabled:
             continue
@@ -76,7 +78,7 @@ def build_models(spec: MapleSpec, settings: Settings) -> dict[str, ChatModel]:
             clients[m.name] = LlamaCppModel(name=m.name, path=path, context=m.context_window,
                                             wait_timeout=settings.local_model_wait)
             continue
-        key = os.environ.get(m.api_key_env) if m.api_key_env else "unused"
+        key = environ.get(m.api_key_env) if m.api_key_env else "unused"
         if not key:
             continue
         base = m.base_url or (settings.openai_base_url if m.api_key_env == "OPENAI_API_KEY" else None)
@@ -253,10 +255,8 @@ def build_tools(spec: MapleSpec, client: Any, compute: Compute, *, ops: OpsRepor
 def build_knowledge(settings: Settings, spec: MapleSpec, r: aioredis.Redis) -> LlamaIndexRetriever:
     """The knowledge base every process shares through Redis (and the embedding model, when one is configured)."""
     embeddings = spec.knowledge.embeddings
-    key = os.environ.get(embeddings.api_key_env) if embeddings and embeddings.api_key_env else None
-    if embeddings and embeddings.api_key_env == "OPENAI_API_KEY":
-        key = key or settings.secret("openai_api_key")
-    embedder = build_embedder(embeddings, api_key=key, default_base_url=settings.openai_base_url)
+    embedder = build_embedder(embeddings, api_key=embedding_key(embeddings, settings.environ()),
+                              default_base_url=settings.openai_base_url)
     return LlamaIndexRetriever(store=CollectionStore(redis=r, prefix=settings.redis_prefix), spec=spec,
                                embedder=embedder)
 
@@ -289,7 +289,7 @@ def build(
     compute = ProcessCompute(workers=spec.tools.compute_workers)
     access, ledger, clock = Access(spec, surface), RedisUsageLedger(redis=r, prefix=settings.redis_prefix), SystemClock()
     ops = OpsReport(store=store, ledger=ledger, spec=spec, access=access, clock=clock)
-    mcp = build_mcp_tools(spec, environ=os.environ)
+    mcp = build_mcp_tools(spec, environ=settings.environ())
     knowledge = build_knowledge(settings, spec, r)
     svc = Services(spec=spec, store=store, queue=queue, surface=surface, router=router, access=access, audit=audit,
                    clock=clock, ledger=ledger, assess=assessor(spec.sensitivity),

@@ -126,8 +126,8 @@ async def config_check(settings: Settings) -> int:
         active = [f"error: {exc}"]
     from bot.cli_tools import mcp_errors, mcp_reports  # the mcp SDK: only for the commands using it
 
-    mcp = await mcp_reports(spec)  # connects to each MCP server and lists its tools
-    errors = mcp_errors(mcp)
+    mcp = await mcp_reports(spec, environ=settings.environ())  # connects to each MCP server and lists its tools
+    errors = mcp_errors(mcp) + _embedding_errors(spec, settings)
     print(json.dumps({"environment": env, "active_models": active, "warnings": warnings, "errors": errors,
                       "mcp": mcp, "config": spec.model_dump(mode="json")}, indent=2, default=str))
     for error in errors:
@@ -135,11 +135,22 @@ async def config_check(settings: Settings) -> int:
     return 1 if errors else 0
 
 
+def _embedding_errors(spec: MapleSpec, settings: Settings) -> list[str]:
+    """An embeddings endpoint whose key is not set: `maple serve` and `maple ingest` would refuse to start."""
+    from integrations.knowledge.embeddings import embedding_key
+
+    embeddings = spec.knowledge.embeddings
+    if embeddings is None or embeddings.kind != "openai-compatible" or embedding_key(embeddings, settings.environ()):
+        return []
+    return [f"knowledge.embeddings: {embeddings.api_key_env or 'api_key_env'} is not set (in the environment or "
+            ".env): maple serve and maple ingest will not start"]
+
+
 async def tools_command(settings: Settings) -> int:
     from bot.cli_tools import list_tools
     from config.loader import load_spec
 
-    return await list_tools(load_spec(settings.config_path))
+    return await list_tools(load_spec(settings.config_path), environ=settings.environ())
 
 
 def _mask_url(url: str) -> str:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import secrets
 import sys
+import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,12 +36,24 @@ def add_audit_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[t
     a.add_argument("--output", "-o", help="export: write JSONL here; keygen: write the anchor private key here")
 
 
-def parse_age(text: str) -> timedelta:
-    """``7d``, ``12h``, ``30m``, ``45s`` → a timedelta."""
+MAX_AGE = timedelta(days=36_500)
+MIN_ANCHOR_EVERY = timedelta(seconds=10)
+
+
+def parse_age(text: str, *, least: timedelta = timedelta(0)) -> timedelta:
+    """``7d``, ``12h``, ``30m``, ``45s`` → a timedelta (of at least ``least``, at most a hundred years)."""
     units = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
     if len(text) < 2 or text[-1] not in units or not text[:-1].isdigit():
         raise MapleError(f"cannot read {text!r}: use e.g. 7d, 12h or 30m")
-    return timedelta(**{units[text[-1]]: int(text[:-1])})
+    try:
+        age = timedelta(**{units[text[-1]]: int(text[:-1])})
+    except OverflowError:
+        age = MAX_AGE * 2
+    if age > MAX_AGE:
+        raise MapleError(f"{text!r} is too long: at most {MAX_AGE.days}d")
+    if age < least:
+        raise MapleError(f"{text!r} is too short: at least {int(least.total_seconds())}s")
+    return age
 
 
 def keygen(args: argparse.Namespace) -> int:
@@ -104,7 +118,8 @@ async def audit_command(settings: Settings, args: argparse.Namespace) -> int:
             result = await anchor.trim(datetime.now(UTC) - parse_age(args.older_than))
             print("\n".join(result.lines()))
             return 0
-        return await _anchor(anchor, every=parse_age(args.every) if args.every else None, path=spec.audit.anchor_file)
+        every = parse_age(args.every, least=MIN_ANCHOR_EVERY) if args.every else None
+        return await _anchor(anchor, every=every, path=spec.audit.anchor_file)
     finally:
         await r.aclose()
 
@@ -122,15 +137,34 @@ def _print_keys(configured: list[str], current: str | None, use: dict[str, int],
 
 
 async def _export(audit: RedisAuditLog, args: argparse.Namespace) -> int:
+    """Events as JSON lines on standard output, or into ``--output``: written beside it and moved into place only
+    once complete, so an export that fails (Redis gone, a full disk) leaves the file of the last one whole."""
     since = datetime.now(UTC) - parse_age(args.since)
-    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115, ASYNC230 - a CLI writing its output
+    if not args.output:
+        async for event in audit.export(since):
+            sys.stdout.write(json.dumps(event, default=str) + "\n")
+        return 0
+    target = Path(args.output)
+    try:
+        fd, aside = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent or ".")
+    except OSError as exc:
+        raise MapleError(f"cannot write {target}: {exc.strerror or type(exc).__name__} (nothing was exported)") \
+            from exc
     count = 0
-    async for event in audit.export(since):
-        out.write(json.dumps(event, default=str) + "\n")
-        count += 1
-    if args.output:
-        out.close()
-        print(f"wrote {count} events to {args.output}")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            async for event in audit.export(since):
+                out.write(json.dumps(event, default=str) + "\n")
+                count += 1
+        os.replace(aside, target)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(aside)
+        if isinstance(exc, OSError):
+            raise MapleError(f"cannot write {target}: {exc.strerror or type(exc).__name__} (nothing was "
+                             "exported)") from exc
+        raise
+    print(f"wrote {count} events to {target}")
     return 0
 
 

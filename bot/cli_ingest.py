@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 from pathlib import Path
 from typing import Any
 
@@ -56,12 +55,11 @@ async def ingest_command(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _ingest(console: Console, settings: Settings, spec: Any, store: Any, args: argparse.Namespace) -> int:
     from integrations.compute import ProcessCompute
-    from integrations.knowledge.embeddings import build_embedder
+    from integrations.knowledge.embeddings import build_embedder, embedding_key
     from integrations.knowledge.ingest import Ingest
 
-    embeddings = spec.knowledge.embeddings
-    key = os.environ.get(embeddings.api_key_env) if embeddings and embeddings.api_key_env else None
-    embedder = build_embedder(embeddings, api_key=key, default_base_url=settings.openai_base_url)
+    embedder = build_embedder(spec.knowledge.embeddings, api_key=embedding_key(spec.knowledge.embeddings, settings.environ()),
+                              default_base_url=settings.openai_base_url)
     compute = ProcessCompute(workers=2, memory_mb=2048, preload=[PARSER])
     ingest = Ingest(store=store, compute=compute, spec=spec, assess=assessor(spec.sensitivity), embedder=embedder)
     try:

@@ -3,8 +3,8 @@ reached, its tools listed and which of them are allowed."""
 
 from __future__ import annotations
 
-import os
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 from bot.core.spec import MapleSpec
@@ -17,9 +17,9 @@ BUILTIN = [
 ]
 
 
-async def mcp_reports(spec: MapleSpec) -> dict[str, dict[str, Any]]:
-    """Connect to every server in ``tools.mcp``, list its tools, then disconnect."""
-    tools = build_mcp_tools(spec, environ=os.environ)
+async def mcp_reports(spec: MapleSpec, *, environ: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """Connect to every server in ``tools.mcp`` (secrets from ``environ``), list its tools, then disconnect."""
+    tools = build_mcp_tools(spec, environ=environ)
     try:
         return {server.name: await inspect(server) for server in tools.servers}
     finally:
@@ -40,14 +40,14 @@ def mcp_errors(reports: dict[str, dict[str, Any]]) -> list[str]:
     return errors
 
 
-async def list_tools(spec: MapleSpec) -> int:
+async def list_tools(spec: MapleSpec, *, environ: Mapping[str, str]) -> int:
     """Print every tool a workflow may name in a tool step (or a model may be offered): Maple's own, http if
     targets are configured, and each allowed MCP tool, with its clearance and whether it changes something."""
     rows = [(name, "built-in", clearance, effect, what) for name, what, clearance, effect in BUILTIN]
     if spec.tools.http:
         clearance = min(t.clearance for t in spec.tools.http).label
         rows.append(("http", "built-in", clearance, "POST only", f"{len(spec.tools.http)} allowlisted target(s)"))
-    reports = await mcp_reports(spec) if spec.tools.mcp else {}
+    reports = await mcp_reports(spec, environ=environ) if spec.tools.mcp else {}
     for server in spec.tools.mcp:
         report = reports.get(server.name, {})
         listed = {t["name"]: t for t in report.get("tools", [])}

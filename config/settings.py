@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
 
+from dotenv import dotenv_values
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -52,6 +55,16 @@ class Settings(BaseSettings):
     def secret(self, name: str) -> str | None:
         value = getattr(self, name)
         return value.get_secret_value() if isinstance(value, SecretStr) else None
+
+    def environ(self) -> Mapping[str, str]:
+        """The variables the config names (a model's or the embeddings' ``api_key_env``, an MCP server's
+        ``env_from`` / ``headers_from_env``): the environment, then the same ``.env`` file the settings read — so a
+        key put in ``.env``, as the README says, enables its model instead of being silently ignored."""
+        env_file = self.model_config.get("env_file")
+        found: dict[str, str] = {}
+        if isinstance(env_file, str | Path) and Path(env_file).is_file():
+            found = {k: v for k, v in dotenv_values(env_file, encoding="utf-8").items() if v is not None}
+        return {**found, **os.environ}
 
 
 def mask(value: str | None) -> str:

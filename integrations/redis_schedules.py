@@ -54,12 +54,14 @@ redis.call('DEL', KEYS[2], KEYS[3])
 redis.call('PUBLISH', ARGV[2], ARGV[1])
 return 1
 """
-# KEYS: fire key, state, log, cursors. ARGV: result tag, record JSON, epoch (cursor; '' = a manual start),
-# fired ('1'/'0'), done ttl, log keep, schedule id
+# KEYS: fire key, state, log, cursors, schedules hash. ARGV: result tag, record JSON, epoch (cursor; '' = a manual
+# start), fired ('1'/'0'), done ttl, log keep, schedule id. A schedule deleted while its firing was in flight gets
+# no state, log or cursor again (they have no expiry: they would stay forever).
 _SETTLE = """
 local cur = redis.call('GET', KEYS[1])
 if cur and string.sub(cur, 1, 5) == 'done:' then return 0 end
 redis.call('SET', KEYS[1], 'done:' .. ARGV[1], 'EX', tonumber(ARGV[5]))
+if redis.call('HEXISTS', KEYS[5], ARGV[7]) == 0 then return 1 end
 if ARGV[3] ~= '' then
   local last = tonumber(redis.call('HGET', KEYS[2], 'last') or '0')
   if tonumber(ARGV[3]) > last then
@@ -76,12 +78,14 @@ redis.call('LPUSH', KEYS[3], ARGV[2])
 redis.call('LTRIM', KEYS[3], 0, tonumber(ARGV[6]) - 1)
 return 1
 """
-# KEYS: state, log, cursors, fire keys... ARGV: record JSON, newest epoch, done ttl, log keep, schedule id
+# KEYS: state, log, cursors, schedules hash, fire keys... ARGV: record JSON, newest epoch, done ttl, log keep,
+# schedule id
 _MISS = """
 local n = 0
-for i = 4, #KEYS do
+for i = 5, #KEYS do
   if redis.call('SET', KEYS[i], 'done:missed', 'NX', 'EX', tonumber(ARGV[3])) then n = n + 1 end
 end
+if redis.call('HEXISTS', KEYS[4], ARGV[5]) == 0 then return 0 end
 local last = tonumber(redis.call('HGET', KEYS[1], 'last') or '0')
 if tonumber(ARGV[2]) > last then
   redis.call('HSET', KEYS[1], 'last', ARGV[2])
@@ -171,7 +175,8 @@ class RedisScheduleStore(ScheduleStore):
         cursor = "" if record.manual else str(int(record.at.timestamp()))
         payload = _record_json(record)
         result = await guarded(lambda: self._settle(
-            keys=[self.fire(schedule_id, key), self._state(schedule_id), self._log(schedule_id), self.cursor],
+            keys=[self.fire(schedule_id, key), self._state(schedule_id), self._log(schedule_id), self.cursor,
+                  self.docs],
             args=[tag, payload, cursor, "1" if record.result == "fired" else "0", DONE_TTL, LOG_KEEP, schedule_id]))
         return bool(result)
 
@@ -180,7 +185,7 @@ class RedisScheduleStore(ScheduleStore):
             return 0
         newest = max(int(k) for k in keys)
         result = await guarded(lambda: self._miss(
-            keys=[self._state(schedule_id), self._log(schedule_id), self.cursor,
+            keys=[self._state(schedule_id), self._log(schedule_id), self.cursor, self.docs,
                   *(self.fire(schedule_id, k) for k in keys)],
             args=[_record_json(record), str(newest), DONE_TTL, LOG_KEEP, schedule_id]))
         return int(result)

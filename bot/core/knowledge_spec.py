@@ -51,6 +51,7 @@ class EmbeddingSpec(_Strict):
     model: str = "text-embedding-3-small"
     clearance: Sensitivity | None = None  # default: restricted for minilm (never leaves), internal otherwise
     batch: int = Field(64, ge=1, le=2048)
+    query_timeout: float = Field(5.0, gt=0, le=60)  # a question's embedding later than this: BM25 alone
 
     _lv = field_validator("clearance", mode="before")(lambda v: None if v is None else _level(v))
 

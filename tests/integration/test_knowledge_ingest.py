@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import uuid
@@ -164,3 +165,25 @@ def test_corpus_fixture_is_what_the_benchmark_uses(tmp_path: Path) -> None:
     built = build_corpus(tmp_path)
     assert len(list(built["handbook"].iterdir())) == 30 and len(list(built["hr"].iterdir())) == 6
     shutil.rmtree(tmp_path)
+
+
+async def test_an_ingest_whose_lock_lapsed_publishes_nothing(corpus: Corpus, tmp_path: Path) -> None:
+    """A writer stalled past its lock (a renewal lost to a Redis blip, a suspended host) while another ingest took
+    the lock: its publish is refused in the same script that would have made it current, so it cannot overwrite
+    the other ingest's version with one built on what it read before."""
+    from integrations.knowledge.store import IngestBusy
+
+    root = tmp_path / "d"
+    root.mkdir()
+    (root / "a.md").write_text("# A\n\nThe canteen serves soup on Mondays.\n")
+    first = await corpus.ingest.run(collection="handbook", paths=[root])
+    (root / "b.md").write_text("# B\n\nThe gym opens at six.\n")
+    lock = corpus.prefix + "kb:handbook:lock"
+
+    def taken_over(_outcome: object) -> None:  # what the other ingest did once this one's lock had lapsed
+        asyncio.get_running_loop().create_task(corpus.redis.set(lock, '{"host": "elsewhere", "pid": 1, "id": "x"}'))
+
+    with pytest.raises(IngestBusy, match="lost its lock"):
+        await corpus.ingest.run(collection="handbook", paths=[root], progress=taken_over)
+    assert (await corpus.store.currents(["handbook"]))["handbook"] == first.version
+    assert await corpus.redis.get(lock) == b'{"host": "elsewhere", "pid": 1, "id": "x"}'  # not released by us

@@ -155,3 +155,44 @@ async def test_the_ingest_command_summarises_lists_and_removes(corpus: Corpus, c
     assert "parking.md" in listed and "Parking" in listed and "1 documents, 1 chunks" in listed
     assert "removed 1" in maple("--remove", "parking.md")
     assert "no documents" in maple("--list") or "0 documents" in maple("--list")
+
+
+@pytest.mark.parametrize("where", ["a mistyped path", "an empty directory"])
+async def test_a_prune_given_no_files_leaves_the_collection_as_it_was(
+    corpus: Corpus, config: Path, tmp_path: Path, where: str
+) -> None:
+    """An operator's typo (or a share that is not mounted: an empty directory) with ``--prune`` must not empty the
+    collection every Maple process answers from: the ingest is refused, saying why, and nothing is published."""
+    root = tmp_path / "docs"
+    root.mkdir()
+    (root / "parking.md").write_text("# Parking\n\nThe garage closes at nine.\n")
+    first = await corpus.ingest.run(collection="handbook", paths=[root])
+    target = tmp_path / "dcos"
+    if where == "an empty directory":
+        target.mkdir()
+    done = subprocess.run([str(MAPLE), "ingest", str(target), "--prune", "-c", "handbook"],
+                          env=_env(corpus.prefix, config), capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0, done.stdout + done.stderr
+    assert str(target) in done.stderr and "--remove" in done.stderr, done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    assert (await corpus.store.currents(["handbook"]))["handbook"] == first.version
+    manifest = await corpus.store.manifest("handbook")
+    assert manifest is not None and list(manifest.documents) == ["parking.md"]
+    assert await corpus.redis.get(corpus.prefix + "kb:handbook:lock") is None
+
+
+async def test_a_mistyped_path_among_good_ones_is_refused_before_anything_is_written(
+    corpus: Corpus, tmp_path: Path
+) -> None:
+    from bot.core.errors import MapleError
+
+    root = tmp_path / "docs"
+    root.mkdir()
+    (root / "parking.md").write_text("# Parking\n\nThe garage closes at nine.\n")
+    (tmp_path / "extra.md").write_text("# Extra\n\nThe canteen opens at eight.\n")
+    first = await corpus.ingest.run(collection="handbook", paths=[root, tmp_path / "extra.md"])
+    with pytest.raises(MapleError, match="no such file or directory"):
+        await corpus.ingest.run(collection="handbook", paths=[root, tmp_path / "extar.md"], prune=True)
+    manifest = await corpus.store.manifest("handbook")
+    assert (await corpus.store.currents(["handbook"]))["handbook"] == first.version
+    assert manifest is not None and sorted(manifest.documents) == ["extra.md", "parking.md"]

@@ -259,3 +259,31 @@ async def test_clocks_that_straddle_a_minute_still_fire_once(pair: tuple[Harness
     await b.runner.reload()
     fired = await asyncio.gather(a.runner.tick(), b.runner.tick())
     assert sorted(fired) == [0, 1] and len(await one.svc.store.since(T0)) == 1
+
+
+async def test_a_schedule_deleted_mid_firing_leaves_no_keys_without_expiry(pair: tuple[Harness, Harness]) -> None:
+    """Deleted (on another process) between the claim of a fire time and its settle, or before its missed times are
+    recorded: only the fire keys stay, and they expire — no state, log or cursor entry that would stay forever."""
+    import redis.asyncio as aioredis
+
+    from bot.core.schedule_models import FireRecord
+
+    one, _two = pair
+    assert one.maple is not None and one.maple.schedule_store is not None
+    store = one.maple.schedule_store
+    made = await store.create(schedule(rule=every(300)))
+    at = T0 + timedelta(seconds=300)
+    key = str(int(at.timestamp()))
+    assert await store.claim(made.id, key, lease=60)
+    await store.delete(made.id)
+    await store.settle(made.id, key, record=FireRecord(at=at, result="fired", run_id="R-GONE"))
+    late = str(int((at + timedelta(seconds=300)).timestamp()))
+    assert await store.miss(made.id, [late], record=FireRecord(at=at + timedelta(seconds=300), result="missed")) == 0
+    r = aioredis.from_url(one.redis_url)
+    try:
+        left = [k async for k in r.scan_iter(match=f"{one.prefix}schedule*")]
+        forever = [k for k in left if not k.endswith(b":schedules") and await r.ttl(k) < 0]
+        assert forever == [], forever
+        assert not await r.hexists(f"{one.prefix}schedules:cursor", made.id)
+    finally:
+        await r.aclose()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
+import yaml
 
 from bot.app import redis_warnings
 from bot.app_audit import anchor_signer, audit_keyring
@@ -176,3 +177,55 @@ async def test_redis_durability_warnings() -> None:
         await r.aclose()
     persistent = conf.get("appendonly") == "yes" or conf.get("save")
     assert bool(warnings) is not bool(persistent) or any("maxmemory" in w for w in warnings)
+
+
+def test_an_export_that_fails_leaves_the_earlier_export_whole(tmp_path: Path) -> None:
+    """Redis unreachable in the middle of `maple audit export -o FILE`: the file from the last export is still
+    there, whole (the export is written aside and moved into place only once complete), and the error says so."""
+    env = {**clean_env(), "MAPLE_AUDIT_KEYS": f"k1:{AUDIT_KEY}", "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}
+    earlier = tmp_path / "audit.jsonl"
+    earlier.write_text('{"kind": "run.created"}\n')
+    out = maple("audit", "export", "-o", str(earlier), env=env)
+    assert out.returncode == 1 and "cannot be reached" in out.stderr and "Traceback" not in out.stderr
+    assert earlier.read_text() == '{"kind": "run.created"}\n'
+    assert [p.name for p in tmp_path.iterdir()] == ["audit.jsonl"]  # nothing half-written left beside it
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["export", "--since", "99999999d"], "too long"),
+    (["export", "-o", "/nonexistent-dir/audit.jsonl"], "/nonexistent-dir"),
+    (["anchor", "--every", "0s"], "at least"),
+])
+def test_audit_commands_answer_bad_input_in_words(args: list[str], says: str) -> None:
+    """What an operator may mistype gets a sentence to act on, never a traceback — and `anchor --every 0s` is
+    refused rather than anchoring in a loop as fast as it can (an anchor file growing without bound)."""
+    env = {**clean_env(), "MAPLE_AUDIT_KEYS": f"k1:{AUDIT_KEY}"}
+    keys = keygen(env)
+    env |= {"MAPLE_AUDIT_ANCHOR_KEY": keys["MAPLE_AUDIT_ANCHOR_KEY"], "MAPLE_REDIS_PREFIX": "test:auditcli:bad:"}
+    out = maple("audit", *args, env=env, timeout=30)
+    assert out.returncode != 0 and "Traceback" not in out.stderr, out.stderr
+    assert says in out.stderr, out.stderr
+
+
+def test_a_model_key_in_dot_env_enables_its_model(tmp_path: Path) -> None:
+    """The README puts OPENAI_API_KEY in `.env`; the settings read it there, so the model it enables must be active
+    too (it was silently left out: every draft went to the local demo model while `config check` showed the key
+    as set). An embeddings endpoint whose key is set nowhere is an error of `config check`, not a failed start."""
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in clean_env().items() if k not in ("OPENAI_API_KEY", "PRIVATE_EMBED_KEY")}
+    env["PYTHONPATH"] = str(root)
+    (tmp_path / ".env").write_text("OPENAI_API_KEY=sk-from-dot-env-123456\n")
+    out = maple("config", "check", env=env, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert "openai" in report["active_models"] and "sk-from-dot-env" not in out.stdout
+
+    config = yaml.safe_load((root / "config" / "maple.yaml").read_text())
+    config["knowledge"]["embeddings"] = {"kind": "openai-compatible", "base_url": "https://embed.example.com/v1",
+                                         "api_key_env": "PRIVATE_EMBED_KEY", "model": "emb"}
+    (tmp_path / "embed.yaml").write_text(yaml.safe_dump(config))
+    failed = maple("config", "check", env={**env, "MAPLE_CONFIG": str(tmp_path / "embed.yaml")}, cwd=tmp_path)
+    assert failed.returncode == 1 and "PRIVATE_EMBED_KEY is not set" in failed.stderr, failed.stderr
+    (tmp_path / ".env").write_text("PRIVATE_EMBED_KEY=emb-key-123456\n")
+    fine = maple("config", "check", env={**env, "MAPLE_CONFIG": str(tmp_path / "embed.yaml")}, cwd=tmp_path)
+    assert fine.returncode == 0, fine.stderr
