@@ -70,8 +70,10 @@ class Work:
             self.hits[kind] = self.hits.get(kind, 0) + count
 
     def take(self, out: ToolOutput, floors: SourceFloorSpec) -> None:
-        """What a tool returned joins the run: its level (at least its source's floor) and its audience."""
+        """What a tool returned joins the run: its level (at least its source's floor and the tool's own) and its
+        audience. A floor stays a floor: redaction masks detected values, never what a source or tool declares."""
         floor = Sensitivity(getattr(floors, out.source_kind)) if out.source_kind else Sensitivity.PUBLIC
+        floor = max(floor, out.floor)
         self.floor = max(self.floor, floor)
         self.raise_level(max(out.level, floor), out.hits)
         if out.source is not None:

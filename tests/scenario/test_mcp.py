@@ -5,6 +5,7 @@ an edit, and not twice when its delivery runs twice."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -166,3 +167,36 @@ def _shows(h: Harness, run_id: str, needle: str) -> bool:
 async def _queue_empty(h: Harness) -> bool:
     assert h.maple is not None
     return await h.maple.queue.depth() == 0
+
+
+@contextlib.asynccontextmanager
+async def started(slack: FakeSlack, openai_fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                  data: dict[str, Any]) -> AsyncIterator[tuple[Harness, Path]]:
+    log = tmp_path / "received.jsonl"
+    monkeypatch.setenv("MAPLE_TEST_OPENAI_KEY", "sk-test-secret-key-1234567890")
+    monkeypatch.setenv(LOG_ENV, str(log))
+    h = Harness(slack=slack, openai=openai_fake, spec=data)
+    await h.start()
+    try:
+        yield h, log
+    finally:
+        await h.stop()
+        await h.cleanup_redis()
+
+
+async def test_a_servers_floor_holds_when_the_workflow_redacts(
+        slack: FakeSlack, openai_fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Redaction masks detected values; it never lowers what a server declares as the least level of its output."""
+    data = mcp_spec()
+    data["tools"]["mcp"] = [stdio_server(floor="confidential", clearance="confidential")]
+    data["workflows"].append({
+        "id": "lookup", "title": "Lookup", "description": "Look tickets up, personal values masked.",
+        "keywords": ["lookup"], "redact": True,
+        "steps": [{"kind": "tool", "tool": "tickets__search", "arguments": {"query": "{goal}"}}, {"kind": "generate"},
+                  {"kind": "review"}, {"kind": "deliver"}]})
+    async with started(slack, openai_fake, monkeypatch, tmp_path, data) as (h, log):
+        h.openai.reply = "Two tickets match."
+        _, reply = await h.slash(REQUESTER, "run lookup VPN problems")
+        run = await h.wait_state(run_id_of(reply), "in_review")
+        assert received(log, "search") and [r["model"] for r in h.openai.requests] == ["gpt-private"]
+        assert run.sensitivity.label == "confidential"

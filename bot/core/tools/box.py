@@ -127,7 +127,7 @@ class ToolBox:
         level, hits = self._assess(capped)
         return ToolOutput(text=capped, level=max(level, tool.floor), hits=hits, source=result.source,
                           source_kind=result.source_kind, readers=result.readers,
-                          untrusted=tool.name if tool.untrusted_output else None)
+                          untrusted=tool.name if tool.untrusted_output else None, floor=tool.floor)
 
     async def _period(self, result: ToolResult, tool: Tool) -> ToolOutput:
         """A schedule's whole period (up to ``WINDOW_MAX_CHARS``): assessed in slices, yielding between them, so
@@ -141,7 +141,7 @@ class ToolBox:
                 hits[kind] = hits.get(kind, 0) + count
             await asyncio.sleep(0)
         return ToolOutput(text=whole, level=level, hits=hits, source=result.source, source_kind=result.source_kind,
-                          readers=result.readers, count=int(result.data.get("messages") or 0))
+                          readers=result.readers, count=int(result.data.get("messages") or 0), floor=tool.floor)
 
     def _attrs(self, name: str, tool: Tool | None, sent: str, started: float, *, out: ToolOutput | None = None,
                error: ToolError | None = None, call_id: str | None = None) -> dict[str, Any]:
