@@ -294,7 +294,9 @@ async def _run_requested(svc: Services, work: Work, call: ToolCall, level: Sensi
     except ToolError as exc:
         await svc.record("tool.refused", work.run, attrs={"gen_ai.tool.name": call.name[:64],
                                                           "error.type": type(exc).__name__})
-        return f"error: {exc}", level
+        content = f"error: {exc}"  # may quote a server's own words: assessed like its output before it is sent
+        work.raise_level(*svc.assessment(content))
+        return content, max(level, work.level)
     work.take(out, svc.spec.sensitivity.sources)
     work.context.append(out.text)
     await svc.record("tool.called", work.run, attrs={"gen_ai.tool.name": call.name, "maple.tool.requested_by": "model",

@@ -67,6 +67,8 @@ class Performed:
     error: str | None = None
     unknown: bool = False
     attrs: dict[str, Any] | None = None
+    level: Sensitivity = Sensitivity.PUBLIC  # of the error's text (a server's own words): assessed like output
+    hits: dict[str, int] | None = None
 
 
 def no_assessment(default: Sensitivity) -> Assessor:

@@ -17,7 +17,7 @@ from bot.core.models import Job
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.slack_api import FakeSlack
 from tests.harness import CHANNEL, REQUESTER, REVIEWER, REVIEWER2, Harness, spec_dict
-from tests.mcp_env import LOG_ENV, received, stdio_server
+from tests.mcp_env import ALLOW, LOG_ENV, received, stdio_server
 from tests.scenario.test_loop import review_posts, run_id_of
 
 TICKET = '{"title": "<!channel> VPN drops every hour", "priority": 2}'
@@ -182,6 +182,40 @@ async def started(slack: FakeSlack, openai_fake: FakeOpenAI, monkeypatch: pytest
     finally:
         await h.stop()
         await h.cleanup_redis()
+
+
+def locked_spec(*, side_effect: bool) -> dict[str, Any]:
+    data = mcp_spec()
+    effects = ["create_ticket", "locked"] if side_effect else ["create_ticket"]
+    data["tools"]["mcp"] = [stdio_server(allow=[*ALLOW, "locked"], side_effects=effects)]
+    return data
+
+
+async def test_a_servers_error_is_assessed_before_the_next_round(
+        slack: FakeSlack, openai_fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A server's error is its own words (here with a SIN): it raises the run's level like any output, so the
+    round that reads it goes to a model cleared for it."""
+    async with started(slack, openai_fake, monkeypatch, tmp_path, locked_spec(side_effect=False)) as (h, log):
+        h.openai.reply = "The record is locked."
+        run = await h.run(await drafted(h, "what is in record 42", 'tickets__locked {"record": "42"}'))
+        first, second = h.openai.requests
+        assert received(log, "locked") and "545 807 307" in second["messages"][-1]["content"]
+        assert first["model"] == "gpt-test" and second["model"] == "gpt-private"
+        assert run.sensitivity.label == "restricted"
+
+
+async def test_an_approved_calls_error_keeps_its_level_on_delivery(
+        slack: FakeSlack, openai_fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """An approved side effect fails with personal data in the server's error: the result that reports it is
+    restricted, so it goes to the requester's DM, never to the public channel."""
+    async with started(slack, openai_fake, monkeypatch, tmp_path, locked_spec(side_effect=True)) as (h, log):
+        h.openai.reply = "I will unlock record 42."
+        run_id = await drafted(h, "unlock record 42", 'tickets__locked {"record": "42"}')
+        await h.click(REVIEWER, "maple_approve", run_id)
+        run = await h.wait_state(run_id, "delivered", "failed")
+        assert received(log, "locked") and run.calls[0].state == "failed" and "545 807 307" in (run.calls[0].error or "")
+        assert run.sensitivity.label == "restricted"
+        assert "545 807 307" not in json.dumps([p.get("blocks") for p in h.slack.posted(CHANNEL)])
 
 
 async def test_a_servers_floor_holds_when_the_workflow_redacts(

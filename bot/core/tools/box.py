@@ -74,7 +74,9 @@ class ToolBox:
             out = self._output(await self.registry.run(prepared, ctx=ctx, approved=True), tool)
         except ToolError as exc:
             attrs = self._attrs(call.tool, tool, sent, started, error=exc, call_id=call.id)
-            return Performed(output=None, error=str(exc), unknown=isinstance(exc, ToolOutcomeUnknown), attrs=attrs)
+            level, hits = self._assess(str(exc)[:MAX_OUTPUT])  # a server's error is its words: assessed like output
+            return Performed(output=None, error=str(exc), unknown=isinstance(exc, ToolOutcomeUnknown), attrs=attrs,
+                             level=level, hits=hits)
         return Performed(output=out, attrs=self._attrs(call.tool, tool, sent, started, out=out, call_id=call.id))
 
     async def _use(self, name: str, raw: str | Mapping[str, Any], *, run: Run, level: Sensitivity,
