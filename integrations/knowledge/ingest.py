@@ -87,10 +87,14 @@ class Ingest:
                   progress: Progress | None = None, on_total: Callable[[int], None] | None = None) -> Summary:
         self._collection(collection)
         started = asyncio.get_running_loop().time()
-        files, ignored = walk(paths)
+        files, ignored, refused = walk(paths)
         if on_total:
-            on_total(len(files))
+            on_total(len(files) + len(refused))
         summary = Summary(collection=collection, ignored=ignored)
+        for document, why in refused.items():
+            summary.outcomes.append(Outcome(document, "failed", reason=why))
+            if progress:
+                progress(summary.outcomes[-1])
         async with self._locked(collection):
             before = await self.store.manifest(collection) or Manifest(version="", created_at=datetime.now(UTC))
             after = Manifest(version=new_version(), created_at=datetime.now(UTC), documents=dict(before.documents))
@@ -235,14 +239,17 @@ def embed_text(chunk: dict[str, Any]) -> str:
     return "\n".join(x for x in (chunk.get("title"), chunk.get("section"), chunk["text"]) if x)
 
 
-def walk(paths: list[Path]) -> tuple[dict[str, Path], int]:
+def walk(paths: list[Path]) -> tuple[dict[str, Path], int, dict[str, str]]:
     """Document id → file for every supported file under ``paths`` (a directory's files by their path inside
-    it; a file by its name), and how many files were not a supported format. Hidden files and folders are
-    left out; symbolic links are not followed into directories."""
+    it; a file by its name), how many files were not a supported format, and the files refused with why. Hidden
+    files and folders are left out; symbolic links are not followed into directories, and a directory's link to
+    a file outside it (a deployment's ``.env``, a key) is refused: a directory ingest reads only what it holds."""
     files: dict[str, Path] = {}
+    refused: dict[str, str] = {}
     ignored = 0
     for root in paths:
         if root.is_dir():
+            inside = root.resolve()
             for path in sorted(root.rglob("*")):
                 rel = path.relative_to(root)
                 if any(part.startswith(".") for part in rel.parts) or path.is_dir():
@@ -250,10 +257,13 @@ def walk(paths: list[Path]) -> tuple[dict[str, Path], int]:
                 if path.suffix.lower() not in SUFFIXES:
                     ignored += 1
                     continue
+                if path.is_symlink() and not path.resolve().is_relative_to(inside):
+                    refused[rel.as_posix()] = "a link to a file outside the directory (not read)"
+                    continue
                 _add(files, rel.as_posix(), path)
         else:
             _add(files, root.name, root)
-    return files, ignored
+    return files, ignored, refused
 
 
 def _add(files: dict[str, Path], document: str, path: Path) -> None:
