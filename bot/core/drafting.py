@@ -37,6 +37,7 @@ from bot.core.sensitivity import redact, restore
 from bot.core.services import Services, ToolOutput
 from bot.core.spec import TIER_RANK, SourceFloorSpec, StepSpec, WorkflowSpec
 from bot.core.states import transition
+from bot.core.tools.fence import fenced
 from bot.core.tools.history import EMPTY_WINDOW, WINDOW_MAX_CHARS
 
 DEFAULT_PROMPT = "You are Maple, a careful assistant inside a company's Slack. Do what the user asks, concisely."
@@ -51,7 +52,8 @@ class Work:
     workflow: WorkflowSpec | None
     level: Sensitivity
     hits: dict[str, int]
-    context: list[str] = field(default_factory=list)
+    context: list[str] = field(default_factory=list)  # what tools returned, as models read it (untrusted: fenced)
+    read: list[tuple[str | None, str]] = field(default_factory=list)  # the same, plain: (untrusted tool, text)
     draft: str | None = None
     model: str | None = None
     notes: list[str] = field(default_factory=list)
@@ -170,6 +172,7 @@ async def _tool(svc: Services, work: Work, step: StepSpec) -> None:
     work.take(out, svc.spec.sensitivity.sources)
     work.quiet = out.text == EMPTY_WINDOW
     work.context.append(out.for_model(WINDOW_MAX_CHARS if out.count else CONTEXT_LIMIT))  # a period: whole
+    work.read.append((out.untrusted, out.text))
     if out.planned is None or not work.draft:  # a planned call leaves the draft as it was
         work.draft, work.model = out.text, f"tool:{step.tool}"
     await svc.record("tool.called", work.run, attrs={
@@ -272,8 +275,10 @@ def quiet_period(svc: Services, run: Run) -> str:
 
 
 async def _condense(svc: Services, work: Work, step: StepSpec) -> None:
-    """More than one call can read (a busy period): summarize it in parts, then draft from the summaries."""
-    whole = "\n\n".join(work.context)
+    """More than one call can read (a busy period): summarize it in parts — each part of untrusted text fenced on
+    its own — then draft from the summaries."""
+    whole = "\n\n".join(text for _tool, text in work.read)
+    untrusted = next((tool for tool, _text in work.read if tool), None)
 
     async def complete(messages: list[ChatMessage]) -> str:
         level = max(work.level, svc.assessment(messages[1].content)[0])
@@ -281,7 +286,8 @@ async def _condense(svc: Services, work: Work, step: StepSpec) -> None:
         completion, _usage = await _call(svc, work, grant, messages, None)
         return completion.text
 
-    summaries, parts = await condense(whole, limit=CONTEXT_LIMIT - 500, complete=complete)
+    summaries, parts = await condense(whole, limit=CONTEXT_LIMIT - 500, complete=complete,
+                                      wrap=lambda part: fenced(untrusted, part) if untrusted else part)
     lines = whole.count("\n") + 1
     work.context = [summaries]
     work.notes.append(str(text.msg("digest_parts", messages=lines, parts=parts)))
@@ -298,7 +304,8 @@ async def _run_requested(svc: Services, work: Work, call: ToolCall, level: Sensi
         work.raise_level(*svc.assessment(content))
         return content, max(level, work.level)
     work.take(out, svc.spec.sensitivity.sources)
-    work.context.append(out.text)
+    work.context.append(out.for_model(CONTEXT_LIMIT))  # a later step reads it fenced too
+    work.read.append((out.untrusted, out.text))
     await svc.record("tool.called", work.run, attrs={"gen_ai.tool.name": call.name, "maple.tool.requested_by": "model",
                                                      "maple.sensitivity.level": out.level.label})
     return out.for_model(8000), max(level, work.level)

@@ -143,7 +143,8 @@ class ToolBox:
                 hits[kind] = hits.get(kind, 0) + count
             await asyncio.sleep(0)
         return ToolOutput(text=whole, level=level, hits=hits, source=result.source, source_kind=result.source_kind,
-                          readers=result.readers, count=int(result.data.get("messages") or 0), floor=tool.floor)
+                          readers=result.readers, count=int(result.data.get("messages") or 0), floor=tool.floor,
+                          untrusted=tool.name if tool.untrusted_output else None)
 
     def _attrs(self, name: str, tool: Tool | None, sent: str, started: float, *, out: ToolOutput | None = None,
                error: ToolError | None = None, call_id: str | None = None) -> dict[str, Any]:
