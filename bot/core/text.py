@@ -289,6 +289,7 @@ EN: dict[str, str] = {
                         "recorded as missed and not run."),
     "schedule_no_workflow": "its workflow {workflow} no longer exists",
     "schedule_not_allowed": "you may no longer run the {workflow} workflow",
+    "schedule_owner_gone": "its owner's account is deactivated",
     "digest_nothing": "Nothing was posted in {channel} between {since} and {until}.",
     "digest_parts": "{messages} messages summarized in {parts} parts and combined",
     "home_schedules": "*Your schedules*",
