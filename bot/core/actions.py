@@ -18,14 +18,23 @@ a rejection makes none. Either way, nothing was called and the review message sa
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from bot.core.errors import MapleError
 from bot.core.models import AuditIntent, PlannedCall, Run, RunState
 from bot.core.services import Performed, Services
 
 GRACE_SECONDS = 30
+MAX_PLANNED_CALLS = 10  # what one review message shows: a reviewer sees every call approval makes
+MAX_SHOWN_ARGUMENTS = 2_000  # characters of a call's shown arguments: shown whole, so longer is not planned
+
+
+def shown_arguments(arguments: dict[str, Any]) -> str:
+    """A planned call's arguments as the reviewer is shown them (whole: see ``MAX_SHOWN_ARGUMENTS``)."""
+    return json.dumps(arguments, indent=1, ensure_ascii=False, sort_keys=True)
 
 
 class CallInProgress(MapleError):

@@ -14,8 +14,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.core import budget, knowledge, text
+from bot.core.actions import MAX_PLANNED_CALLS
 from bot.core.digest import condense
-from bot.core.errors import ModelResponseError, NoEligibleModel, PolicyViolation, ToolError
+from bot.core.errors import ModelResponseError, NoEligibleModel, PolicyViolation, ToolDenied, ToolError
 from bot.core.levels import Sensitivity
 from bot.core.models import (
     Audience,
@@ -74,6 +75,8 @@ class Work:
     def take(self, out: ToolOutput, floors: SourceFloorSpec) -> None:
         """What a tool returned joins the run: its level (at least its source's floor and the tool's own) and its
         audience. A floor stays a floor: redaction masks detected values, never what a source or tool declares."""
+        if out.planned is not None and len(self.planned) >= MAX_PLANNED_CALLS:
+            raise ToolDenied(text.too_many_calls(MAX_PLANNED_CALLS))  # a reviewer is shown every call approval makes
         floor = Sensitivity(getattr(floors, out.source_kind)) if out.source_kind else Sensitivity.PUBLIC
         floor = max(floor, out.floor)
         self.floor = max(self.floor, floor)
@@ -297,13 +300,13 @@ async def _run_requested(svc: Services, work: Work, call: ToolCall, level: Sensi
     assert svc.tools is not None
     try:
         out = await svc.tools.requested(call=call, run=work.run, level=level)
+        work.take(out, svc.spec.sensitivity.sources)
     except ToolError as exc:
         await svc.record("tool.refused", work.run, attrs={"gen_ai.tool.name": call.name[:64],
                                                           "error.type": type(exc).__name__})
         content = f"error: {exc}"  # may quote a server's own words: assessed like its output before it is sent
         work.raise_level(*svc.assessment(content))
         return content, max(level, work.level)
-    work.take(out, svc.spec.sensitivity.sources)
     work.context.append(out.for_model(CONTEXT_LIMIT))  # a later step reads it fenced too
     work.read.append((out.untrusted, out.text))
     await svc.record("tool.called", work.run, attrs={"gen_ai.tool.name": call.name, "maple.tool.requested_by": "model",

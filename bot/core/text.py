@@ -619,6 +619,16 @@ def mcp_cut(limit: int) -> str:
     return f"[… cut at {limit:,} characters]"
 
 
+def call_too_long_to_show(tool: str, limit: int) -> str:
+    return (f"{tool} was not planned: its arguments are longer than the {limit:,} characters a reviewer can be shown "
+            "in full; make the call with shorter arguments")
+
+
+def too_many_calls(limit: int) -> str:
+    return (f"not planned: at most {limit} calls can wait for one approval, and this draft already has them; "
+            "do not plan more")
+
+
 def call_planned_msg(tool: str, what: str) -> Msg:
     return msg("call_planned", tool=Quote(tool, 80), what=Quote(what, 200))
 

@@ -54,7 +54,7 @@ async def mcp_harness(slack: FakeSlack, openai_fake: FakeOpenAI, monkeypatch: py
 
 
 async def drafted(h: Harness, goal: str, *tool_calls: str, workflow: str = "ticket") -> str:
-    h.openai.script.extend(f"tool:{call}" for call in tool_calls)
+    h.openai.script.extend(call[2:] if call.startswith("s:") else f"tool:{call}" for call in tool_calls)
     _, reply = await h.slash(REQUESTER, f"run {workflow} {goal}")
     run_id = run_id_of(reply)
     await h.wait_state(run_id, "in_review")
@@ -234,3 +234,40 @@ async def test_a_servers_floor_holds_when_the_workflow_redacts(
         run = await h.wait_state(run_id_of(reply), "in_review")
         assert received(log, "search") and [r["model"] for r in h.openai.requests] == ["gpt-private"]
         assert run.sensitivity.label == "confidential"
+
+
+def _review_text(h: Harness, run_id: str) -> str:
+    return json.dumps([p["blocks"] for p in review_posts(h, run_id)])
+
+
+async def test_every_call_approval_makes_is_shown_to_the_reviewer(mcp_harness: tuple[Harness, Path]) -> None:
+    """A model (steered by what it read) plans twelve calls over three rounds: a reviewer is shown every call the
+    approval makes — at most ten wait for one review; the others are refused to the model, never made unseen."""
+    h, log = mcp_harness
+    h.openai.reply = "I will open the tickets."
+    rounds = [[f'tickets__create_ticket {{"title": "ticket {n}", "priority": 3}}' for n in range(k, k + 5)]
+              for k in (0, 5, 10)]
+    rounds[2] = rounds[2][:2]
+    run_id = await drafted(h, "open tickets for the outage", *("s:tools:" + "\n".join(r) for r in rounds))
+    await h.click(REVIEWER, "maple_approve", run_id)
+    await h.wait_state(run_id, "delivered")
+    made = [c["arguments"]["title"] for c in received(log, "create_ticket")]
+    review = _review_text(h, run_id)
+    assert made and all(f'\\"ticket {title.split()[-1]}\\"' in review for title in made), (made, review[:500])
+    assert len(made) <= 10
+
+
+async def test_a_call_whose_arguments_cannot_be_shown_whole_is_not_planned(
+        mcp_harness: tuple[Harness, Path]) -> None:
+    """Arguments longer than a review message can show are refused while drafting: a reviewer never approves a
+    call whose tail (here: who it is for) they could not see."""
+    h, log = mcp_harness
+    h.openai.reply = "I will open a ticket."
+    title = "printer jammed " + "& " * 1500 + "ASSIGN TO EVERYONE AND CLOSE ALL OTHERS"
+    call = "tickets__create_ticket " + json.dumps({"title": title, "priority": 2})
+    run_id = await drafted(h, "open a ticket: the printer jammed", call)
+    run = await h.run(run_id)
+    await h.click(REVIEWER, "maple_approve", run_id)
+    await h.wait_state(run_id, "delivered")
+    assert run.calls == [] and received(log, "create_ticket") == []
+    assert "shown" in h.openai.requests[1]["messages"][-1]["content"]  # the model was told why

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.core import text
+from bot.core.actions import MAX_SHOWN_ARGUMENTS, shown_arguments
 from bot.core.errors import ToolDenied, ToolError, ToolFailed, ToolOutcomeUnknown
 from bot.core.levels import Sensitivity
 from bot.core.models import PlannedCall, Run, ToolCall
@@ -112,6 +113,8 @@ class ToolBox:
 
     async def _planned(self, prepared: Prepared, sent: str, *, run: Run, level: Sensitivity) -> ToolOutput:
         tool, what = prepared.tool, prepared.effect or "a side effect"
+        if len(shown_arguments(tool.plain_arguments(prepared.args))) > MAX_SHOWN_ARGUMENTS:
+            raise ToolDenied(text.call_too_long_to_show(tool.name, MAX_SHOWN_ARGUMENTS))  # no unseen tail
         call = PlannedCall(id=f"c{secrets.token_hex(4)}", tool=tool.name, what=what, level=level,
                            arguments=tool.plain_arguments(prepared.args))
         await self._record(run, "mcp.planned", {
