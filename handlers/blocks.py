@@ -64,8 +64,8 @@ def review_blocks(run: Run, *, banner: Msg | None, buttons: bool) -> list[Block]
         {"type": "divider"},
     ]
     notes = [*(draft.notes if draft else []), *run.policy_notes]
+    blocks += planned_blocks(run)  # before the draft: a long draft is what gets cut, never a call approval makes
     blocks += body_sections(draft.text if draft else "(no draft)")
-    blocks += planned_blocks(run)
     blocks += source_blocks(run)
     if notes:
         blocks.append(context(escape_within(" · ".join(notes), SECTION_LIMIT - 100)))

@@ -3,17 +3,15 @@ literally — they are untrusted), and afterwards what each call answered."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from bot.core import text as say
-from bot.core.actions import approved_calls, dropped_calls
+from bot.core.actions import MAX_PLANNED_CALLS, approved_calls, dropped_calls, shown_arguments
 from bot.core.models import Run
-from handlers.mrkdwn import SECTION_LIMIT, escape_within, mrkdwn
+from handlers.mrkdwn import SECTION_LIMIT, escape, mrkdwn, split_text
 
 Block = dict[str, Any]
-MAX_SHOWN = 10
-ARGUMENTS_LIMIT = 2000
+MAX_SHOWN = MAX_PLANNED_CALLS
 
 
 def _section(text: str) -> Block:
@@ -21,15 +19,18 @@ def _section(text: str) -> Block:
 
 
 def planned_blocks(run: Run) -> list[Block]:
-    """For the review message: each call the current version will make, and a note when an edit dropped some."""
+    """For the review message: each call the current version will make — every one, with its arguments whole
+    (the core plans no more calls, and no longer arguments, than a review shows) — and a note when an edit
+    dropped some."""
     calls = approved_calls(run)
     blocks: list[Block] = []
     if calls:
         blocks.append(_section(mrkdwn(say.msg("calls_planned"))))
     for call in calls[:MAX_SHOWN]:
-        shown = json.dumps(call.arguments, indent=1, ensure_ascii=False, sort_keys=True)
         body = mrkdwn(say.call_planned_msg(call.tool, call.what))
-        blocks.append(_section(f"{body}\n```{escape_within(shown, ARGUMENTS_LIMIT)}```"[:SECTION_LIMIT]))
+        chunks = split_text(escape(shown_arguments(call.arguments)), SECTION_LIMIT - len(body) - 10)
+        blocks.append(_section(f"{body}\n```{chunks[0]}```"))
+        blocks += [_section(f"```{chunk}```") for chunk in chunks[1:]]
     if dropped_calls(run) and run.state.value == "in_review":
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": mrkdwn(say.msg("calls_dropped"))}]})
     return blocks

@@ -154,6 +154,10 @@ class SlackSurface(Surface, Directory):
         return tenancy.is_home_of(team=_str(info.get("team_id")), enterprise=_str(grid.get("enterprise_id")),
                                   teams=teams)
 
+    async def is_active(self, user: str) -> bool:
+        info = await self._people.get(user, wait=None)
+        return bool(info) and not info.get("deleted")  # user_not_found: the account is gone
+
     async def _person(self, user: str) -> Profile:
         try:
             data = await call(self._client, "users.info", user=user)

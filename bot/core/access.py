@@ -50,6 +50,10 @@ class Access:
         """Who is in a channel (for destinations: who would read what is posted there)."""
         return await self._directory.channel_members(channel)
 
+    async def is_active(self, user: str) -> bool:
+        """Is ``user``'s account still there (not deactivated)? Someone who left acts for nobody, roles or not."""
+        return await self._directory.is_active(user)
+
     async def guests(self) -> frozenset[str] | None:
         return await self._directory.guests()
 

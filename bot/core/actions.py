@@ -6,7 +6,8 @@ metadata to look for afterwards, so a call is never made twice:
 - **start** — one compare-and-set moves the call from ``planned`` to ``started`` (with the time it must be over
   by). Only the delivery whose write made that move makes the call; a job delivered twice at once makes it once.
 - **finish** — its answer (or error) is written on the run with its audit event (``mcp.called``, in the outbox,
-  appended idempotently), and what it returned is assessed: the run's level rises before anything is posted.
+  appended idempotently), and what it returned is assessed — an error too, which may quote the server's own
+  words: the run's level rises before anything is posted.
 - a delivery that finds a call ``started`` by another one waits for it (the job is retried) until the call's time
   is up; then the call is ``unknown`` — it may or may not have happened — and is not repeated. The person is told.
 
@@ -17,14 +18,23 @@ a rejection makes none. Either way, nothing was called and the review message sa
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from bot.core.errors import MapleError
 from bot.core.models import AuditIntent, PlannedCall, Run, RunState
 from bot.core.services import Performed, Services
 
 GRACE_SECONDS = 30
+MAX_PLANNED_CALLS = 10  # what one review message shows: a reviewer sees every call approval makes
+MAX_SHOWN_ARGUMENTS = 2_000  # characters of a call's shown arguments: shown whole, so longer is not planned
+
+
+def shown_arguments(arguments: dict[str, Any]) -> str:
+    """A planned call's arguments as the reviewer is shown them (whole: see ``MAX_SHOWN_ARGUMENTS``)."""
+    return json.dumps(arguments, indent=1, ensure_ascii=False, sort_keys=True)
 
 
 class CallInProgress(MapleError):
@@ -96,11 +106,13 @@ def _finish(call_id: str, performed: Performed) -> Callable[[Run], None]:
         out = performed.output
         if out is not None:
             call.state, call.result, call.level = "done", out.text, out.level
-            r.sensitivity = max(r.sensitivity, out.level)
-            for kind, count in out.hits.items():
-                r.sensitivity_hits[kind] = r.sensitivity_hits.get(kind, 0) + count
+            level, hits = out.level, out.hits
         else:
             call.state, call.error = ("unknown" if performed.unknown else "failed"), performed.error
+            level, hits = performed.level, performed.hits or {}
+        r.sensitivity = max(r.sensitivity, level)  # what the call answered (its error too) is shown with the result
+        for kind, count in hits.items():
+            r.sensitivity_hits[kind] = r.sensitivity_hits.get(kind, 0) + count
         attrs = {**(performed.attrs or {}), "maple.tool.call.state": call.state}
         r.outbox.append(AuditIntent(id=f"{r.id}:mcp:{call_id}:{call.state}", kind="mcp.called", attrs=attrs))
 

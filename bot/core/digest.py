@@ -40,16 +40,19 @@ def split_parts(whole: str, *, size: int = PART_CHARS) -> list[str]:
     return [p for p in parts if p.strip()]
 
 
-async def condense(whole: str, *, limit: int, complete: Complete) -> tuple[str, int]:
-    """Summaries of ``whole`` that fit in ``limit`` characters, and how many parts the text was read in."""
+async def condense(whole: str, *, limit: int, complete: Complete,
+                   wrap: Callable[[str], str] = lambda part: part) -> tuple[str, int]:
+    """Summaries of ``whole`` that fit in ``limit`` characters, and how many parts the text was read in. ``wrap``
+    is applied to each part of ``whole`` itself (fencing untrusted text, part by part, so none is left outside)."""
     parts = split_parts(whole)
     first = len(parts)
     prompt = PART_PROMPT
-    for _round in range(MAX_ROUNDS):
+    for round_no in range(MAX_ROUNDS):
         summaries = []
         for i, part in enumerate(parts, start=1):
+            body = wrap(part) if round_no == 0 else part
             messages = [ChatMessage(role="system", content=prompt),
-                        ChatMessage(role="user", content=f"Part {i} of {len(parts)}:\n{part}")]
+                        ChatMessage(role="user", content=f"Part {i} of {len(parts)}:\n{body}")]
             summaries.append((await complete(messages)).strip())
         joined = "\n\n".join(f"[part {i}] {s}" for i, s in enumerate(summaries, start=1))
         if len(joined) <= limit:

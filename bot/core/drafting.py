@@ -14,8 +14,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.core import budget, knowledge, text
+from bot.core.actions import MAX_PLANNED_CALLS
 from bot.core.digest import condense
-from bot.core.errors import ModelResponseError, NoEligibleModel, PolicyViolation, ToolError
+from bot.core.errors import ModelResponseError, NoEligibleModel, PolicyViolation, ToolDenied, ToolError
 from bot.core.levels import Sensitivity
 from bot.core.models import (
     Audience,
@@ -37,6 +38,7 @@ from bot.core.sensitivity import redact, restore
 from bot.core.services import Services, ToolOutput
 from bot.core.spec import TIER_RANK, SourceFloorSpec, StepSpec, WorkflowSpec
 from bot.core.states import transition
+from bot.core.tools.fence import fenced
 from bot.core.tools.history import EMPTY_WINDOW, WINDOW_MAX_CHARS
 
 DEFAULT_PROMPT = "You are Maple, a careful assistant inside a company's Slack. Do what the user asks, concisely."
@@ -51,7 +53,8 @@ class Work:
     workflow: WorkflowSpec | None
     level: Sensitivity
     hits: dict[str, int]
-    context: list[str] = field(default_factory=list)
+    context: list[str] = field(default_factory=list)  # what tools returned, as models read it (untrusted: fenced)
+    read: list[tuple[str | None, str]] = field(default_factory=list)  # the same, plain: (untrusted tool, text)
     draft: str | None = None
     model: str | None = None
     notes: list[str] = field(default_factory=list)
@@ -70,8 +73,12 @@ class Work:
             self.hits[kind] = self.hits.get(kind, 0) + count
 
     def take(self, out: ToolOutput, floors: SourceFloorSpec) -> None:
-        """What a tool returned joins the run: its level (at least its source's floor) and its audience."""
+        """What a tool returned joins the run: its level (at least its source's floor and the tool's own) and its
+        audience. A floor stays a floor: redaction masks detected values, never what a source or tool declares."""
+        if out.planned is not None and len(self.planned) >= MAX_PLANNED_CALLS:
+            raise ToolDenied(text.too_many_calls(MAX_PLANNED_CALLS))  # a reviewer is shown every call approval makes
         floor = Sensitivity(getattr(floors, out.source_kind)) if out.source_kind else Sensitivity.PUBLIC
+        floor = max(floor, out.floor)
         self.floor = max(self.floor, floor)
         self.raise_level(max(out.level, floor), out.hits)
         if out.source is not None:
@@ -168,6 +175,7 @@ async def _tool(svc: Services, work: Work, step: StepSpec) -> None:
     work.take(out, svc.spec.sensitivity.sources)
     work.quiet = out.text == EMPTY_WINDOW
     work.context.append(out.for_model(WINDOW_MAX_CHARS if out.count else CONTEXT_LIMIT))  # a period: whole
+    work.read.append((out.untrusted, out.text))
     if out.planned is None or not work.draft:  # a planned call leaves the draft as it was
         work.draft, work.model = out.text, f"tool:{step.tool}"
     await svc.record("tool.called", work.run, attrs={
@@ -270,8 +278,10 @@ def quiet_period(svc: Services, run: Run) -> str:
 
 
 async def _condense(svc: Services, work: Work, step: StepSpec) -> None:
-    """More than one call can read (a busy period): summarize it in parts, then draft from the summaries."""
-    whole = "\n\n".join(work.context)
+    """More than one call can read (a busy period): summarize it in parts — each part of untrusted text fenced on
+    its own — then draft from the summaries."""
+    whole = "\n\n".join(text for _tool, text in work.read)
+    untrusted = next((tool for tool, _text in work.read if tool), None)
 
     async def complete(messages: list[ChatMessage]) -> str:
         level = max(work.level, svc.assessment(messages[1].content)[0])
@@ -279,7 +289,8 @@ async def _condense(svc: Services, work: Work, step: StepSpec) -> None:
         completion, _usage = await _call(svc, work, grant, messages, None)
         return completion.text
 
-    summaries, parts = await condense(whole, limit=CONTEXT_LIMIT - 500, complete=complete)
+    summaries, parts = await condense(whole, limit=CONTEXT_LIMIT - 500, complete=complete,
+                                      wrap=lambda part: fenced(untrusted, part) if untrusted else part)
     lines = whole.count("\n") + 1
     work.context = [summaries]
     work.notes.append(str(text.msg("digest_parts", messages=lines, parts=parts)))
@@ -289,12 +300,15 @@ async def _run_requested(svc: Services, work: Work, call: ToolCall, level: Sensi
     assert svc.tools is not None
     try:
         out = await svc.tools.requested(call=call, run=work.run, level=level)
+        work.take(out, svc.spec.sensitivity.sources)
     except ToolError as exc:
         await svc.record("tool.refused", work.run, attrs={"gen_ai.tool.name": call.name[:64],
                                                           "error.type": type(exc).__name__})
-        return f"error: {exc}", level
-    work.take(out, svc.spec.sensitivity.sources)
-    work.context.append(out.text)
+        content = f"error: {exc}"  # may quote a server's own words: assessed like its output before it is sent
+        work.raise_level(*svc.assessment(content))
+        return content, max(level, work.level)
+    work.context.append(out.for_model(CONTEXT_LIMIT))  # a later step reads it fenced too
+    work.read.append((out.untrusted, out.text))
     await svc.record("tool.called", work.run, attrs={"gen_ai.tool.name": call.name, "maple.tool.requested_by": "model",
                                                      "maple.sensitivity.level": out.level.label})
     return out.for_model(8000), max(level, work.level)

@@ -40,15 +40,22 @@ async def authorize_run(svc: Services, *, user: str, workflow: WorkflowSpec) -> 
 
 
 async def throttle(svc: Services, intake: Intake) -> None:
-    """Per-user and per-team rate limits on starting runs (``limits:``), taken atomically from shared buckets.
-    Raises RateLimited — before anything is persisted — with when to try again. Schedules are not throttled:
-    they are configuration, not input."""
-    limits = svc.spec.limits
-    if svc.limiter is None or intake.origin.kind == "schedule":
+    """The start limits for a goal as it arrived (``limit_starts``). A schedule's own firings are not throttled:
+    they are configuration, not input (a person's "Run now" click is input, and takes its own limits)."""
+    if intake.origin.kind == "schedule":
         return
-    buckets = [Bucket(key=f"user:{intake.requester}", capacity=limits.runs_per_user_per_minute, per_seconds=60,
+    await limit_starts(svc, user=intake.requester, team=intake.origin.team)
+
+
+async def limit_starts(svc: Services, *, user: str, team: str | None) -> None:
+    """Per-user and per-team rate limits on starting runs (``limits:``), taken atomically from shared buckets.
+    Raises RateLimited — before anything is persisted — with when to try again."""
+    limits = svc.spec.limits
+    if svc.limiter is None:
+        return
+    buckets = [Bucket(key=f"user:{user}", capacity=limits.runs_per_user_per_minute, per_seconds=60,
                       scope="user"),
-               Bucket(key=f"team:{intake.origin.team or '-'}", capacity=limits.runs_per_team_per_minute,
+               Bucket(key=f"team:{team or '-'}", capacity=limits.runs_per_team_per_minute,
                       per_seconds=60, scope="team")]
     buckets = [b for b in buckets if b.capacity > 0]
     if not buckets:

@@ -121,6 +121,11 @@ class Directory(ABC):
         """Is ``user`` a member of a workspace Maple serves (not a Slack Connect user, a stranger, a bot or a
         deactivated account)? Answered within the ack path's budget; not known in time → False (fail closed)."""
 
+    @abstractmethod
+    async def is_active(self, user: str) -> bool:
+        """Does ``user``'s account still exist and is it not deactivated (someone who left)? Unlike ``is_local``,
+        a Slack Connect user counts. Raises SurfaceUnavailable when this is not known (asked again later)."""
+
     async def known_members(self, source: str) -> frozenset[str] | None:
         """Members of a user group (``S…``) or channel (``C…``/``G…``) as known within the ack path's budget;
         None when the answer is not known in time (it keeps loading in the background)."""

@@ -139,7 +139,8 @@ class ScheduleDesk:
         if schedule.from_config and verb != "run":
             return text.msg("schedule_config_managed", id=schedule.id)
         attrs = {"maple.schedule.id": schedule.id, "maple.workflow": schedule.workflow}
-        if verb == "run":
+        if verb == "run":  # a click is input: it takes the clicker's start limits, as a typed goal does
+            await intake.limit_starts(self.sch.svc, user=user, team=schedule.team)
             record = await fire(self.sch, schedule, self.sch.now(), manual=True)
             if record is None or record.run_id is None:
                 return text.msg("schedule_already", id=schedule.id)

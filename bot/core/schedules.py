@@ -134,9 +134,12 @@ async def _window_start(sch: Scheduling, schedule: Schedule, at: datetime) -> da
 
 
 async def denial(sch: Scheduling, schedule: Schedule) -> Msg | None:
-    """Why the owner may not run this schedule now (None when they may): the workflow must exist, the owner
-    must hold one of its roles and may post where it posts."""
+    """Why the owner may not run this schedule now (None when they may): the owner's account must still be
+    active (named by id in a role or not), the workflow must exist, the owner must hold one of its roles and may
+    post where it posts."""
     svc = sch.svc
+    if not await svc.access.is_active(schedule.owner):  # left the workspace: nothing runs on their behalf
+        return text.msg("schedule_owner_gone")
     workflow = svc.spec.workflow(schedule.workflow)
     if workflow is None:
         return text.msg("schedule_no_workflow", workflow=schedule.workflow)

@@ -51,6 +51,7 @@ class ToolOutput:
     count: int = 0  # messages read, for a conversation
     untrusted: str | None = None  # the tool's name, when its text must reach models fenced as data
     planned: PlannedCall | None = None  # a side effect planned for approval instead of made
+    floor: Sensitivity = Sensitivity.PUBLIC  # the least level the tool declares for what it returns
 
     def for_model(self, limit: int) -> str:
         cut = self.text[:limit]
@@ -66,6 +67,8 @@ class Performed:
     error: str | None = None
     unknown: bool = False
     attrs: dict[str, Any] | None = None
+    level: Sensitivity = Sensitivity.PUBLIC  # of the error's text (a server's own words): assessed like output
+    hits: dict[str, int] | None = None
 
 
 def no_assessment(default: Sensitivity) -> Assessor:

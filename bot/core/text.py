@@ -289,6 +289,7 @@ EN: dict[str, str] = {
                         "recorded as missed and not run."),
     "schedule_no_workflow": "its workflow {workflow} no longer exists",
     "schedule_not_allowed": "you may no longer run the {workflow} workflow",
+    "schedule_owner_gone": "its owner's account is deactivated",
     "digest_nothing": "Nothing was posted in {channel} between {since} and {until}.",
     "digest_parts": "{messages} messages summarized in {parts} parts and combined",
     "home_schedules": "*Your schedules*",
@@ -616,6 +617,16 @@ def mcp_not_offered(tool: str) -> str:
 
 def mcp_cut(limit: int) -> str:
     return f"[… cut at {limit:,} characters]"
+
+
+def call_too_long_to_show(tool: str, limit: int) -> str:
+    return (f"{tool} was not planned: its arguments are longer than the {limit:,} characters a reviewer can be shown "
+            "in full; make the call with shorter arguments")
+
+
+def too_many_calls(limit: int) -> str:
+    return (f"not planned: at most {limit} calls can wait for one approval, and this draft already has them; "
+            "do not plan more")
 
 
 def call_planned_msg(tool: str, what: str) -> Msg:

@@ -91,14 +91,18 @@ class Ingest:
                   progress: Progress | None = None, on_total: Callable[[int], None] | None = None) -> Summary:
         self._collection(collection)
         started = asyncio.get_running_loop().time()
-        files, ignored = walk(paths)
+        files, ignored, refused = walk(paths)
         if prune and not files:
             raise NothingToIngest(f"no Markdown, text, HTML, PDF or Word file under {', '.join(map(str, paths))}: "
                                   "--prune would remove every document of the collection, so nothing was done "
                                   "(to empty a collection, use --remove)")
         if on_total:
-            on_total(len(files))
+            on_total(len(files) + len(refused))
         summary = Summary(collection=collection, ignored=ignored)
+        for document, why in refused.items():
+            summary.outcomes.append(Outcome(document, "failed", reason=why))
+            if progress:
+                progress(summary.outcomes[-1])
         async with self._locked(collection) as token:
             before = await self.store.manifest(collection) or Manifest(version="", created_at=datetime.now(UTC))
             after = Manifest(version=new_version(), created_at=datetime.now(UTC), documents=dict(before.documents))
@@ -245,11 +249,13 @@ def embed_text(chunk: dict[str, Any]) -> str:
     return "\n".join(x for x in (chunk.get("title"), chunk.get("section"), chunk["text"]) if x)
 
 
-def walk(paths: list[Path]) -> tuple[dict[str, Path], int]:
+def walk(paths: list[Path]) -> tuple[dict[str, Path], int, dict[str, str]]:
     """Document id → file for every supported file under ``paths`` (a directory's files by their path inside
-    it; a file by its name), and how many files were not a supported format. Hidden files and folders are
-    left out; symbolic links are not followed into directories."""
+    it; a file by its name), how many files were not a supported format, and the files refused with why. Hidden
+    files and folders are left out; symbolic links are not followed into directories, and a directory's link to
+    a file outside it (a deployment's ``.env``, a key) is refused: a directory ingest reads only what it holds."""
     files: dict[str, Path] = {}
+    refused: dict[str, str] = {}
     ignored = 0
     missing = [str(p) for p in paths if not p.exists() and not p.is_symlink()]
     if missing:  # a typo, or a share that is not mounted: never read as "every document is gone" (--prune)
@@ -257,6 +263,7 @@ def walk(paths: list[Path]) -> tuple[dict[str, Path], int]:
                               "documents, use --remove)")
     for root in paths:
         if root.is_dir():
+            inside = root.resolve()
             for path in sorted(root.rglob("*")):
                 rel = path.relative_to(root)
                 if any(part.startswith(".") for part in rel.parts) or path.is_dir():
@@ -264,10 +271,13 @@ def walk(paths: list[Path]) -> tuple[dict[str, Path], int]:
                 if path.suffix.lower() not in SUFFIXES:
                     ignored += 1
                     continue
+                if path.is_symlink() and not path.resolve().is_relative_to(inside):
+                    refused[rel.as_posix()] = "a link to a file outside the directory (not read)"
+                    continue
                 _add(files, rel.as_posix(), path)
         else:
             _add(files, root.name, root)
-    return files, ignored
+    return files, ignored, refused
 
 
 def _add(files: dict[str, Path], document: str, path: Path) -> None:

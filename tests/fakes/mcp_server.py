@@ -1,8 +1,9 @@
 """A real MCP server for the tests, written with the official SDK: ``python -m tests.fakes.mcp_server`` serves
 over stdio, ``--http PORT`` over streamable HTTP on 127.0.0.1.
 
-Its tools read (``search``, ``patient``, ``inject``, ``big``), act (``create_ticket``, ``delete_all``) or misbehave
-(``crash`` exits the process, ``hang`` never answers, ``garbage`` writes a line that is not JSON-RPC). Every call
+Its tools read (``search``, ``patient``, ``inject``, ``big``), act (``create_ticket``, ``delete_all``), refuse
+(``locked``: personal data in its error) or misbehave (``crash`` exits the process, ``hang`` never answers,
+``garbage`` writes a line that is not JSON-RPC). Every call
 is appended to the JSONL file named by ``MCP_FAKE_LOG`` (tool, arguments, the Authorization header over HTTP), so a
 test asserts on what the server received."""
 
@@ -15,6 +16,7 @@ import time
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
 app = MCPServer("fake-tickets")
@@ -83,6 +85,13 @@ def risky(code: Annotated[str, Field(pattern=r"^(a+)+$")]) -> str:
     """A schema whose pattern backtracks catastrophically on "aaaa…b"."""
     _log("risky", {"code": code})
     return "ok"
+
+
+@app.tool()
+def locked(record: str) -> str:
+    """Refuse a locked record, naming in its error whose record it is (a server's own words, with personal data)."""
+    _log("locked", {"record": record})
+    raise ToolError(f"record {record} is locked: patient diagnosed with diabetes; SIN 545 807 307")
 
 
 @app.tool()

@@ -90,6 +90,7 @@ class MemorySurface(Surface, Directory):
         self.guests_set: set[str] = set()
         self.everyone = {"U0REQUEST", "U0REVIEW", "U0REVIEW2", "U0ADMIN"}  # members of a channel unless set
         self.external: set[str] = set()  # Slack Connect users: not members of the served workspace
+        self.deactivated: set[str] = set()  # accounts of people who left
 
     async def place(self, *, channel: str) -> Place:
         if channel.startswith("D"):
@@ -138,7 +139,10 @@ class MemorySurface(Surface, Directory):
         return frozenset(self.guests_set)
 
     async def is_local(self, user: str) -> bool:
-        return user not in self.external
+        return user not in self.external and user not in self.deactivated
+
+    async def is_active(self, user: str) -> bool:
+        return user not in self.deactivated
 
 
 class MemoryAudit(AuditLog):

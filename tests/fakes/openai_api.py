@@ -67,10 +67,14 @@ class FakeOpenAI:
                 await asyncio.wait_for(self._closing.wait(), self.slow_seconds)
         if action == "garbage":
             return web.Response(text="<html>not json", content_type="application/json")
-        if action.startswith("tool:"):
-            name, _, args = action[5:].partition(" ")
-            message = {"role": "assistant", "content": None, "tool_calls": [
-                {"id": "call_1", "type": "function", "function": {"name": name, "arguments": args or "{}"}}]}
+        if action.startswith(("tool:", "tools:")):  # tools: one call per line, "name args"
+            wanted = [action[5:]] if action.startswith("tool:") else action[6:].splitlines()
+            calls = []
+            for i, line in enumerate(wanted, 1):
+                name, _, args = line.partition(" ")
+                calls.append({"id": f"call_{i}", "type": "function", "function": {"name": name,
+                                                                                  "arguments": args or "{}"}})
+            message = {"role": "assistant", "content": None, "tool_calls": calls}
             return web.json_response({
                 "id": "chatcmpl-t", "object": "chat.completion", "created": 1, "model": body.get("model", "gpt"),
                 "choices": [{"index": 0, "finish_reason": "tool_calls", "message": message}],

@@ -37,6 +37,7 @@ class FakeSlack:
     org_wide: bool = False
     external: dict[str, str] = field(default_factory=dict)  # Slack Connect users (strangers) → their own team
     missing_users: set[str] = field(default_factory=set)  # users.info answers user_not_found
+    deactivated: set[str] = field(default_factory=set)  # users.info answers deleted: true (people who left)
     grid_teams: dict[str, list[str]] = field(default_factory=dict)  # members of the org → their workspaces
     page_size: int = 0  # conversations.members page size (0 = everything at once)
     held: dict[str, Any] = field(default_factory=dict)  # method → asyncio.Event: calls wait until it is set
@@ -233,7 +234,8 @@ class FakeSlack:
             return {"error": "user_not_found"}
         home = self.external.get(user) or (self.grid_teams.get(user) or [self.team])[0]
         info: dict[str, Any] = {"id": user, "name": user.lower(), "tz": "America/Toronto", "team_id": home,
-                                "is_restricted": user in self.guests, "is_bot": user == BOT_USER}
+                                "is_restricted": user in self.guests, "is_bot": user == BOT_USER,
+                                "deleted": user in self.deactivated}
         if user in self.external:
             info["is_stranger"] = True
         if user in self.grid_teams:

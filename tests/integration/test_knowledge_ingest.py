@@ -187,3 +187,21 @@ async def test_an_ingest_whose_lock_lapsed_publishes_nothing(corpus: Corpus, tmp
         await corpus.ingest.run(collection="handbook", paths=[root], progress=taken_over)
     assert (await corpus.store.currents(["handbook"]))["handbook"] == first.version
     assert await corpus.redis.get(lock) == b'{"host": "elsewhere", "pid": 1, "id": "x"}'  # not released by us
+
+
+async def test_a_link_to_a_file_outside_the_directory_is_refused(corpus: Corpus, tmp_path: Path) -> None:
+    """A directory's symbolic link to a file elsewhere (a deployment's .env, a key) is reported, not ingested:
+    a directory ingest reads only what is inside it. A link between files of the directory is read."""
+    outside = tmp_path / "deploy"
+    outside.mkdir()
+    (outside / "env.md").write_text("# Settings\n\nSLACK_BOT_TOKEN=xoxb-leaked-0123456789 for the parking garage\n")
+    root = tmp_path / "docs"
+    root.mkdir()
+    (root / "good.md").write_text("# Good\n\nThe parking garage opens at six.\n")
+    (root / "notes.md").symlink_to(outside / "env.md")
+    (root / "same.md").symlink_to(root / "good.md")
+    summary = await corpus.ingest.run(collection="handbook", paths=[root])
+    failed = {o.document: o.reason or "" for o in summary.outcomes if o.status == "failed"}
+    assert list(failed) == ["notes.md"] and "outside" in failed["notes.md"]
+    assert summary.count("added") == 2 and summary.documents == 2
+    assert all("xoxb" not in p.text for p in await search(corpus, "parking garage SLACK_BOT_TOKEN"))

@@ -221,6 +221,26 @@ async def test_a_revoked_role_pauses_the_schedule_and_tells_the_owner(
         await h.cleanup_redis()
 
 
+async def test_an_owner_who_left_runs_nothing_even_named_by_id(
+        slack: FakeSlack, openai_fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The owner holds the role by their user id (so it survives deactivation) and is still listed in the
+    channel; their account is deactivated: the schedule pauses at its next fire time, nothing runs for them."""
+    monkeypatch.setenv("MAPLE_TEST_OPENAI_KEY", "sk-test")
+    h = await Harness(slack=slack, openai=openai_fake, spec=spec_dict(), workers=0).start()
+    try:
+        proc = Proc.of(h, clock(T0 + timedelta(seconds=301)))
+        made = await proc.sch.store.create(schedule(rule=every(300)))
+        await proc.runner.reload()
+        slack.deactivated.add(REQUESTER)
+        assert await proc.runner.tick() == 0
+        paused = await proc.sch.store.get(made.id)
+        assert paused.state == "paused" and "deactivated" in (paused.paused_reason or "")
+        assert await h.svc.store.since(T0) == []
+    finally:
+        await h.stop()
+        await h.cleanup_redis()
+
+
 async def test_apscheduler_wakes_both_processes_at_each_fire_time(pair: tuple[Harness, Harness]) -> None:
     """The real timer: two processes' APScheduler wake at every fire time of a one-second schedule (made
     directly in the store, below what people may ask for) and each fire time is fired once, with no gap."""

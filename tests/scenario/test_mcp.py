@@ -5,6 +5,7 @@ an edit, and not twice when its delivery runs twice."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,7 +17,7 @@ from bot.core.models import Job
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.slack_api import FakeSlack
 from tests.harness import CHANNEL, REQUESTER, REVIEWER, REVIEWER2, Harness, spec_dict
-from tests.mcp_env import LOG_ENV, received, stdio_server
+from tests.mcp_env import ALLOW, LOG_ENV, received, stdio_server
 from tests.scenario.test_loop import review_posts, run_id_of
 
 TICKET = '{"title": "<!channel> VPN drops every hour", "priority": 2}'
@@ -53,7 +54,7 @@ async def mcp_harness(slack: FakeSlack, openai_fake: FakeOpenAI, monkeypatch: py
 
 
 async def drafted(h: Harness, goal: str, *tool_calls: str, workflow: str = "ticket") -> str:
-    h.openai.script.extend(f"tool:{call}" for call in tool_calls)
+    h.openai.script.extend(call[2:] if call.startswith("s:") else f"tool:{call}" for call in tool_calls)
     _, reply = await h.slash(REQUESTER, f"run {workflow} {goal}")
     run_id = run_id_of(reply)
     await h.wait_state(run_id, "in_review")
@@ -166,3 +167,107 @@ def _shows(h: Harness, run_id: str, needle: str) -> bool:
 async def _queue_empty(h: Harness) -> bool:
     assert h.maple is not None
     return await h.maple.queue.depth() == 0
+
+
+@contextlib.asynccontextmanager
+async def started(slack: FakeSlack, openai_fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                  data: dict[str, Any]) -> AsyncIterator[tuple[Harness, Path]]:
+    log = tmp_path / "received.jsonl"
+    monkeypatch.setenv("MAPLE_TEST_OPENAI_KEY", "sk-test-secret-key-1234567890")
+    monkeypatch.setenv(LOG_ENV, str(log))
+    h = Harness(slack=slack, openai=openai_fake, spec=data)
+    await h.start()
+    try:
+        yield h, log
+    finally:
+        await h.stop()
+        await h.cleanup_redis()
+
+
+def locked_spec(*, side_effect: bool) -> dict[str, Any]:
+    data = mcp_spec()
+    effects = ["create_ticket", "locked"] if side_effect else ["create_ticket"]
+    data["tools"]["mcp"] = [stdio_server(allow=[*ALLOW, "locked"], side_effects=effects)]
+    return data
+
+
+async def test_a_servers_error_is_assessed_before_the_next_round(
+        slack: FakeSlack, openai_fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A server's error is its own words (here with a SIN): it raises the run's level like any output, so the
+    round that reads it goes to a model cleared for it."""
+    async with started(slack, openai_fake, monkeypatch, tmp_path, locked_spec(side_effect=False)) as (h, log):
+        h.openai.reply = "The record is locked."
+        run = await h.run(await drafted(h, "what is in record 42", 'tickets__locked {"record": "42"}'))
+        first, second = h.openai.requests
+        assert received(log, "locked") and "545 807 307" in second["messages"][-1]["content"]
+        assert first["model"] == "gpt-test" and second["model"] == "gpt-private"
+        assert run.sensitivity.label == "restricted"
+
+
+async def test_an_approved_calls_error_keeps_its_level_on_delivery(
+        slack: FakeSlack, openai_fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """An approved side effect fails with personal data in the server's error: the result that reports it is
+    restricted, so it goes to the requester's DM, never to the public channel."""
+    async with started(slack, openai_fake, monkeypatch, tmp_path, locked_spec(side_effect=True)) as (h, log):
+        h.openai.reply = "I will unlock record 42."
+        run_id = await drafted(h, "unlock record 42", 'tickets__locked {"record": "42"}')
+        await h.click(REVIEWER, "maple_approve", run_id)
+        run = await h.wait_state(run_id, "delivered", "failed")
+        assert received(log, "locked") and run.calls[0].state == "failed" and "545 807 307" in (run.calls[0].error or "")
+        assert run.sensitivity.label == "restricted"
+        assert "545 807 307" not in json.dumps([p.get("blocks") for p in h.slack.posted(CHANNEL)])
+
+
+async def test_a_servers_floor_holds_when_the_workflow_redacts(
+        slack: FakeSlack, openai_fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Redaction masks detected values; it never lowers what a server declares as the least level of its output."""
+    data = mcp_spec()
+    data["tools"]["mcp"] = [stdio_server(floor="confidential", clearance="confidential")]
+    data["workflows"].append({
+        "id": "lookup", "title": "Lookup", "description": "Look tickets up, personal values masked.",
+        "keywords": ["lookup"], "redact": True,
+        "steps": [{"kind": "tool", "tool": "tickets__search", "arguments": {"query": "{goal}"}}, {"kind": "generate"},
+                  {"kind": "review"}, {"kind": "deliver"}]})
+    async with started(slack, openai_fake, monkeypatch, tmp_path, data) as (h, log):
+        h.openai.reply = "Two tickets match."
+        _, reply = await h.slash(REQUESTER, "run lookup VPN problems")
+        run = await h.wait_state(run_id_of(reply), "in_review")
+        assert received(log, "search") and [r["model"] for r in h.openai.requests] == ["gpt-private"]
+        assert run.sensitivity.label == "confidential"
+
+
+def _review_text(h: Harness, run_id: str) -> str:
+    return json.dumps([p["blocks"] for p in review_posts(h, run_id)])
+
+
+async def test_every_call_approval_makes_is_shown_to_the_reviewer(mcp_harness: tuple[Harness, Path]) -> None:
+    """A model (steered by what it read) plans twelve calls over three rounds: a reviewer is shown every call the
+    approval makes — at most ten wait for one review; the others are refused to the model, never made unseen."""
+    h, log = mcp_harness
+    h.openai.reply = "I will open the tickets."
+    rounds = [[f'tickets__create_ticket {{"title": "ticket {n}", "priority": 3}}' for n in range(k, k + 5)]
+              for k in (0, 5, 10)]
+    rounds[2] = rounds[2][:2]
+    run_id = await drafted(h, "open tickets for the outage", *("s:tools:" + "\n".join(r) for r in rounds))
+    await h.click(REVIEWER, "maple_approve", run_id)
+    await h.wait_state(run_id, "delivered")
+    made = [c["arguments"]["title"] for c in received(log, "create_ticket")]
+    review = _review_text(h, run_id)
+    assert made and all(f'\\"ticket {title.split()[-1]}\\"' in review for title in made), (made, review[:500])
+    assert len(made) <= 10
+
+
+async def test_a_call_whose_arguments_cannot_be_shown_whole_is_not_planned(
+        mcp_harness: tuple[Harness, Path]) -> None:
+    """Arguments longer than a review message can show are refused while drafting: a reviewer never approves a
+    call whose tail (here: who it is for) they could not see."""
+    h, log = mcp_harness
+    h.openai.reply = "I will open a ticket."
+    title = "printer jammed " + "& " * 1500 + "ASSIGN TO EVERYONE AND CLOSE ALL OTHERS"
+    call = "tickets__create_ticket " + json.dumps({"title": title, "priority": 2})
+    run_id = await drafted(h, "open a ticket: the printer jammed", call)
+    run = await h.run(run_id)
+    await h.click(REVIEWER, "maple_approve", run_id)
+    await h.wait_state(run_id, "delivered")
+    assert run.calls == [] and received(log, "create_ticket") == []
+    assert "shown" in h.openai.requests[1]["messages"][-1]["content"]  # the model was told why

@@ -11,7 +11,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
+
+from bot.core.errors import RateLimited
+from bot.core.schedule_desk import ScheduleDesk, Zones
 from bot.core.schedule_models import Schedule
+from tests.fakes.openai_api import FakeOpenAI
+from tests.fakes.slack_api import FakeSlack
 from tests.harness import ADMIN, CHANNEL, OUTSIDER, REQUESTER, REVIEWER, Harness, spec_dict
 from tests.scenario.test_loop import start_draft
 from tests.schedule_kit import Proc, clock
@@ -194,6 +200,39 @@ async def test_config_file_schedules_keep_working_and_show_as_managed_by_config(
         assert await proc.runner.tick() == 1
         await h.wait_for(lambda: results(h), what="the config schedule's digest")
         await proc.runner.stop()
+    finally:
+        await h.stop()
+        await h.cleanup_redis()
+
+
+class _NoZones(Zones):
+    async def timezone(self, user: str) -> str | None:
+        return None
+
+
+async def test_run_now_takes_the_clickers_start_limits(slack: FakeSlack, openai_fake: FakeOpenAI,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """"Run now" is a person's input, not a schedule's own firing: clicking it once a second starts no more runs
+    than typing goals would (here 3 a minute). The clock moves a second per click, so each is a new start."""
+    monkeypatch.setenv("MAPLE_TEST_OPENAI_KEY", "sk-test-secret-key-1234567890")
+    data = spec_dict()
+    data["limits"] = {**data.get("limits", {}), "runs_per_user_per_minute": 3}
+    h = Harness(slack=slack, openai=openai_fake, spec=data)
+    await h.start()
+    try:
+        made = await make(h)
+        now = clock(datetime.now(UTC))
+        desk = ScheduleDesk(sch=Proc.of(h, now).sch, zones=_NoZones())
+        said = []
+        for _ in range(5):
+            now.at += timedelta(seconds=1)
+            try:
+                said.append(str(await desk.act(user=REQUESTER, schedule_id=made.id, verb="run")))
+            except RateLimited as exc:
+                said.append(f"throttled: {exc}")
+        assert ["started run" in s for s in said] == [True] * 3 + [False] * 2, said
+        assert all(s.startswith("throttled") for s in said[3:]), said
+        assert len(await h.svc.store.since(made.created_at - timedelta(days=1))) == 3
     finally:
         await h.stop()
         await h.cleanup_redis()

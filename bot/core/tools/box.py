@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.core import text
+from bot.core.actions import MAX_SHOWN_ARGUMENTS, shown_arguments
 from bot.core.errors import ToolDenied, ToolError, ToolFailed, ToolOutcomeUnknown
 from bot.core.levels import Sensitivity
 from bot.core.models import PlannedCall, Run, ToolCall
@@ -74,7 +75,9 @@ class ToolBox:
             out = self._output(await self.registry.run(prepared, ctx=ctx, approved=True), tool)
         except ToolError as exc:
             attrs = self._attrs(call.tool, tool, sent, started, error=exc, call_id=call.id)
-            return Performed(output=None, error=str(exc), unknown=isinstance(exc, ToolOutcomeUnknown), attrs=attrs)
+            level, hits = self._assess(str(exc)[:MAX_OUTPUT])  # a server's error is its words: assessed like output
+            return Performed(output=None, error=str(exc), unknown=isinstance(exc, ToolOutcomeUnknown), attrs=attrs,
+                             level=level, hits=hits)
         return Performed(output=out, attrs=self._attrs(call.tool, tool, sent, started, out=out, call_id=call.id))
 
     async def _use(self, name: str, raw: str | Mapping[str, Any], *, run: Run, level: Sensitivity,
@@ -110,6 +113,8 @@ class ToolBox:
 
     async def _planned(self, prepared: Prepared, sent: str, *, run: Run, level: Sensitivity) -> ToolOutput:
         tool, what = prepared.tool, prepared.effect or "a side effect"
+        if len(shown_arguments(tool.plain_arguments(prepared.args))) > MAX_SHOWN_ARGUMENTS:
+            raise ToolDenied(text.call_too_long_to_show(tool.name, MAX_SHOWN_ARGUMENTS))  # no unseen tail
         call = PlannedCall(id=f"c{secrets.token_hex(4)}", tool=tool.name, what=what, level=level,
                            arguments=tool.plain_arguments(prepared.args))
         await self._record(run, "mcp.planned", {
@@ -127,7 +132,7 @@ class ToolBox:
         level, hits = self._assess(capped)
         return ToolOutput(text=capped, level=max(level, tool.floor), hits=hits, source=result.source,
                           source_kind=result.source_kind, readers=result.readers,
-                          untrusted=tool.name if tool.untrusted_output else None)
+                          untrusted=tool.name if tool.untrusted_output else None, floor=tool.floor)
 
     async def _period(self, result: ToolResult, tool: Tool) -> ToolOutput:
         """A schedule's whole period (up to ``WINDOW_MAX_CHARS``): assessed in slices, yielding between them, so
@@ -141,7 +146,8 @@ class ToolBox:
                 hits[kind] = hits.get(kind, 0) + count
             await asyncio.sleep(0)
         return ToolOutput(text=whole, level=level, hits=hits, source=result.source, source_kind=result.source_kind,
-                          readers=result.readers, count=int(result.data.get("messages") or 0))
+                          readers=result.readers, count=int(result.data.get("messages") or 0), floor=tool.floor,
+                          untrusted=tool.name if tool.untrusted_output else None)
 
     def _attrs(self, name: str, tool: Tool | None, sent: str, started: float, *, out: ToolOutput | None = None,
                error: ToolError | None = None, call_id: str | None = None) -> dict[str, Any]:

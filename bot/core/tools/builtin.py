@@ -83,6 +83,7 @@ class SlackHistory(Tool):
     name = "slack_history"
     description = "Read a channel or thread the requester is a member of."
     args_model = HistoryArgs
+    untrusted_output = True  # what people wrote: it reaches models fenced as data
 
     def __init__(self, reader: ChannelReader) -> None:
         self._reader = reader
