@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.core import text as say
+from bot.core.access import edited_last_by
 from bot.core.knowledge import cited
 from bot.core.models import Run
 from bot.core.ports import View
@@ -50,7 +51,8 @@ def _model_line(run: Run) -> Msg:
     return say.msg("model_line", model=draft.model, tokens=run.total_tokens, cost=cost)
 
 
-def review_blocks(run: Run, *, banner: Msg | None, buttons: bool) -> list[Block]:
+def review_blocks(run: Run, *, banner: Msg | None, buttons: bool, viewer: str | None = None,
+                  notice: Msg | None = None) -> list[Block]:
     draft = run.draft
     blocks: list[Block] = [
         {"type": "header", "text": {"type": "plain_text", "text": "Draft for review"[:150]}},
@@ -73,16 +75,33 @@ def review_blocks(run: Run, *, banner: Msg | None, buttons: bool) -> list[Block]
         who = say.lines([say.msg("raw", text=say.User(u)) for u in run.approvals[:20]], sep=", ")
         blocks.append(context(mrkdwn(say.msg("approvals_progress", who=who, count=len(run.approvals),
                                              quorum=run.quorum))))
+    editor = edited_last_by(run)
+    if buttons and editor is not None:
+        blocks.append(context(mrkdwn(say.msg("review_you_edited") if viewer == editor
+                                     else say.msg("review_editor_cannot", user=say.User(editor)))))
+    if notice and buttons:
+        blocks.append(context(mrkdwn(notice)))
     if banner:
         blocks.append(context(mrkdwn(banner)))
     if buttons:
         ref = run_ref(run)
+        approve = [] if viewer is not None and viewer == editor else [_button("Approve", APPROVE, ref, "primary")]
         blocks.append({"type": "actions", "block_id": f"review:{ref}", "elements": [
-            _button("Approve", APPROVE, ref, "primary"),
+            *approve,
             _button("Edit", EDIT, ref, None),
             _button("Reject", REJECT, ref, "danger"),
         ]})
     return fit(blocks, keep_tail=2 if buttons or banner else 0)
+
+
+TAKE, CANCEL = "maple_take", "maple_cancel"
+
+
+def stuck_blocks(run: Run, message: Msg) -> list[Block]:
+    """To an admin: a run nobody left may approve, with Take the review / Cancel run."""
+    return [section(mrkdwn(message)), {"type": "actions", "block_id": f"stuck:{run.id}", "elements": [
+        _button(str(say.msg("button_take_review")), TAKE, run.id, "primary"),
+        _button(str(say.msg("button_cancel_run")), CANCEL, run.id, "danger")]}]
 
 
 def run_ref(run: Run) -> str:
@@ -138,22 +157,39 @@ def escape_within_lines(rendered: str) -> str:
 
 def result_blocks(run: Run) -> list[Block]:
     draft = run.draft
-    blocks = body_sections(draft.text if draft else "") + source_blocks(run) + outcome_blocks(run)
+    blocks = [*unreviewed_label(run), *body_sections(draft.text if draft else ""), *source_blocks(run),
+              *outcome_blocks(run)]
     parts = [say.msg("footer_requested", user=say.User(run.requester), run=run.id)]
     if run.decision:
         parts.append(say.msg("footer_approved", user=say.User(run.decision.by)))
-    notes = draft.notes if draft and draft.author.startswith("model:") else []
-    if notes and not run.decision:  # unreviewed answers carry their caveats (demo model, no sources…)
-        parts.append(say.msg("raw", text=say.Quote(" · ".join(notes), 1000)))
     return fit([*blocks, context(mrkdwn(say.lines(parts, sep=" · ")))], keep_tail=1)
+
+
+def unreviewed_label(run: Run) -> list[Block]:
+    """What a reader must know before reading text a model wrote that no person reviewed — above it, not in a
+    footer: whether it comes from the approved documents (its valid citations), and its caveats (demo model…)."""
+    draft = run.draft
+    if run.decision is not None or draft is None or not draft.author.startswith("model:"):
+        return []
+    grounded = bool(cited(draft.text) & {c.n for c in run.citations})
+    if draft.model == "knowledge":  # Maple's own words: "not covered", or passages quoted as they are
+        label = say.msg("label_quoted") if grounded else None
+    else:
+        label = say.msg("label_unreviewed_cited" if grounded else "label_unreviewed")
+    lines = [label] if label is not None else []
+    if draft.notes:
+        lines.append(say.msg("label_notes", notes=say.Quote(" · ".join(draft.notes), 1000)))
+    return [section(mrkdwn(say.lines(lines)))] if lines else []
 
 
 def render(view: View) -> tuple[str, list[Block]]:
     """(notification text, blocks) for a view. The text never carries the draft."""
     run = view.run
     if view.kind == "review" and run is not None:
-        return mrkdwn(say.msg("notice_review", run=run.id)), review_blocks(run, banner=view.banner,
-                                                                          buttons=view.buttons)
+        return mrkdwn(say.msg("notice_review", run=run.id)), review_blocks(
+            run, banner=view.banner, buttons=view.buttons, viewer=view.viewer, notice=view.notice)
+    if view.kind == "stuck" and run is not None and view.text is not None:
+        return split_text(mrkdwn(view.text), 300)[0], stuck_blocks(run, view.text)
     if view.kind == "result" and run is not None:
         return mrkdwn(say.msg("notice_result", run=run.id)), result_blocks(run)
     body = mrkdwn(view.text) if view.text is not None else ""
@@ -162,7 +198,7 @@ def render(view: View) -> tuple[str, list[Block]]:
     return split_text(body, 300)[0], [section(chunk) for chunk in split_text(body)]
 
 
-def edit_modal(run: Run) -> Block:
+def edit_modal(run: Run, *, warning: Msg | None = None) -> Block:
     text = run.draft.text if run.draft else ""
     parts = split_text(text, INPUT_LIMIT)
     inputs = [{
@@ -174,7 +210,8 @@ def edit_modal(run: Run) -> Block:
     return {"type": "modal", "callback_id": EDIT_VIEW, "private_metadata": run_ref(run),
             "title": {"type": "plain_text", "text": "Edit draft"},
             "submit": {"type": "plain_text", "text": "Save"}, "close": {"type": "plain_text", "text": "Cancel"},
-            "blocks": [context(f"Run {run.id} · your edit replaces the draft; the original is kept."), *inputs]}
+            "blocks": [context(f"Run {run.id} · your edit replaces the draft; the original is kept."),
+                       *([section(mrkdwn(warning))] if warning is not None else []), *inputs]}
 
 
 def reject_modal(run: Run) -> Block:

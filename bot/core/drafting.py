@@ -102,9 +102,12 @@ async def produce_draft(svc: Services, run: Run) -> Run:
     """Run the steps of a queued/drafting run and move it to review (or straight to approved)."""
 
     def to_drafting(r: Run) -> None:
-        transition(r, RunState.DRAFTING)
+        if not r.terminal:  # cancelled meanwhile: nothing more is done
+            transition(r, RunState.DRAFTING)
 
     run = await svc.mutate(run.id, to_drafting)
+    if run.terminal:
+        return run
     level, hits = svc.assessment(run.goal)
     work = Work(run=run, workflow=svc.spec.workflow(run.workflow), level=level, hits=dict(hits),
                 audience=run.audience)

@@ -323,6 +323,42 @@ EN: dict[str, str] = {
     "sources_none": "There are no document collections you may read. Ask a Maple admin for access.",
     "sources_unavailable": "The knowledge base cannot be read right now; please try again in a minute.",
     "a_collection": "the {name} collection",
+    # The first hour: nobody left to approve, admins taking over, cancelling (firsthour-a; English only here)
+    "edit_leaves_nobody": ("Nobody else can approve this draft. If you save an edit you can't approve it yourself, "
+                           "and the run will wait until a Maple admin takes the review or cancels it. To approve the "
+                           "draft as it is, close this form and click Approve."),
+    "edit_then_others": "After your edit you can't approve this version yourself: {who} can.",
+    "admins_only": "Only Maple admins can do that. Nothing was changed.",
+    "cancel_not_yours": "Only the person who asked, or a Maple admin, can cancel this run. Nothing was changed.",
+    "review_you_edited": "You edited this version, so another reviewer has to approve it.",
+    "review_editor_cannot": "Edited by {user}, who can't approve this version.",
+    "review_stuck": ":warning: Nobody left can approve this version ({why}). A Maple admin can take the review or "
+                    "cancel the run.",
+    "stuck_edited": "{user} edited it and nobody else may approve it",
+    "stuck_nobody": "everyone who may approve it asked for it, edited it or already approved it",
+    "stuck_admins": ("{run} is stuck: nobody left can approve it ({why}). Take the review yourself, or cancel the "
+                     "run."),
+    "told_stuck": ("{run} is waiting: nobody left can approve it ({why}). {admins} can take the review or cancel "
+                   "it; you can cancel it from your run message."),
+    "the_admins": "The Maple admins ({who})",
+    "the_admins_unnamed": "A Maple admin",
+    "status_stuck": "Stuck: nobody left can approve it ({why}). A Maple admin can take the review or cancel it.",
+    "status_waiting_for": "Waiting for: {who}",
+    "cancelled_banner": ":no_entry_sign: Cancelled by {user} at {at}",
+    "told_cancelled": "{run} was cancelled by {user}. Nothing was posted.",
+    "took_review": "You are now a reviewer of {run}: the draft is in your messages with Maple.",
+    "cancel_done": "{run} was cancelled. Nothing was posted.",
+    "button_take_review": "Review it myself",
+    "button_cancel_run": "Cancel run",
+    "run_name": "“{goal}” ({run})",
+    # unreviewed text says so where it is read
+    "working_private": ("Working on it — run {run}. A model writes this and no one reviews it, so I'll send it to "
+                        "you alone."),
+    "label_unreviewed_cited": "_Not reviewed by a person: written by a model from the approved documents below._",
+    "label_unreviewed": (":warning: *Not reviewed, and not from approved documents.* A model wrote this; check it "
+                         "before relying on it."),
+    "label_quoted": "_Quoted from the approved documents below; not reviewed by a person._",
+    "label_notes": "_{notes}_",
 }
 
 
@@ -653,3 +689,18 @@ def extract_note() -> str:
 
 def citations_removed(numbers: list[int]) -> str:
     return str(msg("citations_removed", numbers=", ".join(f"[{n}]" for n in numbers)))
+
+
+# The first hour (firsthour-a): runs named by their goal, people listed, nobody left to approve.
+def run_name(run_id: str, goal: str) -> Msg:
+    """A run as people know it: its goal (cut short), then its id."""
+    return msg("run_name", goal=Quote(" ".join(goal.split()), 60), run=run_id)
+
+
+def people(users: Iterable[str]) -> Msg:
+    """Mentions of ``users``, comma-separated."""
+    return lines([msg("raw", text=User(u)) for u in users], sep=", ")
+
+
+def the_admins(admins: list[str]) -> Msg:
+    return msg("the_admins", who=people(admins[:10])) if admins else msg("the_admins_unnamed")
