@@ -53,45 +53,87 @@ def _model_line(run: Run) -> Msg:
 
 def review_blocks(run: Run, *, banner: Msg | None, buttons: bool, viewer: str | None = None,
                   notice: Msg | None = None) -> list[Block]:
+    """The review message leads with the decision a reviewer makes: the draft (labelled), where Approve posts it
+    and whether that is public, its sensitivity, what it read; then the details (workflow, model, tokens, cost,
+    run id). After a decision its header says which."""
     draft = run.draft
     blocks: list[Block] = [
-        {"type": "header", "text": {"type": "plain_text", "text": "Draft for review"[:150]}},
-        {"type": "section", "fields": [
-            {"type": "mrkdwn", "text": "*Requester*\n" + mrkdwn(say.msg("raw", text=say.User(run.requester)))},
-            {"type": "mrkdwn", "text": f"*Workflow*\n{escape_within(run.workflow, 100)}"},
-            {"type": "mrkdwn", "text": "*Model*\n" + mrkdwn(_model_line(run))},
-            {"type": "mrkdwn", "text": f"*Run*\n{escape_within(run.id, 40)}"},
-        ]},
-        section("*Goal*\n" + escape_within(run.goal, SECTION_LIMIT - 10)),
+        {"type": "header", "text": {"type": "plain_text", "text": str(say.msg(_header(run)))[:150]}},
+        {"type": "section", "fields": decision_fields(run)},
+        section(mrkdwn(say.msg("label_goal", goal=say.Quote(run.goal, SECTION_LIMIT - 20)))),
         {"type": "divider"},
+        section(mrkdwn(say.msg("label_draft"))),
     ]
     notes = [*(draft.notes if draft else []), *run.policy_notes]
     blocks += body_sections(draft.text if draft else "(no draft)")
+    if draft is not None and draft.truncated:
+        blocks.append(context(mrkdwn(say.msg("draft_truncated"))))
     blocks += planned_blocks(run)
     blocks += source_blocks(run)
     if notes:
         blocks.append(context(escape_within(" · ".join(notes), SECTION_LIMIT - 100)))
+    tail: list[Block] = [{"type": "divider"}, context(mrkdwn(say.msg(
+        "review_details", workflow=say.Quote(run.workflow, 100), model=_model_line(run), run=run.id)))]
     if run.approvals and run.state.value == "in_review":
         who = say.lines([say.msg("raw", text=say.User(u)) for u in run.approvals[:20]], sep=", ")
-        blocks.append(context(mrkdwn(say.msg("approvals_progress", who=who, count=len(run.approvals),
-                                             quorum=run.quorum))))
+        tail.append(context(mrkdwn(say.msg("approvals_progress", who=who, count=len(run.approvals),
+                                           quorum=run.quorum))))
     editor = edited_last_by(run)
     if buttons and editor is not None:
-        blocks.append(context(mrkdwn(say.msg("review_you_edited") if viewer == editor
-                                     else say.msg("review_editor_cannot", user=say.User(editor)))))
+        tail.append(context(mrkdwn(say.msg("review_you_edited") if viewer == editor
+                                   else say.msg("review_editor_cannot", user=say.User(editor)))))
     if notice and buttons:
-        blocks.append(context(mrkdwn(notice)))
+        tail.append(context(mrkdwn(notice)))
     if banner:
-        blocks.append(context(mrkdwn(banner)))
+        tail.append(context(mrkdwn(banner)))
     if buttons:
         ref = run_ref(run)
         approve = [] if viewer is not None and viewer == editor else [_button("Approve", APPROVE, ref, "primary")]
-        blocks.append({"type": "actions", "block_id": f"review:{ref}", "elements": [
+        tail.append({"type": "actions", "block_id": f"review:{ref}", "elements": [
             *approve,
             _button("Edit", EDIT, ref, None),
             _button("Reject", REJECT, ref, "danger"),
         ]})
-    return fit(blocks, keep_tail=2 if buttons or banner else 0)
+    return fit([*blocks, *tail], keep_tail=len(tail))
+
+
+def _header(run: Run) -> str:
+    decided = run.decision.kind if run.decision else None
+    if run.state.value == "in_review":
+        return "review_header"
+    if decided == "approve":
+        return "header_approved"
+    return {"reject": "header_rejected", "cancel": "header_cancelled"}.get(decided or "", "header_closed")
+
+
+def decision_fields(run: Run) -> list[Block]:
+    """Where Approve posts (and what kind of conversation that is), the draft's level, who asked, what it read."""
+    posted = "result" in run.effects or run.state.value in ("approved", "delivered")
+    where = _where(run)
+    level = run.sensitivity.label.capitalize()
+    found = ", ".join(sorted(run.sensitivity_hits))[:200]
+    fields = [say.msg("field_posted_to" if posted else "field_posts_to", where=where),
+              say.msg("field_level_found", level=level, found=found) if found else say.msg("field_level", level=level),
+              say.msg("field_requester", user=say.User(run.requester))]
+    if run.read_from:
+        fields.append(say.msg("field_read", channels=say.lines(
+            [say.where(c) for c in run.read_from[:5]], sep=", ")))
+    return [{"type": "mrkdwn", "text": escape_within_lines(mrkdwn(f))[:2000]} for f in fields]
+
+
+def _where(run: Run) -> Msg:
+    target = run.target
+    if target is None:
+        return say.msg("where_unknown")
+    if target.kind == "dm":
+        shown = say.msg("where_dm")
+    else:
+        shown = say.msg(f"where_{target.kind}", channel=say.Channel(target.channel))
+    if target.thread_ts:
+        shown = say.msg("where_thread", where=shown)
+    if target.instead_of:
+        shown = say.msg("where_instead", where=shown, channel=say.where(target.instead_of))
+    return shown
 
 
 TAKE, CANCEL = "maple_take", "maple_cancel"
@@ -182,12 +224,91 @@ def unreviewed_label(run: Run) -> list[Block]:
     return [section(mrkdwn(say.lines(lines)))] if lines else []
 
 
+REVISE, REVISE_VIEW = "maple_revise", "maple_revise_view"
+
+
+def progress_blocks(run: Run) -> list[Block]:
+    """The requester's run message: the goal, where the run is (and who has it), Cancel while it is pending and
+    Revise after a rejection."""
+    blocks: list[Block] = [section(mrkdwn(say.msg("progress_goal", goal=say.Quote(run.goal, 300)))),
+                           section(mrkdwn(_progress_line(run))),
+                           context(mrkdwn(say.msg("progress_details", workflow=say.Quote(run.workflow, 100),
+                                                  run=run.id)))]
+    if not run.terminal and run.state.value != "approved":
+        blocks.append({"type": "actions", "block_id": f"progress:{run.id}", "elements": [
+            _button(str(say.msg("button_cancel_run")), CANCEL, run.id, "danger")]})
+    elif run.state.value in ("rejected", "cancelled"):
+        blocks.append({"type": "actions", "block_id": f"progress:{run.id}", "elements": [
+            _button(str(say.msg("button_revise")), REVISE, run.id, "primary")]})
+    return blocks
+
+
+def _progress_line(run: Run) -> Msg:
+    state, decision = run.state.value, run.decision
+    at = f"{decision.at:%H:%M} UTC" if decision else ""
+    by = say.User(decision.by) if decision else say.User("")
+    if state == "queued":
+        return say.msg("progress_queued")
+    if state == "drafting":
+        return say.msg("progress_drafting")
+    if state == "in_review":
+        who = say.lines([_reviewer(name) for name in run.effects if name.startswith("review:")][:10], sep=", ")
+        if run.quorum > 1:
+            return say.msg("progress_review_quorum", who=who, count=len(run.approvals), quorum=run.quorum)
+        return say.msg("progress_review", who=who)
+    if state == "approved":
+        return say.msg("progress_approved", user=by)
+    if state == "delivered":
+        result = run.effects.get("result")
+        channel = result.channel if result else ""
+        if not decision:
+            return say.msg("raw", text="")
+        if channel.startswith("D"):
+            return say.msg("progress_delivered_dm", user=by, at=at)
+        return say.msg("progress_delivered", user=by, at=at, where=say.where(channel))
+    if state == "rejected":
+        return say.msg("progress_rejected", user=by, at=at, reason=say.Quote((decision.reason if decision else "")
+                                                                             or "", 500))
+    if state == "cancelled":
+        return say.msg("progress_cancelled", user=by, at=at)
+    return say.msg("progress_failed" if state == "failed" else "progress_refused",
+                   why=say.Quote(run.error or "", 500))
+
+
+def text_of_progress(run: Run) -> Msg:
+    return say.lines([say.run_name(run.id, run.goal), _progress_line(run)], sep=" — ")
+
+
+def _reviewer(effect: str) -> Msg:
+    who = effect.partition(":")[2]
+    return say.msg("raw", text=say.User(who) if who.startswith(("U", "W")) else say.Channel(who))
+
+
+def revise_modal(run: Run, *, limit: int) -> Block:
+    """Revise a rejected (or cancelled) run: its goal, pre-filled, to resubmit as a new run of the same workflow."""
+    reason = []
+    if run.decision and run.decision.kind == "reject":
+        reason = [context(mrkdwn(say.msg("revise_reason", user=say.User(run.decision.by),
+                                         reason=say.Quote(run.decision.reason or "", 1500))))]
+    return {"type": "modal", "callback_id": REVISE_VIEW, "private_metadata": run.id,
+            "title": {"type": "plain_text", "text": str(say.msg("revise_title"))[:24]},
+            "submit": {"type": "plain_text", "text": str(say.msg("revise_submit"))[:24]},
+            "close": {"type": "plain_text", "text": "Cancel"},
+            "blocks": [*reason, {"type": "input", "block_id": "goal",
+                                 "label": {"type": "plain_text", "text": str(say.msg("revise_goal"))},
+                                 "element": {"type": "plain_text_input", "action_id": "text", "multiline": True,
+                                             "max_length": min(limit, INPUT_LIMIT),
+                                             "initial_value": run.goal[:min(limit, INPUT_LIMIT)]}}]}
+
+
 def render(view: View) -> tuple[str, list[Block]]:
     """(notification text, blocks) for a view. The text never carries the draft."""
     run = view.run
     if view.kind == "review" and run is not None:
         return mrkdwn(say.msg("notice_review", run=run.id)), review_blocks(
             run, banner=view.banner, buttons=view.buttons, viewer=view.viewer, notice=view.notice)
+    if view.kind == "progress" and run is not None:
+        return mrkdwn(text_of_progress(run)), progress_blocks(run)
     if view.kind == "stuck" and run is not None and view.text is not None:
         return split_text(mrkdwn(view.text), 300)[0], stuck_blocks(run, view.text)
     if view.kind == "result" and run is not None:

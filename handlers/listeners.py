@@ -34,10 +34,13 @@ from handlers.blocks import (
     PICK,
     REJECT,
     REJECT_VIEW,
+    REVISE,
+    REVISE_VIEW,
     TAKE,
     edit_modal,
     parse_ref,
     reject_modal,
+    revise_modal,
 )
 from handlers.goals import ack_params, answer_in_conversation
 from handlers.mrkdwn import mrkdwn
@@ -135,6 +138,30 @@ def register(app: AsyncApp, *, desk: Desk, on_group_change: Callable[[str | None
             await _tell(svc, body, _message(exc))
             return
         await _tell(svc, body, done)
+
+    @app.action(REVISE)
+    async def on_revise(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: Any) -> None:
+        """The requester revises a rejected run: a form with its goal, pre-filled."""
+        await ack()
+        user, run_id = body["user"]["id"], str(action.get("value", ""))[:40]
+        try:
+            run = await svc.store.get(run_id)
+            if run.requester != user:
+                raise AccessDenied(text.msg("revise_not_yours"))
+            await client.views_open(trigger_id=body["trigger_id"],
+                                    view=revise_modal(run, limit=svc.spec.limits.max_goal_chars))
+        except (AccessDenied, NotFound, StoreUnavailable) as exc:
+            await _tell(svc, body, _message(exc))
+        except SlackApiError as exc:
+            log.warning("could not open a modal", extra={"run_id": run_id, "error": exc.response.get("error")})
+            await _tell(svc, body, text.MODAL_FAILED)
+
+    @app.view(REVISE_VIEW)
+    async def on_revised(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        goal = view.get("state", {}).get("values", {}).get("goal", {}).get("text", {}).get("value") or ""
+        run_id = str(view.get("private_metadata", ""))[:40]
+        await _submit_view(ack, "goal", lambda: intake.revise(svc, run_id=run_id, user=body["user"]["id"],
+                                                             goal=goal))
 
     @app.action(re.compile(f"^{PICK}_[a-z0-9_-]+$"))
     async def on_pick(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:

@@ -173,7 +173,9 @@ def working(svc: Services, run: Run) -> Msg:
     wf = svc.spec.workflow(run.workflow)
     if wf is not None and private_result(run, wf):
         return text.msg("working_private", run=run.id)
-    return text.working_on_it(run.id) if wf is None or wf.review else text.working_no_review(run.id)
+    if wf is None or wf.review:
+        return text.msg("working_tracked", run=text.run_name(run.id, run.goal))
+    return text.working_no_review(run.id)
 
 
 def private_result(run: Run, workflow: WorkflowSpec) -> bool:

@@ -265,6 +265,7 @@ class ChatMessage(Model):
 
 class Completion(Model):
     text: str
+    finish_reason: str | None = None  # "length": the model stopped at its token limit
     model: str
     input_tokens: int = 0
     output_tokens: int = 0

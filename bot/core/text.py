@@ -359,6 +359,57 @@ EN: dict[str, str] = {
                          "before relying on it."),
     "label_quoted": "_Quoted from the approved documents below; not reviewed by a person._",
     "label_notes": "_{notes}_",
+    # the review message leads with the decision
+    "review_header": "Draft for review",
+    "header_approved": "Approved",
+    "header_rejected": "Rejected",
+    "header_cancelled": "Cancelled",
+    "header_closed": "No longer in review",
+    "field_posts_to": "*Approve posts to*\n{where}",
+    "field_posted_to": "*Posts to*\n{where}",
+    "field_level": "*Sensitivity*\n{level}",
+    "field_level_found": "*Sensitivity*\n{level} — found: {found}",
+    "field_requester": "*Requested by*\n{user}",
+    "field_read": "*Read from*\n{channels}",
+    "where_public": "{channel} — public channel",
+    "where_private": "{channel} — private channel",
+    "where_shared": "{channel} — Slack Connect channel, people outside the workspace read it",
+    "where_dm": "the requester's direct messages with Maple",
+    "where_thread": "a thread in {where}",
+    "where_instead": "{where}, instead of {channel}, which may not receive it",
+    "where_unknown": "not worked out yet",
+    "label_goal": "*Goal*\n{goal}",
+    "label_draft": "*Draft*",
+    "draft_truncated": (":warning: _Truncated: the draft was cut short at its length limit. Edit shows all that "
+                        "was kept._"),
+    "review_details": "Workflow {workflow} · {model} · run {run}",
+    # the requester's run message
+    "told_approved_dm": "Your run {run} was approved by {user} and sent to you in a direct message.",
+    "working_tracked": ("Working on it — {run}. I'll post the draft for review. Follow it in your direct messages "
+                        "with Maple: one message there shows where it is, and lets you cancel it."),
+    "progress_goal": "*{goal}*",
+    "progress_queued": ":hourglass: Queued — waiting for a worker",
+    "progress_drafting": ":hourglass: Drafting…",
+    "progress_review": ":hourglass: With reviewers: {who}",
+    "progress_review_quorum": ":hourglass: With reviewers: {who} — {count} of {quorum} approvals",
+    "progress_stuck": (":warning: With reviewers, but nobody left can approve it ({why}). A Maple admin can take "
+                       "it, or you can cancel it."),
+    "progress_approved": ":hourglass: Approved by {user} — posting…",
+    "progress_delivered": ":white_check_mark: Approved by {user} at {at}, posted in {where}",
+    "progress_delivered_dm": ":white_check_mark: Approved by {user} at {at}, sent to you in a direct message",
+    "progress_rejected": ":x: Rejected by {user} at {at}: {reason}",
+    "progress_cancelled": ":no_entry_sign: Cancelled by {user} at {at}. Nothing was posted.",
+    "progress_failed": ":warning: Could not be completed: {why}",
+    "progress_refused": ":no_entry_sign: Refused: {why}",
+    "progress_details": "{workflow} · run {run}",
+    "button_revise": "Revise",
+    "revise_title": "Revise and resubmit",
+    "revise_submit": "Resubmit",
+    "revise_reason": "Rejected by {user}: {reason}",
+    "revise_goal": "Goal",
+    "revise_not_yours": "Only the person who asked can revise this run.",
+    "revise_not_rejected": "Only a rejected or cancelled run can be revised; this one is {state}.",
+    "revised": "Resubmitted as {run}.",
 }
 
 
@@ -449,28 +500,30 @@ def rejected_banner(user: str, at: str) -> Msg:
     return msg("rejected_banner", user=User(user), at=at)
 
 
-def told_approved(run_id: str, user: str, channel: str) -> Msg:
+def told_approved(run_id: str | Msg, user: str, channel: str) -> Msg:
+    if channel.startswith("D"):  # a DM is never named as if it were a channel
+        return msg("told_approved_dm", run=run_id, user=User(user))
     return msg("told_approved", run=run_id, user=User(user), channel=Channel(channel))
 
 
-def told_rejected(run_id: str, user: str, reason: str) -> Msg:
+def told_rejected(run_id: str | Msg, user: str, reason: str) -> Msg:
     return msg("told_rejected", run=run_id, user=User(user), reason=Quote(reason, 2000))
 
 
-def review_overdue(run_id: str, workflow: str, minutes: int) -> Msg:
+def review_overdue(run_id: str | Msg, workflow: str, minutes: int) -> Msg:
     return msg("review_overdue", run=run_id, workflow=workflow, minutes=minutes)
 
 
-def told_failed(run_id: str, why: object) -> Msg:
+def told_failed(run_id: str | Msg, why: object) -> Msg:
     return msg("told_failed", run=run_id, why=as_msg(why))
 
 
-def refused(run_id: str, why: object) -> Msg:
+def refused(run_id: str | Msg, why: object) -> Msg:
     return msg("refused", run=run_id, why=as_msg(why))
 
 
-def rerouted(run_id: str, channel: str, why: Msg) -> Msg:
-    return msg("rerouted", run=run_id, channel=Channel(channel), why=why)
+def rerouted(run_id: str | Msg, channel: str, why: Msg) -> Msg:
+    return msg("rerouted", run=run_id, channel=where(channel), why=why)
 
 
 def not_for_you(level: str) -> Msg:
@@ -704,3 +757,9 @@ def people(users: Iterable[str]) -> Msg:
 
 def the_admins(admins: list[str]) -> Msg:
     return msg("the_admins", who=people(admins[:10])) if admins else msg("the_admins_unnamed")
+
+
+def where(channel: str) -> Msg:
+    """A conversation as people know it: a channel mention, or "a direct message" — a DM is never named as if
+    it were a channel."""
+    return msg("a_dm") if channel.startswith("D") else msg("raw", text=Channel(channel))

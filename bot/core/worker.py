@@ -10,10 +10,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from bot.core import budget, reviewers, text
+from bot.core import budget, progress, reviewers, text
 from bot.core.actions import make_approved_calls
 from bot.core.classify import model_prompt, parse_model_choice
-from bot.core.desk import private_result
+from bot.core.desk import private_result, working
 from bot.core.destinations import refusal
 from bot.core.drafting import produce_draft
 from bot.core.effects import post_once
@@ -30,7 +30,7 @@ from bot.core.errors import (
     ToolError,
 )
 from bot.core.intake import choose
-from bot.core.models import Job, JobKind, Run, RunState
+from bot.core.models import Job, JobKind, Run, RunState, Target
 from bot.core.notify import tell_requester
 from bot.core.ports import MessageRef, View
 from bot.core.router import Plan
@@ -64,17 +64,25 @@ async def fail(svc: Services, run_id: str, *, why: Msg) -> None:
     run = await svc.mutate(run_id, to_failed)
     await svc.record("run.failed", run)
     if run.state is RunState.FAILED:
-        await tell_requester(svc, run, effect="failed", message=text.told_failed(run.id, why))
+        await tell_requester(svc, run, effect="failed", message=text.told_failed(_name(run), why))
+        await _show(svc, run.id)
+
+
+def _name(run: Run) -> Msg:
+    return text.run_name(run.id, run.goal)
+
+
+async def _show(svc: Services, run_id: str) -> None:
+    """The requester's run message shows the run as it is now."""
+    await progress.show(svc, await svc.store.get(run_id))
 
 
 async def _ack_in_thread(svc: Services, run: Run) -> Run:
     """A mention or DM gets its "working on it" in the thread (slash commands got theirs in the ack)."""
     if run.origin.kind not in ("mention", "dm"):
         return run
-    workflow = svc.spec.workflow(run.workflow)
-    say = text.working_on_it if workflow is None or workflow.review else text.working_no_review
     run, _ = await post_once(svc, run, effect="ack", channel=run.origin.channel, thread_ts=run.origin.thread_ts,
-                             view=View(kind="notice", text=say(run.id)))
+                             view=View(kind="notice", text=working(svc, run)))
     return run
 
 
@@ -137,6 +145,8 @@ async def _draft(svc: Services, run: Run) -> None:
     run = await _ack_in_thread(svc, run)
     if run.state in (RunState.QUEUED, RunState.DRAFTING):
         await svc.surface.check_member(channel=run.origin.channel)  # fail before anyone reviews undeliverable work
+        if progress.tracked(svc, run):
+            run = await progress.show(svc, await svc.mutate(run.id, _to_drafting))
         try:
             run = await produce_draft(svc, run)
         except (NoModelConfigured, NoEligibleModel, BudgetExceeded, PolicyViolation, ToolError, AccessDenied) as exc:
@@ -146,6 +156,11 @@ async def _draft(svc: Services, run: Run) -> None:
         await _post_reviews(svc, run)
     elif run.state is RunState.APPROVED:
         await _deliver(svc, run)
+
+
+def _to_drafting(r: Run) -> None:
+    if r.state is RunState.QUEUED:
+        transition(r, RunState.DRAFTING)
 
 
 async def _refuse(svc: Services, run: Run, exc: Exception) -> None:
@@ -159,7 +174,8 @@ async def _refuse(svc: Services, run: Run, exc: Exception) -> None:
 
     run = await svc.mutate(run.id, to_refused)
     await svc.record("run.refused", run, attrs={"error.type": type(exc).__name__})
-    await tell_requester(svc, run, effect="refused", message=text.refused(run.id, why))
+    await tell_requester(svc, run, effect="refused", message=text.refused(_name(run), why))
+    await _show(svc, run.id)
 
 
 async def review_targets(svc: Services, run: Run) -> tuple[list[tuple[str, str]], list[Msg]]:
@@ -197,6 +213,7 @@ async def _post_reviews(svc: Services, run: Run) -> None:
         await fail(svc, run.id, why=_no_reviewers(skipped))
         return
     fresh = not any(name.startswith("review:") for name in run.effects)
+    run = await _aim(svc, run)
     notice = await _stuck_notice(svc, run)
     for effect, channel in targets:
         run, _ = await post_once(svc, run, effect=effect, channel=channel,
@@ -208,6 +225,27 @@ async def _post_reviews(svc: Services, run: Run) -> None:
     await svc.record("review.requested", run, attrs={"maple.review.targets": len(targets)})
     if notice is not None:
         await _tell_stuck(svc, run)
+    await _show(svc, run.id)
+
+
+async def _aim(svc: Services, run: Run) -> Run:
+    """Work out where Approve will post, for the review message: the workflow's destination as the gate allows it
+    (or the requester's DM instead), and what kind of conversation that is."""
+    if "result" in run.effects:
+        return run
+    channel, thread, why = await _destination(svc, run)
+    target = None
+    if channel is not None:
+        place = await svc.surface.place(channel=channel)
+        meant = (await _deliver_to(svc, run))[0] if why is not None else None
+        target = Target(channel=channel, thread_ts=thread, kind=place.kind, instead_of=meant)
+    if target == run.target:
+        return run
+
+    def aim(r: Run) -> None:
+        r.target = target
+
+    return await svc.mutate(run.id, aim)
 
 
 def _viewer(effect: str) -> str | None:
@@ -226,7 +264,7 @@ async def _tell_stuck(svc: Services, run: Run) -> None:
     """Nobody left may approve this version: ask the admins (with buttons to take it or cancel) and tell the
     requester — once per draft version."""
     why = await reviewers.stuck_reason(svc, run)
-    name = text.run_name(run.id, run.goal)
+    name = _name(run)
     admins = await reviewers.admins(svc)
     for admin in admins:
         channel = await svc.surface.open_dm(user=admin)
@@ -251,7 +289,7 @@ async def _escalate(svc: Services, run: Run) -> None:
         return
     since = run.drafts[-1].at if run.drafts else run.created_at
     waited = int((svc.clock.now() - since).total_seconds() // 60)
-    message = text.review_overdue(run.id, run.workflow, waited)
+    message = text.review_overdue(_name(run), run.workflow, waited)
     admins = {u for role in svc.spec.admin_roles for u in svc.spec.roles.get(role, []) if u.startswith(("U", "W"))}
     workflow = svc.spec.workflow(run.workflow)
     people = sorted(admins | set(await svc.access.approvers(workflow) if workflow else []))
@@ -288,6 +326,7 @@ async def _refresh_reviews(svc: Services, run: Run, banner: Msg | None = None) -
         if not targets:
             await fail(svc, run.id, why=_no_reviewers(skipped))
             return
+        run = await _aim(svc, run)  # an edit can raise the level, and so change where Approve posts
         notice = await _stuck_notice(svc, run)
         for effect, channel in targets:
             run, _ = await post_once(svc, run, effect=effect, channel=channel,
@@ -296,6 +335,7 @@ async def _refresh_reviews(svc: Services, run: Run, banner: Msg | None = None) -
         await _update_quietly(svc, run, ref, review_view(run, banner, viewer=_viewer(effect), notice=notice))
     if notice is not None:
         await _tell_stuck(svc, run)
+    await _show(svc, run.id)
 
 
 def review_messages(run: Run) -> list[tuple[str, MessageRef]]:
@@ -334,7 +374,7 @@ async def _deliver(svc: Services, run: Run) -> None:
         run = await tell_requester(svc, run, effect="rerouted", message=why)
     if run.decision:
         run = await tell_requester(
-            svc, run, effect="approved", message=text.told_approved(run.id, run.decision.by, ref.channel)
+            svc, run, effect="approved", message=text.told_approved(_name(run), run.decision.by, ref.channel)
         )
 
     def to_delivered(r: Run) -> None:
@@ -344,6 +384,7 @@ async def _deliver(svc: Services, run: Run) -> None:
     run = await svc.mutate(run.id, to_delivered)
     await svc.record("run.delivered", run, attrs={"maple.destination": ref.channel,
                                                   "maple.sensitivity.level": run.sensitivity.label})
+    await _show(svc, run.id)
 
 
 async def _deliver_to(svc: Services, run: Run) -> tuple[str, str | None, str | None]:
@@ -372,7 +413,7 @@ async def _destination(svc: Services, run: Run) -> tuple[str | None, str | None,
         return channel, thread, None
     dm = await svc.surface.open_dm(user=run.requester)
     if await refusal(svc, run=run, channel=dm, user=run.requester) is None:
-        return dm, None, text.rerouted(run.id, channel, why)
+        return dm, None, text.rerouted(_name(run), channel, why)
     return None, None, text.not_for_you(run.sensitivity.label)
 
 
@@ -382,8 +423,9 @@ async def _rejected(svc: Services, run: Run) -> None:
     await _refresh_reviews(svc, run, text.rejected_banner(run.decision.by, _stamp(svc, run)))
     reason = run.decision.reason or "(no reason given)"
     await tell_requester(
-        svc, run, effect="rejected", message=text.told_rejected(run.id, run.decision.by, reason)
+        svc, run, effect="rejected", message=text.told_rejected(_name(run), run.decision.by, reason)
     )
+    await _show(svc, run.id)
 
 
 async def _cancelled(svc: Services, run: Run) -> None:
@@ -394,7 +436,7 @@ async def _cancelled(svc: Services, run: Run) -> None:
     await _refresh_reviews(svc, run, text.msg("cancelled_banner", user=text.User(run.decision.by),
                                               at=_stamp(svc, run)))
     if run.decision.by != run.requester:
-        told = text.msg("told_cancelled", run=text.run_name(run.id, run.goal), user=text.User(run.decision.by))
+        told = text.msg("told_cancelled", run=_name(run), user=text.User(run.decision.by))
         await tell_requester(svc, run, effect="cancelled", message=told)
 
 

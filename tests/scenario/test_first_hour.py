@@ -92,3 +92,71 @@ async def test_a_digest_a_person_starts_goes_to_them_alone_and_says_it_is_unrevi
     result = [p for p in h.slack.posted() if p["metadata"]["event_payload"].get("effect") == "result"]
     assert [p["channel"] for p in result] == ["D0REQUEST"], "never in the public channel"
     assert "Not reviewed" in str(result[0]["blocks"][0])
+
+
+async def test_a_summary_review_says_what_it_read_where_it_posts_and_its_level(harness: Harness) -> None:
+    h = harness
+    _, reply = await h.slash(REQUESTER, "run summarize this channel")
+    run_id = run_id_of(reply)
+    posts = await h.wait_for(lambda: review_posts(h, run_id), what="the review")
+    fields = " ".join(f["text"] for f in posts[0]["blocks"][1]["fields"])
+    assert f"*Read from*\n<#{CHANNEL}>" in fields
+    assert f"*Approve posts to*\n<#{CHANNEL}> — public channel" in fields and "*Sensitivity*\nInternal" in fields
+    assert posts[0]["blocks"][0]["text"]["text"] == "Draft for review"
+    await h.click(REVIEWER, "maple_approve", run_id)
+    await h.wait_state(run_id, "delivered")
+    headers = [u.params["blocks"][0]["text"]["text"] for u in h.slack.calls_to("chat.update")
+               if u.params.get("blocks") and u.params["blocks"][0]["type"] == "header"]
+    assert "Approved" in headers
+
+
+def run_message(h: Harness, run_id: str) -> str:
+    """The requester's run message as it is now (the fake keeps each message with its updates)."""
+    found = [m for m in h.slack.messages["D0REQUEST"]
+             if (m.get("metadata") or {}).get("event_payload") == {"run_id": run_id, "effect": "progress"}]
+    assert len(found) <= 1, "one run message"
+    return str(found[0]["blocks"]) if found else ""
+
+
+async def test_the_run_message_follows_the_run_and_offers_revise(harness: Harness) -> None:
+    h = harness
+    _, reply = await h.slash(REQUESTER, "run draft a reply to the supplier about the late shipment")
+    assert "late shipment" in reply["text"] and "direct messages" in reply["text"]
+    run_id = run_id_of(reply)
+    await h.wait_for(lambda: len(review_posts(h, run_id)) >= 2, what="the reviews")
+    await h.wait_for(lambda: "With reviewers" in run_message(h, run_id), what="with reviewers")
+    assert f"<@{REVIEWER}>" in run_message(h, run_id)
+    await h.click(REVIEWER, "maple_reject", run_id)
+    await h.submit(REVIEWER, "maple_reject_view", run_id, {"reason": "mention the new date"})
+    await h.wait_for(lambda: "Rejected by" in run_message(h, run_id), what="rejected")
+    assert "maple_revise" in run_message(h, run_id)
+    told = [p for p in h.slack.posted("D0REQUEST") if "mention the new date" in p["text"]]
+    assert told and told[0].get("thread_ts") and "late shipment" in told[0]["text"]
+    await h.interact({"type": "block_actions", "user": {"id": REQUESTER}, "channel": {"id": "D0REQUEST"},
+                      "trigger_id": "t3", "actions": [{"action_id": "maple_revise", "value": run_id,
+                                                       "type": "button", "action_ts": "1.4"}]})
+    modal = h.slack.calls_to("views.open")[-1].params["view"]
+    assert "late shipment" in str(modal) and "mention the new date" in str(modal)
+    status, _ = await h.interact({
+        "type": "view_submission", "user": {"id": REQUESTER},
+        "view": {"id": "V2", "type": "modal", "callback_id": "maple_revise_view", "private_metadata": run_id,
+                 "state": {"values": {"goal": {"text": {"type": "plain_text_input",
+                                                        "value": "draft a reply about the shipment, new date May 3"}}}}}})
+    assert status == 200
+    again = await h.wait_for(lambda: [p for p in h.slack.posted("D0REQUEST") if "May 3" in p["text"]
+                                      and p["metadata"]["event_payload"]["effect"] == "progress"],
+                             what="the revised run's message")
+    assert again[0]["metadata"]["event_payload"]["run_id"] != run_id
+
+
+async def test_the_requester_cancels_from_the_run_message(harness: Harness) -> None:
+    h = harness
+    _, reply = await h.slash(REQUESTER, "run draft a reply to the supplier about the late shipment")
+    run_id = run_id_of(reply)
+    await h.wait_for(lambda: "maple_cancel" in run_message(h, run_id), what="cancel offered")
+    await h.interact({"type": "block_actions", "user": {"id": REQUESTER}, "channel": {"id": "D0REQUEST"},
+                      "trigger_id": "t4", "actions": [{"action_id": "maple_cancel", "value": run_id,
+                                                       "type": "button", "action_ts": "1.5"}]})
+    await h.wait_state(run_id, "cancelled")
+    await h.wait_for(lambda: "Cancelled by" in run_message(h, run_id), what="cancelled shown")
+    assert not [p for p in h.slack.posted(CHANNEL) if p["metadata"]["event_payload"]["effect"] == "result"]
