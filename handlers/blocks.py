@@ -6,6 +6,7 @@ from typing import Any
 
 from bot.core import text as say
 from bot.core.access import edited_last_by
+from bot.core.home import HomeRuns
 from bot.core.knowledge import cited
 from bot.core.models import Run
 from bot.core.ports import View
@@ -353,6 +354,26 @@ def choice_blocks(*, run_id: str, question: str, options: list[tuple[str, str]])
     buttons = [{"type": "button", "text": {"type": "plain_text", "text": label[:75]}, "action_id": f"{PICK}_{wf}",
                 "value": f"{run_id}:{wf}"} for wf, label in options[:5]]
     return [section(question), {"type": "actions", "block_id": f"pick:{run_id}", "elements": buttons}]
+
+
+def runs_blocks(runs: HomeRuns, *, notice: Msg | None = None) -> list[Block]:
+    """The App Home's runs, per person: mine, waiting for my review (stuck ones marked), and for admins what needs
+    attention, stuck runs with their buttons."""
+    blocks: list[Block] = [context(mrkdwn(notice))] if notice is not None else []
+    for title, none, lines in (("home_waiting", "home_waiting_none", runs.waiting),
+                               ("home_mine", "home_mine_none", runs.mine)):
+        shown = say.lines([say.msg(title), *lines]) if lines else say.lines([say.msg(title), say.msg(none)])
+        blocks.append(section(escape_within_lines(mrkdwn(shown))))
+    if runs.admin:
+        blocks.append({"type": "divider"})
+        if not runs.stuck and not runs.attention:
+            blocks.append(section(mrkdwn(say.lines([say.msg("home_attention"), say.msg("home_attention_none")]))))
+        else:
+            blocks.append(section(escape_within_lines(mrkdwn(say.lines([say.msg("home_attention"),
+                                                                        *runs.attention])))))
+        for run, message in runs.stuck:
+            blocks += stuck_blocks(run, message)
+    return blocks
 
 
 def home_view(workflows: Msg, *, admin: bool, extra: list[Block] | None = None) -> Block:

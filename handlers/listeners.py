@@ -123,7 +123,7 @@ def register(app: AsyncApp, *, desk: Desk, on_group_change: Callable[[str | None
             await _tell(svc, body, text.MODAL_FAILED)
 
     @app.action(re.compile(f"^({TAKE}|{CANCEL})$"))
-    async def on_run_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+    async def on_run_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: Any) -> None:
         """An admin takes the review of a stuck run; the requester (or an admin) cancels a run."""
         await ack()
         user, run_id = body["user"]["id"], str(action.get("value", ""))[:40]
@@ -135,7 +135,12 @@ def register(app: AsyncApp, *, desk: Desk, on_group_change: Callable[[str | None
                 run = await reviewers.cancel(svc, run_id=run_id, user=user)
                 done = text.msg("cancel_done", run=text.run_name(run.id, run.goal))
         except (AccessDenied, InvalidTransition, InputError, NotFound, StoreUnavailable) as exc:
-            await _tell(svc, body, _message(exc))
+            done = _message(exc)
+        if (body.get("container") or {}).get("type") == "view":  # clicked in the App Home: show it again
+            try:
+                await publish_home(client, desk=desk, user=user, run_notice=done)
+            except Exception as exc:  # noqa: BLE001 - the home tab is best effort; the change is saved
+                log.warning("could not publish the home tab", extra={"error": type(exc).__name__})
             return
         await _tell(svc, body, done)
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from bot.core import commands, intake, reviewers, text
 from bot.core.classify import Classifier
@@ -87,10 +86,10 @@ class Desk:
         intake.check_goal(self.svc, goal)
         roles = await self.svc.access.roles_of(user)  # resolved once per request
         if not roles:
-            return Answer(text.NOT_ALLOWED_ANY)
+            return Answer(await self.ask_admin("not_allowed_any_named", text.NOT_ALLOWED_ANY))
         mine = [wf for wf in self.svc.spec.workflows if roles.intersection(wf.run_roles)]
         if not mine:
-            return Answer(text.NO_WORKFLOWS)
+            return Answer(await self.ask_admin("no_workflows_named", text.NO_WORKFLOWS))
         offered = [wf for wf in mine if not wf.unreviewed_text]  # the ask-back never offers unreviewed model text
         found = self.classifier.classify(goal) if self.classifier else None
         if found is not None and found.workflow and found.confidence >= self.svc.spec.classify_threshold:
@@ -109,22 +108,17 @@ class Desk:
         run = await intake.submit(self.svc, intake.Intake(requester=user, origin=origin, goal=goal, workflow=workflow))
         return Answer(working(self.svc, run), run_id=run.id, queued=True)
 
-    async def home_runs(self, user: str, *, days: int = 7, limit: int = 10) -> tuple[list[Msg], list[Msg]]:
-        """For the App Home: drafts waiting for this person's review, and their own recent runs (newest first)."""
-        recent = await self.svc.store.since(self.svc.clock.now() - timedelta(days=days), limit=2000)
-        pending: list[Msg] = []
-        for run in reversed(recent):
-            workflow = self.svc.spec.workflow(run.workflow)
-            if (run.state is RunState.IN_REVIEW and workflow is not None and run.requester != user
-                    and user not in run.approvals and await self.svc.access.is_approver(user, workflow)):
-                pending.append(_run_line(run))
-        mine = [_run_line(run) for run in reversed(recent) if run.requester == user]
-        return pending[:limit], mine[:limit]
-
     async def workflows(self, user: str) -> Msg:
         mine = [text.msg("workflow_line", title=wf.label, id=wf.id, description=wf.description)
                 for wf in self.svc.spec.workflows if await self.svc.access.may_run(user, wf)]
-        return text.lines([text.msg("workflows_header"), *mine]) if mine else text.NO_WORKFLOWS
+        if not mine:
+            return await self.ask_admin("no_workflows_named", text.NO_WORKFLOWS)
+        return text.lines([text.msg("workflows_header"), *mine])
+
+    async def ask_admin(self, key: str, unnamed: Msg, **args: text.Arg) -> Msg:
+        """A refusal that sends the person to the admins names them (when the config names any)."""
+        admins = await reviewers.admins(self.svc)
+        return text.msg(key, who=text.people(admins[:5]), **args) if admins else unnamed
 
     async def status(self, user: str, run_id: str) -> Msg:
         try:
@@ -181,11 +175,6 @@ def working(svc: Services, run: Run) -> Msg:
 def private_result(run: Run, workflow: WorkflowSpec) -> bool:
     """Unreviewed text a model wrote, started by a person: it goes to them alone, never to a channel."""
     return workflow.unreviewed_text and run.origin.kind != "schedule"
-
-
-def _run_line(run: Run) -> Msg:
-    return text.msg("home_run_line", run=run.id, workflow=run.workflow or "not chosen yet",
-                    state=run.state.value.replace("_", " "))
 
 
 def _skips(skipped: dict[str, str]) -> str:

@@ -36,7 +36,9 @@ def check_goal(svc: Services, goal: str) -> str:
 
 async def authorize_run(svc: Services, *, user: str, workflow: WorkflowSpec) -> None:
     if not await svc.access.may_run(user, workflow):
-        raise AccessDenied(text.not_allowed_run(workflow.label))
+        admins = sorted(await svc.access.readers_of(list(svc.spec.admin_roles)) or [])
+        raise AccessDenied(text.msg("not_allowed_run_named", workflow=workflow.label, who=text.people(admins[:5]))
+                           if admins else text.not_allowed_run(workflow.label))
 
 
 async def throttle(svc: Services, intake: Intake) -> None:

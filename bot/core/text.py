@@ -410,6 +410,31 @@ EN: dict[str, str] = {
     "revise_not_yours": "Only the person who asked can revise this run.",
     "revise_not_rejected": "Only a rejected or cancelled run can be revised; this one is {state}.",
     "revised": "Resubmitted as {run}.",
+    # App Home per person; the admins named to an outsider
+    "not_allowed_any_named": "You don't have access to Maple yet. Ask a Maple admin ({who}) to add you to a role.",
+    "no_workflows_named": "There are no workflows you may run. Ask a Maple admin ({who}) for access.",
+    "not_allowed_run_named": ("You are not allowed to run the *{workflow}* workflow. Ask a Maple admin ({who}) for "
+                              "access."),
+    "home_mine": "*Your runs*",
+    "home_mine_none": "_You have no runs in the last 7 days. Try `/maple draft a welcome message for the new hires`._",
+    "home_waiting": "*Waiting for your review*",
+    "home_waiting_none": "_Nothing is waiting for your review._",
+    "home_attention": "*Needs attention (admins)*",
+    "home_attention_none": "_Nothing needs an admin: no stuck, overdue or failed runs in the last 7 days._",
+    "home_run": "• {run} · {workflow} · {state}",
+    "home_run_stuck": "• :warning: {run} · {workflow} · stuck: nobody left can approve it ({why})",
+    "home_run_yours_edit": "• {run} · {workflow} · you edited it: another reviewer approves it",
+    "home_failed": "• {run} · failed: {why}",
+    "home_overdue": "• {run} · waiting for review for {minutes} minutes",
+    "state_queued": "queued",
+    "state_drafting": "drafting",
+    "state_in_review": "with reviewers",
+    "state_approved": "approved, posting",
+    "state_rejected": "rejected",
+    "state_delivered": "approved and posted",
+    "state_failed": "could not be completed",
+    "state_refused": "refused",
+    "state_cancelled": "cancelled",
 }
 
 

@@ -160,3 +160,39 @@ async def test_the_requester_cancels_from_the_run_message(harness: Harness) -> N
     await h.wait_state(run_id, "cancelled")
     await h.wait_for(lambda: "Cancelled by" in run_message(h, run_id), what="cancelled shown")
     assert not [p for p in h.slack.posted(CHANNEL) if p["metadata"]["event_payload"]["effect"] == "result"]
+
+
+async def home_of(h: Harness, user: str) -> str:
+    before = len(h.slack.calls_to("views.publish"))
+    await h.event({"type": "app_home_opened", "user": user, "tab": "home"})
+    published = await h.wait_for(lambda: h.slack.calls_to("views.publish")[before:], what=f"home of {user}")
+    assert published[-1].params["user_id"] == user
+    return str(published[-1].params["view"])
+
+
+async def test_app_home_per_person(lone: Harness) -> None:
+    h = lone
+    run_id = await edited_by_the_only_reviewer(h)
+    await h.wait_for(lambda: [p for p in h.slack.posted("D0ADMIN") if "stuck" in p["text"]], what="stuck")
+    requester = await home_of(h, REQUESTER)
+    assert "Your runs" in requester and "late shipment" in requester and "Needs attention" not in requester
+    reviewer = await home_of(h, REVIEWER)
+    assert "Waiting for your review" in reviewer and "stuck" in reviewer
+    admin = await home_of(h, ADMIN)
+    assert "Needs attention" in admin and "maple_take" in admin and run_id in admin
+    await h.interact({"type": "block_actions", "user": {"id": ADMIN}, "container": {"type": "view", "view_id": "V9"},
+                      "trigger_id": "t5", "actions": [{"action_id": "maple_cancel", "value": run_id,
+                                                       "type": "button", "action_ts": "1.6"}]})
+    await h.wait_state(run_id, "cancelled")
+    republished = h.slack.calls_to("views.publish")[-1].params
+    assert republished["user_id"] == ADMIN and "cancelled" in str(republished["view"])
+
+
+async def test_an_outsiders_mention_is_refused_privately_naming_the_admins(harness: Harness) -> None:
+    h = harness
+    await h.event({"type": "app_mention", "user": "U0OUTSIDE", "channel": CHANNEL, "ts": "100.1",
+                   "text": "<@U0MAPLE> draft a note for everyone"})
+    refusal = await h.wait_for(lambda: [c.params for c in h.slack.calls_to("chat.postEphemeral")
+                                        if c.params["user"] == "U0OUTSIDE"], what="the private refusal")
+    assert f"<@{ADMIN}>" in refusal[0]["text"]
+    assert not [p for p in h.slack.posted(CHANNEL) if "access" in p.get("text", "")], "nothing public"
