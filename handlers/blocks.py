@@ -376,9 +376,12 @@ def runs_blocks(runs: HomeRuns, *, notice: Msg | None = None) -> list[Block]:
     return blocks
 
 
-def home_view(workflows: Msg, *, admin: bool, extra: list[Block] | None = None) -> Block:
-    """The App Home tab: how to use Maple, what this person may run, and ``extra`` (their schedules)."""
-    blocks = [{"type": "header", "text": {"type": "plain_text", "text": "Maple"}}, section(mrkdwn(say.USAGE)),
+def home_view(workflows: Msg, *, admin: bool, extra: list[Block] | None = None,
+              lead: list[Block] | None = None) -> Block:
+    """The App Home tab: ``lead`` (this person's runs) first, then how to use Maple, what this person may run, and
+    ``extra`` (their schedules)."""
+    blocks = [{"type": "header", "text": {"type": "plain_text", "text": "Maple"}}, *(lead or []),
+              *([{"type": "divider"}] if lead else []), section(mrkdwn(say.USAGE)),
               {"type": "divider"}, section(mrkdwn(workflows))]
     if admin:
         blocks.append(context(mrkdwn(say.ADMIN_USAGE)))

@@ -71,6 +71,6 @@ async def publish_home(client: Any, *, desk: Desk, user: str, notice: Msg | None
     listing = await desk.workflows(user)
     admin = await desk.svc.access.is_admin(user)
     runs = await home_runs(desk.svc, user)
-    extra = runs_blocks(runs, notice=run_notice)
-    extra += [{"type": "divider"}, *await home_blocks(desk.schedules, user=user, notice=notice)]
-    await client.views_publish(user_id=user, view=home_view(listing, admin=admin, extra=extra))
+    extra = await home_blocks(desk.schedules, user=user, notice=notice)
+    await client.views_publish(user_id=user, view=home_view(listing, admin=admin, extra=extra,
+                                                            lead=runs_blocks(runs, notice=run_notice)))
