@@ -91,3 +91,18 @@ async def test_the_requester_cancels_a_pending_run() -> None:
 def test_run_names_cut_long_goals() -> None:
     name = str(text.run_name("R-X", "draft " * 40))
     assert name.startswith("“draft") and name.endswith("(R-X)") and len(name) < 90
+
+
+async def test_ask_with_no_readable_collection_is_refused_privately_without_a_model() -> None:
+    from tests.fakes.memory import ScriptedModel
+    from tests.unit.core_env import make_spec
+
+    model = ScriptedModel("local")
+    spec = make_spec(collections={"handbook": {"roles": ["admin"], "label": "internal"}})
+    svc = make_services(spec=spec, models={"local": model})
+    run = await goal(svc, "what is the travel policy", workflow="ask")
+    await drain(svc)
+    run = await svc.store.get(run.id)
+    assert run.state is RunState.REFUSED and not model.seen
+    assert [p["channel"] for p in svc.surface.posts] == ["D-U0REQUEST"], "to the asker alone"
+    assert "may not read any document collection" in str(svc.surface.posts[0]["view"].text)
