@@ -86,10 +86,10 @@ class Desk:
         intake.check_goal(self.svc, goal)
         roles = await self.svc.access.roles_of(user)  # resolved once per request
         if not roles:
-            return Answer(await self.ask_admin("not_allowed_any_named", text.NOT_ALLOWED_ANY))
+            return Answer(self.ask_admin("not_allowed_any_named", text.NOT_ALLOWED_ANY))
         mine = [wf for wf in self.svc.spec.workflows if roles.intersection(wf.run_roles)]
         if not mine:
-            return Answer(await self.ask_admin("no_workflows_named", text.NO_WORKFLOWS))
+            return Answer(self.ask_admin("no_workflows_named", text.NO_WORKFLOWS))
         offered = [wf for wf in mine if not wf.unreviewed_text]  # the ask-back never offers unreviewed model text
         found = self.classifier.classify(goal) if self.classifier else None
         if found is not None and found.workflow and found.confidence >= self.svc.spec.classify_threshold:
@@ -112,12 +112,12 @@ class Desk:
         mine = [text.msg("workflow_line", title=wf.label, id=wf.id, description=wf.description)
                 for wf in self.svc.spec.workflows if await self.svc.access.may_run(user, wf)]
         if not mine:
-            return await self.ask_admin("no_workflows_named", text.NO_WORKFLOWS)
+            return self.ask_admin("no_workflows_named", text.NO_WORKFLOWS)
         return text.lines([text.msg("workflows_header"), *mine])
 
-    async def ask_admin(self, key: str, unnamed: Msg, **args: text.Arg) -> Msg:
+    def ask_admin(self, key: str, unnamed: Msg, **args: text.Arg) -> Msg:
         """A refusal that sends the person to the admins names them (when the config names any)."""
-        admins = await reviewers.admins(self.svc)
+        admins = reviewers.named_admins(self.svc)  # the ack path: no look-ups
         return text.msg(key, who=text.people(admins[:5]), **args) if admins else unnamed
 
     async def status(self, user: str, run_id: str) -> Msg:

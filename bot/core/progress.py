@@ -26,12 +26,6 @@ def tracked(svc: Services, run: Run) -> bool:
     return run.origin.kind != "schedule" and workflow is not None and workflow.review
 
 
-def thread_of(run: Run) -> str | None:
-    """The run message's ts: notices about the run are replies to it."""
-    effect = run.effects.get(EFFECT)
-    return effect.ts if effect is not None and effect.done else None
-
-
 async def show(svc: Services, run: Run) -> Run:
     """Post the run message (once), or update it to show ``run`` as it is now."""
     if not tracked(svc, run):
@@ -48,6 +42,3 @@ async def show(svc: Services, run: Run) -> Run:
     run, _ = await post_once(svc, run, effect=EFFECT, channel=channel, view=view)
     return run
 
-
-async def refresh(svc: Services, run_id: str) -> None:
-    await show(svc, await svc.store.get(run_id))

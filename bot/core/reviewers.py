@@ -104,3 +104,8 @@ async def stuck_reason(svc: Services, run: Run) -> text.Msg:
 async def admins(svc: Services) -> list[str]:
     """The Maple admins, by id (user groups and channels expanded)."""
     return sorted(await svc.access.readers_of(list(svc.spec.admin_roles)) or [])
+
+
+def named_admins(svc: Services) -> list[str]:
+    """The admins the config names by user id — no look-ups, so the ack path can name them to an outsider."""
+    return sorted({m for role in svc.spec.admin_roles for m in svc.spec.roles.get(role, []) if m.startswith(("U", "W"))})
