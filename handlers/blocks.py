@@ -228,11 +228,12 @@ def unreviewed_label(run: Run) -> list[Block]:
 REVISE, REVISE_VIEW = "maple_revise", "maple_revise_view"
 
 
-def progress_blocks(run: Run) -> list[Block]:
+def progress_blocks(run: Run, *, stuck: Msg | None = None) -> list[Block]:
     """The requester's run message: the goal, where the run is (and who has it), Cancel while it is pending and
     Revise after a rejection."""
     blocks: list[Block] = [section(mrkdwn(say.msg("progress_goal", goal=say.Quote(run.goal, 300)))),
-                           section(mrkdwn(_progress_line(run))),
+                           section(mrkdwn(stuck if stuck is not None and run.state.value == "in_review"
+                                          else _progress_line(run))),
                            context(mrkdwn(say.msg("progress_details", workflow=say.Quote(run.workflow, 100),
                                                   run=run.id)))]
     if not run.terminal and run.state.value != "approved":
@@ -309,7 +310,7 @@ def render(view: View) -> tuple[str, list[Block]]:
         return mrkdwn(say.msg("notice_review", run=run.id)), review_blocks(
             run, banner=view.banner, buttons=view.buttons, viewer=view.viewer, notice=view.notice)
     if view.kind == "progress" and run is not None:
-        return mrkdwn(text_of_progress(run)), progress_blocks(run)
+        return mrkdwn(text_of_progress(run)), progress_blocks(run, stuck=view.notice)
     if view.kind == "stuck" and run is not None and view.text is not None:
         return split_text(mrkdwn(view.text), 300)[0], stuck_blocks(run, view.text)
     if view.kind == "result" and run is not None:

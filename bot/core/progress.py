@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 
+from bot.core import reviewers, text
 from bot.core.effects import post_once
 from bot.core.errors import SurfaceError
 from bot.core.models import Run
@@ -31,7 +32,10 @@ async def show(svc: Services, run: Run) -> Run:
     if not tracked(svc, run):
         return run
     effect = run.effects.get(EFFECT)
-    view = View(kind="progress", run=run)
+    stuck = None
+    if await reviewers.is_stuck(svc, run):
+        stuck = text.msg("progress_stuck", why=await reviewers.stuck_reason(svc, run))
+    view = View(kind="progress", run=run, notice=stuck)
     if effect is not None and effect.done and effect.ts:
         try:
             await svc.surface.update(ref=MessageRef(channel=effect.channel, ts=effect.ts), view=view)

@@ -409,7 +409,6 @@ EN: dict[str, str] = {
     "revise_goal": "Goal",
     "revise_not_yours": "Only the person who asked can revise this run.",
     "revise_not_rejected": "Only a rejected or cancelled run can be revised; this one is {state}.",
-    "revised": "Resubmitted as {run}.",
     # App Home per person; the admins named to an outsider
     "not_allowed_any_named": "You don't have access to Maple yet. Ask a Maple admin ({who}) to add you to a role.",
     "no_workflows_named": "There are no workflows you may run. Ask a Maple admin ({who}) for access.",

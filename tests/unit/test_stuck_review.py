@@ -59,6 +59,9 @@ async def test_the_editor_sees_no_approve_and_everyone_is_told_it_is_stuck() -> 
     admin = [p for p in svc.surface.posts if p["effect"] == f"stuck:{run.draft_version}:U0ADMIN"]
     assert len(admin) == 1 and admin[0]["channel"] == "D-U0ADMIN"
     assert {"maple_take", "maple_cancel"} <= set(button_ids(render(admin[0]["view"])[1]))
+    progress_ts = next(p["ts"] for p in svc.surface.posts if p["effect"] == "progress")
+    run_message = [v for ref, v in svc.surface.updates if ref.ts == progress_ts][-1]
+    assert "nobody left can approve it" in str(render(run_message)[1])
     told = [p for p in svc.surface.posts if p["effect"] == f"notify:stuck:{run.draft_version}"]
     assert len(told) == 1 and "<@U0ADMIN>" in str(told[0]["view"].text)
     assert "better words" not in str(told[0]["view"].text)  # the requester's notice names the goal, not the draft
