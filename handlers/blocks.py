@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from bot.core import text as say
+from bot.core.access import edited_last_by
+from bot.core.home import HomeRuns
 from bot.core.knowledge import cited
 from bot.core.models import Run
 from bot.core.ports import View
@@ -50,39 +52,99 @@ def _model_line(run: Run) -> Msg:
     return say.msg("model_line", model=draft.model, tokens=run.total_tokens, cost=cost)
 
 
-def review_blocks(run: Run, *, banner: Msg | None, buttons: bool) -> list[Block]:
+def review_blocks(run: Run, *, banner: Msg | None, buttons: bool, viewer: str | None = None,
+                  notice: Msg | None = None) -> list[Block]:
+    """The review message leads with the decision a reviewer makes: the draft (labelled), where Approve posts it
+    and whether that is public, its sensitivity, what it read; then the details (workflow, model, tokens, cost,
+    run id). After a decision its header says which."""
     draft = run.draft
     blocks: list[Block] = [
-        {"type": "header", "text": {"type": "plain_text", "text": "Draft for review"[:150]}},
-        {"type": "section", "fields": [
-            {"type": "mrkdwn", "text": "*Requester*\n" + mrkdwn(say.msg("raw", text=say.User(run.requester)))},
-            {"type": "mrkdwn", "text": f"*Workflow*\n{escape_within(run.workflow, 100)}"},
-            {"type": "mrkdwn", "text": "*Model*\n" + mrkdwn(_model_line(run))},
-            {"type": "mrkdwn", "text": f"*Run*\n{escape_within(run.id, 40)}"},
-        ]},
-        section("*Goal*\n" + escape_within(run.goal, SECTION_LIMIT - 10)),
+        {"type": "header", "text": {"type": "plain_text", "text": str(say.msg(_header(run)))[:150]}},
+        {"type": "section", "fields": decision_fields(run)},
+        section(mrkdwn(say.msg("label_goal", goal=say.Quote(run.goal, SECTION_LIMIT - 20)))),
+        *planned_blocks(run),  # before the draft: a long draft is what gets cut, never a call approval makes
         {"type": "divider"},
+        section(mrkdwn(say.msg("label_draft"))),
     ]
     notes = [*(draft.notes if draft else []), *run.policy_notes]
-    blocks += planned_blocks(run)  # before the draft: a long draft is what gets cut, never a call approval makes
     blocks += body_sections(draft.text if draft else "(no draft)")
+    if draft is not None and draft.truncated:
+        blocks.append(context(mrkdwn(say.msg("draft_truncated"))))
     blocks += source_blocks(run)
     if notes:
         blocks.append(context(escape_within(" · ".join(notes), SECTION_LIMIT - 100)))
+    tail: list[Block] = [{"type": "divider"}, context(mrkdwn(say.msg(
+        "review_details", workflow=say.Quote(run.workflow, 100), model=_model_line(run), run=run.id)))]
     if run.approvals and run.state.value == "in_review":
         who = say.lines([say.msg("raw", text=say.User(u)) for u in run.approvals[:20]], sep=", ")
-        blocks.append(context(mrkdwn(say.msg("approvals_progress", who=who, count=len(run.approvals),
-                                             quorum=run.quorum))))
+        tail.append(context(mrkdwn(say.msg("approvals_progress", who=who, count=len(run.approvals),
+                                           quorum=run.quorum))))
+    editor = edited_last_by(run)
+    if buttons and editor is not None:
+        tail.append(context(mrkdwn(say.msg("review_you_edited") if viewer == editor
+                                   else say.msg("review_editor_cannot", user=say.User(editor)))))
+    if notice and buttons:
+        tail.append(context(mrkdwn(notice)))
     if banner:
-        blocks.append(context(mrkdwn(banner)))
+        tail.append(context(mrkdwn(banner)))
     if buttons:
         ref = run_ref(run)
-        blocks.append({"type": "actions", "block_id": f"review:{ref}", "elements": [
-            _button("Approve", APPROVE, ref, "primary"),
+        approve = [] if viewer is not None and viewer == editor else [_button("Approve", APPROVE, ref, "primary")]
+        tail.append({"type": "actions", "block_id": f"review:{ref}", "elements": [
+            *approve,
             _button("Edit", EDIT, ref, None),
             _button("Reject", REJECT, ref, "danger"),
         ]})
-    return fit(blocks, keep_tail=2 if buttons or banner else 0)
+    return fit([*blocks, *tail], keep_tail=len(tail))
+
+
+def _header(run: Run) -> str:
+    decided = run.decision.kind if run.decision else None
+    if run.state.value == "in_review":
+        return "review_header"
+    if decided == "approve":
+        return "header_approved"
+    return {"reject": "header_rejected", "cancel": "header_cancelled"}.get(decided or "", "header_closed")
+
+
+def decision_fields(run: Run) -> list[Block]:
+    """Where Approve posts (and what kind of conversation that is), the draft's level, who asked, what it read."""
+    posted = "result" in run.effects or run.state.value in ("approved", "delivered")
+    where = _where(run)
+    level = run.sensitivity.label.capitalize()
+    found = ", ".join(sorted(run.sensitivity_hits))[:200]
+    fields = [say.msg("field_posted_to" if posted else "field_posts_to", where=where),
+              say.msg("field_level_found", level=level, found=found) if found else say.msg("field_level", level=level),
+              say.msg("field_requester", user=say.User(run.requester))]
+    if run.read_from:
+        fields.append(say.msg("field_read", channels=say.lines(
+            [say.where(c) for c in run.read_from[:5]], sep=", ")))
+    return [{"type": "mrkdwn", "text": escape_within_lines(mrkdwn(f))[:2000]} for f in fields]
+
+
+def _where(run: Run) -> Msg:
+    target = run.target
+    if target is None:
+        return say.msg("where_unknown")
+    if target.kind == "dm":
+        shown = say.msg("where_dm")
+    else:
+        shown = say.msg(f"where_{target.kind}", channel=say.Channel(target.channel))
+    if target.thread_ts:
+        shown = say.msg("where_thread", where=shown)
+    if target.instead_of:
+        shown = say.msg("where_instead", where=shown, channel=say.where(target.instead_of))
+    return shown
+
+
+TAKE, CANCEL = "maple_take", "maple_cancel"
+
+
+def stuck_blocks(run: Run, message: Msg) -> list[Block]:
+    """To an admin: a run nobody left may approve, with Take the review / Cancel run."""
+    return [section(mrkdwn(message)), {"type": "actions", "block_id": f"stuck:{run.id}", "elements": [
+        _button(str(say.msg("button_take_review")), TAKE, run.id, "primary"),
+        _button(str(say.msg("button_cancel_run")), CANCEL, run.id, "danger")]}]
 
 
 def run_ref(run: Run) -> str:
@@ -138,22 +200,119 @@ def escape_within_lines(rendered: str) -> str:
 
 def result_blocks(run: Run) -> list[Block]:
     draft = run.draft
-    blocks = body_sections(draft.text if draft else "") + source_blocks(run) + outcome_blocks(run)
+    blocks = [*unreviewed_label(run), *body_sections(draft.text if draft else ""), *source_blocks(run),
+              *outcome_blocks(run)]
     parts = [say.msg("footer_requested", user=say.User(run.requester), run=run.id)]
     if run.decision:
         parts.append(say.msg("footer_approved", user=say.User(run.decision.by)))
-    notes = draft.notes if draft and draft.author.startswith("model:") else []
-    if notes and not run.decision:  # unreviewed answers carry their caveats (demo model, no sources…)
-        parts.append(say.msg("raw", text=say.Quote(" · ".join(notes), 1000)))
     return fit([*blocks, context(mrkdwn(say.lines(parts, sep=" · ")))], keep_tail=1)
+
+
+def unreviewed_label(run: Run) -> list[Block]:
+    """What a reader must know before reading text a model wrote that no person reviewed — above it, not in a
+    footer: whether it comes from the approved documents (its valid citations), and its caveats (demo model…)."""
+    draft = run.draft
+    if run.decision is not None or draft is None or not draft.author.startswith("model:"):
+        return []
+    grounded = bool(cited(draft.text) & {c.n for c in run.citations})
+    if draft.model == "knowledge":  # Maple's own words: "not covered", or passages quoted as they are
+        label = say.msg("label_quoted") if grounded else None
+    else:
+        label = say.msg("label_unreviewed_cited" if grounded else "label_unreviewed")
+    lines = [label] if label is not None else []
+    if draft.notes:
+        lines.append(say.msg("label_notes", notes=say.Quote(" · ".join(draft.notes), 1000)))
+    return [section(mrkdwn(say.lines(lines)))] if lines else []
+
+
+REVISE, REVISE_VIEW = "maple_revise", "maple_revise_view"
+
+
+def progress_blocks(run: Run, *, stuck: Msg | None = None) -> list[Block]:
+    """The requester's run message: the goal, where the run is (and who has it), Cancel while it is pending and
+    Revise after a rejection."""
+    blocks: list[Block] = [section(mrkdwn(say.msg("progress_goal", goal=say.Quote(run.goal, 300)))),
+                           section(mrkdwn(stuck if stuck is not None and run.state.value == "in_review"
+                                          else _progress_line(run))),
+                           context(mrkdwn(say.msg("progress_details", workflow=say.Quote(run.workflow, 100),
+                                                  run=run.id)))]
+    if not run.terminal and run.state.value != "approved":
+        blocks.append({"type": "actions", "block_id": f"progress:{run.id}", "elements": [
+            _button(str(say.msg("button_cancel_run")), CANCEL, run.id, "danger")]})
+    elif run.state.value in ("rejected", "cancelled"):
+        blocks.append({"type": "actions", "block_id": f"progress:{run.id}", "elements": [
+            _button(str(say.msg("button_revise")), REVISE, run.id, "primary")]})
+    return blocks
+
+
+def _progress_line(run: Run) -> Msg:
+    state, decision = run.state.value, run.decision
+    at = f"{decision.at:%H:%M} UTC" if decision else ""
+    by = say.User(decision.by) if decision else say.User("")
+    if state == "queued":
+        return say.msg("progress_queued")
+    if state == "drafting":
+        return say.msg("progress_drafting")
+    if state == "in_review":
+        who = say.lines([_reviewer(name) for name in run.effects if name.startswith("review:")][:10], sep=", ")
+        if run.quorum > 1:
+            return say.msg("progress_review_quorum", who=who, count=len(run.approvals), quorum=run.quorum)
+        return say.msg("progress_review", who=who)
+    if state == "approved":
+        return say.msg("progress_approved", user=by)
+    if state == "delivered":
+        result = run.effects.get("result")
+        channel = result.channel if result else ""
+        if not decision:
+            return say.msg("raw", text="")
+        if channel.startswith("D"):
+            return say.msg("progress_delivered_dm", user=by, at=at)
+        return say.msg("progress_delivered", user=by, at=at, where=say.where(channel))
+    if state == "rejected":
+        return say.msg("progress_rejected", user=by, at=at, reason=say.Quote((decision.reason if decision else "")
+                                                                             or "", 500))
+    if state == "cancelled":
+        return say.msg("progress_cancelled", user=by, at=at)
+    return say.msg("progress_failed" if state == "failed" else "progress_refused",
+                   why=say.Quote(run.error or "", 500))
+
+
+def text_of_progress(run: Run) -> Msg:
+    return say.lines([say.run_name(run.id, run.goal), _progress_line(run)], sep=" — ")
+
+
+def _reviewer(effect: str) -> Msg:
+    who = effect.partition(":")[2]
+    return say.msg("raw", text=say.User(who) if who.startswith(("U", "W")) else say.Channel(who))
+
+
+def revise_modal(run: Run, *, limit: int) -> Block:
+    """Revise a rejected (or cancelled) run: its goal, pre-filled, to resubmit as a new run of the same workflow."""
+    reason = []
+    if run.decision and run.decision.kind == "reject":
+        reason = [context(mrkdwn(say.msg("revise_reason", user=say.User(run.decision.by),
+                                         reason=say.Quote(run.decision.reason or "", 1500))))]
+    return {"type": "modal", "callback_id": REVISE_VIEW, "private_metadata": run.id,
+            "title": {"type": "plain_text", "text": str(say.msg("revise_title"))[:24]},
+            "submit": {"type": "plain_text", "text": str(say.msg("revise_submit"))[:24]},
+            "close": {"type": "plain_text", "text": "Cancel"},
+            "blocks": [*reason, {"type": "input", "block_id": "goal",
+                                 "label": {"type": "plain_text", "text": str(say.msg("revise_goal"))},
+                                 "element": {"type": "plain_text_input", "action_id": "text", "multiline": True,
+                                             "max_length": min(limit, INPUT_LIMIT),
+                                             "initial_value": run.goal[:min(limit, INPUT_LIMIT)]}}]}
 
 
 def render(view: View) -> tuple[str, list[Block]]:
     """(notification text, blocks) for a view. The text never carries the draft."""
     run = view.run
     if view.kind == "review" and run is not None:
-        return mrkdwn(say.msg("notice_review", run=run.id)), review_blocks(run, banner=view.banner,
-                                                                          buttons=view.buttons)
+        return mrkdwn(say.msg("notice_review", run=run.id)), review_blocks(
+            run, banner=view.banner, buttons=view.buttons, viewer=view.viewer, notice=view.notice)
+    if view.kind == "progress" and run is not None:
+        return mrkdwn(text_of_progress(run)), progress_blocks(run, stuck=view.notice)
+    if view.kind == "stuck" and run is not None and view.text is not None:
+        return split_text(mrkdwn(view.text), 300)[0], stuck_blocks(run, view.text)
     if view.kind == "result" and run is not None:
         return mrkdwn(say.msg("notice_result", run=run.id)), result_blocks(run)
     body = mrkdwn(view.text) if view.text is not None else ""
@@ -162,7 +321,7 @@ def render(view: View) -> tuple[str, list[Block]]:
     return split_text(body, 300)[0], [section(chunk) for chunk in split_text(body)]
 
 
-def edit_modal(run: Run) -> Block:
+def edit_modal(run: Run, *, warning: Msg | None = None) -> Block:
     text = run.draft.text if run.draft else ""
     parts = split_text(text, INPUT_LIMIT)
     inputs = [{
@@ -174,7 +333,8 @@ def edit_modal(run: Run) -> Block:
     return {"type": "modal", "callback_id": EDIT_VIEW, "private_metadata": run_ref(run),
             "title": {"type": "plain_text", "text": "Edit draft"},
             "submit": {"type": "plain_text", "text": "Save"}, "close": {"type": "plain_text", "text": "Cancel"},
-            "blocks": [context(f"Run {run.id} · your edit replaces the draft; the original is kept."), *inputs]}
+            "blocks": [context(f"Run {run.id} · your edit replaces the draft; the original is kept."),
+                       *([section(mrkdwn(warning))] if warning is not None else []), *inputs]}
 
 
 def reject_modal(run: Run) -> Block:
@@ -197,9 +357,32 @@ def choice_blocks(*, run_id: str, question: str, options: list[tuple[str, str]])
     return [section(question), {"type": "actions", "block_id": f"pick:{run_id}", "elements": buttons}]
 
 
-def home_view(workflows: Msg, *, admin: bool, extra: list[Block] | None = None) -> Block:
-    """The App Home tab: how to use Maple, what this person may run, and ``extra`` (their schedules)."""
-    blocks = [{"type": "header", "text": {"type": "plain_text", "text": "Maple"}}, section(mrkdwn(say.USAGE)),
+def runs_blocks(runs: HomeRuns, *, notice: Msg | None = None) -> list[Block]:
+    """The App Home's runs, per person: mine, waiting for my review (stuck ones marked), and for admins what needs
+    attention, stuck runs with their buttons."""
+    blocks: list[Block] = [context(mrkdwn(notice))] if notice is not None else []
+    for title, none, lines in (("home_waiting", "home_waiting_none", runs.waiting),
+                               ("home_mine", "home_mine_none", runs.mine)):
+        shown = say.lines([say.msg(title), *lines]) if lines else say.lines([say.msg(title), say.msg(none)])
+        blocks.append(section(escape_within_lines(mrkdwn(shown))))
+    if runs.admin:
+        blocks.append({"type": "divider"})
+        if not runs.stuck and not runs.attention:
+            blocks.append(section(mrkdwn(say.lines([say.msg("home_attention"), say.msg("home_attention_none")]))))
+        else:
+            blocks.append(section(escape_within_lines(mrkdwn(say.lines([say.msg("home_attention"),
+                                                                        *runs.attention])))))
+        for run, message in runs.stuck:
+            blocks += stuck_blocks(run, message)
+    return blocks
+
+
+def home_view(workflows: Msg, *, admin: bool, extra: list[Block] | None = None,
+              lead: list[Block] | None = None) -> Block:
+    """The App Home tab: ``lead`` (this person's runs) first, then how to use Maple, what this person may run, and
+    ``extra`` (their schedules)."""
+    blocks = [{"type": "header", "text": {"type": "plain_text", "text": "Maple"}}, *(lead or []),
+              *([{"type": "divider"}] if lead else []), section(mrkdwn(say.USAGE)),
               {"type": "divider"}, section(mrkdwn(workflows))]
     if admin:
         blocks.append(context(mrkdwn(say.ADMIN_USAGE)))

@@ -13,8 +13,8 @@ from typing import Any, Protocol
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 
-from bot.core import intake, review, text
-from bot.core.desk import Desk
+from bot.core import intake, review, reviewers, text
+from bot.core.desk import Desk, working
 from bot.core.errors import (
     AccessDenied,
     InputError,
@@ -28,14 +28,19 @@ from bot.core.services import Services
 from bot.core.text import Msg
 from handlers.blocks import (
     APPROVE,
+    CANCEL,
     EDIT,
     EDIT_VIEW,
     PICK,
     REJECT,
     REJECT_VIEW,
+    REVISE,
+    REVISE_VIEW,
+    TAKE,
     edit_modal,
     parse_ref,
     reject_modal,
+    revise_modal,
 )
 from handlers.goals import ack_params, answer_in_conversation
 from handlers.mrkdwn import mrkdwn
@@ -106,13 +111,62 @@ def register(app: AsyncApp, *, desk: Desk, on_group_change: Callable[[str | None
             run, _wf = await review.load_for_review(svc, run_id=run_id, user=user)
             if run.draft_version != seen:
                 raise InvalidTransition(text.DRAFT_CHANGED)
-            modal = edit_modal(run) if kind == EDIT else reject_modal(run)
+            if kind == EDIT:
+                modal = edit_modal(run, warning=await reviewers.edit_warning(svc, run, editor=user))
+            else:
+                modal = reject_modal(run)
             await client.views_open(trigger_id=body["trigger_id"], view=modal)
         except (AccessDenied, InvalidTransition, InputError, NotFound, StoreUnavailable) as exc:
-            await _refuse(svc, body, _message(exc))
+            await _tell(svc, body, _message(exc))
         except SlackApiError as exc:  # e.g. expired_trigger_id when Slack was slow to deliver the click
             log.warning("could not open a modal", extra={"run_id": run_id, "error": exc.response.get("error")})
-            await _refuse(svc, body, text.MODAL_FAILED)
+            await _tell(svc, body, text.MODAL_FAILED)
+
+    @app.action(re.compile(f"^({TAKE}|{CANCEL})$"))
+    async def on_run_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: Any) -> None:
+        """An admin takes the review of a stuck run; the requester (or an admin) cancels a run."""
+        await ack()
+        user, run_id = body["user"]["id"], str(action.get("value", ""))[:40]
+        try:
+            if action["action_id"] == TAKE:
+                run = await reviewers.take_over(svc, run_id=run_id, admin=user)
+                done = text.msg("took_review", run=text.run_name(run.id, run.goal))
+            else:
+                run = await reviewers.cancel(svc, run_id=run_id, user=user)
+                done = text.msg("cancel_done", run=text.run_name(run.id, run.goal))
+        except (AccessDenied, InvalidTransition, InputError, NotFound, StoreUnavailable) as exc:
+            done = _message(exc)
+        if (body.get("container") or {}).get("type") == "view":  # clicked in the App Home: show it again
+            try:
+                await publish_home(client, desk=desk, user=user, run_notice=done)
+            except Exception as exc:  # noqa: BLE001 - the home tab is best effort; the change is saved
+                log.warning("could not publish the home tab", extra={"error": type(exc).__name__})
+            return
+        await _tell(svc, body, done)
+
+    @app.action(REVISE)
+    async def on_revise(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: Any) -> None:
+        """The requester revises a rejected run: a form with its goal, pre-filled."""
+        await ack()
+        user, run_id = body["user"]["id"], str(action.get("value", ""))[:40]
+        try:
+            run = await svc.store.get(run_id)
+            if run.requester != user:
+                raise AccessDenied(text.msg("revise_not_yours"))
+            await client.views_open(trigger_id=body["trigger_id"],
+                                    view=revise_modal(run, limit=svc.spec.limits.max_goal_chars))
+        except (AccessDenied, NotFound, StoreUnavailable) as exc:
+            await _tell(svc, body, _message(exc))
+        except SlackApiError as exc:
+            log.warning("could not open a modal", extra={"run_id": run_id, "error": exc.response.get("error")})
+            await _tell(svc, body, text.MODAL_FAILED)
+
+    @app.view(REVISE_VIEW)
+    async def on_revised(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        goal = view.get("state", {}).get("values", {}).get("goal", {}).get("text", {}).get("value") or ""
+        run_id = str(view.get("private_metadata", ""))[:40]
+        await _submit_view(ack, "goal", lambda: intake.revise(svc, run_id=run_id, user=body["user"]["id"],
+                                                             goal=goal))
 
     @app.action(re.compile(f"^{PICK}_[a-z0-9_-]+$"))
     async def on_pick(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:
@@ -121,10 +175,10 @@ def register(app: AsyncApp, *, desk: Desk, on_group_change: Callable[[str | None
         try:
             run = await intake.choose(svc, run_id=run_id, user=body["user"]["id"], workflow_id=workflow)
         except (AccessDenied, InvalidTransition, InputError, NotFound, StoreUnavailable) as exc:
-            await _refuse(svc, body, _message(exc))
+            await _tell(svc, body, _message(exc))
             return
         if body.get("response_url"):
-            await respond(text=mrkdwn(text.working_on_it(run.id)), replace_original=True)
+            await respond(text=mrkdwn(working(svc, run)), replace_original=True)
 
     @app.view(EDIT_VIEW)
     async def on_edit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -165,7 +219,7 @@ def _message(exc: MapleError) -> Msg:
     return text.as_msg(exc)
 
 
-async def _refuse(svc: Services, body: dict[str, Any], message: Msg) -> None:
+async def _tell(svc: Services, body: dict[str, Any], message: Msg) -> None:
     channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
     if not channel:
         return

@@ -11,9 +11,10 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from bot.core import text
 from bot.core.desk import Desk
 from bot.core.errors import AccessDenied, InputError, MapleError, StoreUnavailable
+from bot.core.home import home_runs
 from bot.core.schedule_desk import ScheduleDesk
 from bot.core.text import Msg
-from handlers.blocks import home_view, section
+from handlers.blocks import home_view, runs_blocks
 from handlers.mrkdwn import mrkdwn
 from handlers.schedule_blocks import ACTION_RE, parse_action, schedule_blocks
 
@@ -64,13 +65,12 @@ async def home_blocks(schedules: ScheduleDesk | None, *, user: str, notice: Msg 
     return schedule_blocks(header, rows, notice=notice, limit=60)
 
 
-async def publish_home(client: Any, *, desk: Desk, user: str, notice: Msg | None = None) -> None:
+async def publish_home(client: Any, *, desk: Desk, user: str, notice: Msg | None = None,
+                       run_notice: Msg | None = None) -> None:
     """The App Home tab: how to use Maple, what this person may run, and their schedules with the buttons."""
     listing = await desk.workflows(user)
     admin = await desk.svc.access.is_admin(user)
-    pending, mine = await desk.home_runs(user)
+    runs = await home_runs(desk.svc, user)
     extra = await home_blocks(desk.schedules, user=user, notice=notice)
-    for title, lines in (("home_pending", pending), ("home_recent", mine)):
-        if lines:
-            extra += [{"type": "divider"}, section(mrkdwn(text.lines([text.msg(title), *lines])))]
-    await client.views_publish(user_id=user, view=home_view(listing, admin=admin, extra=extra))
+    await client.views_publish(user_id=user, view=home_view(listing, admin=admin, extra=extra,
+                                                            lead=runs_blocks(runs, notice=run_notice)))

@@ -168,7 +168,9 @@ class LlamaCppModel(ChatModel):
         input_tokens, output_tokens = checked_usage(model=self.name, input_tokens=reported[0],
                                                     output_tokens=reported[1], max_input=input_upper_bound(messages),
                                                     max_output=max_tokens)
-        return Completion(text=text, model=self.path.stem, input_tokens=input_tokens, output_tokens=output_tokens)
+        finish = raw["choices"][0].get("finish_reason") if isinstance(raw["choices"][0], dict) else None
+        return Completion(text=text, model=self.path.stem, input_tokens=input_tokens, output_tokens=output_tokens,
+                          finish_reason=finish if isinstance(finish, str) else None)
 
     async def close(self) -> None:
         current = self._current

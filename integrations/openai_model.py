@@ -68,7 +68,9 @@ def _completion(name: str, resp: Any) -> Completion:
         text = choice.message.content or ""
         calls = [ToolCall(id=str(c.id), name=str(c.function.name), arguments=str(c.function.arguments or "{}"))
                  for c in (getattr(choice.message, "tool_calls", None) or []) if getattr(c, "function", None)]
-        return Completion(text=text, tool_calls=calls, model=str(resp.model or name))
+        finish = getattr(choice, "finish_reason", None)
+        return Completion(text=text, tool_calls=calls, model=str(resp.model or name),
+                          finish_reason=finish if isinstance(finish, str) else None)
     except (AttributeError, IndexError, TypeError, ValueError) as exc:
         raise ModelResponseError(f"{name}: response without a message") from exc
 

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
 
-from bot.core import commands, intake, text
+from bot.core import commands, intake, reviewers, text
 from bot.core.classify import Classifier
 from bot.core.errors import AccessDenied, InputError, MapleError, NotFound, StoreUnavailable
 from bot.core.knowledge import sources
 from bot.core.models import Origin, Run, RunState
 from bot.core.schedule_desk import ScheduleDesk, ScheduleRow
 from bot.core.services import Services
+from bot.core.spec import WorkflowSpec
 from bot.core.text import Msg
 
 log = logging.getLogger("maple.desk")
@@ -86,15 +86,16 @@ class Desk:
         intake.check_goal(self.svc, goal)
         roles = await self.svc.access.roles_of(user)  # resolved once per request
         if not roles:
-            return Answer(text.NOT_ALLOWED_ANY)
+            return Answer(self.ask_admin("not_allowed_any_named", text.NOT_ALLOWED_ANY))
         mine = [wf for wf in self.svc.spec.workflows if roles.intersection(wf.run_roles)]
         if not mine:
-            return Answer(text.NO_WORKFLOWS)
+            return Answer(self.ask_admin("no_workflows_named", text.NO_WORKFLOWS))
+        offered = [wf for wf in mine if not wf.unreviewed_text]  # the ask-back never offers unreviewed model text
         found = self.classifier.classify(goal) if self.classifier else None
         if found is not None and found.workflow and found.confidence >= self.svc.spec.classify_threshold:
             return await self._submit(user=user, origin=origin, goal=goal, workflow=found.workflow)
         ranked = [wf for wf, _score in (found.ranked if found else [])]
-        options = sorted(mine, key=lambda wf: ranked.index(wf.id) if wf.id in ranked else len(ranked))[:3]
+        options = sorted(offered, key=lambda wf: ranked.index(wf.id) if wf.id in ranked else len(ranked))[:3]
         ask_model = found is not None and found.workflow is not None and self.svc.router.can_classify()
         run = await intake.hold(self.svc, intake.Intake(requester=user, origin=origin, goal=goal, workflow=""),
                                 ask_model=ask_model)
@@ -105,26 +106,19 @@ class Desk:
 
     async def _submit(self, *, user: str, origin: Origin, goal: str, workflow: str) -> Answer:
         run = await intake.submit(self.svc, intake.Intake(requester=user, origin=origin, goal=goal, workflow=workflow))
-        wf = self.svc.spec.workflow(workflow)
-        say = text.working_on_it if wf is None or wf.review else text.working_no_review
-        return Answer(say(run.id), run_id=run.id, queued=True)
-
-    async def home_runs(self, user: str, *, days: int = 7, limit: int = 10) -> tuple[list[Msg], list[Msg]]:
-        """For the App Home: drafts waiting for this person's review, and their own recent runs (newest first)."""
-        recent = await self.svc.store.since(self.svc.clock.now() - timedelta(days=days), limit=2000)
-        pending: list[Msg] = []
-        for run in reversed(recent):
-            workflow = self.svc.spec.workflow(run.workflow)
-            if (run.state is RunState.IN_REVIEW and workflow is not None and run.requester != user
-                    and user not in run.approvals and await self.svc.access.is_approver(user, workflow)):
-                pending.append(_run_line(run))
-        mine = [_run_line(run) for run in reversed(recent) if run.requester == user]
-        return pending[:limit], mine[:limit]
+        return Answer(working(self.svc, run), run_id=run.id, queued=True)
 
     async def workflows(self, user: str) -> Msg:
         mine = [text.msg("workflow_line", title=wf.label, id=wf.id, description=wf.description)
                 for wf in self.svc.spec.workflows if await self.svc.access.may_run(user, wf)]
-        return text.lines([text.msg("workflows_header"), *mine]) if mine else text.NO_WORKFLOWS
+        if not mine:
+            return self.ask_admin("no_workflows_named", text.NO_WORKFLOWS)
+        return text.lines([text.msg("workflows_header"), *mine])
+
+    def ask_admin(self, key: str, unnamed: Msg, **args: text.Arg) -> Msg:
+        """A refusal that sends the person to the admins names them (when the config names any)."""
+        admins = reviewers.named_admins(self.svc)  # the ack path: no look-ups
+        return text.msg(key, who=text.people(admins[:5]), **args) if admins else unnamed
 
     async def status(self, user: str, run_id: str) -> Msg:
         try:
@@ -136,12 +130,21 @@ class Desk:
         parts = [text.msg("status_head", run=run.id, state=run.state.value.replace("_", " ")),
                  text.msg("status_workflow", workflow=run.workflow or "not chosen yet", user=text.User(run.requester),
                           at=f"{run.created_at:%Y-%m-%d %H:%M} UTC")]
+        parts += await self._waiting(run)
         parts += [text.msg("status_route", step=r.step, reason=r.reason + _skips(r.skipped)) for r in run.routes]
         if run.total_tokens:
             parts.append(text.msg("status_usage", tokens=run.total_tokens, cost=f"{run.total_cost:.4f}"))
         if run.error:
             parts.append(text.msg("status_problem", error=run.error))
         return text.lines(parts)
+
+    async def _waiting(self, run: Run) -> list[Msg]:
+        """For a run in review: who may approve it now — or that nobody can (stuck), and what can be done."""
+        if run.state is not RunState.IN_REVIEW:
+            return []
+        if await reviewers.is_stuck(self.svc, run):
+            return [text.msg("status_stuck", why=await reviewers.stuck_reason(self.svc, run))]
+        return [text.msg("status_waiting_for", who=text.people((await reviewers.able(self.svc, run))[:10]))]
 
     async def audit(self, user: str, run_id: str) -> Msg:
         if not await self.svc.access.is_admin(user):
@@ -159,9 +162,19 @@ class Desk:
         return text.lines([text.msg("audit_head", run=run_id), *rows])
 
 
-def _run_line(run: Run) -> Msg:
-    return text.msg("home_run_line", run=run.id, workflow=run.workflow or "not chosen yet",
-                    state=run.state.value.replace("_", " "))
+def working(svc: Services, run: Run) -> Msg:
+    """The first answer to a queued run: a review is promised only when there will be one."""
+    wf = svc.spec.workflow(run.workflow)
+    if wf is not None and private_result(run, wf):
+        return text.msg("working_private", run=run.id)
+    if wf is None or wf.review:
+        return text.msg("working_tracked", run=text.run_name(run.id, run.goal))
+    return text.working_no_review(run.id)
+
+
+def private_result(run: Run, workflow: WorkflowSpec) -> bool:
+    """Unreviewed text a model wrote, started by a person: it goes to them alone, never to a channel."""
+    return workflow.unreviewed_text and run.origin.kind != "schedule"
 
 
 def _skips(skipped: dict[str, str]) -> str:

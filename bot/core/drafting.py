@@ -66,6 +66,8 @@ class Work:
     planned: list[PlannedCall] = field(default_factory=list)  # side effects waiting for approval
     passages: list[Passage] = field(default_factory=list)  # retrieved, numbered from 1 in this order
     answered: bool = False  # Maple answered itself (nothing relevant was retrieved): no model is called
+    sources_read: list[str] = field(default_factory=list)  # the conversations tools read
+    truncated: bool = False  # the draft was cut short (the model's token limit, or the draft limit)
 
     def raise_level(self, level: Sensitivity, hits: dict[str, int]) -> None:
         self.level = max(self.level, level)
@@ -83,6 +85,8 @@ class Work:
         self.raise_level(max(out.level, floor), out.hits)
         if out.source is not None:
             self.audience = self.audience.narrowed(source=out.source, members=out.readers)
+            if out.source not in self.sources_read:
+                self.sources_read.append(out.source)
         if out.planned is not None:
             self.planned.append(out.planned)
 
@@ -109,9 +113,12 @@ async def produce_draft(svc: Services, run: Run) -> Run:
     """Run the steps of a queued/drafting run and move it to review (or straight to approved)."""
 
     def to_drafting(r: Run) -> None:
-        transition(r, RunState.DRAFTING)
+        if not r.terminal:  # cancelled meanwhile: nothing more is done
+            transition(r, RunState.DRAFTING)
 
     run = await svc.mutate(run.id, to_drafting)
+    if run.terminal:
+        return run
     level, hits = svc.assessment(run.goal)
     work = Work(run=run, workflow=svc.spec.workflow(run.workflow), level=level, hits=dict(hits),
                 audience=run.audience)
@@ -257,7 +264,9 @@ async def _generate(svc: Services, work: Work, step: StepSpec) -> None:
         for call in completion.tool_calls[:5]:
             content, level = await _run_requested(svc, work, call, level)
             messages.append(ChatMessage(role="tool", content=content, tool_call_id=call.id))
-    draft = restore(completion.text.strip(), mapping)[: svc.spec.limits.max_draft_chars]
+    whole = restore(completion.text.strip(), mapping)
+    draft = whole[: svc.spec.limits.max_draft_chars]
+    work.truncated = completion.finish_reason == "length" or len(whole) > len(draft)
     if not draft:
         raise ModelResponseError(f"{usage.model} returned an empty draft")
     if work.passages:
@@ -339,7 +348,7 @@ async def _call(
 
 def _accept(svc: Services, work: Work) -> Callable[[Run], None]:
     draft = DraftVersion(text=work.draft or "", author=f"model:{work.model}", at=svc.clock.now(), model=work.model,
-                         notes=work.notes)
+                         notes=work.notes, truncated=work.truncated)
 
     def apply(r: Run) -> None:
         if r.state is not RunState.DRAFTING:
@@ -349,6 +358,7 @@ def _accept(svc: Services, work: Work) -> Callable[[Run], None]:
         r.sensitivity = work.level
         r.sensitivity_hits = dict(work.hits)
         r.audience = work.audience
+        r.read_from = list(work.sources_read)
         r.citations = _citations(work)
         r.draft_version += 1
         r.drafts[-1].version = r.draft_version

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from bot.core import text
 from bot.core.errors import AccessDenied, InputError, InvalidTransition, RateLimited
-from bot.core.models import AuditIntent, Job, Origin, Run
+from bot.core.models import AuditIntent, Job, Origin, Run, RunState
 from bot.core.ports import Bucket
 from bot.core.services import Services
 from bot.core.spec import WorkflowSpec
@@ -36,7 +36,10 @@ def check_goal(svc: Services, goal: str) -> str:
 
 async def authorize_run(svc: Services, *, user: str, workflow: WorkflowSpec) -> None:
     if not await svc.access.may_run(user, workflow):
-        raise AccessDenied(text.not_allowed_run(workflow.label))
+        admins = sorted({m for role in svc.spec.admin_roles for m in svc.spec.roles.get(role, [])
+                         if m.startswith(("U", "W"))})  # named by id: no look-ups on the ack path
+        raise AccessDenied(text.msg("not_allowed_run_named", workflow=workflow.label, who=text.people(admins[:5]))
+                           if admins else text.not_allowed_run(workflow.label))
 
 
 async def throttle(svc: Services, intake: Intake) -> None:
@@ -126,3 +129,16 @@ async def submit(svc: Services, intake: Intake) -> Run:
     await throttle(svc, intake)
     run = _new_run(svc, intake, goal, workflow)
     return await svc.store.create(run, job=Job(run_id=run.id, kind="draft"))
+
+
+async def revise(svc: Services, *, run_id: str, user: str, goal: str) -> Run:
+    """The requester resubmits a rejected (or cancelled) run with a revised goal: a new run of the same workflow,
+    from the same place, checked like any other."""
+    old = await svc.store.get(run_id)
+    if old.requester != user:
+        raise AccessDenied(text.msg("revise_not_yours"))
+    if old.state not in (RunState.REJECTED, RunState.CANCELLED):
+        raise InvalidTransition(text.msg("revise_not_rejected", state=old.state.value.replace("_", " ")))
+    run = await submit(svc, Intake(requester=user, origin=old.origin, goal=goal, workflow=old.workflow))
+    await svc.record("run.revised", run, actor=user, attrs={"maple.run.revises": old.id})
+    return run

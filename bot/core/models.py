@@ -34,9 +34,10 @@ class RunState(StrEnum):
     DELIVERED = "delivered"
     FAILED = "failed"
     REFUSED = "refused"
+    CANCELLED = "cancelled"
 
 
-TERMINAL = frozenset({RunState.REJECTED, RunState.DELIVERED, RunState.FAILED, RunState.REFUSED})
+TERMINAL = frozenset({RunState.REJECTED, RunState.DELIVERED, RunState.FAILED, RunState.REFUSED, RunState.CANCELLED})
 
 
 class Model(BaseModel):
@@ -63,6 +64,7 @@ class DraftVersion(Model):
     model: str | None = None
     notes: list[str] = Field(default_factory=list)
     version: int = 0
+    truncated: bool = False  # cut short: the model stopped at its token limit, or Maple cut it to the draft limit
 
 
 class Audience(Model):
@@ -98,7 +100,7 @@ class AuditIntent(Model):
 
 
 class Decision(Model):
-    kind: Literal["approve", "reject"]
+    kind: Literal["approve", "reject", "cancel"]
     by: str
     at: datetime
     reason: str | None = None
@@ -168,6 +170,16 @@ class Citation(Model):
     passage: str = ""  # the passage id
 
 
+class Target(Model):
+    """Where Approve will post the result, as worked out when the draft went to review: the channel (a thread in
+    it), what kind of conversation it is, and — when the gate sent it elsewhere — where the workflow meant."""
+
+    channel: str
+    thread_ts: str | None = None
+    kind: Literal["public", "private", "dm", "shared"] = "public"
+    instead_of: str | None = None
+
+
 class Run(Model):
     id: str = Field(default_factory=new_run_id)
     requester: str
@@ -195,6 +207,9 @@ class Run(Model):
     audience: Audience = Field(default_factory=Audience)
     outbox: list[AuditIntent] = Field(default_factory=list)
     calls: list[PlannedCall] = Field(default_factory=list)
+    assigned: list[str] = Field(default_factory=list)  # reviewers an admin assigned to this run
+    target: Target | None = None
+    read_from: list[str] = Field(default_factory=list)  # the conversations a tool read for the draft
 
     @property
     def draft(self) -> DraftVersion | None:
@@ -213,7 +228,7 @@ class Run(Model):
         return sum(u.cost_usd for u in self.usage)
 
 
-JobKind = Literal["draft", "deliver", "reject", "refresh_reviews", "clarify", "review_timeout"]
+JobKind = Literal["draft", "deliver", "reject", "refresh_reviews", "clarify", "review_timeout", "cancelled"]
 
 
 class Job(Model):
@@ -250,6 +265,7 @@ class ChatMessage(Model):
 
 class Completion(Model):
     text: str
+    finish_reason: str | None = None  # "length": the model stopped at its token limit
     model: str
     input_tokens: int = 0
     output_tokens: int = 0

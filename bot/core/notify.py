@@ -10,8 +10,10 @@ from bot.core.text import Msg
 
 
 async def tell_requester(svc: Services, run: Run, *, effect: str, message: Msg) -> Run:
+    """A notice in the requester's DM — a reply to the run's message when it has one (bot/core/progress.py)."""
     channel = await svc.surface.open_dm(user=run.requester)
-    run, _ = await post_once(
-        svc, run, effect=f"notify:{effect}", channel=channel, view=View(kind="notice", text=message, run=run)
-    )
+    progress = run.effects.get("progress")
+    thread = progress.ts if progress is not None and progress.done and progress.channel == channel else None
+    run, _ = await post_once(svc, run, effect=f"notify:{effect}", channel=channel, thread_ts=thread,
+                             view=View(kind="notice", text=message, run=run))
     return run

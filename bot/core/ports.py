@@ -144,6 +144,8 @@ class View:
     banner: Msg | None = None
     buttons: bool = False
     options: list[tuple[str, str]] = field(default_factory=list)
+    viewer: str | None = None  # the one person who sees this message (a review in their DM), when known
+    notice: Msg | None = None  # a warning shown with the run (nobody left to approve)
 
 
 class MessageRef(BaseModel):

@@ -25,12 +25,17 @@ async def load_for_review(svc: Services, *, run_id: str, user: str) -> tuple[Run
     workflow = svc.spec.workflow(run.workflow)
     if workflow is None:
         raise NotFound(f"workflow {run.workflow} is no longer configured")
-    if not await svc.access.is_approver(user, workflow):
+    if not await may_review(svc, run, user, workflow):
         await _denied(svc, run, user, "other")
         raise AccessDenied(text.NOT_ALLOWED_DECIDE)
     if run.state is not RunState.IN_REVIEW:
         raise InvalidTransition(text.already_decided(run.state.value))
     return run, workflow
+
+
+async def may_review(svc: Services, run: Run, user: str, workflow: WorkflowSpec) -> bool:
+    """A reviewer of the workflow, or someone an admin assigned to this run."""
+    return user in run.assigned or await svc.access.is_approver(user, workflow)
 
 
 async def _denied(svc: Services, run: Run, user: str, action: str) -> None:
@@ -54,7 +59,7 @@ async def decide(
     if kind == "reject" and reason is None:
         raise InputError(text.EMPTY_REASON)
     run, workflow = await load_for_review(svc, run_id=run_id, user=user)
-    approver = await svc.access.is_approver(user, workflow)
+    approver = await may_review(svc, run, user, workflow)
     decided_at = svc.clock.now()
     denial: list[text.Msg] = []
 

@@ -108,6 +108,13 @@ class WorkflowSpec(Strict):
         return self.title or self.id.capitalize()
 
     @property
+    def unreviewed_text(self) -> bool:
+        """Posts text a model wrote that no person reviews and that is not drawn from approved documents (a
+        digest): a person who starts it gets it alone, and the ask-back never offers it."""
+        kinds = {s.kind for s in self.steps} or {"generate"}
+        return not self.review and "generate" in kinds and "retrieve" not in kinds
+
+    @property
     def review_step(self) -> StepSpec | None:
         return next((s for s in self.steps if s.kind == "review"), None)
 

@@ -7,14 +7,15 @@ from bot.core.models import Run, RunState
 
 S = RunState
 ALLOWED: dict[RunState, frozenset[RunState]] = {
-    S.QUEUED: frozenset({S.DRAFTING, S.FAILED, S.REFUSED}),
-    S.DRAFTING: frozenset({S.DRAFTING, S.IN_REVIEW, S.APPROVED, S.FAILED, S.REFUSED}),
-    S.IN_REVIEW: frozenset({S.IN_REVIEW, S.APPROVED, S.REJECTED, S.FAILED}),
+    S.QUEUED: frozenset({S.DRAFTING, S.FAILED, S.REFUSED, S.CANCELLED}),
+    S.DRAFTING: frozenset({S.DRAFTING, S.IN_REVIEW, S.APPROVED, S.FAILED, S.REFUSED, S.CANCELLED}),
+    S.IN_REVIEW: frozenset({S.IN_REVIEW, S.APPROVED, S.REJECTED, S.FAILED, S.CANCELLED}),
     S.APPROVED: frozenset({S.DELIVERED, S.FAILED}),
     S.REJECTED: frozenset(),
     S.DELIVERED: frozenset(),
     S.FAILED: frozenset(),
     S.REFUSED: frozenset(),
+    S.CANCELLED: frozenset(),
 }
 
 

@@ -324,6 +324,117 @@ EN: dict[str, str] = {
     "sources_none": "There are no document collections you may read. Ask a Maple admin for access.",
     "sources_unavailable": "The knowledge base cannot be read right now; please try again in a minute.",
     "a_collection": "the {name} collection",
+    # The first hour: nobody left to approve, admins taking over, cancelling (firsthour-a; English only here)
+    "edit_leaves_nobody": ("Nobody else can approve this draft. If you save an edit you can't approve it yourself, "
+                           "and the run will wait until a Maple admin takes the review or cancels it. To approve the "
+                           "draft as it is, close this form and click Approve."),
+    "edit_then_others": "After your edit you can't approve this version yourself: {who} can.",
+    "admins_only": "Only Maple admins can do that. Nothing was changed.",
+    "cancel_not_yours": "Only the person who asked, or a Maple admin, can cancel this run. Nothing was changed.",
+    "review_you_edited": "You edited this version, so another reviewer has to approve it.",
+    "review_editor_cannot": "Edited by {user}, who can't approve this version.",
+    "review_stuck": ":warning: Nobody left can approve this version ({why}). A Maple admin can take the review or "
+                    "cancel the run.",
+    "stuck_edited": "{user} edited it and nobody else may approve it",
+    "stuck_nobody": "everyone who may approve it asked for it, edited it or already approved it",
+    "stuck_admins": ("{run} is stuck: nobody left can approve it ({why}). Take the review yourself, or cancel the "
+                     "run."),
+    "told_stuck": ("{run} is waiting: nobody left can approve it ({why}). {admins} can take the review or cancel "
+                   "it; you can cancel it from your run message."),
+    "the_admins": "The Maple admins ({who})",
+    "the_admins_unnamed": "A Maple admin",
+    "status_stuck": "Stuck: nobody left can approve it ({why}). A Maple admin can take the review or cancel it.",
+    "status_waiting_for": "Waiting for: {who}",
+    "cancelled_banner": ":no_entry_sign: Cancelled by {user} at {at}",
+    "told_cancelled": "{run} was cancelled by {user}. Nothing was posted.",
+    "took_review": "You are now a reviewer of {run}: the draft is in your messages with Maple.",
+    "cancel_done": "{run} was cancelled. Nothing was posted.",
+    "button_take_review": "Review it myself",
+    "button_cancel_run": "Cancel run",
+    "run_name": "“{goal}” ({run})",
+    # unreviewed text says so where it is read
+    "working_private": ("Working on it — run {run}. A model writes this and no one reviews it, so I'll send it to "
+                        "you alone."),
+    "label_unreviewed_cited": "_Not reviewed by a person: written by a model from the approved documents below._",
+    "label_unreviewed": (":warning: *Not reviewed, and not from approved documents.* A model wrote this; check it "
+                         "before relying on it."),
+    "label_quoted": "_Quoted from the approved documents below; not reviewed by a person._",
+    "label_notes": "_{notes}_",
+    # the review message leads with the decision
+    "review_header": "Draft for review",
+    "header_approved": "Approved",
+    "header_rejected": "Rejected",
+    "header_cancelled": "Cancelled",
+    "header_closed": "No longer in review",
+    "field_posts_to": "*Approve posts to*\n{where}",
+    "field_posted_to": "*Posts to*\n{where}",
+    "field_level": "*Sensitivity*\n{level}",
+    "field_level_found": "*Sensitivity*\n{level} — found: {found}",
+    "field_requester": "*Requested by*\n{user}",
+    "field_read": "*Read from*\n{channels}",
+    "where_public": "{channel} — public channel",
+    "where_private": "{channel} — private channel",
+    "where_shared": "{channel} — Slack Connect channel, people outside the workspace read it",
+    "where_dm": "the requester's direct messages with Maple",
+    "where_thread": "a thread in {where}",
+    "where_instead": "{where}, instead of {channel}, which may not receive it",
+    "where_unknown": "not worked out yet",
+    "label_goal": "*Goal*\n{goal}",
+    "label_draft": "*Draft*",
+    "draft_truncated": (":warning: _Truncated: the draft was cut short at its length limit. Edit shows all that "
+                        "was kept._"),
+    "review_details": "Workflow {workflow} · {model} · run {run}",
+    # the requester's run message
+    "told_approved_dm": "Your run {run} was approved by {user} and sent to you in a direct message.",
+    "working_tracked": ("Working on it — {run}. I'll post the draft for review. Follow it in your direct messages "
+                        "with Maple: one message there shows where it is, and lets you cancel it."),
+    "progress_goal": "*{goal}*",
+    "progress_queued": ":hourglass: Queued — waiting for a worker",
+    "progress_drafting": ":hourglass: Drafting…",
+    "progress_review": ":hourglass: With reviewers: {who}",
+    "progress_review_quorum": ":hourglass: With reviewers: {who} — {count} of {quorum} approvals",
+    "progress_stuck": (":warning: With reviewers, but nobody left can approve it ({why}). A Maple admin can take "
+                       "it, or you can cancel it."),
+    "progress_approved": ":hourglass: Approved by {user} — posting…",
+    "progress_delivered": ":white_check_mark: Approved by {user} at {at}, posted in {where}",
+    "progress_delivered_dm": ":white_check_mark: Approved by {user} at {at}, sent to you in a direct message",
+    "progress_rejected": ":x: Rejected by {user} at {at}: {reason}",
+    "progress_cancelled": ":no_entry_sign: Cancelled by {user} at {at}. Nothing was posted.",
+    "progress_failed": ":warning: Could not be completed: {why}",
+    "progress_refused": ":no_entry_sign: Refused: {why}",
+    "progress_details": "{workflow} · run {run}",
+    "button_revise": "Revise",
+    "revise_title": "Revise and resubmit",
+    "revise_submit": "Resubmit",
+    "revise_reason": "Rejected by {user}: {reason}",
+    "revise_goal": "Goal",
+    "revise_not_yours": "Only the person who asked can revise this run.",
+    "revise_not_rejected": "Only a rejected or cancelled run can be revised; this one is {state}.",
+    # App Home per person; the admins named to an outsider
+    "not_allowed_any_named": "You don't have access to Maple yet. Ask a Maple admin ({who}) to add you to a role.",
+    "no_workflows_named": "There are no workflows you may run. Ask a Maple admin ({who}) for access.",
+    "not_allowed_run_named": ("You are not allowed to run the *{workflow}* workflow. Ask a Maple admin ({who}) for "
+                              "access."),
+    "home_mine": "*Your runs*",
+    "home_mine_none": "_You have no runs in the last 7 days. Try `/maple draft a welcome message for the new hires`._",
+    "home_waiting": "*Waiting for your review*",
+    "home_waiting_none": "_Nothing is waiting for your review._",
+    "home_attention": "*Needs attention (admins)*",
+    "home_attention_none": "_Nothing needs an admin: no stuck, overdue or failed runs in the last 7 days._",
+    "home_run": "• {run} · {workflow} · {state}",
+    "home_run_stuck": "• :warning: {run} · {workflow} · stuck: nobody left can approve it ({why})",
+    "home_run_yours_edit": "• {run} · {workflow} · you edited it: another reviewer approves it",
+    "home_failed": "• {run} · failed: {why}",
+    "home_overdue": "• {run} · waiting for review for {minutes} minutes",
+    "state_queued": "queued",
+    "state_drafting": "drafting",
+    "state_in_review": "with reviewers",
+    "state_approved": "approved, posting",
+    "state_rejected": "rejected",
+    "state_delivered": "approved and posted",
+    "state_failed": "could not be completed",
+    "state_refused": "refused",
+    "state_cancelled": "cancelled",
 }
 
 
@@ -414,28 +525,30 @@ def rejected_banner(user: str, at: str) -> Msg:
     return msg("rejected_banner", user=User(user), at=at)
 
 
-def told_approved(run_id: str, user: str, channel: str) -> Msg:
+def told_approved(run_id: str | Msg, user: str, channel: str) -> Msg:
+    if channel.startswith("D"):  # a DM is never named as if it were a channel
+        return msg("told_approved_dm", run=run_id, user=User(user))
     return msg("told_approved", run=run_id, user=User(user), channel=Channel(channel))
 
 
-def told_rejected(run_id: str, user: str, reason: str) -> Msg:
+def told_rejected(run_id: str | Msg, user: str, reason: str) -> Msg:
     return msg("told_rejected", run=run_id, user=User(user), reason=Quote(reason, 2000))
 
 
-def review_overdue(run_id: str, workflow: str, minutes: int) -> Msg:
+def review_overdue(run_id: str | Msg, workflow: str, minutes: int) -> Msg:
     return msg("review_overdue", run=run_id, workflow=workflow, minutes=minutes)
 
 
-def told_failed(run_id: str, why: object) -> Msg:
+def told_failed(run_id: str | Msg, why: object) -> Msg:
     return msg("told_failed", run=run_id, why=as_msg(why))
 
 
-def refused(run_id: str, why: object) -> Msg:
+def refused(run_id: str | Msg, why: object) -> Msg:
     return msg("refused", run=run_id, why=as_msg(why))
 
 
-def rerouted(run_id: str, channel: str, why: Msg) -> Msg:
-    return msg("rerouted", run=run_id, channel=Channel(channel), why=why)
+def rerouted(run_id: str | Msg, channel: str, why: Msg) -> Msg:
+    return msg("rerouted", run=run_id, channel=where(channel), why=why)
 
 
 def not_for_you(level: str) -> Msg:
@@ -664,3 +777,24 @@ def extract_note() -> str:
 
 def citations_removed(numbers: list[int]) -> str:
     return str(msg("citations_removed", numbers=", ".join(f"[{n}]" for n in numbers)))
+
+
+# The first hour (firsthour-a): runs named by their goal, people listed, nobody left to approve.
+def run_name(run_id: str, goal: str) -> Msg:
+    """A run as people know it: its goal (cut short), then its id."""
+    return msg("run_name", goal=Quote(" ".join(goal.split()), 60), run=run_id)
+
+
+def people(users: Iterable[str]) -> Msg:
+    """Mentions of ``users``, comma-separated."""
+    return lines([msg("raw", text=User(u)) for u in users], sep=", ")
+
+
+def the_admins(admins: list[str]) -> Msg:
+    return msg("the_admins", who=people(admins[:10])) if admins else msg("the_admins_unnamed")
+
+
+def where(channel: str) -> Msg:
+    """A conversation as people know it: a channel mention, or "a direct message" — a DM is never named as if
+    it were a channel."""
+    return msg("a_dm") if channel.startswith("D") else msg("raw", text=Channel(channel))

@@ -10,12 +10,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from bot.core import budget, text
+from bot.core import budget, progress, reviewers, text
 from bot.core.actions import make_approved_calls
 from bot.core.classify import model_prompt, parse_model_choice
+from bot.core.desk import private_result, working
 from bot.core.destinations import refusal
 from bot.core.drafting import produce_draft
-from bot.core.effects import post_once, review_refs
+from bot.core.effects import post_once
 from bot.core.errors import (
     AccessDenied,
     BudgetExceeded,
@@ -29,7 +30,7 @@ from bot.core.errors import (
     ToolError,
 )
 from bot.core.intake import choose
-from bot.core.models import Job, JobKind, Run, RunState
+from bot.core.models import Job, JobKind, Run, RunState, Target
 from bot.core.notify import tell_requester
 from bot.core.ports import MessageRef, View
 from bot.core.router import Plan
@@ -63,17 +64,25 @@ async def fail(svc: Services, run_id: str, *, why: Msg) -> None:
     run = await svc.mutate(run_id, to_failed)
     await svc.record("run.failed", run)
     if run.state is RunState.FAILED:
-        await tell_requester(svc, run, effect="failed", message=text.told_failed(run.id, why))
+        await tell_requester(svc, run, effect="failed", message=text.told_failed(_name(run), why))
+        await _show(svc, run.id)
+
+
+def _name(run: Run) -> Msg:
+    return text.run_name(run.id, run.goal)
+
+
+async def _show(svc: Services, run_id: str) -> None:
+    """The requester's run message shows the run as it is now."""
+    await progress.show(svc, await svc.store.get(run_id))
 
 
 async def _ack_in_thread(svc: Services, run: Run) -> Run:
     """A mention or DM gets its "working on it" in the thread (slash commands got theirs in the ack)."""
     if run.origin.kind not in ("mention", "dm"):
         return run
-    workflow = svc.spec.workflow(run.workflow)
-    say = text.working_on_it if workflow is None or workflow.review else text.working_no_review
     run, _ = await post_once(svc, run, effect="ack", channel=run.origin.channel, thread_ts=run.origin.thread_ts,
-                             view=View(kind="notice", text=say(run.id)))
+                             view=View(kind="notice", text=working(svc, run)))
     return run
 
 
@@ -81,7 +90,8 @@ async def _clarify(svc: Services, run: Run) -> None:
     """A goal the local stage could not place: ask a (cleared) model, else ask the requester with buttons."""
     if run.workflow or run.terminal:
         return
-    options = [wf for wf in svc.spec.workflows if await svc.access.may_run(run.requester, wf)]
+    options = [wf for wf in svc.spec.workflows
+               if not wf.unreviewed_text and await svc.access.may_run(run.requester, wf)]
     if svc.router.can_classify() and await _model_choice(svc, run, options):
         return
     view = View(kind="choices", run=run, text=text.ASK_BACK, options=[(wf.id, wf.label) for wf in options[:5]])
@@ -127,12 +137,16 @@ async def _model_choice(svc: Services, run: Run, options: list[WorkflowSpec]) ->
 
 
 async def _draft(svc: Services, run: Run) -> None:
+    if run.terminal:  # cancelled before a worker took it
+        return
     if run.state is RunState.QUEUED:  # audited here, off the ack path
         await svc.record("run.created", run, actor=run.requester,
                          attrs={"maple.workflow": run.workflow, "maple.origin": run.origin.kind})
     run = await _ack_in_thread(svc, run)
     if run.state in (RunState.QUEUED, RunState.DRAFTING):
         await svc.surface.check_member(channel=run.origin.channel)  # fail before anyone reviews undeliverable work
+        if progress.tracked(svc, run):
+            run = await progress.show(svc, await svc.mutate(run.id, _to_drafting))
         try:
             run = await produce_draft(svc, run)
         except (NoModelConfigured, NoEligibleModel, BudgetExceeded, PolicyViolation, ToolError, AccessDenied) as exc:
@@ -142,6 +156,11 @@ async def _draft(svc: Services, run: Run) -> None:
         await _post_reviews(svc, run)
     elif run.state is RunState.APPROVED:
         await _deliver(svc, run)
+
+
+def _to_drafting(r: Run) -> None:
+    if r.state is RunState.QUEUED:
+        transition(r, RunState.DRAFTING)
 
 
 async def _refuse(svc: Services, run: Run, exc: Exception) -> None:
@@ -155,7 +174,8 @@ async def _refuse(svc: Services, run: Run, exc: Exception) -> None:
 
     run = await svc.mutate(run.id, to_refused)
     await svc.record("run.refused", run, attrs={"error.type": type(exc).__name__})
-    await tell_requester(svc, run, effect="refused", message=text.refused(run.id, why))
+    await tell_requester(svc, run, effect="refused", message=text.refused(_name(run), why))
+    await _show(svc, run.id)
 
 
 async def review_targets(svc: Services, run: Run) -> tuple[list[tuple[str, str]], list[Msg]]:
@@ -169,8 +189,7 @@ async def review_targets(svc: Services, run: Run) -> tuple[list[tuple[str, str]]
             await svc.surface.check_member(channel=review_channel)
             return [(f"review:{review_channel}", review_channel)], []
         skipped.append(why)
-    workflow = svc.spec.workflow(run.workflow)
-    approvers = await svc.access.approvers(workflow) if workflow else []
+    approvers = await reviewers.reviewers_of(svc, run)
     targets = []
     for user in approvers:
         if user == run.requester and not svc.spec.review.allow_self_approval and len(approvers) > 1:
@@ -194,13 +213,68 @@ async def _post_reviews(svc: Services, run: Run) -> None:
         await fail(svc, run.id, why=_no_reviewers(skipped))
         return
     fresh = not any(name.startswith("review:") for name in run.effects)
+    run = await _aim(svc, run)
+    notice = await _stuck_notice(svc, run)
     for effect, channel in targets:
-        run, _ = await post_once(svc, run, effect=effect, channel=channel, view=review_view(run))
+        run, _ = await post_once(svc, run, effect=effect, channel=channel,
+                                 view=review_view(run, viewer=_viewer(effect), notice=notice))
     timeout = _review_timeout(svc, run)
     if fresh and timeout:
         await svc.queue.enqueue_at(Job(run_id=run.id, kind="review_timeout"),
                                    at=svc.clock.now() + timedelta(minutes=timeout))
     await svc.record("review.requested", run, attrs={"maple.review.targets": len(targets)})
+    if notice is not None:
+        await _tell_stuck(svc, run)
+    await _show(svc, run.id)
+
+
+async def _aim(svc: Services, run: Run) -> Run:
+    """Work out where Approve will post, for the review message: the workflow's destination as the gate allows it
+    (or the requester's DM instead), and what kind of conversation that is."""
+    if "result" in run.effects:
+        return run
+    channel, thread, why = await _destination(svc, run)
+    target = None
+    if channel is not None:
+        place = await svc.surface.place(channel=channel)
+        meant = (await _deliver_to(svc, run))[0] if why is not None else None
+        target = Target(channel=channel, thread_ts=thread, kind=place.kind, instead_of=meant)
+    if target == run.target:
+        return run
+
+    def aim(r: Run) -> None:
+        r.target = target
+
+    return await svc.mutate(run.id, aim)
+
+
+def _viewer(effect: str) -> str | None:
+    """The person a review message is for ("review:U…"), None for the review channel."""
+    who = effect.partition(":")[2]
+    return who if who.startswith(("U", "W")) else None
+
+
+async def _stuck_notice(svc: Services, run: Run) -> Msg | None:
+    if not await reviewers.is_stuck(svc, run):
+        return None
+    return text.msg("review_stuck", why=await reviewers.stuck_reason(svc, run))
+
+
+async def _tell_stuck(svc: Services, run: Run) -> None:
+    """Nobody left may approve this version: ask the admins (with buttons to take it or cancel) and tell the
+    requester — once per draft version."""
+    why = await reviewers.stuck_reason(svc, run)
+    name = _name(run)
+    admins = await reviewers.admins(svc)
+    for admin in admins:
+        channel = await svc.surface.open_dm(user=admin)
+        if await refusal(svc, run=run, channel=channel, user=admin) is not None:
+            continue
+        run, _ = await post_once(svc, run, effect=f"stuck:{run.draft_version}:{admin}", channel=channel,
+                                 view=View(kind="stuck", run=run, text=text.msg("stuck_admins", run=name, why=why)))
+    told = text.msg("told_stuck", run=name, why=why, admins=text.the_admins(admins))
+    await tell_requester(svc, run, effect=f"stuck:{run.draft_version}", message=told)
+    await svc.record("review.stuck", run, attrs={"maple.review.notified": len(admins)})
 
 
 def _review_timeout(svc: Services, run: Run) -> int | None:
@@ -215,7 +289,7 @@ async def _escalate(svc: Services, run: Run) -> None:
         return
     since = run.drafts[-1].at if run.drafts else run.created_at
     waited = int((svc.clock.now() - since).total_seconds() // 60)
-    message = text.review_overdue(run.id, run.workflow, waited)
+    message = text.review_overdue(_name(run), run.workflow, waited)
     admins = {u for role in svc.spec.admin_roles for u in svc.spec.roles.get(role, []) if u.startswith(("U", "W"))}
     workflow = svc.spec.workflow(run.workflow)
     people = sorted(admins | set(await svc.access.approvers(workflow) if workflow else []))
@@ -228,32 +302,46 @@ async def _escalate(svc: Services, run: Run) -> None:
     await svc.record("review.escalated", run, attrs={"maple.review.notified": len(people)})
 
 
-def review_view(run: Run, banner: Msg | None = None) -> View:
-    return View(
-        kind="review", run=run, banner=banner, buttons=banner is None and run.state is RunState.IN_REVIEW
-    )
+def review_view(run: Run, banner: Msg | None = None, *, viewer: str | None = None,
+                notice: Msg | None = None) -> View:
+    return View(kind="review", run=run, banner=banner, buttons=banner is None and run.state is RunState.IN_REVIEW,
+                viewer=viewer, notice=notice)
 
 
 async def _refresh_reviews(svc: Services, run: Run, banner: Msg | None = None) -> None:
     """Show the run's current state on its review messages. While in review the draft may have changed (an
     edit can raise its level): every review message is checked against the gate again; where it may no longer
     be shown, its content is replaced by a notice and the draft goes to reviewers who may see it. Updating a
-    message is cosmetic: a deleted or unreachable one is logged, never a reason to fail the run."""
-    refs = review_refs(run)
+    message is cosmetic: a deleted or unreachable one is logged, never a reason to fail the run. When nobody
+    left may approve the current version, the messages say so and the admins and the requester are told."""
+    refs = review_messages(run)
+    notice: Msg | None = None
     if run.state is RunState.IN_REVIEW:
         targets, skipped = await review_targets(svc, run)
         allowed = {channel for _effect, channel in targets}
-        for ref in [r for r in refs if r.channel not in allowed]:
+        for _effect, ref in [(e, r) for e, r in refs if r.channel not in allowed]:
             why = skipped[0] if skipped else text.NO_REVIEWERS
             await _update_quietly(svc, run, ref, View(kind="notice", text=text.msg("review_moved", why=why)))
-        refs = [r for r in refs if r.channel in allowed]
+        refs = [(e, r) for e, r in refs if r.channel in allowed]
         if not targets:
             await fail(svc, run.id, why=_no_reviewers(skipped))
             return
+        run = await _aim(svc, run)  # an edit can raise the level, and so change where Approve posts
+        notice = await _stuck_notice(svc, run)
         for effect, channel in targets:
-            run, _ = await post_once(svc, run, effect=effect, channel=channel, view=review_view(run))
-    for ref in refs:
-        await _update_quietly(svc, run, ref, review_view(run, banner))
+            run, _ = await post_once(svc, run, effect=effect, channel=channel,
+                                     view=review_view(run, viewer=_viewer(effect), notice=notice))
+    for effect, ref in refs:
+        await _update_quietly(svc, run, ref, review_view(run, banner, viewer=_viewer(effect), notice=notice))
+    if notice is not None:
+        await _tell_stuck(svc, run)
+    await _show(svc, run.id)
+
+
+def review_messages(run: Run) -> list[tuple[str, MessageRef]]:
+    """(effect, message) of every review message posted for ``run``."""
+    return [(name, MessageRef(channel=e.channel, ts=e.ts)) for name, e in run.effects.items()
+            if name.startswith("review:") and e.done and e.ts]
 
 
 async def _update_quietly(svc: Services, run: Run, ref: MessageRef, view: View) -> None:
@@ -286,7 +374,7 @@ async def _deliver(svc: Services, run: Run) -> None:
         run = await tell_requester(svc, run, effect="rerouted", message=why)
     if run.decision:
         run = await tell_requester(
-            svc, run, effect="approved", message=text.told_approved(run.id, run.decision.by, ref.channel)
+            svc, run, effect="approved", message=text.told_approved(_name(run), run.decision.by, ref.channel)
         )
 
     def to_delivered(r: Run) -> None:
@@ -296,12 +384,15 @@ async def _deliver(svc: Services, run: Run) -> None:
     run = await svc.mutate(run.id, to_delivered)
     await svc.record("run.delivered", run, attrs={"maple.destination": ref.channel,
                                                   "maple.sensitivity.level": run.sensitivity.label})
+    await _show(svc, run.id)
 
 
 async def _deliver_to(svc: Services, run: Run) -> tuple[str, str | None, str | None]:
     """Where the workflow's deliver step says — the origin (its thread for mentions and DMs), a channel, or
     the requester's DM — as (channel, thread, the person of a DM)."""
     workflow = svc.spec.workflow(run.workflow)
+    if workflow is not None and private_result(run, workflow):  # unreviewed model text a person asked for
+        return await svc.surface.open_dm(user=run.requester), None, run.requester
     step = next((s for s in (workflow.steps if workflow else []) if s.kind == "deliver"), None)
     if step is not None and step.to == "channel" and step.channel:
         return step.channel, None, None
@@ -322,7 +413,7 @@ async def _destination(svc: Services, run: Run) -> tuple[str | None, str | None,
         return channel, thread, None
     dm = await svc.surface.open_dm(user=run.requester)
     if await refusal(svc, run=run, channel=dm, user=run.requester) is None:
-        return dm, None, text.rerouted(run.id, channel, why)
+        return dm, None, text.rerouted(_name(run), channel, why)
     return None, None, text.not_for_you(run.sensitivity.label)
 
 
@@ -332,8 +423,21 @@ async def _rejected(svc: Services, run: Run) -> None:
     await _refresh_reviews(svc, run, text.rejected_banner(run.decision.by, _stamp(svc, run)))
     reason = run.decision.reason or "(no reason given)"
     await tell_requester(
-        svc, run, effect="rejected", message=text.told_rejected(run.id, run.decision.by, reason)
+        svc, run, effect="rejected", message=text.told_rejected(_name(run), run.decision.by, reason)
     )
+    await _show(svc, run.id)
+
+
+async def _cancelled(svc: Services, run: Run) -> None:
+    """A cancelled run: its review messages say so (without buttons), and the requester is told when someone
+    else cancelled it."""
+    if run.state is not RunState.CANCELLED or run.decision is None:
+        return
+    await _refresh_reviews(svc, run, text.msg("cancelled_banner", user=text.User(run.decision.by),
+                                              at=_stamp(svc, run)))
+    if run.decision.by != run.requester:
+        told = text.msg("told_cancelled", run=_name(run), user=text.User(run.decision.by))
+        await tell_requester(svc, run, effect="cancelled", message=told)
 
 
 Handler = Callable[[Services, Run], Awaitable[None]]
@@ -344,4 +448,5 @@ HANDLERS: dict[JobKind, Handler] = {
     "refresh_reviews": _refresh_reviews,
     "clarify": _clarify,
     "review_timeout": _escalate,
+    "cancelled": _cancelled,
 }

@@ -55,7 +55,7 @@ async def submit_goal(page: Any, ws: Workspace) -> str:
 async def open_review(page: Any, ws: Workspace, run_id: str) -> Any:
     await act_as(page, REVIEWER)
     await page.get_by_test_id("dm-maple").click()
-    review = page.get_by_test_id("message").filter(has_text=run_id).filter(has_text="Draft for review")
+    review = page.get_by_test_id("message").filter(has_text=run_id).filter(has_text="Requested by")  # any state
     await review.get_by_test_id("button-maple_approve").wait_for()
     return review
 

@@ -106,5 +106,30 @@ def test_unreviewed_answers_carry_their_caveats() -> None:
     from handlers.blocks import result_blocks
 
     run = make_run("An answer.")
-    run.drafts[0].notes.append("no knowledge base is connected yet: answered without sources")
-    assert "answered without sources" in str(result_blocks(run)[-1])
+    run.drafts[0].notes.append("drafted by the local demo model")
+    blocks = result_blocks(run)
+    first = str(blocks[0])  # above the answer, where it is read, not in the footer
+    assert "Not reviewed, and not from approved documents" in first and "demo model" in first
+    assert blocks[0]["type"] == "section" and "demo model" not in str(blocks[-1])
+
+
+def test_an_answer_citing_the_approved_documents_says_so_above_it() -> None:
+    from bot.core.models import Citation
+    from handlers.blocks import result_blocks
+
+    run = make_run("Ten days a year [1].")
+    run.citations.append(Citation(n=1, collection="handbook", document="leave.md", title="Leave"))
+    first = str(result_blocks(run)[0])
+    assert "from the approved documents" in first and "not from approved" not in first
+
+
+def test_reviewed_and_computed_results_carry_no_label() -> None:
+    from bot.core.models import Decision
+    from handlers.blocks import result_blocks
+
+    run = make_run("A reviewed draft.")
+    run.decision = Decision(kind="approve", by="U0REVIEW", at=NOW)
+    assert "Not reviewed" not in str(result_blocks(run))
+    calc = make_run("42")
+    calc.drafts[0] = DraftVersion(text="42", author="tool:calculator", at=NOW, model="tool:calculator")
+    assert "Not reviewed" not in str(result_blocks(calc))
