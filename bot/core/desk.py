@@ -10,11 +10,12 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from bot.core import commands, intake, text
+from bot.core import commands, intake, status, text
 from bot.core.classify import Classifier
 from bot.core.errors import AccessDenied, InputError, MapleError, NotFound, StoreUnavailable
 from bot.core.knowledge import sources
 from bot.core.models import Origin, Run, RunState
+from bot.core.ports import People, Person
 from bot.core.schedule_desk import ScheduleDesk, ScheduleRow
 from bot.core.services import Services
 from bot.core.text import Msg
@@ -40,6 +41,14 @@ class Desk:
     svc: Services
     classifier: Classifier | None = None
     schedules: ScheduleDesk | None = None
+    people: People | None = None
+
+    async def person(self, user: str) -> Person:
+        """The person's zone and locale (users.info), or nothing known: the configured defaults apply."""
+        return await self.people.person(user) if self.people is not None else Person()
+
+    def zone_of(self, person: Person) -> str:
+        return person.timezone or self.svc.spec.tools.timezone
 
     async def handle(self, *, user: str, origin: Origin, raw: str) -> Answer:
         """Never raises for user-facing problems: they become the answer."""
@@ -61,8 +70,10 @@ class Desk:
         if cmd.kind == "sources":
             return Answer(await sources(self.svc, user))
         if cmd.kind == "status":
-            return Answer(await self.status(user, cmd.run_id))
+            return Answer(await self.status(user, cmd.run_id) if cmd.run_id else await self._which_run(user, cmd))
         if cmd.kind == "audit":
+            if not cmd.run_id:
+                return Answer(_not_a_run_id(cmd.text) if cmd.text else text.msg("audit_which"))
             return Answer(await self.audit(user, cmd.run_id))
         if cmd.kind in ("schedule", "schedules"):
             return await self._schedules(user=user, origin=origin, cmd=cmd)
@@ -96,7 +107,9 @@ class Desk:
         ranked = [wf for wf, _score in (found.ranked if found else [])]
         options = sorted(mine, key=lambda wf: ranked.index(wf.id) if wf.id in ranked else len(ranked))[:3]
         ask_model = found is not None and found.workflow is not None and self.svc.router.can_classify()
-        run = await intake.hold(self.svc, intake.Intake(requester=user, origin=origin, goal=goal, workflow=""),
+        who = await self.person(user)
+        run = await intake.hold(self.svc, intake.Intake(requester=user, origin=origin, goal=goal, workflow="",
+                                                        timezone=who.timezone, locale=who.locale),
                                 ask_model=ask_model)
         if ask_model:
             return Answer(text.working_out(run.id), run_id=run.id, queued=True)
@@ -104,7 +117,9 @@ class Desk:
         return Answer(text.ASK_BACK, choices=[(wf.id, wf.label) for wf in options], run_id=run.id, queued=queued)
 
     async def _submit(self, *, user: str, origin: Origin, goal: str, workflow: str) -> Answer:
-        run = await intake.submit(self.svc, intake.Intake(requester=user, origin=origin, goal=goal, workflow=workflow))
+        who = await self.person(user)
+        run = await intake.submit(self.svc, intake.Intake(requester=user, origin=origin, goal=goal, workflow=workflow,
+                                                          timezone=who.timezone, locale=who.locale))
         wf = self.svc.spec.workflow(workflow)
         say = text.working_on_it if wf is None or wf.review else text.working_no_review
         return Answer(say(run.id), run_id=run.id, queued=True)
@@ -133,15 +148,18 @@ class Desk:
             return text.run_not_found(run_id)
         if not await self.svc.access.may_view(user, run, self.svc.spec.workflow(run.workflow)):
             return text.STATUS_DENIED
-        parts = [text.msg("status_head", run=run.id, state=run.state.value.replace("_", " ")),
-                 text.msg("status_workflow", workflow=run.workflow or "not chosen yet", user=text.User(run.requester),
-                          at=f"{run.created_at:%Y-%m-%d %H:%M} UTC")]
-        parts += [text.msg("status_route", step=r.step, reason=r.reason + _skips(r.skipped)) for r in run.routes]
-        if run.total_tokens:
-            parts.append(text.msg("status_usage", tokens=run.total_tokens, cost=f"{run.total_cost:.4f}"))
-        if run.error:
-            parts.append(text.msg("status_problem", error=run.error))
-        return text.lines(parts)
+        workflow = self.svc.spec.workflow(run.workflow)
+        zone = self.zone_of(await self.person(user))
+        return status.report(run, zone=zone, now=self.svc.clock.now(), label=workflow.label if workflow else None)
+
+    async def _which_run(self, user: str, cmd: commands.Command) -> Msg:
+        """A bare ``/maple status`` names the asker's latest runs; a malformed id says what an id looks like."""
+        if cmd.text:
+            return _not_a_run_id(cmd.text)
+        recent = await self.svc.store.since(self.svc.clock.now() - timedelta(days=7), limit=2000)
+        mine = [text.msg("raw", text=r.id) for r in reversed(recent) if r.requester == user][:3]
+        latest = text.msg("status_recent", runs=text.lines(mine, sep=", ")) if mine else text.msg("raw", text="")
+        return text.msg("status_which", recent=latest)
 
     async def audit(self, user: str, run_id: str) -> Msg:
         if not await self.svc.access.is_admin(user):
@@ -164,5 +182,5 @@ def _run_line(run: Run) -> Msg:
                     state=run.state.value.replace("_", " "))
 
 
-def _skips(skipped: dict[str, str]) -> str:
-    return "; " + "; ".join(f"{name} skipped: {why}" for name, why in skipped.items()) if skipped else ""
+def _not_a_run_id(said: str) -> Msg:
+    return text.msg("not_a_run_id", text=text.Quote(said, 40))

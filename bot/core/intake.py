@@ -22,6 +22,8 @@ class Intake:
     workflow: str
     run_id: str | None = None  # a schedule's firing names its run (the same id in every process)
     audit: tuple[AuditIntent, ...] = ()  # events written with the run itself
+    timezone: str | None = None  # the requester's zone and locale (users.info), when known
+    locale: str | None = None
 
 
 def check_goal(svc: Services, goal: str) -> str:
@@ -69,7 +71,8 @@ def bind(run: Run, workflow: WorkflowSpec) -> None:
 def _new_run(svc: Services, intake: Intake, goal: str, workflow: WorkflowSpec | None) -> Run:
     now = svc.clock.now()
     run = Run(requester=intake.requester, origin=intake.origin, goal=goal, workflow="", created_at=now,
-              updated_at=now, sensitivity=svc.spec.sensitivity.default, outbox=list(intake.audit))
+              updated_at=now, sensitivity=svc.spec.sensitivity.default, outbox=list(intake.audit),
+              timezone=intake.timezone, locale=intake.locale)
     if intake.run_id is not None:
         run.id = intake.run_id
     if workflow is not None:

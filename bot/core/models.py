@@ -195,6 +195,8 @@ class Run(Model):
     audience: Audience = Field(default_factory=Audience)
     outbox: list[AuditIntent] = Field(default_factory=list)
     calls: list[PlannedCall] = Field(default_factory=list)
+    timezone: str | None = None  # the requester's own zone (users.info) when known at intake
+    locale: str | None = None  # the requester's Slack locale, for what Maple tells them
 
     @property
     def draft(self) -> DraftVersion | None:

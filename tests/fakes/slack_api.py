@@ -38,6 +38,8 @@ class FakeSlack:
     external: dict[str, str] = field(default_factory=dict)  # Slack Connect users (strangers) → their own team
     missing_users: set[str] = field(default_factory=set)  # users.info answers user_not_found
     grid_teams: dict[str, list[str]] = field(default_factory=dict)  # members of the org → their workspaces
+    zones: dict[str, str] = field(default_factory=dict)  # users.info tz per user (default America/Toronto)
+    locales: dict[str, str] = field(default_factory=dict)  # users.info locale per user (default en-US)
     page_size: int = 0  # conversations.members page size (0 = everything at once)
     held: dict[str, Any] = field(default_factory=dict)  # method → asyncio.Event: calls wait until it is set
     sockets: list[Any] = field(default_factory=list)
@@ -232,8 +234,10 @@ class FakeSlack:
         if user in self.missing_users:
             return {"error": "user_not_found"}
         home = self.external.get(user) or (self.grid_teams.get(user) or [self.team])[0]
-        info: dict[str, Any] = {"id": user, "name": user.lower(), "tz": "America/Toronto", "team_id": home,
-                                "is_restricted": user in self.guests, "is_bot": user == BOT_USER}
+        info: dict[str, Any] = {"id": user, "name": user.lower(), "tz": self.zones.get(user, "America/Toronto"),
+                                "team_id": home, "is_restricted": user in self.guests, "is_bot": user == BOT_USER}
+        if str(p.get("include_locale", "")).lower() == "true":
+            info["locale"] = self.locales.get(user, "en-US")
         if user in self.external:
             info["is_stranger"] = True
         if user in self.grid_teams:

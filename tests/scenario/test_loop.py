@@ -125,7 +125,7 @@ async def test_status_visibility(harness: Harness) -> None:
     h = harness
     run_id = await start_draft(h)
     _, mine = await h.slash(REQUESTER, f"status {run_id}")
-    assert "in review" in mine["text"] and "openai" in mine["text"]
+    assert "Waiting for review" in mine["text"] and "openai model" in mine["text"]
     _, admin = await h.slash(ADMIN, f"status {run_id}")
     assert run_id in admin["text"]
     _, other = await h.slash(OUTSIDER, f"status {run_id}")

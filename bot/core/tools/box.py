@@ -118,7 +118,7 @@ class ToolBox:
         return ToolOutput(text=text.call_planned(tool.name, what), level=Sensitivity.PUBLIC, hits={}, planned=call)
 
     def _ctx(self, run: Run, level: Sensitivity, *, call_id: str | None = None) -> ToolContext:
-        return ToolContext(requester=run.requester, timezone=self._tz, sensitivity=level, now=self._clock.now(),
+        return ToolContext(requester=run.requester, timezone=run.timezone or self._tz, sensitivity=level, now=self._clock.now(),
                            channel=run.origin.channel, thread_ts=run.origin.thread_ts, run_id=run.id,
                            call_id=call_id)
 
