@@ -187,14 +187,25 @@ def reject_modal(run: Run) -> Block:
 
 
 PICK = "maple_pick"
+DISMISS = "maple_dismiss"
 
 
-def choice_blocks(*, run_id: str, question: str, options: list[tuple[str, str]]) -> list[Block]:
-    """The ask-back (``question`` is rendered mrkdwn): one button per candidate workflow; the value carries
-    run id and workflow id."""
-    buttons = [{"type": "button", "text": {"type": "plain_text", "text": label[:75]}, "action_id": f"{PICK}_{wf}",
-                "value": f"{run_id}:{wf}"} for wf, label in options[:5]]
-    return [section(question), {"type": "actions", "block_id": f"pick:{run_id}", "elements": buttons}]
+def choice_blocks(*, run_id: str, question: str, options: list[tuple[str, str, str]]) -> list[Block]:
+    """The ask-back (``question`` is rendered mrkdwn, and quotes the goal): one section per offered workflow, its
+    title and description beside a *Choose* button whose value carries run id and workflow id; then *None of
+    these*."""
+    blocks: list[Block] = [section(question)]
+    for wf, title, description in options[:5]:
+        line = section(mrkdwn(say.choice_line(title, description)))
+        line["block_id"] = f"pick:{run_id}:{wf}"
+        line["accessory"] = {"type": "button", "text": {"type": "plain_text", "text": str(say.msg("choose"))},
+                             "action_id": f"{PICK}_{wf}", "value": f"{run_id}:{wf}",
+                             "accessibility_label": f"{say.msg('choose')} {title}"[:75]}
+        blocks.append(line)
+    blocks.append({"type": "actions", "block_id": f"pick:{run_id}", "elements": [
+        {"type": "button", "text": {"type": "plain_text", "text": str(say.msg("none_of_these"))},
+         "action_id": DISMISS, "value": run_id}]})
+    return blocks
 
 
 def home_view(workflows: Msg, *, admin: bool, extra: list[Block] | None = None) -> Block:

@@ -28,6 +28,7 @@ from bot.core.services import Services
 from bot.core.text import Msg
 from handlers.blocks import (
     APPROVE,
+    DISMISS,
     EDIT,
     EDIT_VIEW,
     PICK,
@@ -125,6 +126,17 @@ def register(app: AsyncApp, *, desk: Desk, on_group_change: Callable[[str | None
             return
         if body.get("response_url"):
             await respond(text=mrkdwn(text.working_on_it(run.id)), replace_original=True)
+
+    @app.action(DISMISS)
+    async def on_dismiss(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:
+        await ack()
+        try:
+            run = await intake.dismiss(svc, run_id=str(action.get("value", "")), user=body["user"]["id"])
+        except (AccessDenied, InvalidTransition, InputError, NotFound, StoreUnavailable) as exc:
+            await _refuse(svc, body, _message(exc))
+            return
+        if body.get("response_url"):
+            await respond(text=mrkdwn(text.dismissed(run.goal)), replace_original=True)
 
     @app.view(EDIT_VIEW)
     async def on_edit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:

@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from bot.core import commands, intake, status, text
+from bot.core import askback, commands, intake, status, text
 from bot.core.classify import Classifier
 from bot.core.errors import AccessDenied, InputError, MapleError, NotFound, StoreUnavailable
 from bot.core.knowledge import sources
@@ -25,11 +25,11 @@ log = logging.getLogger("maple.desk")
 
 @dataclass(frozen=True)
 class Answer:
-    """What Maple answers at once. ``choices`` (workflow id, label) ask back which workflow was meant;
+    """What Maple answers at once. ``choices`` (workflow id, title, description) ask back which workflow was meant;
     ``queued`` means a worker follows up in the conversation; a private answer is for the asker alone."""
 
     text: Msg
-    choices: list[tuple[str, str]] = field(default_factory=list)
+    choices: list[tuple[str, str, str]] = field(default_factory=list)
     run_id: str | None = None
     queued: bool = False
     private: bool = True
@@ -104,17 +104,17 @@ class Desk:
         found = self.classifier.classify(goal) if self.classifier else None
         if found is not None and found.workflow and found.confidence >= self.svc.spec.classify_threshold:
             return await self._submit(user=user, origin=origin, goal=goal, workflow=found.workflow)
-        ranked = [wf for wf, _score in (found.ranked if found else [])]
-        options = sorted(mine, key=lambda wf: ranked.index(wf.id) if wf.id in ranked else len(ranked))[:3]
+        offer = askback.offered(mine, found.ranked if found else [])
         ask_model = found is not None and found.workflow is not None and self.svc.router.can_classify()
         who = await self.person(user)
         run = await intake.hold(self.svc, intake.Intake(requester=user, origin=origin, goal=goal, workflow="",
-                                                        timezone=who.timezone, locale=who.locale),
+                                                        timezone=who.timezone, locale=who.locale, offered=offer),
                                 ask_model=ask_model)
         if ask_model:
             return Answer(text.working_out(run.id), run_id=run.id, queued=True)
-        queued = origin.kind in ("mention", "dm")  # a worker asks in the thread
-        return Answer(text.ASK_BACK, choices=[(wf.id, wf.label) for wf in options], run_id=run.id, queued=queued)
+        queued = origin.kind in ("mention", "dm")  # a worker asks in the thread: the same question, the same offer
+        return Answer(text.ask_back(goal), choices=askback.choices(offer, self.svc.spec.workflows), run_id=run.id,
+                      queued=queued)
 
     async def _submit(self, *, user: str, origin: Origin, goal: str, workflow: str) -> Answer:
         who = await self.person(user)

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 
 from bot.core import text
 from bot.core.errors import AccessDenied, InputError, InvalidTransition, RateLimited
-from bot.core.models import AuditIntent, Job, Origin, Run
+from bot.core.models import AuditIntent, Job, Origin, Run, RunState
 from bot.core.ports import Bucket
 from bot.core.services import Services
 from bot.core.spec import WorkflowSpec
+from bot.core.states import transition
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -24,6 +25,7 @@ class Intake:
     audit: tuple[AuditIntent, ...] = ()  # events written with the run itself
     timezone: str | None = None  # the requester's zone and locale (users.info), when known
     locale: str | None = None
+    offered: list[str] | None = None  # a held goal: the workflows to offer (bot/core/askback.py)
 
 
 def check_goal(svc: Services, goal: str) -> str:
@@ -72,7 +74,7 @@ def _new_run(svc: Services, intake: Intake, goal: str, workflow: WorkflowSpec | 
     now = svc.clock.now()
     run = Run(requester=intake.requester, origin=intake.origin, goal=goal, workflow="", created_at=now,
               updated_at=now, sensitivity=svc.spec.sensitivity.default, outbox=list(intake.audit),
-              timezone=intake.timezone, locale=intake.locale)
+              timezone=intake.timezone, locale=intake.locale, offered=list(intake.offered or []))
     if intake.run_id is not None:
         run.id = intake.run_id
     if workflow is not None:
@@ -122,3 +124,25 @@ async def submit(svc: Services, intake: Intake) -> Run:
     await throttle(svc, intake)
     run = _new_run(svc, intake, goal, workflow)
     return await svc.store.create(run, job=Job(run_id=run.id, kind="draft"))
+
+
+DISMISSED = "none of the offered workflows fit (the requester said so)"
+
+
+async def dismiss(svc: Services, *, run_id: str, user: str) -> Run:
+    """The requester answered *None of these* to an ask-back: the held goal ends, nothing runs."""
+    run = await svc.store.get(run_id)
+    if run.requester != user:
+        raise AccessDenied(text.ONLY_REQUESTER_DISMISSES)
+
+    def drop(r: Run) -> None:
+        if r.terminal:
+            raise InvalidTransition(text.already_decided(r.state.value))
+        if r.workflow:
+            raise InvalidTransition(text.already_running(r.id, r.workflow))
+        transition(r, RunState.REFUSED)
+        r.error = DISMISSED
+
+    run = await svc.mutate(run_id, drop)
+    await svc.record("run.dismissed", run, actor=user)
+    return run

@@ -197,6 +197,7 @@ class Run(Model):
     calls: list[PlannedCall] = Field(default_factory=list)
     timezone: str | None = None  # the requester's own zone (users.info) when known at intake
     locale: str | None = None  # the requester's Slack locale, for what Maple tells them
+    offered: list[str] = Field(default_factory=list)  # a held goal: the workflows offered to choose from
 
     @property
     def draft(self) -> DraftVersion | None:

@@ -154,7 +154,7 @@ class View:
     text: Msg | None = None
     banner: Msg | None = None
     buttons: bool = False
-    options: list[tuple[str, str]] = field(default_factory=list)
+    options: list[tuple[str, str, str]] = field(default_factory=list)  # (workflow id, title, description)
 
 
 class MessageRef(BaseModel):

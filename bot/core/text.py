@@ -168,7 +168,13 @@ EN: dict[str, str] = {
     "unknown_workflow": "There is no workflow called *{workflow}*. `/maple workflows` lists what you may run.",
     "already_running": "Run {run} is already running as *{workflow}*.",
     "run_usage": "Usage: `/maple run &lt;workflow&gt; &lt;text&gt;` — `/maple workflows` lists them.",
-    "ask_back": "I'm not sure which workflow fits. Did you mean:",
+    "ask_back": "I'm not sure which workflow fits “{goal}”. Did you mean:",
+    "choice_line": "*{title}* — {description}",
+    "choose": "Choose",
+    "none_of_these": "None of these",
+    "dismissed": ("Nothing was started for “{goal}”. Say it another way, or name the workflow yourself: "
+                  "`/maple run &lt;workflow&gt; &lt;text&gt;` (`/maple workflows` lists them)."),
+    "only_requester_dismisses": "Only the person who asked can answer this question.",
     "no_workflows": "There are no workflows you may run. Ask a Maple admin for access.",
     "workflows_header": "Workflows you may run:",
     "workflow_line": "• *{title}* (`{id}`) — {description}",
@@ -367,7 +373,7 @@ AUDIT_DENIED = msg("audit_denied")
 AUDIT_UNAVAILABLE = msg("audit_unavailable")
 NO_MODEL = msg("no_model")
 RUN_USAGE = msg("run_usage")
-ASK_BACK = msg("ask_back")
+ONLY_REQUESTER_DISMISSES = msg("only_requester_dismisses")
 NO_WORKFLOWS = msg("no_workflows")
 MODAL_FAILED = msg("modal_failed")
 ALREADY_APPROVED = msg("already_approved")
@@ -390,6 +396,18 @@ def working_out(run_id: str) -> Msg:
 
 def working_no_review(run_id: str) -> Msg:
     return msg("working_no_review", run=run_id)
+
+
+def ask_back(goal: str) -> Msg:
+    return msg("ask_back", goal=Quote(" ".join(goal.split()), 150))
+
+
+def dismissed(goal: str) -> Msg:
+    return msg("dismissed", goal=Quote(" ".join(goal.split()), 150))
+
+
+def choice_line(title: str, description: str) -> Msg:
+    return msg("choice_line", title=Quote(title, 75), description=Quote(description, 200))
 
 
 def goal_too_long(limit: int, got: int) -> Msg:

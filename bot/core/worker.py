@@ -10,7 +10,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from bot.core import budget, text
+from bot.core import askback, budget, text
 from bot.core.actions import make_approved_calls
 from bot.core.classify import model_prompt, parse_model_choice
 from bot.core.destinations import refusal
@@ -84,7 +84,9 @@ async def _clarify(svc: Services, run: Run) -> None:
     options = [wf for wf in svc.spec.workflows if await svc.access.may_run(run.requester, wf)]
     if svc.router.can_classify() and await _model_choice(svc, run, options):
         return
-    view = View(kind="choices", run=run, text=text.ASK_BACK, options=[(wf.id, wf.label) for wf in options[:5]])
+    offer = run.offered or askback.offered(options, [])
+    view = View(kind="choices", run=run, text=text.ask_back(run.goal),
+                options=askback.choices([i for i in offer if any(wf.id == i for wf in options)], options))
     in_thread = run.origin.kind in ("mention", "dm")
     channel = run.origin.channel if in_thread else await svc.surface.open_dm(user=run.requester)
     await post_once(svc, run, effect="clarify", channel=channel, view=view,

@@ -38,6 +38,7 @@ class FakeSlack:
     external: dict[str, str] = field(default_factory=dict)  # Slack Connect users (strangers) → their own team
     missing_users: set[str] = field(default_factory=set)  # users.info answers user_not_found
     grid_teams: dict[str, list[str]] = field(default_factory=dict)  # members of the org → their workspaces
+    responses: list[dict[str, Any]] = field(default_factory=list)  # bodies posted to response_urls
     zones: dict[str, str] = field(default_factory=dict)  # users.info tz per user (default America/Toronto)
     locales: dict[str, str] = field(default_factory=dict)  # users.info locale per user (default en-US)
     page_size: int = 0  # conversations.members page size (0 = everything at once)
@@ -87,12 +88,21 @@ class FakeSlack:
         app.router.add_get("/socket", self._socket)
         app.router.add_post("/api/{method}", self._handle)
         app.router.add_get("/api/{method}", self._handle)
+        app.router.add_post("/response/{key}", self._respond)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         self.url = f"http://127.0.0.1:{port}/api/"
+
+    async def _respond(self, request: web.Request) -> web.Response:
+        """A response_url: what was posted to it is kept in ``responses``."""
+        self.responses.append({"key": request.match_info["key"], **(await request.json())})
+        return web.json_response({"ok": True})
+
+    def response_url(self, key: str) -> str:
+        return self.url.removesuffix("/api/") + f"/response/{key}"
 
     async def stop(self) -> None:
         for ws in self.sockets:
