@@ -62,7 +62,8 @@ class Desk:
     async def _dispatch(self, *, user: str, origin: Origin, cmd: commands.Command) -> Answer:
         if cmd.kind in ("usage", "help"):
             admin = await self.svc.access.is_admin(user)
-            return Answer(text.lines([text.USAGE, text.ADMIN_USAGE]) if admin else text.USAGE)
+            limit = text.msg("goal_limit_note", limit=self.svc.spec.limits.max_goal_chars)
+            return Answer(text.lines([text.USAGE, limit, *([text.ADMIN_USAGE] if admin else [])]))
         if cmd.kind == "unknown":
             return Answer(text.unknown_command(cmd.text))
         if cmd.kind == "workflows":

@@ -34,7 +34,7 @@ def check_goal(svc: Services, goal: str) -> str:
         raise InputError(text.USAGE)
     limit = svc.spec.limits.max_goal_chars
     if len(goal) > limit:
-        raise InputError(text.goal_too_long(limit, len(goal)))
+        raise InputError(text.goal_too_long(limit, len(goal), goal))
     return goal
 
 

@@ -150,7 +150,9 @@ EN: dict[str, str] = {
     "working_on_it": "Working on it — run {run}. I'll post the draft for review and let you know.",
     "working_out": "Working out which workflow fits — run {run}. I'll start, or ask you, in a moment.",
     "working_no_review": "Working on it — run {run}.",
-    "goal_too_long": "That goal is {got} characters; the limit is {limit}. Please shorten it and try again.",
+    "goal_too_long": ("That goal is {got} characters; the limit is {limit} ({over} too many), so nothing was started. "
+                      "Here is your text, to shorten and send again:\n\n{goal}"),
+    "goal_limit_note": "A goal can be up to {limit} characters.",
     "unavailable": ("Maple is temporarily unavailable (its store cannot be reached). Nothing was saved; "
                     "please try again in a minute."),
     "not_allowed_run": "You are not allowed to run the *{workflow}* workflow. Ask a Maple admin for access.",
@@ -410,8 +412,12 @@ def choice_line(title: str, description: str) -> Msg:
     return msg("choice_line", title=Quote(title, 75), description=Quote(description, 200))
 
 
-def goal_too_long(limit: int, got: int) -> Msg:
-    return msg("goal_too_long", limit=limit, got=got)
+GOAL_ECHO_LIMIT = 40000
+
+
+def goal_too_long(limit: int, got: int, goal: str = "") -> Msg:
+    """The refusal keeps the person's text: it is shown back (inert) so nothing they wrote is lost."""
+    return msg("goal_too_long", limit=limit, got=got, over=got - limit, goal=Quote(goal, GOAL_ECHO_LIMIT))
 
 
 def not_allowed_run(workflow: str) -> Msg:
