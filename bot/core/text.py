@@ -534,6 +534,11 @@ DATE_OUT_OF_RANGE = "that date is outside the calendar Maple can count (years 1 
 SIDE_EFFECT_BEFORE_APPROVAL = "{tool} would change something ({what}), so it runs only after approval"
 
 
+def channel_not_found(name: str) -> str:
+    return (f"I can't find a channel called #{name[:80]} that you can see, so I read nothing. Pick the channel from "
+            "Slack's list as you type # (it becomes a link), or ask from inside that channel")
+
+
 def calc_too_long(limit: int) -> str:
     return f"the expression is longer than {limit} characters"
 

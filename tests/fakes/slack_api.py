@@ -39,6 +39,7 @@ class FakeSlack:
     missing_users: set[str] = field(default_factory=set)  # users.info answers user_not_found
     grid_teams: dict[str, list[str]] = field(default_factory=dict)  # members of the org → their workspaces
     responses: list[dict[str, Any]] = field(default_factory=list)  # bodies posted to response_urls
+    names: dict[str, str] = field(default_factory=dict)  # users.info profile.display_name per user
     zones: dict[str, str] = field(default_factory=dict)  # users.info tz per user (default America/Toronto)
     locales: dict[str, str] = field(default_factory=dict)  # users.info locale per user (default en-US)
     page_size: int = 0  # conversations.members page size (0 = everything at once)
@@ -218,12 +219,12 @@ class FakeSlack:
         limit = int(p.get("limit") or 100) or 100
         start = int(p.get("cursor") or 0)
         page, more = top[start:start + limit], start + limit < len(top)
-        return {"messages": page, "has_more": more,
+        return {"messages": _shown(page, p), "has_more": more,
                 "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
 
     def m_conversations_replies(self, p: dict[str, Any]) -> dict[str, Any]:
         msgs = [m for m in self.messages[p["channel"]] if m.get("thread_ts") == p["ts"] or m["ts"] == p["ts"]]
-        return {"messages": msgs, "has_more": False}
+        return {"messages": _shown(msgs, p), "has_more": False}
 
     def m_views_open(self, p: dict[str, Any]) -> dict[str, Any]:
         return {"view": {"id": "V" + self._next_ts().replace(".", ""), **(_json(p.get("view")) or {})}}
@@ -245,6 +246,7 @@ class FakeSlack:
             return {"error": "user_not_found"}
         home = self.external.get(user) or (self.grid_teams.get(user) or [self.team])[0]
         info: dict[str, Any] = {"id": user, "name": user.lower(), "tz": self.zones.get(user, "America/Toronto"),
+                                "profile": {"display_name": self.names.get(user, ""), "real_name": ""},
                                 "team_id": home, "is_restricted": user in self.guests, "is_bot": user == BOT_USER}
         if str(p.get("include_locale", "")).lower() == "true":
             info["locale"] = self.locales.get(user, "en-US")
@@ -253,6 +255,13 @@ class FakeSlack:
         if user in self.grid_teams:
             info["enterprise_user"] = {"id": user, "enterprise_id": self.enterprise, "teams": self.grid_teams[user]}
         return {"user": info}
+
+
+def _shown(messages: list[dict[str, Any]], p: dict[str, Any]) -> list[dict[str, Any]]:
+    """Like Slack: a message's metadata only with ``include_all_metadata``."""
+    if str(p.get("include_all_metadata", "")).lower() in ("1", "true"):
+        return messages
+    return [{k: v for k, v in m.items() if k != "metadata"} for m in messages]
 
 
 def _json(value: Any) -> Any:

@@ -30,7 +30,7 @@ from bot.core.spec import StepSpec
 from bot.core.spec_mcp import split_name
 from bot.core.tools import Prepared, Tool, ToolContext, ToolRegistry, ToolResult, dates
 from bot.core.tools.calculator import extract_expression
-from bot.core.tools.history import WINDOW_MAX_CHARS, channel_in
+from bot.core.tools.history import WINDOW_MAX_CHARS, channel_in, unlinked_channel
 
 MAX_OUTPUT = 20_000
 
@@ -176,7 +176,11 @@ class ToolBox:
                 return "calculator", {"expression": expression}
             raise ToolFailed(text.NO_CALCULATION)
         if name == "slack_history":
-            channel = channel_in(goal) or run.origin.channel
+            named = channel_in(goal)
+            typed = unlinked_channel(goal) if named is None else None
+            if typed is not None:  # never the current channel instead of the one the person named
+                raise ToolFailed(text.channel_not_found(typed))
+            channel = named or run.origin.channel
             thread = run.origin.thread_ts if channel == run.origin.channel and run.origin.in_thread else None
             if run.origin.since is not None and run.origin.until is not None:  # a schedule's period
                 return "slack_history", {"channel": channel, "oldest": f"{run.origin.since:.6f}",
