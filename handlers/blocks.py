@@ -158,7 +158,8 @@ def render(view: View) -> tuple[str, list[Block]]:
         return mrkdwn(say.msg("notice_result", run=run.id)), result_blocks(run)
     body = mrkdwn(view.text) if view.text is not None else ""
     if view.kind == "choices" and run is not None:
-        return split_text(body, 300)[0], choice_blocks(run_id=run.id, question=body, options=view.options)
+        return split_text(body, 300)[0], choice_blocks(run_id=run.id, question=body, options=view.options,
+                                                       language=view.language)
     return split_text(body, 300)[0], [section(chunk) for chunk in split_text(body)]
 
 
@@ -190,30 +191,32 @@ PICK = "maple_pick"
 DISMISS = "maple_dismiss"
 
 
-def choice_blocks(*, run_id: str, question: str, options: list[tuple[str, str, str]]) -> list[Block]:
+def choice_blocks(*, run_id: str, question: str, options: list[tuple[str, str, str]],
+                  language: str = "en") -> list[Block]:
     """The ask-back (``question`` is rendered mrkdwn, and quotes the goal): one section per offered workflow, its
     title and description beside a *Choose* button whose value carries run id and workflow id; then *None of
     these*."""
+    choose, none = (str(say.in_language(say.msg(key), language)) for key in ("choose", "none_of_these"))
     blocks: list[Block] = [section(question)]
     for wf, title, description in options[:5]:
         line = section(mrkdwn(say.choice_line(title, description)))
         line["block_id"] = f"pick:{run_id}:{wf}"
-        line["accessory"] = {"type": "button", "text": {"type": "plain_text", "text": str(say.msg("choose"))},
+        line["accessory"] = {"type": "button", "text": {"type": "plain_text", "text": choose},
                              "action_id": f"{PICK}_{wf}", "value": f"{run_id}:{wf}",
-                             "accessibility_label": f"{say.msg('choose')} {title}"[:75]}
+                             "accessibility_label": f"{choose} {title}"[:75]}
         blocks.append(line)
     blocks.append({"type": "actions", "block_id": f"pick:{run_id}", "elements": [
-        {"type": "button", "text": {"type": "plain_text", "text": str(say.msg("none_of_these"))},
+        {"type": "button", "text": {"type": "plain_text", "text": none},
          "action_id": DISMISS, "value": run_id}]})
     return blocks
 
 
-def home_view(workflows: Msg, *, admin: bool, extra: list[Block] | None = None) -> Block:
+def home_view(workflows: Msg, *, admin: bool, extra: list[Block] | None = None, language: str = "en") -> Block:
     """The App Home tab: how to use Maple, what this person may run, and ``extra`` (their schedules)."""
-    blocks = [{"type": "header", "text": {"type": "plain_text", "text": "Maple"}}, section(mrkdwn(say.USAGE)),
-              {"type": "divider"}, section(mrkdwn(workflows))]
+    blocks = [{"type": "header", "text": {"type": "plain_text", "text": "Maple"}},
+              section(mrkdwn(say.in_language(say.USAGE, language))), {"type": "divider"}, section(mrkdwn(workflows))]
     if admin:
-        blocks.append(context(mrkdwn(say.ADMIN_USAGE)))
+        blocks.append(context(mrkdwn(say.in_language(say.ADMIN_USAGE, language))))
     if extra:
         blocks += [{"type": "divider"}, *extra]
     return {"type": "home", "blocks": blocks[:100]}

@@ -21,7 +21,7 @@ def ack_params(answer: Answer) -> dict[str, Any]:
     body = mrkdwn(answer.text)
     blocks: list[Block] | None = None
     if answer.choices and answer.run_id:
-        blocks = choice_blocks(run_id=answer.run_id, question=body, options=answer.choices)
+        blocks = choice_blocks(run_id=answer.run_id, question=body, options=answer.choices, language=answer.language)
     elif answer.schedules:
         blocks = schedule_blocks(answer.text, answer.schedules)
     elif len(body) > SECTION_LIMIT:  # a long answer (a goal over the limit shown back) in sections Slack accepts

@@ -24,7 +24,6 @@ from bot.core.errors import (
     StoreUnavailable,
 )
 from bot.core.models import Origin
-from bot.core.services import Services
 from bot.core.text import Msg
 from handlers.blocks import (
     APPROVE,
@@ -110,10 +109,10 @@ def register(app: AsyncApp, *, desk: Desk, on_group_change: Callable[[str | None
             modal = edit_modal(run) if kind == EDIT else reject_modal(run)
             await client.views_open(trigger_id=body["trigger_id"], view=modal)
         except (AccessDenied, InvalidTransition, InputError, NotFound, StoreUnavailable) as exc:
-            await _refuse(svc, body, _message(exc))
+            await _refuse(desk, body, _message(exc))
         except SlackApiError as exc:  # e.g. expired_trigger_id when Slack was slow to deliver the click
             log.warning("could not open a modal", extra={"run_id": run_id, "error": exc.response.get("error")})
-            await _refuse(svc, body, text.MODAL_FAILED)
+            await _refuse(desk, body, text.MODAL_FAILED)
 
     @app.action(re.compile(f"^{PICK}_[a-z0-9_-]+$"))
     async def on_pick(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:
@@ -122,10 +121,11 @@ def register(app: AsyncApp, *, desk: Desk, on_group_change: Callable[[str | None
         try:
             run = await intake.choose(svc, run_id=run_id, user=body["user"]["id"], workflow_id=workflow)
         except (AccessDenied, InvalidTransition, InputError, NotFound, StoreUnavailable) as exc:
-            await _refuse(svc, body, _message(exc))
+            await _refuse(desk, body, _message(exc))
             return
         if body.get("response_url"):
-            await respond(text=mrkdwn(text.working_on_it(run.id)), replace_original=True)
+            said = text.in_language(text.working_on_it(run.id), await desk.language(run.requester))
+            await respond(text=mrkdwn(said), replace_original=True)
 
     @app.action(DISMISS)
     async def on_dismiss(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:
@@ -133,10 +133,11 @@ def register(app: AsyncApp, *, desk: Desk, on_group_change: Callable[[str | None
         try:
             run = await intake.dismiss(svc, run_id=str(action.get("value", "")), user=body["user"]["id"])
         except (AccessDenied, InvalidTransition, InputError, NotFound, StoreUnavailable) as exc:
-            await _refuse(svc, body, _message(exc))
+            await _refuse(desk, body, _message(exc))
             return
         if body.get("response_url"):
-            await respond(text=mrkdwn(text.dismissed(run.goal)), replace_original=True)
+            said = text.in_language(text.dismissed(run.goal), await desk.language(run.requester))
+            await respond(text=mrkdwn(said), replace_original=True)
 
     @app.view(EDIT_VIEW)
     async def on_edit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -177,12 +178,14 @@ def _message(exc: MapleError) -> Msg:
     return text.as_msg(exc)
 
 
-async def _refuse(svc: Services, body: dict[str, Any], message: Msg) -> None:
+async def _refuse(desk: Desk, body: dict[str, Any], message: Msg) -> None:
     channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
     if not channel:
         return
+    user = body["user"]["id"]
+    said = text.in_language(message, await desk.language(user))
     try:
-        await svc.surface.post_ephemeral(channel=channel, user=body["user"]["id"], text=message)
+        await desk.svc.surface.post_ephemeral(channel=channel, user=user, text=said)
     except MapleError:
         log.warning("could not post refusal")
 

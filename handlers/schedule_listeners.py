@@ -66,11 +66,13 @@ async def home_blocks(schedules: ScheduleDesk | None, *, user: str, notice: Msg 
 
 async def publish_home(client: Any, *, desk: Desk, user: str, notice: Msg | None = None) -> None:
     """The App Home tab: how to use Maple, what this person may run, and their schedules with the buttons."""
-    listing = await desk.workflows(user)
+    lang = await desk.language(user)
+    listing = text.in_language(await desk.workflows(user), lang)
     admin = await desk.svc.access.is_admin(user)
     pending, mine = await desk.home_runs(user)
     extra = await home_blocks(desk.schedules, user=user, notice=notice)
     for title, lines in (("home_pending", pending), ("home_recent", mine)):
         if lines:
-            extra += [{"type": "divider"}, section(mrkdwn(text.lines([text.msg(title), *lines])))]
-    await client.views_publish(user_id=user, view=home_view(listing, admin=admin, extra=extra))
+            said = text.in_language(text.lines([text.msg(title), *lines]), lang)
+            extra += [{"type": "divider"}, section(mrkdwn(said))]
+    await client.views_publish(user_id=user, view=home_view(listing, admin=admin, extra=extra, language=lang))

@@ -7,7 +7,7 @@ waits for a model; a goal becomes a persisted, queued run (the ack path).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from bot.core import askback, commands, intake, status, text
@@ -34,6 +34,7 @@ class Answer:
     queued: bool = False
     private: bool = True
     schedules: list[ScheduleRow] = field(default_factory=list)
+    language: str = "en"  # what the text is said in (and the buttons beside it)
 
 
 @dataclass(kw_only=True)
@@ -50,14 +51,23 @@ class Desk:
     def zone_of(self, person: Person) -> str:
         return person.timezone or self.svc.spec.tools.timezone
 
+    def language_of(self, person: Person) -> str:
+        return text.language_of(person.locale, self.svc.spec.language)
+
+    async def language(self, user: str) -> str:
+        """The language Maple speaks to ``user``: their Slack locale's, else the configured one."""
+        return self.language_of(await self.person(user))
+
     async def handle(self, *, user: str, origin: Origin, raw: str) -> Answer:
-        """Never raises for user-facing problems: they become the answer."""
+        """Never raises for user-facing problems: they become the answer, in the person's language."""
         try:
-            return await self._dispatch(user=user, origin=origin, cmd=commands.parse(raw))
+            answer = await self._dispatch(user=user, origin=origin, cmd=commands.parse(raw))
         except StoreUnavailable:
-            return Answer(text.UNAVAILABLE)
+            answer = Answer(text.UNAVAILABLE)
         except (InputError, AccessDenied) as exc:
-            return Answer(text.as_msg(exc))
+            answer = Answer(text.as_msg(exc))
+        lang = await self.language(user)
+        return replace(answer, text=text.in_language(answer.text, lang), language=lang)
 
     async def _dispatch(self, *, user: str, origin: Origin, cmd: commands.Command) -> Answer:
         if cmd.kind in ("usage", "help"):

@@ -155,6 +155,7 @@ class View:
     banner: Msg | None = None
     buttons: bool = False
     options: list[tuple[str, str, str]] = field(default_factory=list)  # (workflow id, title, description)
+    language: str = "en"  # of the labels the surface adds (buttons)
 
 
 class MessageRef(BaseModel):

@@ -81,9 +81,26 @@ def lines(items: Iterable[Msg], *, sep: str = "\n") -> Msg:
     return Msg("_join", {"sep": sep, **{f"m{i}": m for i, m in enumerate(items)}})
 
 
+def in_language(message: Msg, language: str | None) -> Msg:
+    """``message`` said in ``language`` (``en``, ``fr``): rendered from that catalog, messages nested in it too."""
+    if not language or language not in CATALOGS or message.key == "_lang":
+        return message
+    return Msg("_lang", {"lang": language, "m": message})
+
+
+def language_of(locale: str | None, default: str) -> str:
+    """The catalog for a Slack locale (``fr-CA`` → ``fr``, ``en-GB`` → ``en``); ``default`` when Slack did not say
+    or Maple does not speak it."""
+    tag = (locale or "").split("-")[0].split("_")[0].lower()
+    return tag if tag in CATALOGS else default
+
+
 def render(message: Msg, show: Show, *, catalog: Mapping[str, str] | None = None) -> str:
     """Fill ``message``'s template. The template's own text is Maple's mrkdwn and passes as it is; every
     argument reaches ``show`` as a typed piece (a plain ``str`` as a ``Quote``), which decides how it is shown."""
+    if message.key == "_lang":
+        inner, lang = message.args.get("m"), str(message.args.get("lang", ""))
+        return render(inner, show, catalog=CATALOGS.get(lang)) if isinstance(inner, Msg) else ""
     cat = catalog or EN
     if message.key == "_join":
         sep = str(message.args.get("sep", "\n"))
@@ -102,7 +119,7 @@ def render(message: Msg, show: Show, *, catalog: Mapping[str, str] | None = None
         elif isinstance(value, bool):
             out.append(show(Quote(str(value))))
         elif isinstance(value, int):
-            out.append(format(value, spec or ","))
+            out.append(format(value, spec or ",").replace(",", cat.get("_thousands", ",")))
         elif isinstance(value, str):
             out.append(show(Quote(value)))
         else:
@@ -359,6 +376,12 @@ EN: dict[str, str] = {
     "sources_unavailable": "The knowledge base cannot be read right now; please try again in a minute.",
     "a_collection": "the {name} collection",
 }
+
+
+from bot.core.text_fr import FR  # noqa: E402 - the catalogs sit after the English one they mirror
+
+CATALOGS: dict[str, Mapping[str, str]] = {"en": EN, "fr": FR}
+LANGUAGES = tuple(CATALOGS)
 
 
 # The messages, as functions and constants so call sites read naturally.

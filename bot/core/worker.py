@@ -30,7 +30,7 @@ from bot.core.errors import (
 )
 from bot.core.intake import choose
 from bot.core.models import Job, JobKind, Run, RunState
-from bot.core.notify import tell_requester
+from bot.core.notify import for_requester, run_language, tell_requester
 from bot.core.ports import MessageRef, View
 from bot.core.router import Plan
 from bot.core.services import Services
@@ -73,7 +73,7 @@ async def _ack_in_thread(svc: Services, run: Run) -> Run:
     workflow = svc.spec.workflow(run.workflow)
     say = text.working_on_it if workflow is None or workflow.review else text.working_no_review
     run, _ = await post_once(svc, run, effect="ack", channel=run.origin.channel, thread_ts=run.origin.thread_ts,
-                             view=View(kind="notice", text=say(run.id)))
+                             view=View(kind="notice", text=for_requester(svc, run, say(run.id))))
     return run
 
 
@@ -85,8 +85,9 @@ async def _clarify(svc: Services, run: Run) -> None:
     if svc.router.can_classify() and await _model_choice(svc, run, options):
         return
     offer = run.offered or askback.offered(options, [])
-    view = View(kind="choices", run=run, text=text.ask_back(run.goal),
-                options=askback.choices([i for i in offer if any(wf.id == i for wf in options)], options))
+    view = View(kind="choices", run=run, text=for_requester(svc, run, text.ask_back(run.goal)),
+                options=askback.choices([i for i in offer if any(wf.id == i for wf in options)], options),
+                language=run_language(svc, run))
     in_thread = run.origin.kind in ("mention", "dm")
     channel = run.origin.channel if in_thread else await svc.surface.open_dm(user=run.requester)
     await post_once(svc, run, effect="clarify", channel=channel, view=view,
