@@ -301,9 +301,10 @@ def build(
     schedule_store = RedisScheduleStore(redis=r, prefix=settings.redis_prefix)
     scheduling = Scheduling(svc=svc, store=schedule_store, timetable=ApsTimetable(),
                             lease_seconds=settings.schedule_lease)
-    schedule_desk = ScheduleDesk(sch=scheduling, zones=SlackZones(client), classifier=classifier,
+    people = SlackZones(client, wait=ACK_WAIT)
+    schedule_desk = ScheduleDesk(sch=scheduling, zones=people, classifier=classifier,
                                  max_per_user=settings.schedules_per_user, grace_seconds=settings.schedule_grace)
-    desk = Desk(svc=svc, classifier=classifier, schedules=schedule_desk)
+    desk = Desk(svc=svc, classifier=classifier, schedules=schedule_desk, people=people)
     register(bolt, desk=desk, on_group_change=surface.forget_group, on_member_change=surface.member_changed)
     front = FrontDoor(bolt=bolt, deliveries=RedisDeliveries(redis=r, prefix=settings.redis_prefix),
                       tenancy=lambda: installation.tenancy(wait=ACK_WAIT))

@@ -21,6 +21,7 @@ from handlers.mrkdwn import (
     mrkdwn,
     split_text,
 )
+from handlers.mrkdwn import mrkdwn as show_msg
 
 Block = dict[str, Any]
 APPROVE, EDIT, REJECT = "maple_approve", "maple_edit", "maple_reject"
@@ -317,7 +318,8 @@ def render(view: View) -> tuple[str, list[Block]]:
         return mrkdwn(say.msg("notice_result", run=run.id)), result_blocks(run)
     body = mrkdwn(view.text) if view.text is not None else ""
     if view.kind == "choices" and run is not None:
-        return split_text(body, 300)[0], choice_blocks(run_id=run.id, question=body, options=view.options)
+        return split_text(body, 300)[0], choice_blocks(run_id=run.id, question=body, options=view.options,
+                                                       language=view.language)
     return split_text(body, 300)[0], [section(chunk) for chunk in split_text(body)]
 
 
@@ -347,19 +349,35 @@ def reject_modal(run: Run) -> Block:
 
 
 PICK = "maple_pick"
+DISMISS = "maple_dismiss"
 
 
-def choice_blocks(*, run_id: str, question: str, options: list[tuple[str, str]]) -> list[Block]:
-    """The ask-back (``question`` is rendered mrkdwn): one button per candidate workflow; the value carries
-    run id and workflow id."""
-    buttons = [{"type": "button", "text": {"type": "plain_text", "text": label[:75]}, "action_id": f"{PICK}_{wf}",
-                "value": f"{run_id}:{wf}"} for wf, label in options[:5]]
-    return [section(question), {"type": "actions", "block_id": f"pick:{run_id}", "elements": buttons}]
+def choice_blocks(*, run_id: str, question: str, options: list[tuple[str, str, str]],
+                  language: str = "en") -> list[Block]:
+    """The ask-back (``question`` is rendered mrkdwn, and quotes the goal): one section per offered workflow, its
+    title and description beside a *Choose* button whose value carries run id and workflow id; then *None of
+    these*."""
+    choose, none = (str(say.in_language(say.msg(key), language)) for key in ("choose", "none_of_these"))
+    blocks: list[Block] = [section(question)]
+    for wf, title, description in options[:5]:
+        line = section(mrkdwn(say.choice_line(title, description)))
+        line["block_id"] = f"pick:{run_id}:{wf}"
+        line["accessory"] = {"type": "button", "text": {"type": "plain_text", "text": choose},
+                             "action_id": f"{PICK}_{wf}", "value": f"{run_id}:{wf}",
+                             "accessibility_label": f"{choose} {title}"[:75]}
+        blocks.append(line)
+    blocks.append({"type": "actions", "block_id": f"pick:{run_id}", "elements": [
+        {"type": "button", "text": {"type": "plain_text", "text": none},
+         "action_id": DISMISS, "value": run_id}]})
+    return blocks
 
 
-def runs_blocks(runs: HomeRuns, *, notice: Msg | None = None) -> list[Block]:
+def runs_blocks(runs: HomeRuns, *, notice: Msg | None = None, language: str = "en") -> list[Block]:
     """The App Home's runs, per person: mine, waiting for my review (stuck ones marked), and for admins what needs
     attention, stuck runs with their buttons."""
+    def mrkdwn(message: Msg) -> str:  # in the reader's language
+        return show_msg(say.in_language(message, language))
+
     blocks: list[Block] = [context(mrkdwn(notice))] if notice is not None else []
     for title, none, lines in (("home_waiting", "home_waiting_none", runs.waiting),
                                ("home_mine", "home_mine_none", runs.mine)):
@@ -378,14 +396,14 @@ def runs_blocks(runs: HomeRuns, *, notice: Msg | None = None) -> list[Block]:
 
 
 def home_view(workflows: Msg, *, admin: bool, extra: list[Block] | None = None,
-              lead: list[Block] | None = None) -> Block:
+              lead: list[Block] | None = None, language: str = "en") -> Block:
     """The App Home tab: ``lead`` (this person's runs) first, then how to use Maple, what this person may run, and
     ``extra`` (their schedules)."""
     blocks = [{"type": "header", "text": {"type": "plain_text", "text": "Maple"}}, *(lead or []),
-              *([{"type": "divider"}] if lead else []), section(mrkdwn(say.USAGE)),
+              *([{"type": "divider"}] if lead else []), section(mrkdwn(say.in_language(say.USAGE, language))),
               {"type": "divider"}, section(mrkdwn(workflows))]
     if admin:
-        blocks.append(context(mrkdwn(say.ADMIN_USAGE)))
+        blocks.append(context(mrkdwn(say.in_language(say.ADMIN_USAGE, language))))
     if extra:
         blocks += [{"type": "divider"}, *extra]
     return {"type": "home", "blocks": blocks[:100]}

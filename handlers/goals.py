@@ -9,8 +9,8 @@ from bot.core.desk import Answer, Desk
 from bot.core.errors import MapleError
 from bot.core.models import Origin
 from bot.core.ports import View
-from handlers.blocks import Block, choice_blocks
-from handlers.mrkdwn import mrkdwn
+from handlers.blocks import Block, choice_blocks, section
+from handlers.mrkdwn import MESSAGE_BLOCK_LIMIT, SECTION_LIMIT, mrkdwn, split_text
 from handlers.schedule_blocks import schedule_blocks
 
 log = logging.getLogger("maple.goals")
@@ -21,9 +21,12 @@ def ack_params(answer: Answer) -> dict[str, Any]:
     body = mrkdwn(answer.text)
     blocks: list[Block] | None = None
     if answer.choices and answer.run_id:
-        blocks = choice_blocks(run_id=answer.run_id, question=body, options=answer.choices)
+        blocks = choice_blocks(run_id=answer.run_id, question=body, options=answer.choices, language=answer.language)
     elif answer.schedules:
         blocks = schedule_blocks(answer.text, answer.schedules)
+    elif len(body) > SECTION_LIMIT:  # a long answer (a goal over the limit shown back) in sections Slack accepts
+        blocks = [section(chunk) for chunk in split_text(body)][:MESSAGE_BLOCK_LIMIT]
+    body = split_text(body, SECTION_LIMIT)[0]
     return {"text": body, "blocks": blocks, "response_type": "ephemeral"}
 
 

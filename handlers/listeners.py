@@ -24,11 +24,11 @@ from bot.core.errors import (
     StoreUnavailable,
 )
 from bot.core.models import Origin
-from bot.core.services import Services
 from bot.core.text import Msg
 from handlers.blocks import (
     APPROVE,
     CANCEL,
+    DISMISS,
     EDIT,
     EDIT_VIEW,
     PICK,
@@ -117,10 +117,10 @@ def register(app: AsyncApp, *, desk: Desk, on_group_change: Callable[[str | None
                 modal = reject_modal(run)
             await client.views_open(trigger_id=body["trigger_id"], view=modal)
         except (AccessDenied, InvalidTransition, InputError, NotFound, StoreUnavailable) as exc:
-            await _tell(svc, body, _message(exc))
+            await _tell(desk, body, _message(exc))
         except SlackApiError as exc:  # e.g. expired_trigger_id when Slack was slow to deliver the click
             log.warning("could not open a modal", extra={"run_id": run_id, "error": exc.response.get("error")})
-            await _tell(svc, body, text.MODAL_FAILED)
+            await _tell(desk, body, text.MODAL_FAILED)
 
     @app.action(re.compile(f"^({TAKE}|{CANCEL})$"))
     async def on_run_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: Any) -> None:
@@ -142,7 +142,7 @@ def register(app: AsyncApp, *, desk: Desk, on_group_change: Callable[[str | None
             except Exception as exc:  # noqa: BLE001 - the home tab is best effort; the change is saved
                 log.warning("could not publish the home tab", extra={"error": type(exc).__name__})
             return
-        await _tell(svc, body, done)
+        await _tell(desk, body, done)
 
     @app.action(REVISE)
     async def on_revise(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: Any) -> None:
@@ -156,10 +156,10 @@ def register(app: AsyncApp, *, desk: Desk, on_group_change: Callable[[str | None
             await client.views_open(trigger_id=body["trigger_id"],
                                     view=revise_modal(run, limit=svc.spec.limits.max_goal_chars))
         except (AccessDenied, NotFound, StoreUnavailable) as exc:
-            await _tell(svc, body, _message(exc))
+            await _tell(desk, body, _message(exc))
         except SlackApiError as exc:
             log.warning("could not open a modal", extra={"run_id": run_id, "error": exc.response.get("error")})
-            await _tell(svc, body, text.MODAL_FAILED)
+            await _tell(desk, body, text.MODAL_FAILED)
 
     @app.view(REVISE_VIEW)
     async def on_revised(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -175,10 +175,23 @@ def register(app: AsyncApp, *, desk: Desk, on_group_change: Callable[[str | None
         try:
             run = await intake.choose(svc, run_id=run_id, user=body["user"]["id"], workflow_id=workflow)
         except (AccessDenied, InvalidTransition, InputError, NotFound, StoreUnavailable) as exc:
-            await _tell(svc, body, _message(exc))
+            await _tell(desk, body, _message(exc))
             return
         if body.get("response_url"):
-            await respond(text=mrkdwn(working(svc, run)), replace_original=True)
+            said = text.in_language(working(svc, run), await desk.language(run.requester))
+            await respond(text=mrkdwn(said), replace_original=True)
+
+    @app.action(DISMISS)
+    async def on_dismiss(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:
+        await ack()
+        try:
+            run = await intake.dismiss(svc, run_id=str(action.get("value", "")), user=body["user"]["id"])
+        except (AccessDenied, InvalidTransition, InputError, NotFound, StoreUnavailable) as exc:
+            await _tell(desk, body, _message(exc))
+            return
+        if body.get("response_url"):
+            said = text.in_language(text.dismissed(run.goal), await desk.language(run.requester))
+            await respond(text=mrkdwn(said), replace_original=True)
 
     @app.view(EDIT_VIEW)
     async def on_edit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -219,12 +232,14 @@ def _message(exc: MapleError) -> Msg:
     return text.as_msg(exc)
 
 
-async def _tell(svc: Services, body: dict[str, Any], message: Msg) -> None:
+async def _tell(desk: Desk, body: dict[str, Any], message: Msg) -> None:
     channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
     if not channel:
         return
+    user = body["user"]["id"]
+    said = text.in_language(message, await desk.language(user))
     try:
-        await svc.surface.post_ephemeral(channel=channel, user=body["user"]["id"], text=message)
+        await desk.svc.surface.post_ephemeral(channel=channel, user=user, text=said)
     except MapleError:
         log.warning("could not post refusal")
 

@@ -68,9 +68,10 @@ async def home_blocks(schedules: ScheduleDesk | None, *, user: str, notice: Msg 
 async def publish_home(client: Any, *, desk: Desk, user: str, notice: Msg | None = None,
                        run_notice: Msg | None = None) -> None:
     """The App Home tab: how to use Maple, what this person may run, and their schedules with the buttons."""
-    listing = await desk.workflows(user)
+    lang = await desk.language(user)
+    listing = text.in_language(await desk.workflows(user), lang)
     admin = await desk.svc.access.is_admin(user)
     runs = await home_runs(desk.svc, user)
     extra = await home_blocks(desk.schedules, user=user, notice=notice)
-    await client.views_publish(user_id=user, view=home_view(listing, admin=admin, extra=extra,
-                                                            lead=runs_blocks(runs, notice=run_notice)))
+    await client.views_publish(user_id=user, view=home_view(listing, admin=admin, extra=extra, language=lang,
+                                                            lead=runs_blocks(runs, notice=run_notice, language=lang)))

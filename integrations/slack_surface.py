@@ -12,6 +12,7 @@ seconds for one and otherwise gets "not known" (fail closed). Channel member lis
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -262,10 +263,16 @@ class SlackSurface(Surface, Directory):
 
 
 class SlackChannelReader(ChannelReader):
-    """ChannelReader on the Web API: conversations.members (paged) and history / replies."""
+    """ChannelReader on the Web API: conversations.members (paged) and history / replies.
 
-    def __init__(self, client: AsyncWebClient) -> None:
+    What a model reads is what a person would: authors by their display names (``users.info``, cached), mentions
+    in the text as ``@name`` / ``#channel``, and none of Maple's own messages (marked with Maple's metadata, or
+    written by Maple's bot user or bot id, learned once from ``auth.test``)."""
+
+    def __init__(self, client: AsyncWebClient, *, ttl: float = 600.0) -> None:
         self._client = client
+        self._names: Lookups[str] = Lookups(name="users.info names", load=self._name, ttl=ttl)
+        self._me: Lookups[frozenset[str]] = Lookups(name="auth.test ids", load=self._ids, ttl=float("inf"))
 
     async def members(self, channel: str, *, max_pages: int = 50) -> frozenset[str]:
         """Members of ``channel``, at most ``max_pages`` pages of 1,000 (a bigger channel is only partly read)."""
@@ -293,12 +300,11 @@ class SlackChannelReader(ChannelReader):
 
     async def history(self, channel: str, *, thread_ts: str | None, limit: int) -> list[HistoryMessage]:
         if thread_ts:
-            data = await call(self._client, "conversations.replies", channel, ts=thread_ts, limit=limit)
+            data = await call(self._client, "conversations.replies", channel, ts=thread_ts, limit=limit,
+                              include_all_metadata=True)
         else:
-            data = await call(self._client, "conversations.history", channel, limit=limit)
-        return [HistoryMessage(user=str(m.get("user") or m.get("bot_id") or "?"), text=str(m.get("text", "")),
-                               ts=str(m.get("ts", "0"))) for m in data.get("messages", [])
-                if not (m.get("metadata") or {}).get("event_type") == METADATA_EVENT]
+            data = await call(self._client, "conversations.history", channel, limit=limit, include_all_metadata=True)
+        return await self._readable(data.get("messages", []))
 
     async def window(self, channel: str, *, oldest: str, latest: str, max_messages: int) -> list[HistoryMessage]:
         """Every top-level message of the period, paged through ``conversations.history`` (200 a page) with
@@ -308,13 +314,58 @@ class SlackChannelReader(ChannelReader):
         for _page in range(max(1, max_messages // 200)):
             data = await call(self._client, "conversations.history", channel, oldest=oldest, latest=latest,
                               inclusive=False, limit=200, cursor=cursor, include_all_metadata=True)
-            found.extend(HistoryMessage(user=str(m.get("user") or m.get("bot_id") or "?"), text=str(m.get("text", "")),
-                                        ts=str(m.get("ts", "0"))) for m in data.get("messages", [])
-                         if not (m.get("metadata") or {}).get("event_type") == METADATA_EVENT)
+            found.extend(await self._readable(data.get("messages", [])))
             cursor = (data.get("response_metadata") or {}).get("next_cursor") or ""
             if not cursor or not data.get("has_more", True) or len(found) >= max_messages:
                 break
         return found[:max_messages]
+
+    async def _readable(self, messages: list[dict[str, Any]]) -> list[HistoryMessage]:
+        me = await self._me.get("me", wait=None) or frozenset()
+        kept = [m for m in messages if not _by_maple(m, me)]
+        ids = {str(m["user"]) for m in kept if m.get("user")}
+        ids |= {u for m in kept for u in _MENTIONED.findall(str(m.get("text", "")))}
+        names = {u: await self._names.get(u, wait=None) or u for u in sorted(ids)[:MAX_NAMED]}
+        return [HistoryMessage(user=_author(m, names), text=readable(str(m.get("text", "")), names),
+                               ts=str(m.get("ts", "0"))) for m in kept]
+
+    async def _name(self, user: str) -> str:
+        info = (await call(self._client, "users.info", user=user)).get("user", {})
+        profile = info.get("profile") or {}
+        return str(profile.get("display_name") or profile.get("real_name") or info.get("real_name")
+                   or info.get("name") or user)
+
+    async def _ids(self, _key: str) -> frozenset[str]:
+        data = await call(self._client, "auth.test")
+        return frozenset(str(v) for v in (data.get("user_id"), data.get("bot_id")) if v)
+
+
+MAX_NAMED = 500  # distinct people named per read (the rest keep their ids)
+_MENTIONED = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+_CHANNEL_REF = re.compile(r"<#([CG][A-Z0-9]+)(?:\|([^>]*))?>")
+_SPECIAL = re.compile(r"<!(here|channel|everyone)(?:\|[^>]*)?>|<!subteam\^[A-Z0-9]+(?:\|([^>]*))?>")
+
+
+def _by_maple(message: dict[str, Any], me: frozenset[str]) -> bool:
+    if (message.get("metadata") or {}).get("event_type") == METADATA_EVENT:
+        return True
+    return bool(me) and (message.get("user") in me or message.get("bot_id") in me)
+
+
+def _author(message: dict[str, Any], names: dict[str, str]) -> str:
+    user = message.get("user")
+    if user:
+        return names.get(str(user), str(user))
+    profile = message.get("bot_profile") or {}
+    return str(message.get("username") or profile.get("name") or message.get("bot_id") or "?")
+
+
+def readable(text: str, names: dict[str, str]) -> str:
+    """Slack markup as a person reads it: ``<@U…>`` → ``@name``, ``<#C…|sales>`` → ``#sales``, ``<!here>`` →
+    ``@here``."""
+    text = _MENTIONED.sub(lambda m: "@" + names.get(m.group(1), m.group(1)), text)
+    text = _CHANNEL_REF.sub(lambda m: "#" + (m.group(2) or m.group(1)), text)
+    return _SPECIAL.sub(lambda m: "@" + (m.group(1) or (m.group(2) or "group").lstrip("@")), text)
 
 
 def _str(value: object) -> str | None:

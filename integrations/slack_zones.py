@@ -1,32 +1,42 @@
-"""People's own time zones from Slack's ``users.info`` (cached), for reading schedules in the owner's zone."""
+"""People's own time zones and locales from Slack's ``users.info`` (with ``include_locale``), cached, with a
+bounded wait on the ack path: for reading schedules in the owner's zone, showing times in the reader's zone and
+speaking the reader's language."""
 
 from __future__ import annotations
-
-import time
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.config_checks import zone_problem
-from bot.core.errors import SurfaceError
+from bot.core.ports import People, Person
 from bot.core.schedule_desk import Zones
+from integrations.slack_lookups import Lookups
 from integrations.slack_surface import call
 
+UNKNOWN = Person()
 
-class SlackZones(Zones):
-    def __init__(self, client: AsyncWebClient, *, ttl: float = 600.0) -> None:
-        self._client, self._ttl = client, ttl
-        self._cache: dict[str, tuple[float, str | None]] = {}
+
+class SlackZones(Zones, People):
+    def __init__(self, client: AsyncWebClient, *, ttl: float = 600.0, wait: float = 1.0) -> None:
+        self._client, self._wait = client, wait
+        self._people: Lookups[Person] = Lookups(name="users.info", load=self._load, ttl=ttl)
+
+    async def person(self, user: str) -> Person:
+        """Not known in time, or Slack failed → the configured zone and language are used (replies say which zone
+        they read a time in)."""
+        if not user:
+            return UNKNOWN
+        return await self._people.get(user, wait=self._wait) or UNKNOWN
 
     async def timezone(self, user: str) -> str | None:
-        cached = self._cache.get(user)
-        if cached is not None and cached[0] > time.monotonic():
-            return cached[1]
-        try:
-            info = (await call(self._client, "users.info", user=user)).get("user", {})
-        except SurfaceError:
-            return None  # the configured zone is used, and the reply says which zone it read the time in
+        return (await self.person(user)).timezone
+
+    async def close(self) -> None:
+        await self._people.close()
+
+    async def _load(self, user: str) -> Person:
+        info = (await call(self._client, "users.info", user=user, include_locale=True)).get("user", {})
         zone = str(info.get("tz") or "") or None
         if zone is not None and zone_problem(zone):
             zone = None
-        self._cache[user] = (time.monotonic() + self._ttl, zone)
-        return zone
+        locale = str(info.get("locale") or "") or None
+        return Person(timezone=zone, locale=locale)

@@ -30,6 +30,7 @@ class User:
     ultra: bool = False
     tz: str = "America/Toronto"
     is_bot: bool = False
+    locale: str = "en-US"  # users.info answers it with include_locale, as Slack does
 
     def to_slack(self) -> dict[str, Any]:
         real = self.real_name or self.name

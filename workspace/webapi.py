@@ -276,7 +276,10 @@ def users_info(state: WorkspaceState, params: Params) -> Params:
     user = state.users.get(str(required(params, "user")))
     if user is None:
         raise ApiError("user_not_found")
-    return {"user": user.to_slack()}
+    info = user.to_slack()
+    if flag(params.get("include_locale")):
+        info["locale"] = user.locale
+    return {"user": info}
 
 
 @method("users.list")

@@ -38,7 +38,7 @@ def parse(raw: str) -> Command:
         match = _RUN_ID.search(rest.upper())
         if match and looks_like_run_id(match.group(0)):
             return Command(word, run_id=match.group(0))  # type: ignore[arg-type]
-        return Command("unknown", text=text)
+        return Command(word, text=rest)  # type: ignore[arg-type]  # no id, or not one: the desk says which
     if word == "schedule":
         return Command("schedule", text=rest)
     if word == "schedules" and not rest:

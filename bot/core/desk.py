@@ -7,13 +7,15 @@ waits for a model; a goal becomes a persisted, queued run (the ack path).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
 
-from bot.core import commands, intake, reviewers, text
+from bot.core import askback, commands, intake, reviewers, status, text
 from bot.core.classify import Classifier
 from bot.core.errors import AccessDenied, InputError, MapleError, NotFound, StoreUnavailable
 from bot.core.knowledge import sources
 from bot.core.models import Origin, Run, RunState
+from bot.core.ports import People, Person
 from bot.core.schedule_desk import ScheduleDesk, ScheduleRow
 from bot.core.services import Services
 from bot.core.spec import WorkflowSpec
@@ -24,15 +26,16 @@ log = logging.getLogger("maple.desk")
 
 @dataclass(frozen=True)
 class Answer:
-    """What Maple answers at once. ``choices`` (workflow id, label) ask back which workflow was meant;
+    """What Maple answers at once. ``choices`` (workflow id, title, description) ask back which workflow was meant;
     ``queued`` means a worker follows up in the conversation; a private answer is for the asker alone."""
 
     text: Msg
-    choices: list[tuple[str, str]] = field(default_factory=list)
+    choices: list[tuple[str, str, str]] = field(default_factory=list)
     run_id: str | None = None
     queued: bool = False
     private: bool = True
     schedules: list[ScheduleRow] = field(default_factory=list)
+    language: str = "en"  # what the text is said in (and the buttons beside it)
 
 
 @dataclass(kw_only=True)
@@ -40,20 +43,38 @@ class Desk:
     svc: Services
     classifier: Classifier | None = None
     schedules: ScheduleDesk | None = None
+    people: People | None = None
+
+    async def person(self, user: str) -> Person:
+        """The person's zone and locale (users.info), or nothing known: the configured defaults apply."""
+        return await self.people.person(user) if self.people is not None else Person()
+
+    def zone_of(self, person: Person) -> str:
+        return person.timezone or self.svc.spec.tools.timezone
+
+    def language_of(self, person: Person) -> str:
+        return text.language_of(person.locale, self.svc.spec.language)
+
+    async def language(self, user: str) -> str:
+        """The language Maple speaks to ``user``: their Slack locale's, else the configured one."""
+        return self.language_of(await self.person(user))
 
     async def handle(self, *, user: str, origin: Origin, raw: str) -> Answer:
-        """Never raises for user-facing problems: they become the answer."""
+        """Never raises for user-facing problems: they become the answer, in the person's language."""
         try:
-            return await self._dispatch(user=user, origin=origin, cmd=commands.parse(raw))
+            answer = await self._dispatch(user=user, origin=origin, cmd=commands.parse(raw))
         except StoreUnavailable:
-            return Answer(text.UNAVAILABLE)
+            answer = Answer(text.UNAVAILABLE)
         except (InputError, AccessDenied) as exc:
-            return Answer(text.as_msg(exc))
+            answer = Answer(text.as_msg(exc))
+        lang = await self.language(user)
+        return replace(answer, text=text.in_language(answer.text, lang), language=lang)
 
     async def _dispatch(self, *, user: str, origin: Origin, cmd: commands.Command) -> Answer:
         if cmd.kind in ("usage", "help"):
             admin = await self.svc.access.is_admin(user)
-            return Answer(text.lines([text.USAGE, text.ADMIN_USAGE]) if admin else text.USAGE)
+            limit = text.msg("goal_limit_note", limit=self.svc.spec.limits.max_goal_chars)
+            return Answer(text.lines([text.USAGE, limit, *([text.ADMIN_USAGE] if admin else [])]))
         if cmd.kind == "unknown":
             return Answer(text.unknown_command(cmd.text))
         if cmd.kind == "workflows":
@@ -61,8 +82,10 @@ class Desk:
         if cmd.kind == "sources":
             return Answer(await sources(self.svc, user))
         if cmd.kind == "status":
-            return Answer(await self.status(user, cmd.run_id))
+            return Answer(await self.status(user, cmd.run_id) if cmd.run_id else await self._which_run(user, cmd))
         if cmd.kind == "audit":
+            if not cmd.run_id:
+                return Answer(_not_a_run_id(cmd.text) if cmd.text else text.msg("audit_which"))
             return Answer(await self.audit(user, cmd.run_id))
         if cmd.kind in ("schedule", "schedules"):
             return await self._schedules(user=user, origin=origin, cmd=cmd)
@@ -94,18 +117,22 @@ class Desk:
         found = self.classifier.classify(goal) if self.classifier else None
         if found is not None and found.workflow and found.confidence >= self.svc.spec.classify_threshold:
             return await self._submit(user=user, origin=origin, goal=goal, workflow=found.workflow)
-        ranked = [wf for wf, _score in (found.ranked if found else [])]
-        options = sorted(offered, key=lambda wf: ranked.index(wf.id) if wf.id in ranked else len(ranked))[:3]
+        offer = askback.offered(offered, found.ranked if found else [])  # never unreviewed model text
         ask_model = found is not None and found.workflow is not None and self.svc.router.can_classify()
-        run = await intake.hold(self.svc, intake.Intake(requester=user, origin=origin, goal=goal, workflow=""),
+        who = await self.person(user)
+        run = await intake.hold(self.svc, intake.Intake(requester=user, origin=origin, goal=goal, workflow="",
+                                                        timezone=who.timezone, locale=who.locale, offered=offer),
                                 ask_model=ask_model)
         if ask_model:
             return Answer(text.working_out(run.id), run_id=run.id, queued=True)
-        queued = origin.kind in ("mention", "dm")  # a worker asks in the thread
-        return Answer(text.ASK_BACK, choices=[(wf.id, wf.label) for wf in options], run_id=run.id, queued=queued)
+        queued = origin.kind in ("mention", "dm")  # a worker asks in the thread: the same question, the same offer
+        return Answer(text.ask_back(goal), choices=askback.choices(offer, self.svc.spec.workflows), run_id=run.id,
+                      queued=queued)
 
     async def _submit(self, *, user: str, origin: Origin, goal: str, workflow: str) -> Answer:
-        run = await intake.submit(self.svc, intake.Intake(requester=user, origin=origin, goal=goal, workflow=workflow))
+        who = await self.person(user)
+        run = await intake.submit(self.svc, intake.Intake(requester=user, origin=origin, goal=goal, workflow=workflow,
+                                                          timezone=who.timezone, locale=who.locale))
         return Answer(working(self.svc, run), run_id=run.id, queued=True)
 
     async def workflows(self, user: str) -> Msg:
@@ -127,24 +154,26 @@ class Desk:
             return text.run_not_found(run_id)
         if not await self.svc.access.may_view(user, run, self.svc.spec.workflow(run.workflow)):
             return text.STATUS_DENIED
-        parts = [text.msg("status_head", run=run.id, state=run.state.value.replace("_", " ")),
-                 text.msg("status_workflow", workflow=run.workflow or "not chosen yet", user=text.User(run.requester),
-                          at=f"{run.created_at:%Y-%m-%d %H:%M} UTC")]
-        parts += await self._waiting(run)
-        parts += [text.msg("status_route", step=r.step, reason=r.reason + _skips(r.skipped)) for r in run.routes]
-        if run.total_tokens:
-            parts.append(text.msg("status_usage", tokens=run.total_tokens, cost=f"{run.total_cost:.4f}"))
-        if run.error:
-            parts.append(text.msg("status_problem", error=run.error))
-        return text.lines(parts)
+        workflow = self.svc.spec.workflow(run.workflow)
+        zone = self.zone_of(await self.person(user))
+        report = status.report(run, zone=zone, now=self.svc.clock.now(), label=workflow.label if workflow else None)
+        stuck = await self._stuck(run)
+        return text.lines([report, *stuck]) if stuck else report
 
-    async def _waiting(self, run: Run) -> list[Msg]:
-        """For a run in review: who may approve it now — or that nobody can (stuck), and what can be done."""
-        if run.state is not RunState.IN_REVIEW:
+    async def _which_run(self, user: str, cmd: commands.Command) -> Msg:
+        """A bare ``/maple status`` names the asker's latest runs; a malformed id says what an id looks like."""
+        if cmd.text:
+            return _not_a_run_id(cmd.text)
+        recent = await self.svc.store.since(self.svc.clock.now() - timedelta(days=7), limit=2000)
+        mine = [text.msg("raw", text=r.id) for r in reversed(recent) if r.requester == user][:3]
+        latest = text.msg("status_recent", runs=text.lines(mine, sep=", ")) if mine else text.msg("raw", text="")
+        return text.msg("status_which", recent=latest)
+
+    async def _stuck(self, run: Run) -> list[Msg]:
+        """For a run in review that nobody left can approve: why, and what can be done."""
+        if run.state is not RunState.IN_REVIEW or not await reviewers.is_stuck(self.svc, run):
             return []
-        if await reviewers.is_stuck(self.svc, run):
-            return [text.msg("status_stuck", why=await reviewers.stuck_reason(self.svc, run))]
-        return [text.msg("status_waiting_for", who=text.people((await reviewers.able(self.svc, run))[:10]))]
+        return [text.msg("status_stuck", why=await reviewers.stuck_reason(self.svc, run))]
 
     async def audit(self, user: str, run_id: str) -> Msg:
         if not await self.svc.access.is_admin(user):
@@ -177,5 +206,5 @@ def private_result(run: Run, workflow: WorkflowSpec) -> bool:
     return workflow.unreviewed_text and run.origin.kind != "schedule"
 
 
-def _skips(skipped: dict[str, str]) -> str:
-    return "; " + "; ".join(f"{name} skipped: {why}" for name, why in skipped.items()) if skipped else ""
+def _not_a_run_id(said: str) -> Msg:
+    return text.msg("not_a_run_id", text=text.Quote(said, 40))

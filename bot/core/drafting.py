@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.core import budget, knowledge, text
+from bot.core import budget, knowledge, language, text
 from bot.core.actions import MAX_PLANNED_CALLS
 from bot.core.digest import condense
 from bot.core.errors import ModelResponseError, NoEligibleModel, PolicyViolation, ToolDenied, ToolError
@@ -96,16 +96,22 @@ def steps_of(workflow: WorkflowSpec | None) -> list[StepSpec]:
     return steps or [StepSpec(kind="generate", prompt=DEFAULT_PROMPT)]
 
 
+def _prompt(step: StepSpec, work: Work) -> str:
+    """The step's prompt and the language to write in: the goal's own unless the workflow says otherwise."""
+    setting = work.workflow.language if work.workflow else "goal"
+    return f"{(step.prompt or DEFAULT_PROMPT).strip()}\n{language.rule(work.run.goal, setting)}"
+
+
 def build_messages(step: StepSpec, work: Work) -> list[ChatMessage]:
     if work.passages:  # retrieved text is fenced, under a rule that it is data
         nonce = knowledge.new_nonce()
-        return [ChatMessage(role="system", content=knowledge.system_prompt(step.prompt or DEFAULT_PROMPT, nonce)),
+        return [ChatMessage(role="system", content=knowledge.system_prompt(_prompt(step, work), nonce)),
                 ChatMessage(role="user", content=knowledge.fenced(work.run.goal, work.passages, nonce=nonce))]
     user = work.run.goal
     if work.context:
         joined = "\n\n".join(work.context)[:CONTEXT_LIMIT]
         user = f"{work.run.goal}\n\n--- context ---\n{joined}"
-    return [ChatMessage(role="system", content=(step.prompt or DEFAULT_PROMPT).strip()),
+    return [ChatMessage(role="system", content=_prompt(step, work)),
             ChatMessage(role="user", content=user)]
 
 

@@ -10,6 +10,7 @@ from bot.core.models import AuditIntent, Job, Origin, Run, RunState
 from bot.core.ports import Bucket
 from bot.core.services import Services
 from bot.core.spec import WorkflowSpec
+from bot.core.states import transition
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -22,6 +23,9 @@ class Intake:
     workflow: str
     run_id: str | None = None  # a schedule's firing names its run (the same id in every process)
     audit: tuple[AuditIntent, ...] = ()  # events written with the run itself
+    timezone: str | None = None  # the requester's zone and locale (users.info), when known
+    locale: str | None = None
+    offered: list[str] | None = None  # a held goal: the workflows to offer (bot/core/askback.py)
 
 
 def check_goal(svc: Services, goal: str) -> str:
@@ -30,7 +34,7 @@ def check_goal(svc: Services, goal: str) -> str:
         raise InputError(text.USAGE)
     limit = svc.spec.limits.max_goal_chars
     if len(goal) > limit:
-        raise InputError(text.goal_too_long(limit, len(goal)))
+        raise InputError(text.goal_too_long(limit, len(goal), goal))
     return goal
 
 
@@ -79,7 +83,8 @@ def bind(run: Run, workflow: WorkflowSpec) -> None:
 def _new_run(svc: Services, intake: Intake, goal: str, workflow: WorkflowSpec | None) -> Run:
     now = svc.clock.now()
     run = Run(requester=intake.requester, origin=intake.origin, goal=goal, workflow="", created_at=now,
-              updated_at=now, sensitivity=svc.spec.sensitivity.default, outbox=list(intake.audit))
+              updated_at=now, sensitivity=svc.spec.sensitivity.default, outbox=list(intake.audit),
+              timezone=intake.timezone, locale=intake.locale, offered=list(intake.offered or []))
     if intake.run_id is not None:
         run.id = intake.run_id
     if workflow is not None:
@@ -139,6 +144,29 @@ async def revise(svc: Services, *, run_id: str, user: str, goal: str) -> Run:
         raise AccessDenied(text.msg("revise_not_yours"))
     if old.state not in (RunState.REJECTED, RunState.CANCELLED):
         raise InvalidTransition(text.msg("revise_not_rejected", state=old.state.value.replace("_", " ")))
-    run = await submit(svc, Intake(requester=user, origin=old.origin, goal=goal, workflow=old.workflow))
+    run = await submit(svc, Intake(requester=user, origin=old.origin, goal=goal, workflow=old.workflow,
+                                 timezone=old.timezone, locale=old.locale))
     await svc.record("run.revised", run, actor=user, attrs={"maple.run.revises": old.id})
+    return run
+
+
+DISMISSED = "none of the offered workflows fit (the requester said so)"
+
+
+async def dismiss(svc: Services, *, run_id: str, user: str) -> Run:
+    """The requester answered *None of these* to an ask-back: the held goal ends, nothing runs."""
+    run = await svc.store.get(run_id)
+    if run.requester != user:
+        raise AccessDenied(text.ONLY_REQUESTER_DISMISSES)
+
+    def drop(r: Run) -> None:
+        if r.terminal:
+            raise InvalidTransition(text.already_decided(r.state.value))
+        if r.workflow:
+            raise InvalidTransition(text.already_running(r.id, r.workflow))
+        transition(r, RunState.REFUSED)
+        r.error = DISMISSED
+
+    run = await svc.mutate(run_id, drop)
+    await svc.record("run.dismissed", run, actor=user)
     return run

@@ -210,6 +210,9 @@ class Run(Model):
     assigned: list[str] = Field(default_factory=list)  # reviewers an admin assigned to this run
     target: Target | None = None
     read_from: list[str] = Field(default_factory=list)  # the conversations a tool read for the draft
+    timezone: str | None = None  # the requester's own zone (users.info) when known at intake
+    locale: str | None = None  # the requester's Slack locale, for what Maple tells them
+    offered: list[str] = Field(default_factory=list)  # a held goal: the workflows offered to choose from
 
     @property
     def draft(self) -> DraftVersion | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.core import text
 from bot.core.effects import post_once
 from bot.core.models import Run
 from bot.core.ports import View
@@ -9,11 +10,21 @@ from bot.core.services import Services
 from bot.core.text import Msg
 
 
+def run_language(svc: Services, run: Run) -> str:
+    """The requester's language: their Slack locale when the goal arrived, else the configured one."""
+    return text.language_of(run.locale, svc.spec.language)
+
+
+def for_requester(svc: Services, run: Run, message: Msg) -> Msg:
+    return text.in_language(message, run_language(svc, run))
+
+
 async def tell_requester(svc: Services, run: Run, *, effect: str, message: Msg) -> Run:
-    """A notice in the requester's DM — a reply to the run's message when it has one (bot/core/progress.py)."""
+    """A notice in the requester's DM, in their language — a reply to the run's message when it has one
+    (bot/core/progress.py)."""
     channel = await svc.surface.open_dm(user=run.requester)
     progress = run.effects.get("progress")
     thread = progress.ts if progress is not None and progress.done and progress.channel == channel else None
     run, _ = await post_once(svc, run, effect=f"notify:{effect}", channel=channel, thread_ts=thread,
-                             view=View(kind="notice", text=message, run=run))
+                             view=View(kind="notice", text=for_requester(svc, run, message), run=run))
     return run

@@ -100,6 +100,22 @@ class JobQueue(Lifecycle, ABC):
         """Enqueue ``job`` once ``at`` has passed (review timeouts)."""
 
 
+@dataclass(frozen=True, kw_only=True)
+class Person:
+    """What Slack says about a person that changes how Maple speaks to them (``users.info``): their time zone
+    (IANA) and their locale (``en-US``, ``fr-CA``). None when it is not known in time."""
+
+    timezone: str | None = None
+    locale: str | None = None
+
+
+class People(ABC):
+    """People's own zone and language, looked up within the ack path's budget (cached)."""
+
+    @abstractmethod
+    async def person(self, user: str) -> Person: ...
+
+
 class Directory(ABC):
     """Who belongs to a Slack user group or channel, and who is a member of the served workspace (resolved by
     the surface, cached)."""
@@ -143,7 +159,8 @@ class View:
     text: Msg | None = None
     banner: Msg | None = None
     buttons: bool = False
-    options: list[tuple[str, str]] = field(default_factory=list)
+    options: list[tuple[str, str, str]] = field(default_factory=list)  # (workflow id, title, description)
+    language: str = "en"  # of the labels the surface adds (buttons)
     viewer: str | None = None  # the one person who sees this message (a review in their DM), when known
     notice: Msg | None = None  # a warning shown with the run (nobody left to approve)
 

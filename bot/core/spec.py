@@ -101,6 +101,8 @@ class WorkflowSpec(Strict):
     approver_roles: list[str] = Field(default_factory=lambda: ["reviewer"])
     review: bool = True
     redact: bool = False
+    language: Literal["goal", "en", "fr"] = Field("goal", description="the language of drafts and answers: the "
+                                                  "goal's own, or always English or French")
     steps: list[StepSpec] = Field(default_factory=list)
 
     @property
@@ -292,6 +294,8 @@ class MapleSpec(Strict):
     models: list[ModelSpec] = Field(default_factory=list)
     workflows: list[WorkflowSpec] = Field(default_factory=list)
     classify_threshold: float = Field(0.45, ge=0, le=1)
+    language: Literal["en", "fr"] = Field("en", description="what Maple speaks when a person's Slack locale is "
+                                          "neither English nor French, and in channels and review messages")
     tools: ToolsSpec = ToolsSpec()
     sensitivity: SensitivitySpec = SensitivitySpec()
     policy: PolicySpec = PolicySpec()

@@ -81,9 +81,26 @@ def lines(items: Iterable[Msg], *, sep: str = "\n") -> Msg:
     return Msg("_join", {"sep": sep, **{f"m{i}": m for i, m in enumerate(items)}})
 
 
+def in_language(message: Msg, language: str | None) -> Msg:
+    """``message`` said in ``language`` (``en``, ``fr``): rendered from that catalog, messages nested in it too."""
+    if not language or language not in CATALOGS or message.key == "_lang":
+        return message
+    return Msg("_lang", {"lang": language, "m": message})
+
+
+def language_of(locale: str | None, default: str) -> str:
+    """The catalog for a Slack locale (``fr-CA`` → ``fr``, ``en-GB`` → ``en``); ``default`` when Slack did not say
+    or Maple does not speak it."""
+    tag = (locale or "").split("-")[0].split("_")[0].lower()
+    return tag if tag in CATALOGS else default
+
+
 def render(message: Msg, show: Show, *, catalog: Mapping[str, str] | None = None) -> str:
     """Fill ``message``'s template. The template's own text is Maple's mrkdwn and passes as it is; every
     argument reaches ``show`` as a typed piece (a plain ``str`` as a ``Quote``), which decides how it is shown."""
+    if message.key == "_lang":
+        inner, lang = message.args.get("m"), str(message.args.get("lang", ""))
+        return render(inner, show, catalog=CATALOGS.get(lang)) if isinstance(inner, Msg) else ""
     cat = catalog or EN
     if message.key == "_join":
         sep = str(message.args.get("sep", "\n"))
@@ -102,7 +119,7 @@ def render(message: Msg, show: Show, *, catalog: Mapping[str, str] | None = None
         elif isinstance(value, bool):
             out.append(show(Quote(str(value))))
         elif isinstance(value, int):
-            out.append(format(value, spec or ","))
+            out.append(format(value, spec or ",").replace(",", cat.get("_thousands", ",")))
         elif isinstance(value, str):
             out.append(show(Quote(value)))
         else:
@@ -150,7 +167,9 @@ EN: dict[str, str] = {
     "working_on_it": "Working on it — run {run}. I'll post the draft for review and let you know.",
     "working_out": "Working out which workflow fits — run {run}. I'll start, or ask you, in a moment.",
     "working_no_review": "Working on it — run {run}.",
-    "goal_too_long": "That goal is {got} characters; the limit is {limit}. Please shorten it and try again.",
+    "goal_too_long": ("That goal is {got} characters; the limit is {limit} ({over} too many), so nothing was started. "
+                      "Here is your text, to shorten and send again:\n\n{goal}"),
+    "goal_limit_note": "A goal can be up to {limit} characters.",
     "unavailable": ("Maple is temporarily unavailable (its store cannot be reached). Nothing was saved; "
                     "please try again in a minute."),
     "not_allowed_run": "You are not allowed to run the *{workflow}* workflow. Ask a Maple admin for access.",
@@ -168,7 +187,13 @@ EN: dict[str, str] = {
     "unknown_workflow": "There is no workflow called *{workflow}*. `/maple workflows` lists what you may run.",
     "already_running": "Run {run} is already running as *{workflow}*.",
     "run_usage": "Usage: `/maple run &lt;workflow&gt; &lt;text&gt;` — `/maple workflows` lists them.",
-    "ask_back": "I'm not sure which workflow fits. Did you mean:",
+    "ask_back": "I'm not sure which workflow fits “{goal}”. Did you mean:",
+    "choice_line": "*{title}* — {description}",
+    "choose": "Choose",
+    "none_of_these": "None of these",
+    "dismissed": ("Nothing was started for “{goal}”. Say it another way, or name the workflow yourself: "
+                  "`/maple run &lt;workflow&gt; &lt;text&gt;` (`/maple workflows` lists them)."),
+    "only_requester_dismisses": "Only the person who asked can answer this question.",
     "no_workflows": "There are no workflows you may run. Ask a Maple admin for access.",
     "workflows_header": "Workflows you may run:",
     "workflow_line": "• *{title}* (`{id}`) — {description}",
@@ -212,11 +237,38 @@ EN: dict[str, str] = {
     "unknown_command": "I didn't understand `{text}`. ",
     "policy_blocked": ("the draft broke a policy and was not sent for review ({why}). Rephrase the request and "
                        "try again."),
-    "status_head": "*Run {run}* — {state}",
-    "status_workflow": "Workflow: {workflow} · requested by {user} at {at}",
-    "status_route": "• {step}: {reason}",
-    "status_usage": "Usage: {tokens} tokens · ${cost}",
-    "status_problem": "Problem: {error}",
+    "status_title": "*{goal}* — run {run}",
+    "status_queued": "Waiting to start (for {wait}).",
+    "status_drafting": "Maple is writing the draft (asked {wait} ago).",
+    "status_in_review": "Waiting for review by {who} for {wait}, since {at}.",
+    "status_nobody_yet": "reviewers not reached yet",
+    "status_approvals": "{count} of {quorum} approvals so far.",
+    "status_approved": "Approved by {user} on {at}; being posted.",
+    "status_delivered": "Done: approved by {user} on {at} and posted.",
+    "status_delivered_unreviewed": "Done: posted on {at} (this workflow has no review).",
+    "status_rejected": "Rejected by {user} on {at}. Reason: {reason}",
+    "status_failed": "Could not be completed: {error}",
+    "status_refused": "Refused: {error}",
+    "status_asked": "Workflow: *{workflow}* · asked by {user} on {at}",
+    "status_asked_unchosen": "Workflow: not chosen yet · asked by {user} on {at}",
+    "status_classified": "Workflow chosen by the {model} model.",
+    "status_model": "Written by the {model} model: {why}.",
+    "route_cheapest": "the least costly model good enough for this that may see {level} data",
+    "route_best_available": ("the best model that may see {level} data; none of the stronger ones may, so expect a "
+                             "rough draft"),
+    "route_fallback": "the first choice did not answer, so the next one wrote it",
+    "status_usage": "Used {tokens} tokens (about ${cost}).",
+    "status_zone": "_Times are in {zone}._",
+    "status_which": ("Say which run: `/maple status R-…` (the id is in Maple's messages about it).{recent}"),
+    "status_recent": "\nYour latest runs: {runs}",
+    "audit_which": "Say which run: `/maple audit R-…` (the id is in Maple's messages about it).",
+    "not_a_run_id": "“{text}” is not a run id: a run id is R- followed by 16 letters and digits, e.g. `R-7K2M9XQ4T8B3N6PW`.",
+    "less_than_a_minute": "less than a minute",
+    "one_minute": "1 minute",
+    "minutes": "{n} minutes",
+    "hours": "{n} hours",
+    "days": "{n} days",
+    "and_more": " and {n} more",
     "audit_head": "*Audit timeline of {run}*",
     "audit_line": "• `{at}` {kind}",
     "audit_line_by": "• `{at}` {kind} by {user}",
@@ -438,6 +490,12 @@ EN: dict[str, str] = {
 }
 
 
+from bot.core.text_fr import FR  # noqa: E402 - the catalogs sit after the English one they mirror
+
+CATALOGS: dict[str, Mapping[str, str]] = {"en": EN, "fr": FR}
+LANGUAGES = tuple(CATALOGS)
+
+
 # The messages, as functions and constants so call sites read naturally.
 USAGE = msg("usage")
 ADMIN_USAGE = msg("admin_usage")
@@ -452,7 +510,7 @@ AUDIT_DENIED = msg("audit_denied")
 AUDIT_UNAVAILABLE = msg("audit_unavailable")
 NO_MODEL = msg("no_model")
 RUN_USAGE = msg("run_usage")
-ASK_BACK = msg("ask_back")
+ONLY_REQUESTER_DISMISSES = msg("only_requester_dismisses")
 NO_WORKFLOWS = msg("no_workflows")
 MODAL_FAILED = msg("modal_failed")
 ALREADY_APPROVED = msg("already_approved")
@@ -477,8 +535,24 @@ def working_no_review(run_id: str) -> Msg:
     return msg("working_no_review", run=run_id)
 
 
-def goal_too_long(limit: int, got: int) -> Msg:
-    return msg("goal_too_long", limit=limit, got=got)
+def ask_back(goal: str) -> Msg:
+    return msg("ask_back", goal=Quote(" ".join(goal.split()), 150))
+
+
+def dismissed(goal: str) -> Msg:
+    return msg("dismissed", goal=Quote(" ".join(goal.split()), 150))
+
+
+def choice_line(title: str, description: str) -> Msg:
+    return msg("choice_line", title=Quote(title, 75), description=Quote(description, 200))
+
+
+GOAL_ECHO_LIMIT = 40000
+
+
+def goal_too_long(limit: int, got: int, goal: str = "") -> Msg:
+    """The refusal keeps the person's text: it is shown back (inert) so nothing they wrote is lost."""
+    return msg("goal_too_long", limit=limit, got=got, over=got - limit, goal=Quote(goal, GOAL_ECHO_LIMIT))
 
 
 def not_allowed_run(workflow: str) -> Msg:
@@ -595,6 +669,11 @@ DATE_QUESTION_UNCLEAR = ("I couldn't tell what to work out with that date: ask e
                          "\"10 business days from 2026-12-01\" or \"is 2026-12-25 a business day?\"")
 DATE_OUT_OF_RANGE = "that date is outside the calendar Maple can count (years 1 to 9999)"
 SIDE_EFFECT_BEFORE_APPROVAL = "{tool} would change something ({what}), so it runs only after approval"
+
+
+def channel_not_found(name: str) -> str:
+    return (f"I can't find a channel called #{name[:80]} that you can see, so I read nothing. Pick the channel from "
+            "Slack's list as you type # (it becomes a link), or ask from inside that channel")
 
 
 def calc_too_long(limit: int) -> str:

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from bot.core import budget, progress, reviewers, text
+from bot.core import askback, budget, progress, reviewers, text
 from bot.core.actions import make_approved_calls
 from bot.core.classify import model_prompt, parse_model_choice
 from bot.core.desk import private_result, working
@@ -31,7 +31,7 @@ from bot.core.errors import (
 )
 from bot.core.intake import choose
 from bot.core.models import Job, JobKind, Run, RunState, Target
-from bot.core.notify import tell_requester
+from bot.core.notify import for_requester, run_language, tell_requester
 from bot.core.ports import MessageRef, View
 from bot.core.router import Plan
 from bot.core.services import Services
@@ -82,7 +82,7 @@ async def _ack_in_thread(svc: Services, run: Run) -> Run:
     if run.origin.kind not in ("mention", "dm"):
         return run
     run, _ = await post_once(svc, run, effect="ack", channel=run.origin.channel, thread_ts=run.origin.thread_ts,
-                             view=View(kind="notice", text=working(svc, run)))
+                             view=View(kind="notice", text=for_requester(svc, run, working(svc, run))))
     return run
 
 
@@ -94,7 +94,10 @@ async def _clarify(svc: Services, run: Run) -> None:
                if not wf.unreviewed_text and await svc.access.may_run(run.requester, wf)]
     if svc.router.can_classify() and await _model_choice(svc, run, options):
         return
-    view = View(kind="choices", run=run, text=text.ASK_BACK, options=[(wf.id, wf.label) for wf in options[:5]])
+    offer = run.offered or askback.offered(options, [])
+    view = View(kind="choices", run=run, text=for_requester(svc, run, text.ask_back(run.goal)),
+                options=askback.choices([i for i in offer if any(wf.id == i for wf in options)], options),
+                language=run_language(svc, run))
     in_thread = run.origin.kind in ("mention", "dm")
     channel = run.origin.channel if in_thread else await svc.surface.open_dm(user=run.requester)
     await post_once(svc, run, effect="clarify", channel=channel, view=view,

@@ -39,6 +39,10 @@ class FakeSlack:
     missing_users: set[str] = field(default_factory=set)  # users.info answers user_not_found
     deactivated: set[str] = field(default_factory=set)  # users.info answers deleted: true (people who left)
     grid_teams: dict[str, list[str]] = field(default_factory=dict)  # members of the org → their workspaces
+    responses: list[dict[str, Any]] = field(default_factory=list)  # bodies posted to response_urls
+    names: dict[str, str] = field(default_factory=dict)  # users.info profile.display_name per user
+    zones: dict[str, str] = field(default_factory=dict)  # users.info tz per user (default America/Toronto)
+    locales: dict[str, str] = field(default_factory=dict)  # users.info locale per user (default en-US)
     page_size: int = 0  # conversations.members page size (0 = everything at once)
     held: dict[str, Any] = field(default_factory=dict)  # method → asyncio.Event: calls wait until it is set
     sockets: list[Any] = field(default_factory=list)
@@ -86,12 +90,21 @@ class FakeSlack:
         app.router.add_get("/socket", self._socket)
         app.router.add_post("/api/{method}", self._handle)
         app.router.add_get("/api/{method}", self._handle)
+        app.router.add_post("/response/{key}", self._respond)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         self.url = f"http://127.0.0.1:{port}/api/"
+
+    async def _respond(self, request: web.Request) -> web.Response:
+        """A response_url: what was posted to it is kept in ``responses``."""
+        self.responses.append({"key": request.match_info["key"], **(await request.json())})
+        return web.json_response({"ok": True})
+
+    def response_url(self, key: str) -> str:
+        return self.url.removesuffix("/api/") + f"/response/{key}"
 
     async def stop(self) -> None:
         for ws in self.sockets:
@@ -207,12 +220,12 @@ class FakeSlack:
         limit = int(p.get("limit") or 100) or 100
         start = int(p.get("cursor") or 0)
         page, more = top[start:start + limit], start + limit < len(top)
-        return {"messages": page, "has_more": more,
+        return {"messages": _shown(page, p), "has_more": more,
                 "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
 
     def m_conversations_replies(self, p: dict[str, Any]) -> dict[str, Any]:
         msgs = [m for m in self.messages[p["channel"]] if m.get("thread_ts") == p["ts"] or m["ts"] == p["ts"]]
-        return {"messages": msgs, "has_more": False}
+        return {"messages": _shown(msgs, p), "has_more": False}
 
     def m_views_open(self, p: dict[str, Any]) -> dict[str, Any]:
         return {"view": {"id": "V" + self._next_ts().replace(".", ""), **(_json(p.get("view")) or {})}}
@@ -233,14 +246,24 @@ class FakeSlack:
         if user in self.missing_users:
             return {"error": "user_not_found"}
         home = self.external.get(user) or (self.grid_teams.get(user) or [self.team])[0]
-        info: dict[str, Any] = {"id": user, "name": user.lower(), "tz": "America/Toronto", "team_id": home,
-                                "is_restricted": user in self.guests, "is_bot": user == BOT_USER,
+        info: dict[str, Any] = {"id": user, "name": user.lower(), "tz": self.zones.get(user, "America/Toronto"),
+                                "profile": {"display_name": self.names.get(user, ""), "real_name": ""},
+                                "team_id": home, "is_restricted": user in self.guests, "is_bot": user == BOT_USER,
                                 "deleted": user in self.deactivated}
+        if str(p.get("include_locale", "")).lower() == "true":
+            info["locale"] = self.locales.get(user, "en-US")
         if user in self.external:
             info["is_stranger"] = True
         if user in self.grid_teams:
             info["enterprise_user"] = {"id": user, "enterprise_id": self.enterprise, "teams": self.grid_teams[user]}
         return {"user": info}
+
+
+def _shown(messages: list[dict[str, Any]], p: dict[str, Any]) -> list[dict[str, Any]]:
+    """Like Slack: a message's metadata only with ``include_all_metadata``."""
+    if str(p.get("include_all_metadata", "")).lower() in ("1", "true"):
+        return messages
+    return [{k: v for k, v in m.items() if k != "metadata"} for m in messages]
 
 
 def _json(value: Any) -> Any:

@@ -79,7 +79,7 @@ async def test_classification_is_metered_on_the_run_the_ledger_and_the_review(en
     posts = await h.wait_for(lambda: review_posts(h, run_id), what="review posts")
     assert "116 tokens" in str(posts[0]["blocks"])
     _, status = await h.slash(REQUESTER, f"status {run_id}")
-    assert "Usage: 116 tokens" in status["text"] and "classify:" in status["text"]
+    assert "Used 116 tokens" in status["text"] and "Workflow chosen by the openai model" in status["text"]
     assert draft["max_tokens"] == 512
 
 

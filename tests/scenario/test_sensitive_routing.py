@@ -26,7 +26,7 @@ async def test_sin_with_only_an_external_model_is_refused(harness: Harness) -> N
                             what="refusal")
     assert "130 692 544" not in str(told)
     _, status = await h.slash(REQUESTER, f"status {run_id}")
-    assert "refused" in status["text"]
+    assert "Refused:" in status["text"]
 
 
 @pytest.mark.llama

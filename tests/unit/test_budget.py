@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.core import intake
+from bot.core import intake, language
 from bot.core.budget import CLASSIFY_MAX_TOKENS, MIN_OUTPUT_TOKENS, checked_usage, input_upper_bound
 from bot.core.errors import ModelResponseError
 from bot.core.models import ChatMessage, Completion, Origin, RunState, ToolCall
@@ -39,7 +39,8 @@ def ledger(svc: Services) -> MemoryLedger:
 def worst_case(svc: Services, text: str = "draft a note") -> int:
     """What one draft of ``text`` reserves with the paid model: its input bound plus its max_tokens."""
     step = svc.spec.workflow("draft").steps[0]  # type: ignore[union-attr]
-    messages = [ChatMessage(role="system", content=(step.prompt or "").strip()), ChatMessage(role="user", content=text)]
+    system = f"{(step.prompt or '').strip()}\n{language.rule(text, 'goal')}"  # the prompt and the language to use
+    messages = [ChatMessage(role="system", content=system), ChatMessage(role="user", content=text)]
     return input_upper_bound(messages) + PAID["max_tokens"]  # type: ignore[operator]
 
 

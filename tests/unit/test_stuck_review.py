@@ -77,7 +77,7 @@ async def test_status_shows_stuck_and_who_may_approve() -> None:
     fresh = await goal(other)
     await drain(other)
     shown = str(await Desk(svc=other).status("U0REQUEST", fresh.id))
-    assert "Waiting for: <@U0REVIEW>, <@U0REVIEW2>" in shown
+    assert "Waiting for review by <@U0REVIEW>, <@U0REVIEW2>" in shown
 
 
 async def test_an_admin_takes_the_review_then_approves() -> None:

@@ -9,9 +9,10 @@ from fractions import Fraction
 
 import pytest
 
+from bot.core import intake
 from bot.core.errors import ToolDenied, ToolError, ToolFailed
 from bot.core.levels import Sensitivity
-from bot.core.models import RunState
+from bot.core.models import Origin, RunState
 from bot.core.tools import Tool, ToolContext, ToolRegistry, ToolResult
 from bot.core.tools.box import ToolBox
 from bot.core.tools.builtin import Calculator, CalculatorArgs, DateMath, SlackHistory
@@ -90,7 +91,9 @@ def test_division_by_zero_is_a_clear_error() -> None:
     ("how many days until 2027-01-15?", "53 days until 2027-01-15"),
     ("business days until 2026-11-27", "4 business days until 2026-11-27"),
     ("business days until 2026-11-28", "4 business days until 2026-11-28"),  # a Saturday adds none
-    ("working days between 2026-11-27 and 2026-11-30", "1 business days between 2026-11-27 and 2026-11-30"),
+    ("working days between 2026-11-27 and 2026-11-30", "1 business day between 2026-11-27 and 2026-11-30"),
+    ("business days until 2026-11-23", "0 business days until 2026-11-23"),  # today
+    ("business days until 2026-11-24", "1 business day until 2026-11-24"),
     ("business days between 2024-02-26 and 2024-03-04", "5 business days between"),  # across a leap day
     ("10 business days from 2026-11-23", "is Monday 2026-12-07"),
     ("1 business day from 2026-11-27", "is Monday 2026-11-30"),  # Friday → Monday
@@ -99,7 +102,7 @@ def test_division_by_zero_is_a_clear_error() -> None:
     ("in 3 business days", "is Thursday 2026-11-26"),
     # calendar days, leap years, month ends, weeks, years
     ("days between 2024-02-28 and 2024-03-01", "2 days between"),
-    ("days between 2023-02-28 and 2023-03-01", "1 days between"),
+    ("days between 2023-02-28 and 2023-03-01", "1 day between"),
     ("days between 2026-01-15 and 2026-06-30", "166 days between"),
     ("days between 2026-06-30 and 2026-01-15", "166 days between 2026-01-15 and 2026-06-30"),
     ("1 month from 2026-01-31", "is Saturday 2026-02-28"),
@@ -114,8 +117,38 @@ def test_division_by_zero_is_a_clear_error() -> None:
     ("what weekday is 2100-03-01", "2100-03-01 is a Monday"),  # 2100 is not a leap year
     ("is 2026-11-28 a business day?", "2026-11-28 (Saturday) is not a business day: a weekend day"),
     ("is 2026-11-27 a business day?", "2026-11-27 (Friday) is a business day"),
+    # singular units said back as written
+    ("1 week from 2026-12-25", "1 week from 2026-12-25 is Friday 2027-01-01"),
+    ("1 working day from 2026-11-27", "1 business day from 2026-11-27 is Monday 2026-11-30"),
+    ("3 weekdays from 2026-11-27", "3 business days from 2026-11-27 is Wednesday 2026-12-02"),
+    # dates written with a month's name, in English or French; without a year, the next such day
+    ("how many business days until January 15, 2027?", "39 business days until 2027-01-15"),
+    ("how many business days until Jan 15th?", "39 business days until 2027-01-15"),
+    ("how many days until 15 January 2027", "53 days until 2027-01-15"),
+    ("combien de jours ouvrables jusqu'au 15 janvier 2027", None),  # French questions are not read (yet)
+    ("days until december 25", "32 days until 2026-12-25"),
+    ("days until november 1", "343 days until 2027-11-01"),  # already past this year
+    ("days until feb 29", "463 days until 2028-02-29"),  # the next leap day
+    ("what day is 29 feb 2028", "2028-02-29 is a Tuesday"),
+    ("days until 2027-02-30", "not a valid date"),
+    # month and year ends
+    ("business days until the end of the month", "5 business days until 2026-11-30"),
+    ("days until end of year", "38 days until 2026-12-31"),
+    ("1 month from 2026-03-31", "is Thursday 2026-04-30"),
+    ("1 month before 2026-03-31", "is Saturday 2026-02-28"),
+    ("1 month from 2026-12-31", "is Sunday 2027-01-31"),
+    ("4 years from 2024-02-29", "is Tuesday 2028-02-29"),
+    ("days between 2026-12-31 and 2027-01-01", "1 day between"),
+    ("days between 2099-12-31 and 2100-03-01", "60 days between"),  # 2100 has no 29 February
 ])
-def test_date_math_table(question: str, answer: str) -> None:
+def test_date_math_table(question: str, answer: str | None) -> None:
+    if answer is None:
+        assert date_math(question, now=NOW, tz="America/Toronto") is None
+        return
+    if answer == "not a valid date":
+        with pytest.raises(ToolDenied, match=answer):
+            ask(question, now=NOW, tz="America/Toronto")
+        return
     got = ask(question, now=NOW, tz="America/Toronto")
     assert answer in got, got
 
@@ -268,3 +301,17 @@ async def test_calc_workflow_answers_business_days(compute: ProcessCompute) -> N
     await drain(svc)
     run = await svc.store.get(run.id)
     assert run.drafts[0].text.startswith("39 business days until 2027-01-15"), run.drafts[0].text
+
+
+async def test_date_math_reads_today_in_the_requesters_own_zone(compute: ProcessCompute) -> None:
+    """At 03:00 UTC on the 24th it is still Monday the 23rd in Toronto (the configured zone) but already
+    Tuesday in Tokyo: a requester whose Slack zone is Tokyo counts from their own today."""
+    svc = calc_services(compute)
+    ask_it = "how many business days until 2027-01-15?"
+    toronto = await goal(svc, ask_it, workflow="calc")
+    tokyo = await intake.submit(svc, intake.Intake(requester="U0REQUEST", origin=Origin(channel="C1"), goal=ask_it,
+                                                   workflow="calc", timezone="Asia/Tokyo"))
+    await drain(svc)
+    assert (await svc.store.get(toronto.id)).drafts[0].text.startswith("39 business days until 2027-01-15")
+    said = (await svc.store.get(tokyo.id)).drafts[0].text
+    assert said.startswith("38 business days until 2027-01-15") and "counting from 2026-11-24 in Asia/Tokyo" in said

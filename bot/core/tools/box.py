@@ -31,7 +31,7 @@ from bot.core.spec import StepSpec
 from bot.core.spec_mcp import split_name
 from bot.core.tools import Prepared, Tool, ToolContext, ToolRegistry, ToolResult, dates
 from bot.core.tools.calculator import extract_expression
-from bot.core.tools.history import WINDOW_MAX_CHARS, channel_in
+from bot.core.tools.history import WINDOW_MAX_CHARS, channel_in, unlinked_channel
 
 MAX_OUTPUT = 20_000
 
@@ -123,7 +123,7 @@ class ToolBox:
         return ToolOutput(text=text.call_planned(tool.name, what), level=Sensitivity.PUBLIC, hits={}, planned=call)
 
     def _ctx(self, run: Run, level: Sensitivity, *, call_id: str | None = None) -> ToolContext:
-        return ToolContext(requester=run.requester, timezone=self._tz, sensitivity=level, now=self._clock.now(),
+        return ToolContext(requester=run.requester, timezone=run.timezone or self._tz, sensitivity=level, now=self._clock.now(),
                            channel=run.origin.channel, thread_ts=run.origin.thread_ts, run_id=run.id,
                            call_id=call_id)
 
@@ -182,7 +182,11 @@ class ToolBox:
                 return "calculator", {"expression": expression}
             raise ToolFailed(text.NO_CALCULATION)
         if name == "slack_history":
-            channel = channel_in(goal) or run.origin.channel
+            named = channel_in(goal)
+            typed = unlinked_channel(goal) if named is None else None
+            if typed is not None:  # never the current channel instead of the one the person named
+                raise ToolFailed(text.channel_not_found(typed))
+            channel = named or run.origin.channel
             thread = run.origin.thread_ts if channel == run.origin.channel and run.origin.in_thread else None
             if run.origin.since is not None and run.origin.until is not None:  # a schedule's period
                 return "slack_history", {"channel": channel, "oldest": f"{run.origin.since:.6f}",

@@ -24,11 +24,24 @@ from bot.core.errors import ToolDenied, ToolFailed
 
 MAX_DAYS, MAX_MONTHS, MAX_YEARS = 3650, 1200, 100
 MAX_QUESTION = 300
-_REF = r"(today|tomorrow|yesterday|\d{4}-\d{1,2}-\d{1,2})"
+_MONTHS = {name: i + 1 for i, names in enumerate((
+    ("january", "jan", "janvier", "janv"), ("february", "feb", "février", "fevrier", "févr", "fevr"),
+    ("march", "mar", "mars"), ("april", "apr", "avril", "avr"), ("may", "mai"), ("june", "jun", "juin"),
+    ("july", "jul", "juillet", "juil"), ("august", "aug", "août", "aout"),
+    ("september", "sep", "sept", "septembre"), ("october", "oct", "octobre"),
+    ("november", "nov", "novembre"), ("december", "dec", "décembre", "decembre", "déc")))
+    for name in names}
+_MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
+# "January 15, 2027", "Jan 15th", "15 January 2027", "le 15 janvier": turned into ISO dates (or, without a year,
+# "next-MM-DD": the next such day on or after today) before the question is read.
+_NAMED_MD = re.compile(rf"\b({_MONTH})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(\d{{4}})\b)?")
+_NAMED_DM = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th|er)?\s+(?:of\s+)?({_MONTH})\.?(?:,?\s+(\d{{4}})\b)?")
+_END = re.compile(r"\b(?:the\s+)?end\s+of\s+(?:the\s+|this\s+)?(month|year)\b")
+_REF = r"(today|tomorrow|yesterday|end-of-month|end-of-year|next-\d{1,2}-\d{1,2}|\d{4}-\d{1,2}-\d{1,2})"
 _UNIT = r"(business days?|working days?|weekdays|days?|weeks?|months?|years?)"
 _ADD = re.compile(rf"\b(\d{{1,6}})\s+{_UNIT}\s+(from|after|before)\s+{_REF}")
 _IN = re.compile(rf"\bin\s+(\d{{1,6}})\s+{_UNIT}(?!\s+(?:from|after|before)\b)")
-_ISO = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")
+_DATE = re.compile(r"\b(?:end-of-month|end-of-year|next-\d{1,2}-\d{1,2}|\d{4}-\d{1,2}-\d{1,2})\b")
 _BUSINESS = re.compile(r"\b(?:business|working) days?\b|\bweekdays\b")
 _UNTIL = re.compile(r"\b(?:until|till|to go|before|left before|by)\b")
 _SINCE = re.compile(r"\b(?:since|ago)\b")
@@ -56,7 +69,7 @@ def zone(name: str) -> ZoneInfo:
 
 def parse(question: str) -> Question | None:
     """What ``question`` asks, or None when it is not a date question. Reads at most ``MAX_QUESTION`` characters."""
-    low = question[:MAX_QUESTION].lower()
+    low = _named_dates(question[:MAX_QUESTION].lower())
     added = _ADD.search(low) or _IN.search(low)
     if added:
         unit = added.group(2)
@@ -67,7 +80,7 @@ def parse(question: str) -> Question | None:
     open_day = _IS_BUSINESS.search(low)
     if open_day:
         return Question(kind="is_business", refs=(open_day.group(1),), business=True)
-    refs = tuple(m.group(0) for m in _ISO.finditer(low))
+    refs = tuple(m.group(0) for m in _DATE.finditer(low))
     business = bool(_BUSINESS.search(low))
     if len(refs) >= 2 and _BETWEEN.search(low):
         return Question(kind="between", refs=refs[:2], business=business)
@@ -80,9 +93,20 @@ def parse(question: str) -> Question | None:
     return None
 
 
+def _named_dates(low: str) -> str:
+    """Dates written with a month's name, and "the end of the month / year", as the tokens ``_REF`` reads."""
+    def iso(month: str, day: str, year: str | None) -> str:
+        m, d = _MONTHS[month], int(day)
+        return f"{year}-{m:02d}-{d:02d}" if year else f"next-{m:02d}-{d:02d}"
+
+    low = _NAMED_MD.sub(lambda g: iso(g.group(1), g.group(2), g.group(3)), low)
+    low = _NAMED_DM.sub(lambda g: iso(g.group(2), g.group(1), g.group(3)), low)
+    return _END.sub(lambda g: f"end-of-{g.group(1)}", low)
+
+
 def mentions_date(text: str) -> bool:
     """Whether ``text`` names a date (so that it is never read as arithmetic: 2026-12-25 is not 1,989)."""
-    return bool(_ISO.search(text[:MAX_QUESTION]))
+    return bool(_DATE.search(_named_dates(text[:MAX_QUESTION].lower())))
 
 
 def is_business_day(day: date, holidays: frozenset[date]) -> bool:
@@ -135,12 +159,26 @@ def _day(ref: str, today: date) -> date:
     try:
         if ref in offsets:
             return today + timedelta(days=offsets[ref])
+        if ref == "end-of-month":
+            return date(today.year, today.month, calendar.monthrange(today.year, today.month)[1])
+        if ref == "end-of-year":
+            return date(today.year, 12, 31)
+        if ref.startswith("next-"):
+            return _next(today, *(int(part) for part in ref.split("-")[1:]))
         y, m, d = (int(part) for part in ref.split("-"))
         return date(y, m, d)
     except OverflowError as exc:
         raise ToolFailed(text.DATE_OUT_OF_RANGE) from exc
-    except ValueError as exc:
-        raise ToolDenied(text.invalid_date(ref)) from exc
+    except (ValueError, IndexError, TypeError) as exc:
+        raise ToolDenied(text.invalid_date(ref.removeprefix("next-"))) from exc
+
+
+def _next(today: date, month: int, day: int) -> date:
+    """The next ``month``-``day`` on or after ``today`` (a 29 February: the next leap year's)."""
+    for year in range(today.year, today.year + 9):
+        if day <= calendar.monthrange(year, month)[1] and date(year, month, day) >= today:
+            return date(year, month, day)
+    raise ValueError(f"{month}-{day}")
 
 
 def _shift(q: Question, start: date, holidays: frozenset[date]) -> date:
@@ -164,8 +202,16 @@ def _shift(q: Question, start: date, holidays: frozenset[date]) -> date:
 
 def _count(q: Question, a: date, b: date, holidays: frozenset[date]) -> tuple[int, str]:
     if q.business:
-        return business_days_between(a, b, holidays), "business days"
-    return (b - a).days, "days"
+        n = business_days_between(a, b, holidays)
+        return n, "business day" if n == 1 else "business days"
+    n = (b - a).days
+    return n, "day" if n == 1 else "days"
+
+
+def _unit(q: Question) -> str:
+    """The unit as said back: "1 business day", "3 weeks" (whatever the question wrote)."""
+    base = "business day" if q.business else q.unit.rstrip("s")
+    return base if q.count == 1 else base + "s"
 
 
 def _holiday_note(holidays: frozenset[date], business: bool) -> str:
@@ -181,7 +227,7 @@ def answer(q: Question, *, today: date, tz: str, holidays: frozenset[date] = fro
         start = _day(q.refs[0], today)
         result = _shift(q, start, holidays)
         direction = "before" if q.sign < 0 else "from"
-        return f"{q.count:,} {q.unit} {direction} {start.isoformat()} is {result:%A} {result.isoformat()}{note}."
+        return f"{q.count:,} {_unit(q)} {direction} {start.isoformat()} is {result:%A} {result.isoformat()}{note}."
     if q.kind == "weekday":
         day = _day(q.refs[0], today)
         return f"{day.isoformat()} is a {day:%A}."

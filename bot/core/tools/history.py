@@ -43,8 +43,18 @@ class ChannelReader(ABC):
                 if low < float(m.ts) < high]
 
 
+_TYPED_CHANNEL = re.compile(r"(?<![\w<&#/|])#([a-z0-9_-]*[a-z][a-z0-9_-]*)", re.IGNORECASE)
+
+
 def channel_in(goal: str) -> str | None:
     match = _CHANNEL.search(goal)
+    return match.group(1) if match else None
+
+
+def unlinked_channel(goal: str) -> str | None:
+    """A ``#name`` typed in the goal that Slack did not turn into a channel link — a channel that does not exist
+    or that the person cannot see (with ``should_escape``, Slack links every channel they can)."""
+    match = _TYPED_CHANNEL.search(_CHANNEL.sub("", goal))
     return match.group(1) if match else None
 
 

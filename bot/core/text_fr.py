@@ -1,0 +1,251 @@
+"""Le catalogue français : chaque message de ``bot/core/text.py`` (``EN``), sous la même clé et avec les mêmes
+paramètres (``tests/unit/test_text_languages.py`` le vérifie). Les commandes (`/maple run`, `status`…) et les
+expressions d'horaire (`every weekday at 9:00`) restent celles que Maple lit."""
+
+from __future__ import annotations
+
+FR: dict[str, str] = {
+    "_thousands": "\u00a0",  # 4 000, pas 4,000
+    "raw": "{text}",
+    "usage": (
+        "*Maple* transforme un objectif en travail révisé.\n"
+        "• `/maple &lt;objectif&gt;` — p. ex. `/maple rédige une réponse au fournisseur au sujet de la livraison en retard`\n"
+        "• `/maple run &lt;flux&gt; &lt;texte&gt;` — choisir vous-même un flux de travail\n"
+        "• `/maple workflows` — les flux que vous pouvez lancer\n"
+        "• `/maple sources` — les collections de documents que vous pouvez interroger\n"
+        "• `/maple status R-…` — où en est une demande, et pourquoi Maple a décidé ce qu'il a décidé\n"
+        "• `/maple schedule &lt;quand&gt; &lt;objectif&gt;` — la lancer selon un horaire, p. ex. "
+        "`/maple schedule every weekday at 9:00 digest of this channel` (l'horaire s'écrit en anglais)\n"
+        "• `/maple schedules` — vos horaires, avec Suspendre / Reprendre / Supprimer / Lancer maintenant\n"
+        "• `/maple help` — ce message"
+    ),
+    "admin_usage": ("Administrateurs : `/maple audit R-…` affiche le journal d'audit d'une demande ; `/maple schedules` "
+                    "liste les horaires de tout le monde ; `/maple schedule every monday at 8am run ops-digest "
+                    "operations` envoie le bilan des opérations."),
+    "working_on_it": "Je m'en occupe — demande {run}. Je soumettrai l'ébauche à la révision et je vous tiendrai au courant.",
+    "working_out": "Je cherche le flux qui convient — demande {run}. Je commence, ou je vous pose la question, dans un instant.",
+    "working_no_review": "Je m'en occupe — demande {run}.",
+    "goal_too_long": ("Cet objectif compte {got} caractères ; la limite est de {limit} ({over} de trop), donc rien n'a "
+                      "été lancé. Voici votre texte, pour le raccourcir et l'envoyer de nouveau :\n\n{goal}"),
+    "goal_limit_note": "Un objectif peut compter jusqu'à {limit} caractères.",
+    "unavailable": ("Maple est temporairement indisponible (son stockage est injoignable). Rien n'a été enregistré ; "
+                    "veuillez réessayer dans une minute."),
+    "not_allowed_run": ("Vous n'êtes pas autorisé·e à lancer le flux *{workflow}*. Demandez l'accès à un "
+                        "administrateur de Maple."),
+    "not_allowed_any": "Vous n'avez pas encore accès à Maple. Demandez à un administrateur de Maple de vous ajouter à un rôle.",
+    "not_allowed_decide": "Seuls les réviseurs de ce flux peuvent se prononcer sur cette ébauche. Rien n'a été modifié.",
+    "only_requester_chooses": "Seule la personne qui a fait la demande peut choisir le flux.",
+    "self_approval": "Vous ne pouvez pas approuver votre propre demande. Un autre réviseur doit trancher.",
+    "editor_only_approver": "Vous avez modifié cette ébauche : un autre réviseur doit donc l'approuver.",
+    "status_denied": ("Vous ne pouvez voir que l'état des demandes que vous avez faites, que vous révisez ou que vous "
+                      "administrez."),
+    "audit_denied": "Seuls les administrateurs de Maple peuvent voir les journaux d'audit.",
+    "audit_unavailable": "Le journal d'audit est illisible pour le moment ; veuillez réessayer dans une minute.",
+    "run_not_found": "Je ne trouve pas la demande {run}. Vérifiez l'identifiant : R- suivi de 16 lettres et chiffres.",
+    "no_model": ("Aucun modèle n'est configuré, je ne peux donc pas rédiger ceci. Un administrateur peut définir "
+                 "OPENAI_API_KEY ou activer le modèle local dans la configuration de Maple (`maple config check` "
+                 "montre ce qui est actif)."),
+    "unknown_workflow": "Il n'y a pas de flux nommé *{workflow}*. `/maple workflows` liste ceux que vous pouvez lancer.",
+    "already_running": "La demande {run} est déjà en cours avec le flux *{workflow}*.",
+    "run_usage": "Utilisation : `/maple run &lt;flux&gt; &lt;texte&gt;` — `/maple workflows` les liste.",
+    "ask_back": "Je ne sais pas quel flux convient à « {goal} ». Vouliez-vous dire :",
+    "choice_line": "*{title}* — {description}",
+    "choose": "Choisir",
+    "none_of_these": "Aucun de ceux-ci",
+    "dismissed": ("Rien n'a été lancé pour « {goal} ». Formulez-le autrement, ou nommez vous-même le flux : "
+                  "`/maple run &lt;flux&gt; &lt;texte&gt;` (`/maple workflows` les liste)."),
+    "only_requester_dismisses": "Seule la personne qui a fait la demande peut répondre à cette question.",
+    "no_workflows": "Il n'y a aucun flux que vous puissiez lancer. Demandez l'accès à un administrateur de Maple.",
+    "workflows_header": "Les flux que vous pouvez lancer :",
+    "workflow_line": "• *{title}* (`{id}`) — {description}",
+    "modal_failed": "Slack n'a pas pu ouvrir le formulaire à temps. Veuillez cliquer de nouveau sur le bouton.",
+    "already_approved": "Vous avez déjà approuvé cette ébauche ; elle attend un autre réviseur.",
+    "already_decided": "Cette demande a déjà été tranchée ({state}). Rien n'a été modifié.",
+    "not_in_review": "Cette demande n'attend plus de révision ({state}).",
+    "draft_changed": ("L'ébauche a changé depuis que vous l'avez vue (quelqu'un l'a modifiée). Consultez la nouvelle "
+                      "version et décidez de nouveau. Rien n'a été modifié."),
+    "empty_reason": "Veuillez indiquer pourquoi vous refusez l'ébauche.",
+    "empty_edit": "L'ébauche ne peut pas être vide.",
+    "edit_too_long": "L'ébauche est limitée à {limit} caractères.",
+    "too_many_versions": ("Cette ébauche a été modifiée {count} fois, le maximum que Maple conserve. Refusez-la et "
+                          "refaites la demande."),
+    "not_in_channel": ("Je ne suis pas membre de {channel}, je ne peux donc pas y publier. Invitez-moi avec "
+                       "`/invite @Maple` dans ce canal, puis réessayez."),
+    "approved_banner": ":white_check_mark: Approuvée par {user} le {at}",
+    "rejected_banner": ":x: Refusée par {user} le {at}",
+    "told_approved": "Votre demande {run} a été approuvée par {user} et publiée dans {channel}.",
+    "told_rejected": "Votre demande {run} a été refusée par {user}. Motif : {reason}",
+    "review_overdue": ("La demande {run} ({workflow}) attend une révision depuis {minutes} minutes. Veuillez "
+                       "l'approuver, la modifier ou la refuser."),
+    "told_failed": "La demande {run} n'a pas pu être menée à bien : {why}",
+    "refused": "La demande {run} a été refusée : {why}",
+    "rerouted": ("Le résultat de la demande {run} ne peut pas être publié dans {channel} ({why}) ; il vous a été "
+                 "envoyé directement à la place."),
+    "not_for_you": "le résultat de cette demande est de niveau {level} et votre compte ne peut pas le recevoir",
+    "too_sensitive_for": "il est de niveau {level}, au-delà de ce qu'une conversation {place} peut recevoir",
+    "guest_in_destination": "il est de niveau {level} et un compte invité peut lire cette conversation",
+    "outside_audience": "il contient du texte provenant de {sources} et tout le monde ici ne peut pas le lire",
+    "unknown_reader": "la personne qui le lirait est inconnue",
+    "a_dm": "un message direct",
+    "no_reviewer_may_see": ("aucun réviseur de ce flux ne peut voir cette ébauche ({why}) ; demandez à un "
+                            "administrateur de Maple d'ajouter un réviseur qui le peut"),
+    "review_moved": ("Cette ébauche n'est plus affichée ici ({why}). Elle a été envoyée aux réviseurs qui peuvent la "
+                     "voir."),
+    "no_reviewers": "aucun réviseur n'est configuré pour ce flux ; adressez-vous à un administrateur de Maple",
+    "gave_up": "Maple a abandonné après plusieurs tentatives ; un administrateur peut la voir avec `maple runs failed`",
+    "no_eligible_model": ("cette demande contient des données de niveau {level} et aucun modèle disponible n'est "
+                          "autorisé pour des données de niveau {level}. Rien n'a été envoyé à un modèle. Retirez les "
+                          "détails sensibles ou demandez à un administrateur d'activer un modèle autorisé."),
+    "weak_model_note": "rédigé par le modèle de démonstration {model} — configurez-en un plus solide pour du vrai travail",
+    "unknown_command": "Je n'ai pas compris `{text}`. ",
+    "policy_blocked": ("l'ébauche enfreignait une règle et n'a pas été soumise à la révision ({why}). Reformulez la "
+                       "demande et réessayez."),
+    "status_title": "*{goal}* — demande {run}",
+    "status_queued": "En attente de démarrage (depuis {wait}).",
+    "status_drafting": "Maple rédige l'ébauche (demandée il y a {wait}).",
+    "status_in_review": "En attente de révision par {who} depuis {wait}, soit depuis le {at}.",
+    "status_nobody_yet": "réviseurs pas encore joints",
+    "status_approvals": "{count} approbation(s) sur {quorum} jusqu'ici.",
+    "status_approved": "Approuvée par {user} le {at} ; publication en cours.",
+    "status_delivered": "Terminé : approuvée par {user} le {at} et publiée.",
+    "status_delivered_unreviewed": "Terminé : publiée le {at} (ce flux n'a pas de révision).",
+    "status_rejected": "Refusée par {user} le {at}. Motif : {reason}",
+    "status_failed": "N'a pas pu être menée à bien : {error}",
+    "status_refused": "Refusée : {error}",
+    "status_asked": "Flux : *{workflow}* · demandé par {user} le {at}",
+    "status_asked_unchosen": "Flux : pas encore choisi · demandé par {user} le {at}",
+    "status_classified": "Flux choisi par le modèle {model}.",
+    "status_model": "Rédigée par le modèle {model} : {why}.",
+    "route_cheapest": ("le modèle le moins coûteux suffisant pour cette tâche qui peut voir des données de niveau "
+                       "{level}"),
+    "route_best_available": ("le meilleur modèle qui peut voir des données de niveau {level} ; aucun des plus solides "
+                             "ne le peut, attendez-vous donc à une ébauche sommaire"),
+    "route_fallback": "le premier choix n'a pas répondu, c'est donc le suivant qui l'a rédigée",
+    "status_usage": "{tokens} jetons utilisés (environ {cost} $).",
+    "status_zone": "_Heures exprimées dans le fuseau {zone}._",
+    "status_which": "Précisez la demande : `/maple status R-…` (l'identifiant figure dans les messages de Maple à son sujet).{recent}",
+    "status_recent": "\nVos dernières demandes : {runs}",
+    "audit_which": "Précisez la demande : `/maple audit R-…` (l'identifiant figure dans les messages de Maple à son sujet).",
+    "not_a_run_id": ("« {text} » n'est pas un identifiant de demande : un identifiant est R- suivi de 16 lettres et "
+                     "chiffres, p. ex. `R-7K2M9XQ4T8B3N6PW`."),
+    "less_than_a_minute": "moins d'une minute",
+    "one_minute": "1 minute",
+    "minutes": "{n} minutes",
+    "hours": "{n} heures",
+    "days": "{n} jours",
+    "and_more": " et {n} autre(s)",
+    "audit_head": "*Journal d'audit de {run}*",
+    "audit_line": "• `{at}` {kind}",
+    "audit_line_by": "• `{at}` {kind} par {user}",
+    "notice_review": "Ébauche à réviser — demande {run}",
+    "model_edited": "modifiée par {user}",
+    "model_line": "{model} · {tokens} jetons · {cost} $",
+    "approvals_progress": "Approuvée par {who} — {count} approbation(s) sur {quorum} requises",
+    "footer_requested": "Demandée par {user} · demande {run}",
+    "footer_approved": "approuvée par {user}",
+    "notice_result": "Résultat de la demande {run}",
+    "throttled_user": ("Un instant : vous avez lancé autant de demandes que Maple en accepte par minute ({limit} par "
+                       "personne). Rien n'a été lancé ; réessayez {when}."),
+    "throttled_team": ("Un instant : votre espace de travail a lancé autant de demandes que Maple en accepte par "
+                       "minute ({limit} par espace de travail). Rien n'a été lancé ; réessayez {when}."),
+    "in_seconds": "dans {seconds} secondes",
+    "in_one_second": "dans 1 seconde",
+    "in_minutes": "dans environ {minutes} minutes",
+    "foreign_workspace": ("Maple n'est pas configuré pour cet espace de travail ; il ne peut donc pas accepter de "
+                          "demandes d'ici. Rien n'a été lancé. Adressez-vous aux administrateurs de l'espace de "
+                          "travail auquel Maple appartient si vous avez besoin d'un accès."),
+    "workspace_unknown": ("Maple est encore en train de démarrer (il ne peut pas confirmer à quel espace de travail il "
+                          "appartient). Veuillez réessayer dans une minute."),
+    # horaires
+    "schedule_usage": ("Utilisation : `/maple schedule &lt;quand&gt; &lt;objectif&gt;` ou `/maple schedule "
+                       "&lt;quand&gt; run &lt;flux&gt; &lt;texte&gt;`, p. ex. `/maple schedule every weekday at 9:00 "
+                       "digest of this channel`. L'horaire s'écrit en anglais : `every weekday at 9:00`, "
+                       "`daily 17:30`, `every monday at 8am`, `every 2 hours`, `on the 1st of each month` ou une "
+                       "expression cron (`0 9 * * 1-5`)."),
+    "schedule_examples": ("Essayez p. ex. `every weekday at 9:00`, `daily 17:30`, `every monday at 8am`, "
+                          "`every 2 hours`, `on the 1st of each month` ou une expression cron comme `0 9 * * 1-5`."),
+    "not_understood": "Je n'ai pas compris « {part} » dans « {context} ». {examples}",
+    "no_schedule_found": "« {part} » ne dit pas quand le lancer : commencez par l'horaire. {examples}",
+    "unit_not_understood": ("Je n'ai pas compris l'unité « {part} » dans « {context} » : utilisez des minutes ou des "
+                            "heures, p. ex. `every 2 hours`."),
+    "time_bad": "« {part} » n'est pas une heure : utilisez p. ex. `9:00`, `17:30` ou `8am`.",
+    "day_of_month_bad": "« {part} » n'est pas un jour du mois (1 à 31), p. ex. `on the 1st of each month`.",
+    "cron_fields": ("Une expression cron compte 5 champs (minute, heure, jour du mois, mois, jour de la semaine) ; "
+                    "j'en ai trouvé {count}."),
+    "cron_field_bad": "Le champ {field} « {value} » de cette expression cron n'est pas valide ({why}).",
+    "too_often": "Un horaire peut s'exécuter au plus toutes les {minutes} minutes.",
+    "too_rare": ("Un intervalle peut être d'au plus 7 jours : pour moins souvent, nommez le jour "
+                 "(`every monday at 9:00`) ou utilisez `on the 1st of each month`."),
+    "schedule_never": "Cet horaire ne s'exécuterait jamais (aucune date ne lui correspond).",
+    "schedule_no_goal": ("Indiquez quoi lancer après l'horaire, p. ex. `/maple schedule every weekday at 9:00 digest "
+                         "of this channel`."),
+    "schedule_which_workflow": ("Je n'ai pas pu déterminer quel flux est « {goal} » : précisez-le avec `run`, p. ex. "
+                                "`/maple schedule every monday at 8am run digest weekly digest of this channel`."),
+    "schedule_limit": "Vous avez déjà {count} horaires, le maximum par personne. Supprimez-en un d'abord.",
+    "schedule_cannot_post": "vous ne pouvez pas publier dans {channel}",
+    "schedule_created": ("Horaire {id} créé : *{workflow}* {when} ({zone}), publié dans {channel}.\n"
+                         "Prochaines exécutions : {times}\nSi ce n'est pas ce que vous vouliez, supprimez-le avec "
+                         "`/maple schedules`."),
+    "schedules_header": "*Horaires*",
+    "schedules_header_all": "*Horaires* (tous, en tant qu'administrateur)",
+    "schedules_none": ("Vous n'avez aucun horaire. `/maple schedule every weekday at 9:00 digest of this channel` en "
+                       "crée un."),
+    "schedule_line": ("*{id}* · *{workflow}* {when} ({zone}) dans {channel} · par {owner}\n"
+                      "Prochaine : {next} · Dernière : {last}"),
+    "schedule_line_config": "_géré par le fichier de configuration_",
+    "schedule_paused_line": "_suspendu_ : {why}",
+    "schedule_last_none": "pas encore exécuté",
+    "schedule_last": "{result} le {at}",
+    "schedule_next_none": "—",
+    "schedule_not_found": "Il n'y a pas d'horaire {id}.",
+    "schedule_not_yours": ("Seul le propriétaire d'un horaire ou un administrateur de Maple peut le modifier. Rien n'a "
+                           "été modifié."),
+    "schedule_config_managed": "L'horaire {id} est géré par le fichier de configuration : modifiez-le là.",
+    "schedule_paused": "L'horaire {id} est suspendu.",
+    "schedule_resumed": "L'horaire {id} reprend ; prochaine exécution {next}.",
+    "schedule_deleted": "L'horaire {id} a été supprimé.",
+    "schedule_started": "L'horaire {id} a lancé la demande {run}.",
+    "schedule_already": "L'horaire {id} a déjà été lancé pour ce moment.",
+    "schedule_paused_by_owner": "suspendu par {user}",
+    "schedule_revoked": ("Votre horaire {id} (*{workflow}*) a été suspendu : {why}. Une fois le problème réglé, "
+                         "reprenez-le depuis `/maple schedules` ou l'onglet d'accueil de Maple."),
+    "schedule_missed": ("Votre horaire {id} (*{workflow}*) a manqué {count} exécution(s) pendant que Maple était "
+                        "arrêté (prévues du {first} au {last}) ; elles avaient plus de {grace} minutes de retard, "
+                        "elles ont donc été consignées comme manquées et non exécutées."),
+    "schedule_no_workflow": "son flux {workflow} n'existe plus",
+    "schedule_not_allowed": "vous ne pouvez plus lancer le flux {workflow}",
+    "digest_nothing": "Rien n'a été publié dans {channel} entre le {since} et le {until}.",
+    "digest_parts": "{messages} messages résumés en {parts} parties puis combinés",
+    "home_schedules": "*Vos horaires*",
+    "home_pending": "*En attente de votre révision*",
+    "home_recent": "*Vos demandes récentes*",
+    "home_run_line": "• {run} · {workflow} · {state}",
+    "calls_planned": "*À l'approbation, Maple fera ces appels, une fois chacun :*",
+    "call_planned": "• `{tool}` — {what}",
+    "calls_dropped": ("_La modification a retiré le ou les appels prévus avec la version précédente : approuver cette "
+                      "version ne fait aucun appel. Pour les faire, refusez-la et refaites la demande._"),
+    "calls_made": "*Appels faits après l'approbation :*",
+    "call_done": ":white_check_mark: `{tool}` : {result}",
+    "call_failed": ":x: `{tool}` a échoué : {error}",
+    "call_unknown": (":warning: `{tool}` a été lancé, mais Maple n'a pas pu savoir s'il a abouti ; il n'a pas été "
+                     "répété. Vérifiez le système sur lequel il agit."),
+    # Connaissances : collections, sources, citations
+    "collection_denied": "vous ne pouvez pas lire la collection *{name}*. Collections que vous pouvez lire : {mine}",
+    "collection_unnamed": "vous ne pouvez lire aucune collection de documents. Collections que vous pouvez lire : {mine}",
+    "no_collections": "aucune — demandez l'accès à un administrateur de Maple",
+    "not_covered": "Les documents approuvés ({collections}) ne traitent pas de cette question.",
+    "extract_intro": "Tiré des documents approuvés :",
+    "extract_note": ("cité des documents : le seul modèle autorisé pour cette question est de qualité démonstration, "
+                     "Maple cite donc au lieu de rédiger"),
+    "citations_removed": "citation(s) {numbers} retirée(s) : elles ne correspondent à aucune source",
+    "citation_unknown": "la ou les citations {numbers} ne correspondent à aucune source",
+    "sources_heading": "*Sources*",
+    "source_line": "[{n}] {title}{section}",
+    "source_section": " — {section}",
+    "sources_header": "Collections de documents que vous pouvez interroger :",
+    "sources_collection": "• *{name}* — {documents} documents, dernière ingestion le {at}{description}",
+    "sources_never": "• *{name}* — aucun document pour l'instant{description}",
+    "sources_none": "Il n'y a aucune collection de documents que vous puissiez lire. Demandez l'accès à un administrateur de Maple.",
+    "sources_unavailable": "La base de connaissances est illisible pour le moment ; veuillez réessayer dans une minute.",
+    "a_collection": "la collection {name}",
+}
