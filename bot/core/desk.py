@@ -61,7 +61,9 @@ class Desk:
         if cmd.kind == "sources":
             return Answer(await sources(self.svc, user))
         if cmd.kind == "status":
-            return Answer(await self.status(user, cmd.run_id))
+            if not cmd.run_id:
+                return Answer(self.maple_status())
+            return Answer(text.lines([await self.status(user, cmd.run_id), *self.control_notes()]))
         if cmd.kind == "audit":
             return Answer(await self.audit(user, cmd.run_id))
         if cmd.kind in ("schedule", "schedules"):
@@ -107,7 +109,30 @@ class Desk:
         run = await intake.submit(self.svc, intake.Intake(requester=user, origin=origin, goal=goal, workflow=workflow))
         wf = self.svc.spec.workflow(workflow)
         say = text.working_on_it if wf is None or wf.review else text.working_no_review
-        return Answer(say(run.id), run_id=run.id, queued=True)
+        return Answer(self._behind(say(run.id)), run_id=run.id, queued=True)
+
+    def _behind(self, said: Msg) -> Msg:
+        """Backpressure: when the queue's oldest job waited longer than ``limits.backpressure_seconds``, say how
+        many runs are ahead (the queue as seen within the last seconds). Nothing is refused or dropped."""
+        backlog = self.svc.controls.backlog() if self.svc.controls is not None else None
+        if backlog is None or backlog.waiting <= 0:
+            return said
+        if backlog.oldest_seconds < self.svc.spec.limits.backpressure_seconds:
+            return said
+        return text.queued_behind(said, backlog.waiting)
+
+    def control_notes(self) -> list[Msg]:
+        state = self.svc.control_state()
+        return ([text.CONTROL_FROZEN_NOTE] if state.freeze_external else []) + (
+            [text.CONTROL_PAUSED_NOTE] if state.intake_paused else [])
+
+    def maple_status(self) -> Msg:
+        """``/maple status``: the operator controls in force and how busy the queue is."""
+        backlog = self.svc.controls.backlog() if self.svc.controls is not None else None
+        parts = self.control_notes() or [text.msg("control_none")]
+        if backlog is not None:
+            parts.append(text.msg("status_queue", waiting=backlog.waiting, oldest=int(backlog.oldest_seconds)))
+        return text.lines([text.msg("maple_status_head"), *parts])
 
     async def home_runs(self, user: str, *, days: int = 7, limit: int = 10) -> tuple[list[Msg], list[Msg]]:
         """For the App Home: drafts waiting for this person's review, and their own recent runs (newest first)."""
