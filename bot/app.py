@@ -38,7 +38,7 @@ from config.loader import load_spec, resolve_local_path
 from config.settings import Settings
 from handlers import blocks
 from handlers.front import FrontDoor
-from handlers.http import build_http_app
+from handlers.http import Previous, build_http_app
 from handlers.listeners import register
 from handlers.socket_mode import FrontDoorSocketModeHandler
 from integrations.compute import ProcessCompute
@@ -65,6 +65,18 @@ from integrations.worker_pool import WorkerPool, consumer_prefix
 
 log = logging.getLogger("maple.app")
 ACK_WAIT = 1.0  # seconds a request waits, at most, for a directory look-up or the installation's identity
+
+
+def previous_secret(settings: Settings) -> Previous | None:
+    """Signing-secret rotation: the previous secret, accepted until ``MAPLE_SIGNING_SECRET_PREVIOUS_UNTIL``."""
+    old = settings.secret("slack_signing_secret_previous")
+    if not old:
+        return None
+    until = settings.signing_previous_until
+    if until is None or until.tzinfo is None:
+        raise ConfigError("SLACK_SIGNING_SECRET_PREVIOUS needs MAPLE_SIGNING_SECRET_PREVIOUS_UNTIL, a time with its "
+                          "zone (e.g. 2026-12-03T12:00:00Z) after which the previous secret is refused")
+    return Previous(secret=old, until=until)
 
 
 def build_models(spec: MapleSpec, settings: Settings) -> dict[str, ChatModel]:
@@ -335,7 +347,7 @@ def build(
     http = build_http_app(front=front, signing_secret=signing, healthy=store.ping,
                           on_startup=lambda: _serving(installation, controls),
                           ready=lambda: readiness(store=store, queue=queue, router=router),
-                          refresh=lambda: refresh_gauges(queue=queue))
+                          refresh=lambda: refresh_gauges(queue=queue), previous=previous_secret(settings))
     return Maple(settings=settings, spec=spec, redis=r, svc=svc, queue=queue, surface=surface, bolt=bolt,
                  front=front, installation=installation, http=http, models=models, compute=compute,
                  anchoring=anchor, scheduling=scheduling, schedule_store=schedule_store, mcp=mcp,

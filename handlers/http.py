@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
@@ -31,10 +33,28 @@ Refresh = Callable[[], Awaitable[None]]
 Startup = Callable[[], Awaitable[None]]
 
 
+@dataclass(frozen=True, kw_only=True)
+class Previous:
+    """The signing secret being rotated out, accepted until ``until`` (then refused like any other)."""
+
+    secret: str
+    until: datetime
+
+
 def _signed(verifier: SignatureVerifier, body: bytes, timestamp: str, signature: str) -> bool:
     if not timestamp.isdigit() or not signature.startswith("v0="):
         return False
     return verifier.is_valid(body=body, timestamp=timestamp, signature=signature)
+
+
+def _signed_previous(previous: tuple[SignatureVerifier, datetime] | None, body: bytes, timestamp: str,
+                     signature: str) -> bool:
+    if previous is None or datetime.now(UTC) >= previous[1]:
+        return False
+    if not _signed(previous[0], body, timestamp, signature):
+        return False
+    log.info("request signed with the previous signing secret (accepted until %s)", previous[1].isoformat())
+    return True
 
 
 def _bad(problem: str) -> web.Response:
@@ -44,11 +64,12 @@ def _bad(problem: str) -> web.Response:
 
 def build_http_app(
     *, front: FrontDoor, signing_secret: str, healthy: Healthy, on_startup: Startup | None = None,
-    ready: Ready | None = None, refresh: Refresh | None = None,
+    ready: Ready | None = None, refresh: Refresh | None = None, previous: Previous | None = None,
 ) -> web.Application:
     """``healthy``: liveness (Redis answers); ``ready``: the readiness checks; ``refresh``: update the gauges read
-    from Redis before a scrape."""
+    from Redis before a scrape; ``previous``: a rotated-out signing secret still accepted for a while."""
     verifier = SignatureVerifier(signing_secret)
+    old = (SignatureVerifier(previous.secret), previous.until) if previous is not None else None
 
     async def events(request: web.Request) -> web.StreamResponse:
         started, seen = time.perf_counter(), ["unsigned"]
@@ -63,7 +84,8 @@ def build_http_app(
             return web.json_response({"error": "body too large"}, status=413)
         raw = await request.read()
         signature = request.headers.get("X-Slack-Signature", "")
-        if not _signed(verifier, raw, request.headers.get("X-Slack-Request-Timestamp", ""), signature):
+        stamp = request.headers.get("X-Slack-Request-Timestamp", "")
+        if not (_signed(verifier, raw, stamp, signature) or _signed_previous(old, raw, stamp, signature)):
             log.warning("rejected request with invalid or stale signature")
             return web.json_response({"error": "invalid signature"}, status=401)
         seen[0] = "malformed"

@@ -7,16 +7,20 @@ import asyncio
 import os
 import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import aiohttp
 import redis.asyncio as aioredis
 from prometheus_client.parser import text_string_to_metric_families
+from pydantic import SecretStr
 
 from bot.core import text
+from config.settings import Settings
 from integrations.redis_controls import RedisControls
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.slack_api import FakeSlack
-from tests.harness import REQUESTER, REVIEWER, SECRET, TOKEN, Harness
+from tests.harness import REQUESTER, REVIEWER, SECRET, TOKEN, Harness, sign
 from tests.scenario.test_loop import run_id_of, start_draft
 
 AUDIT_KEY = "test-audit-key-0123456789abcdef"  # the harness's (MAPLE_AUDIT_KEY)
@@ -167,3 +171,45 @@ async def test_runs_cli_lists_shows_and_cancels(harness: Harness) -> None:
     assert run.error == str(text.CANCELLED)
     assert any("cancelled" in p.get("text", "") for p in h.slack.posted("D0REQUEST"))
     assert (await cli(h, "runs", "cancel", run_id)).returncode == 1  # finished: nothing to cancel
+
+
+class Rotating(Harness):
+    """Maple with a new signing secret, still accepting the previous one until ``until``."""
+
+    def __init__(self, *, until: datetime, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.until = until
+
+    def settings(self) -> Settings:
+        return self_settings(super().settings(), self.until)
+
+
+def self_settings(base: Settings, until: datetime) -> Settings:
+    return base.model_copy(update={"slack_signing_secret": SecretStr(NEW_SECRET),
+                                   "slack_signing_secret_previous": SecretStr(SECRET),
+                                   "signing_previous_until": until})
+
+
+NEW_SECRET = "new-signing-secret-9876543210"
+
+
+async def _command(h: Harness, secret: str) -> int:
+    body = "command=/maple&text=help&user_id=U0REQUEST&team_id=T0TEST&channel_id=C0GENERAL&trigger_id=t" + secret[:3]
+    status, _ = await h.post(body, content_type="application/x-www-form-urlencoded", headers=sign(body, secret=secret))
+    return status
+
+
+async def test_signing_secret_rotation_accepts_the_previous_secret_only_within_its_window(
+        slack: FakeSlack, openai_fake: FakeOpenAI, monkeypatch) -> None:
+    monkeypatch.setenv("MAPLE_TEST_OPENAI_KEY", "sk-test")
+    for until, old_accepted in ((datetime.now(UTC) + timedelta(hours=1), True),
+                                (datetime.now(UTC) - timedelta(seconds=1), False)):
+        h = Rotating(until=until, slack=slack, openai=openai_fake)
+        await h.start(workers=0)
+        try:
+            assert await _command(h, NEW_SECRET) == 200
+            assert await _command(h, SECRET) == (200 if old_accepted else 401)
+            assert await _command(h, "some-other-secret-000") == 401
+        finally:
+            await h.stop()
+            await h.cleanup_redis()
