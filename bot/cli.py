@@ -16,7 +16,7 @@ from aiohttp import web
 
 from bot.cli_audit import add_audit_parser, audit_command
 from bot.cli_ingest import add_ingest_parser, ingest_command
-from bot.cli_ops import add_ops_parsers, control_command, runs_command
+from bot.cli_ops import add_ops_parsers, add_purge_parser, control_command, purge_command, runs_command
 from bot.cli_tools import list_tools, mcp_errors, mcp_reports
 from bot.core.errors import ConfigError, MapleError, StoreUnavailable
 from bot.core.spec import MapleSpec
@@ -183,6 +183,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("action", choices=["check"])
     sub.add_parser("tools", help="every tool a workflow may use (connects to the MCP servers)")
     add_ops_parsers(sub)
+    add_purge_parser(sub)
     add_audit_parser(sub)
     add_ingest_parser(sub)
     return p
@@ -194,6 +195,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], Awaitable[int | Non
     "config": lambda s, a: config_check(s),
     "runs": runs_command,
     "control": control_command,
+    "purge": purge_command,
     "tools": lambda s, a: tools_command(s),
     "audit": audit_command,
     "ingest": ingest_command,

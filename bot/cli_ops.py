@@ -35,6 +35,14 @@ def add_ops_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     r.add_argument("--by", default=None, help="retry, cancel: who is acting (default: the login name)")
 
 
+def add_purge_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("purge", help="erase a person's or a run's content (the audit trail keeps digests)")
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("--user", help="every run this Slack user requested")
+    who.add_argument("--run", help="one run")
+    p.add_argument("--by", default=None, help="who is acting (default: the login name)")
+
+
 def _actor(args: argparse.Namespace) -> str:
     return str(args.by or f"operator:{getpass.getuser()}")
 
@@ -144,3 +152,26 @@ def _run_of(payload: str) -> str:
     from integrations.redis_queue import run_id_of
 
     return run_id_of(payload) or "(malformed job)"
+
+
+async def purge_command(settings: Settings, args: argparse.Namespace) -> int:
+    """Erase run records (goal, drafts, edits, review notes, model inputs built from them) of one run or of every
+    run one person requested, then append a ``data.purged`` audit event that names the subject by digest. The
+    audit trail itself holds no text, so nothing in it is rewritten and the chain still verifies."""
+    async with _maple(settings) as maple:
+        store, audit = maple.svc.store, maple.svc.audit
+        ids = [args.run] if args.run else await store.ids_since(datetime(1970, 1, 1, tzinfo=UTC))
+        erased = 0
+        for run_id in ids:
+            if args.user:
+                try:
+                    if (await store.get(run_id)).requester != args.user:
+                        continue
+                except NotFound:
+                    continue
+            erased += await store.erase(run_id)
+        subject = ("maple.purge.user", args.user) if args.user else ("maple.purge.run", args.run)
+        await audit.append(kind="data.purged", run_id=None, actor=_actor(args),
+                           attrs={**audit.text_attrs(subject[0], subject[1]), "maple.purge.runs.count": erased})
+        print(f"purged {erased} run record(s); the audit trail keeps digests and decisions only, and records the purge")
+        return 0

@@ -11,11 +11,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
+import pytest
 import redis.asyncio as aioredis
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
 from bot.core import text
+from bot.core.errors import NotFound
 from config.settings import Settings
 from integrations.redis_controls import RedisControls
 from tests.fakes.openai_api import FakeOpenAI
@@ -213,3 +215,20 @@ async def test_signing_secret_rotation_accepts_the_previous_secret_only_within_i
         finally:
             await h.stop()
             await h.cleanup_redis()
+
+
+async def test_purge_erases_a_persons_runs_and_the_audit_chain_still_verifies(harness: Harness) -> None:
+    h = harness
+    mine = await start_draft(h)
+    other = await start_draft(h, user=REVIEWER, reviews=1)
+    done = await cli(h, "purge", "--user", REQUESTER, "--by", "dpo")
+    assert done.returncode == 0 and "purged 1 run record(s)" in done.stdout, done.stdout + done.stderr
+    with pytest.raises(NotFound):
+        await h.run(mine)
+    assert (await h.run(other)).requester == REVIEWER  # someone else's run is kept
+    events = [e async for e in h.maple.svc.audit.export(datetime(2000, 1, 1, tzinfo=UTC))]  # type: ignore[union-attr]
+    purged = [e for e in events if e["kind"] == "data.purged"]
+    assert len(purged) == 1 and purged[0]["actor"] == "dpo" and REQUESTER not in str(purged[0]["attrs"])
+    assert any(e.get("run_id") == mine for e in events)  # its decisions stay, as digests
+    verified = await cli(h, "audit", "verify")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
