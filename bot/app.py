@@ -41,6 +41,7 @@ from handlers.front import FrontDoor
 from handlers.http import Previous, build_http_app
 from handlers.listeners import register
 from handlers.socket_mode import FrontDoorSocketModeHandler
+from integrations import tracing
 from integrations.compute import ProcessCompute
 from integrations.http_tool import HttpTool
 from integrations.knowledge.embeddings import build_embedder
@@ -213,7 +214,9 @@ class Maple:
                 log.warning("audit anchoring failed", extra={"error": type(exc).__name__})
 
     async def _handle(self, job: Job) -> None:
-        await handle_job(self.svc, job)
+        with tracing.tracer().start_as_current_span(f"maple.job {job.kind}", attributes={
+                "maple.run.id": job.run_id, "maple.job.kind": job.kind}):
+            await handle_job(self.svc, job)
 
     async def _dead(self, job: Job, why: str) -> None:
         """A job that failed ``limits.max_attempts`` times: mark its run failed and tell the requester. A run

@@ -54,7 +54,9 @@ async def serve(
     never anchors."""
     from bot.app import build, redis_warnings
     from config.loader import config_warnings, load_spec
+    from integrations import tracing
 
+    tracing.setup()  # OTLP export when OTEL_EXPORTER_OTLP_ENDPOINT is set; nothing otherwise
     try:
         await claim(settings, prefix=settings.redis_prefix, kind=deployment)
     except StoreUnavailable:

@@ -12,7 +12,7 @@ from bot.core.errors import MapleError
 from bot.core.models import ChatMessage, Completion, Job, Run, RunState
 from bot.core.ports import AuditLog, ChatModel, Hold, Spending, UsageLedger
 from bot.core.spec import ModelSpec
-from integrations import metrics
+from integrations import metrics, tracing
 from integrations.redis_store import RedisRunStore
 
 SEEN_MAX = 10_000
@@ -35,18 +35,31 @@ class MeteredModel(ChatModel):
         name = self.name
         metrics.MODEL_CALLS.labels(name).inc()
         started = time.perf_counter()
-        try:
-            done = await self.inner.complete(messages=messages, max_tokens=max_tokens, timeout=timeout, tools=tools)
-        except Exception as exc:
-            metrics.MODEL_ERRORS.labels(name, type(exc).__name__).inc()
-            raise
-        finally:
-            metrics.MODEL_SECONDS.labels(name).observe(time.perf_counter() - started)
+        with tracing.tracer().start_as_current_span(f"chat {self.spec.model or name}", attributes={
+                "gen_ai.operation.name": "chat", "gen_ai.provider.name": _provider(self.spec),
+                "gen_ai.request.model": self.spec.model or name, "gen_ai.request.max_tokens": max_tokens,
+                "maple.model": name, "maple.model.messages.count": len(messages)}) as span:
+            try:
+                done = await self.inner.complete(messages=messages, max_tokens=max_tokens, timeout=timeout,
+                                                 tools=tools)
+            except Exception as exc:
+                metrics.MODEL_ERRORS.labels(name, type(exc).__name__).inc()
+                span.set_attribute("error.type", type(exc).__name__)
+                raise
+            finally:
+                metrics.MODEL_SECONDS.labels(name).observe(time.perf_counter() - started)
+            span.set_attributes({"gen_ai.usage.input_tokens": done.input_tokens,
+                                 "gen_ai.usage.output_tokens": done.output_tokens,
+                                 "gen_ai.response.model": done.model or name})
         metrics.MODEL_TOKENS.labels(name, "input").inc(done.input_tokens)
         metrics.MODEL_TOKENS.labels(name, "output").inc(done.output_tokens)
         cost = (done.input_tokens * self.spec.price_in + done.output_tokens * self.spec.price_out) / 1_000_000
         metrics.MODEL_COST.labels(name).inc(cost)
         return done
+
+
+def _provider(spec: ModelSpec) -> str:
+    return "llama.cpp" if spec.kind == "local-gguf" else "openai"
 
 
 class MeteredLedger(UsageLedger):
