@@ -90,23 +90,14 @@ async def _maple(settings: Settings) -> AsyncIterator[Maple]:
 
 
 async def runs_command(settings: Settings, args: argparse.Namespace) -> int:
+    if args.action in ("list", "show", "failed", "dead"):
+        return await _read_runs(settings, args)  # Redis only: no Slack token needed to look
+    if not args.run_id:
+        print(f"maple runs {args.action} needs a run id (R-…)")
+        return 2
     async with _maple(settings) as maple:
-        svc = maple.svc
-        if args.action == "dead":
-            for entry in await maple.queue.dead_letters(limit=args.limit):
-                print(f"{_run_of(entry.get('job', ''))}  {entry.get('why', '')}")
-            return 0
-        if args.action == "failed":
-            return _print_runs(await svc.store.list_failed(limit=args.limit))
-        if args.action == "list":
-            runs = await svc.store.since(datetime.now(UTC) - timedelta(days=args.days), limit=5000)
-            runs = [r for r in runs if args.state is None or r.state.value == args.state]
-            return _print_runs(list(reversed(runs))[:args.limit])
-        if not args.run_id:
-            print(f"maple runs {args.action} needs a run id (R-…)")
-            return 2
         try:
-            return await _one(maple, args)
+            return await _act(maple, args)
         except NotFound:
             print(f"no run {args.run_id} (never existed, or expired after its retention)")
             return 1
@@ -115,15 +106,48 @@ async def runs_command(settings: Settings, args: argparse.Namespace) -> int:
             return 1
 
 
-async def _one(maple: Maple, args: argparse.Namespace) -> int:
+async def _read_runs(settings: Settings, args: argparse.Namespace) -> int:
+    import redis.asyncio as aioredis
+
+    from integrations.redis_queue import RedisJobQueue
+    from integrations.redis_store import RedisRunStore
+
+    r = aioredis.from_url(settings.redis_url, socket_connect_timeout=2)
+    try:
+        store = RedisRunStore(redis=r, prefix=settings.redis_prefix)
+        if args.action == "dead":
+            queue = RedisJobQueue(redis=r, prefix=settings.redis_prefix)
+            for entry in await queue.dead_letters(limit=args.limit):
+                print(f"{_run_of(entry.get('job', ''))}  {entry.get('why', '')}")
+            return 0
+        if args.action == "failed":
+            runs = await store.list_failed(limit=args.limit)
+            if not runs:
+                print("No failed runs.")
+                return 0
+            return _print_runs(runs)
+        if args.action == "list":
+            runs = await store.since(datetime.now(UTC) - timedelta(days=args.days), limit=5000)
+            runs = [run for run in runs if args.state is None or run.state.value == args.state]
+            return _print_runs(list(reversed(runs))[:args.limit])
+        if not args.run_id:
+            print("maple runs show needs a run id (R-…)")
+            return 2
+        try:
+            print(json.dumps(run_summary(await store.get(args.run_id)), indent=2, default=str))
+        except NotFound:
+            print(f"no run {args.run_id} (never existed, or expired after its retention)")
+            return 1
+        return 0
+    finally:
+        await r.aclose()
+
+
+async def _act(maple: Maple, args: argparse.Namespace) -> int:
     from bot.core import operate
 
-    svc = maple.svc
-    if args.action == "show":
-        print(json.dumps(run_summary(await svc.store.get(args.run_id)), indent=2, default=str))
-        return 0
     act = operate.retry if args.action == "retry" else operate.cancel
-    run = await act(svc, args.run_id, by=_actor(args))
+    run = await act(maple.svc, args.run_id, by=_actor(args))
     print(f"{run.id}: {args.action} done; now {run.state.value}")
     return 0
 
