@@ -15,6 +15,7 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 
 from bot.app_audit import audit_keyring, build_audit, process_signer
+from bot.app_ops import heartbeat, readiness, refresh_gauges
 from bot.core import text
 from bot.core.access import Access
 from bot.core.classify import Classifier
@@ -37,9 +38,10 @@ from config.loader import load_spec, resolve_local_path
 from config.settings import Settings
 from handlers import blocks
 from handlers.front import FrontDoor
-from handlers.http import build_http_app
+from handlers.http import Previous, build_http_app
 from handlers.listeners import register
 from handlers.socket_mode import FrontDoorSocketModeHandler
+from integrations import tracing
 from integrations.compute import ProcessCompute
 from integrations.http_tool import HttpTool
 from integrations.knowledge.embeddings import build_embedder, embedding_key
@@ -47,13 +49,14 @@ from integrations.knowledge.retriever import LlamaIndexRetriever
 from integrations.knowledge.store import CollectionStore
 from integrations.local_model import LlamaCppModel, default_model_path
 from integrations.mcp_tools import McpTools, build_mcp_tools
+from integrations.metered import MeteredAudit, MeteredLedger, MeteredModel, MeteredRunStore, tool_observed
 from integrations.openai_model import OpenAICompatibleModel
 from integrations.redis_conn import PoolSize, check_topology, connect
+from integrations.redis_controls import RedisControls
 from integrations.redis_deliveries import RedisDeliveries
 from integrations.redis_limits import RedisRateLimiter
 from integrations.redis_queue import RedisJobQueue
 from integrations.redis_schedules import RedisScheduleStore
-from integrations.redis_store import RedisRunStore
 from integrations.redis_usage import RedisUsageLedger
 from integrations.scheduler import Schedules
 from integrations.slack_surface import SlackChannelReader, SlackInstallation, SlackSurface, make_client
@@ -63,6 +66,18 @@ from integrations.worker_pool import WorkerPool, consumer_prefix
 
 log = logging.getLogger("maple.app")
 ACK_WAIT = 1.0  # seconds a request waits, at most, for a directory look-up or the installation's identity
+
+
+def previous_secret(settings: Settings) -> Previous | None:
+    """Signing-secret rotation: the previous secret, accepted until ``MAPLE_SIGNING_SECRET_PREVIOUS_UNTIL``."""
+    old = settings.secret("slack_signing_secret_previous")
+    if not old:
+        return None
+    until = settings.signing_previous_until
+    if until is None or until.tzinfo is None:
+        raise ConfigError("SLACK_SIGNING_SECRET_PREVIOUS needs MAPLE_SIGNING_SECRET_PREVIOUS_UNTIL, a time with its "
+                          "zone (e.g. 2026-12-03T12:00:00Z) after which the previous secret is refused")
+    return Previous(secret=old, until=until)
 
 
 def build_models(spec: MapleSpec, settings: Settings) -> dict[str, ChatModel]:
@@ -85,6 +100,12 @@ def build_models(spec: MapleSpec, settings: Settings) -> dict[str, ChatModel]:
         clients[m.name] = OpenAICompatibleModel(name=m.name, model=m.model, api_key=key, base_url=base,
                                                 timeout=m.timeout)
     return clients
+
+
+def metered_models(spec: MapleSpec, clients: dict[str, ChatModel]) -> dict[str, ChatModel]:
+    """Each client counted in ``/metrics`` (calls, errors, latency, tokens, cost)."""
+    specs = {m.name: m for m in spec.models}
+    return {name: MeteredModel(client, specs[name]) for name, client in clients.items()}
 
 
 def active_portfolio(spec: MapleSpec, clients: dict[str, ChatModel]) -> list[ModelSpec]:
@@ -133,6 +154,7 @@ class Maple:
     anchoring: AuditAnchoring | None = None  # only in the process holding the anchor key
     mcp: McpTools | None = None
     knowledge: LlamaIndexRetriever | None = None
+    controls: RedisControls | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start_workers(self, count: int) -> None:
@@ -140,6 +162,8 @@ class Maple:
         pool of their own, so a burst on the ack path never delays a renewal."""
         if count <= 0:
             return
+        if self.controls is not None:
+            await self.controls.open()  # a worker routes: it must see a freeze within seconds
         if self.mcp is not None and not self.pools:
             await self.mcp.open()  # connect and list every MCP server's tools (bounded; failures are logged)
         if self.knowledge is not None:
@@ -150,6 +174,8 @@ class Maple:
                 max_connections=count * (s.worker_concurrency + 2) + 4, pool_wait=s.redis_pool_wait))
         queue = RedisJobQueue(redis=self.worker_redis, prefix=s.redis_prefix, dead_max=s.dead_letter_max)
         consumer = consumer_prefix()
+        if not self.pools:
+            self.tasks.append(asyncio.create_task(heartbeat(queue, consumer)))
         for i in range(len(self.pools), len(self.pools) + count):
             pool = WorkerPool(queue=queue, consumer=f"{consumer}-{i}", handler=self._handle, on_dead=self._dead,
                               concurrency=s.worker_concurrency, visibility_timeout=s.visibility_timeout,
@@ -190,7 +216,9 @@ class Maple:
                 log.warning("audit anchoring failed", extra={"error": type(exc).__name__})
 
     async def _handle(self, job: Job) -> None:
-        await handle_job(self.svc, job)
+        with tracing.tracer().start_as_current_span(f"maple.job {job.kind}", attributes={
+                "maple.run.id": job.run_id, "maple.job.kind": job.kind}):
+            await handle_job(self.svc, job)
 
     async def _dead(self, job: Job, why: str) -> None:
         """A job that failed ``limits.max_attempts`` times: mark its run failed and tell the requester. A run
@@ -203,6 +231,8 @@ class Maple:
     async def stop(self) -> None:
         if self.schedules:
             await self.schedules.stop()
+        if self.controls is not None:
+            await self.controls.close()
         await asyncio.gather(*(p.stop(grace=self.settings.shutdown_grace) for p in self.pools))
         if self.anchoring is not None:
             with contextlib.suppress(MapleError):
@@ -222,6 +252,11 @@ class Maple:
             await self.worker_redis.aclose()
         await self.surface.close()
         await self.redis.aclose()
+
+
+async def _serving(installation: SlackInstallation, controls: RedisControls) -> None:
+    await controls.open()  # intake reads the controls in force (pause) from memory
+    await learn_installation(installation)
 
 
 async def learn_installation(installation: SlackInstallation) -> None:
@@ -248,7 +283,7 @@ def build_tools(spec: MapleSpec, client: Any, compute: Compute, *, ops: OpsRepor
         tools.append(HttpTool(targets=list(spec.tools.http), timeout=spec.tools.http_timeout,
                               max_bytes=spec.tools.http_max_bytes))
     tools.extend(mcp.tools if mcp is not None else [])
-    return ToolBox(registry=ToolRegistry(tools), assess=assessor(spec.sensitivity), clock=SystemClock(),
+    return ToolBox(registry=ToolRegistry(tools, observe=tool_observed), assess=assessor(spec.sensitivity), clock=SystemClock(),
                    timezone=spec.tools.timezone, audit=audit)
 
 
@@ -279,22 +314,27 @@ def build(
     if keys is not None:
         audit, anchor = build_audit(settings, spec, r, keys=keys, worker=worker_id(),
                                     signer=process_signer(settings, local=local, anchoring=anchoring))
-    store = RedisRunStore(redis=r, prefix=settings.redis_prefix, ttl_seconds=spec.audit.text_ttl_days * 86400)
+    assert audit is not None
+    audit = MeteredAudit(audit)
+    store = MeteredRunStore(redis=r, prefix=settings.redis_prefix, ttl_seconds=spec.audit.text_ttl_days * 86400)
     queue = RedisJobQueue(redis=r, prefix=settings.redis_prefix, dead_max=settings.dead_letter_max)
     client = make_client(token=token, base_url=settings.slack_api_url)
     installation = SlackInstallation(client=client, tenants=spec.tenants)
     surface = SlackSurface(client=client, render=blocks.render, installation=installation, wait=ACK_WAIT)
-    models = build_models(spec, settings)
-    router = Router(portfolio=active_portfolio(spec, models), clients=models)
+    models = metered_models(spec, build_models(spec, settings))
+    controls = RedisControls(redis=r, prefix=settings.redis_prefix, queue=queue)
+    router = Router(portfolio=active_portfolio(spec, models), clients=models, controls=controls)
     compute = ProcessCompute(workers=spec.tools.compute_workers)
-    access, ledger, clock = Access(spec, surface), RedisUsageLedger(redis=r, prefix=settings.redis_prefix), SystemClock()
+    access, clock = Access(spec, surface), SystemClock()
+    ledger = MeteredLedger(RedisUsageLedger(redis=r, prefix=settings.redis_prefix))
     ops = OpsReport(store=store, ledger=ledger, spec=spec, access=access, clock=clock)
     mcp = build_mcp_tools(spec, environ=settings.environ())
     knowledge = build_knowledge(settings, spec, r)
     svc = Services(spec=spec, store=store, queue=queue, surface=surface, router=router, access=access, audit=audit,
                    clock=clock, ledger=ledger, assess=assessor(spec.sensitivity),
                    tools=build_tools(spec, client, compute, ops=ops, audit=audit, mcp=mcp),
-                   limiter=RedisRateLimiter(redis=r, prefix=settings.redis_prefix), knowledge=knowledge)
+                   limiter=RedisRateLimiter(redis=r, prefix=settings.redis_prefix), knowledge=knowledge,
+                   controls=controls)
     bolt = AsyncApp(signing_secret=signing, client=client, process_before_response=True,
                     request_verification_enabled=False, logger=logging.getLogger("maple.bolt"))
     classifier = Classifier(spec.workflows)
@@ -309,8 +349,10 @@ def build(
     front = FrontDoor(bolt=bolt, deliveries=RedisDeliveries(redis=r, prefix=settings.redis_prefix),
                       tenancy=lambda: installation.tenancy(wait=ACK_WAIT))
     http = build_http_app(front=front, signing_secret=signing, healthy=store.ping,
-                          on_startup=lambda: learn_installation(installation))
+                          on_startup=lambda: _serving(installation, controls),
+                          ready=lambda: readiness(store=store, queue=queue, router=router),
+                          refresh=lambda: refresh_gauges(queue=queue), previous=previous_secret(settings))
     return Maple(settings=settings, spec=spec, redis=r, svc=svc, queue=queue, surface=surface, bolt=bolt,
                  front=front, installation=installation, http=http, models=models, compute=compute,
                  anchoring=anchor, scheduling=scheduling, schedule_store=schedule_store, mcp=mcp,
-                 knowledge=knowledge)
+                 knowledge=knowledge, controls=controls)

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from bot.cli_audit import add_audit_parser, audit_command
 from bot.cli_ingest import add_ingest_parser, ingest_command
+from bot.cli_ops import add_ops_parsers, add_purge_parser, control_command, purge_command, runs_command
 from bot.core.errors import ConfigError, MapleError, StoreUnavailable
 from bot.core.spec import MapleSpec
 from bot.logs import setup_logging
@@ -52,7 +53,9 @@ async def serve(
     never anchors."""
     from bot.app import build, redis_warnings
     from config.loader import config_warnings, load_spec
+    from integrations import tracing
 
+    tracing.setup()  # OTLP export when OTEL_EXPORTER_OTLP_ENDPOINT is set; nothing otherwise
     try:
         await claim(settings, prefix=settings.redis_prefix, kind=deployment)
     except StoreUnavailable:
@@ -160,24 +163,6 @@ def _mask_url(url: str) -> str:
     return url
 
 
-async def runs_failed(settings: Settings) -> int:
-    import redis.asyncio as aioredis
-
-    from integrations.redis_store import RedisRunStore
-
-    r = aioredis.from_url(settings.redis_url, socket_connect_timeout=2)
-    try:
-        runs = await RedisRunStore(redis=r, prefix=settings.redis_prefix).list_failed(limit=100)
-    finally:
-        await r.aclose()
-    if not runs:
-        print("No failed runs.")
-    for run in runs:
-        print(f"{run.id}  {run.state.value:10}  {run.workflow:10}  {run.created_at:%Y-%m-%d %H:%M}  "
-              f"requester={run.requester}  {run.error or ''}")
-    return 0
-
-
 def choose(settings: Settings, *, environ: Mapping[str, str] = os.environ) -> tuple[str, str]:
     """What ``maple start`` (and ``make run``) runs — ``serve`` with a Slack bot token, else ``dev`` — and why,
     from the same settings every command reads (the environment, then ``.env``)."""
@@ -212,8 +197,8 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser("config", help="configuration")
     c.add_argument("action", choices=["check"])
     sub.add_parser("tools", help="every tool a workflow may use (connects to the MCP servers)")
-    r = sub.add_parser("runs", help="runs")
-    r.add_argument("action", choices=["failed"])
+    add_ops_parsers(sub)
+    add_purge_parser(sub)
     add_audit_parser(sub)
     add_ingest_parser(sub)
     return p
@@ -223,7 +208,9 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], Awaitable[int | Non
     "serve": lambda s, a: serve(s),
     "worker": lambda s, a: serve(s, workers=a.count, http=False),
     "config": lambda s, a: config_check(s),
-    "runs": lambda s, a: runs_failed(s),
+    "runs": runs_command,
+    "control": control_command,
+    "purge": purge_command,
     "tools": lambda s, a: tools_command(s),
     "audit": audit_command,
     "ingest": ingest_command,

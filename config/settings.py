@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 
 from dotenv import dotenv_values
@@ -19,6 +20,9 @@ class Settings(BaseSettings):
 
     slack_bot_token: SecretStr | None = Field(None, alias="SLACK_BOT_TOKEN")
     slack_signing_secret: SecretStr | None = Field(None, alias="SLACK_SIGNING_SECRET")
+    # signing-secret rotation: the previous secret is still accepted until the set time (ISO 8601, with a zone)
+    slack_signing_secret_previous: SecretStr | None = Field(None, alias="SLACK_SIGNING_SECRET_PREVIOUS")
+    signing_previous_until: datetime | None = Field(None, alias="MAPLE_SIGNING_SECRET_PREVIOUS_UNTIL")
     slack_app_token: SecretStr | None = Field(None, alias="SLACK_APP_TOKEN")
     slack_api_url: str = Field("https://slack.com/api/", alias="SLACK_API_URL")
     redis_url: str = Field("redis://127.0.0.1:6379/0", alias="REDIS_URL")

@@ -13,6 +13,8 @@ Layout (every key under the deployment's prefix; one Redis primary, see ``integr
     jobs:due      ZSET  job JSON → epoch seconds (delayed jobs: review timeouts)
     jobs:dead     STREAM the dead letters, capped at ``dead_max`` entries
     jobs:wake     LIST  wake-up tokens for idle workers (capped)
+    workers:alive ZSET  worker process → its last heartbeat (epoch s), for /readyz and the workers gauge
+    jobs:since    ZSET  job id → when it was enqueued (ms, Redis clock), until it is acked or dead-lettered
 
 Every step is one Lua script, so it is atomic: a claim takes one job (an expired lease first, else the head of
 the fairest lane) and leases it to one owner; renew, ack, release and bury act only if the caller's token still
@@ -23,6 +25,7 @@ Redis when they are acked, so nothing accumulates.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -30,7 +33,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from bot.core.models import Job
-from bot.core.ports import JobQueue
+from bot.core.ports import JobQueue, QueueStats
 from integrations.redis_conn import as_text, guarded
 
 NO_LANE = "-"
@@ -40,7 +43,8 @@ PRELUDE = """
 local P = ARGV[1]
 local K = {data = P .. 'jobs:data', lanes = P .. 'jobs:lanes', vclock = P .. 'jobs:vclock',
            leases = P .. 'jobs:leases', owner = P .. 'jobs:owner', tries = P .. 'jobs:tries',
-           due = P .. 'jobs:due', dead = P .. 'jobs:dead', wake = P .. 'jobs:wake', seq = P .. 'jobs:seq'}
+           due = P .. 'jobs:due', dead = P .. 'jobs:dead', wake = P .. 'jobs:wake', seq = P .. 'jobs:seq',
+           since = P .. 'jobs:since'}
 local function lane_key(lane) return P .. 'jobs:lane:' .. lane end
 local function now_ms()
   local t = redis.call('TIME')
@@ -49,6 +53,7 @@ end
 local function push(lane, payload)
   local id = tostring(redis.call('INCR', K.seq))
   redis.call('HSET', K.data, id, payload)
+  redis.call('ZADD', K.since, now_ms(), id)
   redis.call('RPUSH', lane_key(lane), id)
   if not redis.call('ZSCORE', K.lanes, lane) then
     redis.call('ZADD', K.lanes, tonumber(redis.call('GET', K.vclock) or '0'), lane)
@@ -67,6 +72,7 @@ local function forget(id)
   redis.call('HDEL', K.owner, id)
   redis.call('HDEL', K.tries, id)
   redis.call('ZREM', K.leases, id)
+  redis.call('ZREM', K.since, id)
 end
 local function owns(id, token) return redis.call('HGET', K.owner, id) == token end
 """
@@ -198,6 +204,40 @@ class RedisJobQueue(JobQueue):
     async def depth(self) -> int:
         """Jobs not yet acked or dead-lettered: queued, running, or waiting for a retry (not delayed ones)."""
         return int(await guarded(lambda: self._r.hlen(self.data)))
+
+    @property
+    def _workers(self) -> str:
+        return f"{self.prefix}workers:alive"
+
+    async def beat(self, consumer: str) -> None:
+        """A worker process says it is alive (every few seconds; see ``alive``)."""
+        now = time.time()
+        pipe = self._r.pipeline(transaction=False)
+        pipe.zadd(self._workers, {consumer: now})
+        pipe.zremrangebyscore(self._workers, "-inf", now - 3600)
+        await guarded(pipe.execute)
+
+    async def gone(self, consumer: str) -> None:
+        await guarded(lambda: self._r.zrem(self._workers, consumer))
+
+    async def alive(self, *, within: float = 15.0) -> int:
+        """Worker processes (on any host) that beat in the last ``within`` seconds."""
+        return int(await guarded(lambda: self._r.zcount(self._workers, time.time() - within, "+inf")))
+
+    async def stats(self) -> QueueStats:
+        """Depth, jobs waiting for a worker, the oldest unfinished job's age (Redis clock) and dead letters:
+        one pipelined read, for ``/metrics`` and for telling users how busy Maple is."""
+        pipe = self._r.pipeline(transaction=False)
+        pipe.hlen(self.data)
+        pipe.zcard(f"{self.prefix}jobs:leases")
+        pipe.zrange(f"{self.prefix}jobs:since", 0, 0, withscores=True)
+        pipe.time()
+        pipe.xlen(self.dead)
+        depth, leased, oldest, now, dead = await guarded(pipe.execute)
+        now_ms = int(now[0]) * 1000 + int(now[1]) // 1000
+        age = max(0.0, (now_ms - float(oldest[0][1])) / 1000) if oldest else 0.0
+        return QueueStats(depth=int(depth), waiting=max(0, int(depth) - int(leased)), oldest_seconds=age,
+                          dead=int(dead))
 
     async def adopt_legacy_stream(self) -> int:
         """Upgrade from the earlier layout (one stream ``jobs`` with the consumer group ``workers``): its

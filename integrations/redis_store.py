@@ -110,6 +110,18 @@ class RedisRunStore(RunStore):
                 continue  # a malformed job, or a run that has expired
         return runs
 
+    async def erase(self, run_id: str) -> bool:
+        """Delete a run record — its goal, drafts, edits and review notes — for good (``maple purge``)."""
+        pipe = self._r.pipeline(transaction=True)
+        pipe.delete(self.run_key(run_id))
+        pipe.zrem(self.index, run_id)
+        deleted, _ = await guarded(pipe.execute)
+        return bool(deleted)
+
+    async def ids_since(self, at: datetime) -> list[str]:
+        return [as_text(i) for i in await guarded(lambda: self._r.zrangebyscore(self.index, int(at.timestamp()),
+                                                                                  "+inf"))]
+
     async def ping(self) -> bool:
         try:
             return bool(await self._r.ping())

@@ -18,11 +18,15 @@ from collections.abc import Callable
 from typing import Any
 
 from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.errors import NotInChannel, SurfaceError, SurfaceUnavailable
@@ -30,6 +34,7 @@ from bot.core.ports import Directory, MessageRef, Place, Surface, View
 from bot.core.spec import TenantsSpec
 from bot.core.tenancy import Installed, Tenancy
 from bot.core.tools.history import ChannelReader, HistoryMessage, SourceKind
+from integrations import metrics
 from integrations.slack_lookups import Lookups
 
 Renderer = Callable[[View], tuple[str, list[dict[str, Any]]]]
@@ -39,13 +44,39 @@ log = logging.getLogger("maple.slack")
 Profile = dict[str, Any]
 
 
+class _Counted:
+    """Counts each retry a handler makes (``maple_slack_api_retries_total{reason}``)."""
+
+    reason = ""
+
+    async def prepare_for_next_attempt_async(self, **kwargs: Any) -> None:
+        metrics.SLACK_RETRIES.labels(self.reason).inc()
+        await super().prepare_for_next_attempt_async(**kwargs)  # type: ignore[misc]
+
+
+class _RateLimited(_Counted, AsyncRateLimitErrorRetryHandler):
+    reason = "rate_limited"
+
+    async def can_retry_async(self, *, state: RetryState, request: HttpRequest,
+                              response: HttpResponse | None = None, error: Exception | None = None) -> bool:
+        if response is not None and response.status_code == 429:
+            metrics.SLACK_429.inc()  # every 429 answer, retried or not
+        return await super().can_retry_async(state=state, request=request, response=response, error=error)
+
+
+class _ServerError(_Counted, AsyncServerErrorRetryHandler):
+    reason = "server_error"
+
+
+class _ConnectionError(_Counted, AsyncConnectionErrorRetryHandler):
+    reason = "connection_error"
+
+
 def make_client(*, token: str, base_url: str, retries: int = 3) -> AsyncWebClient:
     client = AsyncWebClient(token=token, base_url=base_url, timeout=10)
-    client.retry_handlers.extend([
-        AsyncRateLimitErrorRetryHandler(max_retry_count=retries),
-        AsyncServerErrorRetryHandler(max_retry_count=2),
-        AsyncConnectionErrorRetryHandler(max_retry_count=2),
-    ])
+    handlers: list[AsyncRetryHandler] = [_RateLimited(max_retry_count=retries), _ServerError(max_retry_count=2),
+                                         _ConnectionError(max_retry_count=2)]
+    client.retry_handlers.extend(handlers)
     return client
 
 

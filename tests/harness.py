@@ -72,7 +72,8 @@ class Harness:
         data = dict(self.spec_data)
         data["audit"] = {**data.get("audit", {}), "anchor_file": str(self.anchor_file)}
         self.maple = build(self.settings(), spec=MapleSpec.model_validate(data))
-        for m in self.maple.models.values():  # point the test model at the fake endpoint
+        for metered in self.maple.models.values():  # point the test model at the fake endpoint
+            m = getattr(metered, "inner", metered)
             if hasattr(m, "_client"):
                 m._client = m._client.with_options(base_url=self.openai.url)
         self._runner = web.AppRunner(self.maple.http, access_log=None)

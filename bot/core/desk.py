@@ -82,7 +82,11 @@ class Desk:
         if cmd.kind == "sources":
             return Answer(await sources(self.svc, user))
         if cmd.kind == "status":
-            return Answer(await self.status(user, cmd.run_id) if cmd.run_id else await self._which_run(user, cmd))
+            if cmd.run_id:
+                return Answer(text.lines([await self.status(user, cmd.run_id), *self.control_notes()]))
+            if cmd.text:  # not a run id: say what one looks like
+                return Answer(await self._which_run(user, cmd))
+            return Answer(text.lines([await self._which_run(user, cmd), self.maple_status()]))
         if cmd.kind == "audit":
             if not cmd.run_id:
                 return Answer(_not_a_run_id(cmd.text) if cmd.text else text.msg("audit_which"))
@@ -133,7 +137,31 @@ class Desk:
         who = await self.person(user)
         run = await intake.submit(self.svc, intake.Intake(requester=user, origin=origin, goal=goal, workflow=workflow,
                                                           timezone=who.timezone, locale=who.locale))
-        return Answer(working(self.svc, run), run_id=run.id, queued=True)
+        return Answer(self._behind(working(self.svc, run)), run_id=run.id, queued=True)
+
+    def _behind(self, said: Msg) -> Msg:
+        """Backpressure: when the queue's oldest job waited longer than ``limits.backpressure_seconds``, say how
+        many runs are ahead (the queue as seen within the last seconds). Nothing is refused or dropped."""
+        backlog = self.svc.controls.backlog() if self.svc.controls is not None else None
+        if backlog is None or backlog.waiting <= 0:
+            return said
+        if backlog.oldest_seconds < self.svc.spec.limits.backpressure_seconds:
+            return said
+        return text.queued_behind(said, backlog.waiting)
+
+    def control_notes(self) -> list[Msg]:
+        state = self.svc.control_state()
+        return ([text.CONTROL_FROZEN_NOTE] if state.freeze_external else []) + (
+            [text.CONTROL_PAUSED_NOTE] if state.intake_paused else [])
+
+    def maple_status(self) -> Msg:
+        """``/maple status``: the operator controls in force and how busy the queue is."""
+        backlog = self.svc.controls.backlog() if self.svc.controls is not None else None
+        parts = self.control_notes() or [text.msg("control_none")]
+        if backlog is not None:
+            parts.append(text.msg("status_queue", waiting=backlog.waiting, oldest=int(backlog.oldest_seconds)))
+        return text.lines([text.msg("maple_status_head"), *parts])
+
 
     async def workflows(self, user: str) -> Msg:
         mine = [text.msg("workflow_line", title=wf.label, id=wf.id, description=wf.description)

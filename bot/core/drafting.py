@@ -227,6 +227,8 @@ async def _plan(svc: Services, work: Work, step: StepSpec, *, level: Sensitivity
     try:
         plan = route(False)
     except NoEligibleModel as exc:
+        if exc.msg == text.FROZEN_NO_MODEL:
+            raise  # say the operators' freeze is why, not the data's level
         raise NoEligibleModel(text.no_eligible_model(level.label)) from exc
     grant = await budget.reserve(svc, run=work.run, plan=plan, free_plan=lambda: route(True), messages=messages,
                                  tools=tools)

@@ -38,6 +38,13 @@ def check_goal(svc: Services, goal: str) -> str:
     return goal
 
 
+def check_open(svc: Services, intake: Intake) -> None:
+    """Operators paused intake (``maple control pause-intake``): nothing new starts, and people are told so.
+    Schedules keep firing: they are configuration, and pausing them is ``/maple schedules``' job."""
+    if intake.origin.kind != "schedule" and svc.control_state().intake_paused:
+        raise InputError(text.INTAKE_PAUSED)
+
+
 async def authorize_run(svc: Services, *, user: str, workflow: WorkflowSpec) -> None:
     if not await svc.access.may_run(user, workflow):
         admins = sorted({m for role in svc.spec.admin_roles for m in svc.spec.roles.get(role, [])
@@ -96,6 +103,7 @@ async def hold(svc: Services, intake: Intake, *, ask_model: bool = False) -> Run
     """Persist a goal whose workflow is not decided yet; the requester is asked which one they meant.
     A mention or DM gets the question posted in its thread by a worker (a ``clarify`` job)."""
     goal = check_goal(svc, intake.goal)
+    check_open(svc, intake)
     await throttle(svc, intake)
     run = _new_run(svc, intake, goal, None)
     queued = ask_model or intake.origin.kind in ("mention", "dm")
@@ -130,6 +138,7 @@ async def submit(svc: Services, intake: Intake) -> Run:
     workflow = svc.spec.workflow(intake.workflow)
     if workflow is None:
         raise InputError(text.unknown_workflow(intake.workflow))
+    check_open(svc, intake)
     await authorize_run(svc, user=intake.requester, workflow=workflow)
     await throttle(svc, intake)
     run = _new_run(svc, intake, goal, workflow)

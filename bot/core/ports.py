@@ -95,6 +95,10 @@ class JobQueue(Lifecycle, ABC):
     @abstractmethod
     async def enqueue(self, job: Job) -> None: ...
 
+    async def stats(self) -> QueueStats | None:
+        """How busy the queue is (None: this queue cannot tell)."""
+        return None
+
     @abstractmethod
     async def enqueue_at(self, job: Job, *, at: datetime) -> None:
         """Enqueue ``job`` once ``at`` has passed (review timeouts)."""
@@ -381,3 +385,34 @@ class Retriever(Lifecycle, ABC):
 
     @abstractmethod
     async def describe(self, collections: Sequence[str]) -> list[CollectionInfo]: ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class ControlState:
+    """What operators have switched on (``maple control …``): ``freeze_external`` routes every step only to
+    models that never leave the deployment; ``intake_paused`` refuses new goals with a clear message."""
+
+    freeze_external: bool = False
+    intake_paused: bool = False
+
+
+class Controls(ABC):
+    """The operator controls in force, shared by every process. ``current`` is read on every routing decision
+    and every goal, so it answers from memory; the adapter keeps it fresh within seconds."""
+
+    @abstractmethod
+    def current(self) -> ControlState: ...
+
+    def backlog(self) -> QueueStats | None:
+        """The queue as last seen (within seconds), for backpressure notices; None when not known."""
+        return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class QueueStats:
+    """How busy the work queue is: unfinished jobs, those waiting for a worker, the oldest one's age."""
+
+    depth: int
+    waiting: int
+    oldest_seconds: float
+    dead: int = 0

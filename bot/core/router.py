@@ -11,10 +11,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.core import text
 from bot.core.errors import ModelResponseError, ModelUnavailable, NoEligibleModel, NoModelConfigured
 from bot.core.levels import Sensitivity
 from bot.core.models import ChatMessage, Completion, RouteDecision, Usage
-from bot.core.ports import ChatModel
+from bot.core.ports import ChatModel, Controls
 from bot.core.spec import TIER_RANK, Capability, ModelSpec, Tier
 
 
@@ -87,6 +88,11 @@ class Router:
     backoff: float = 0.5
     attempts_per_model: int = 2
     unavailable: dict[str, str] = field(default_factory=dict)
+    controls: Controls | None = None
+
+    def frozen(self) -> bool:
+        """Operators froze external models (``maple control freeze-external``)."""
+        return self.controls is not None and self.controls.current().freeze_external
 
     def can_classify(self) -> bool:
         """Is a model better than demo quality available for classification?"""
@@ -94,6 +100,12 @@ class Router:
 
     def active(self) -> list[ModelSpec]:
         return [m for m in self.portfolio if m.enabled and m.name in self.clients]
+
+    def usable(self) -> list[ModelSpec]:
+        """The active models a step may be routed to now: while external models are frozen, only those that
+        never leave the deployment."""
+        frozen = self.frozen()
+        return [m for m in self.active() if not (frozen and m.leaves_deployment)]
 
     def plan(
         self, *, step: str, capability: Capability, tier: Tier, sensitivity: Sensitivity, free_only: bool = False
@@ -104,14 +116,17 @@ class Router:
                              if m.price_in + m.price_out > 0 and m.name not in inactive})
         if not self.active():
             raise NoModelConfigured("no model is configured")
-        return plan_route(
-            self.portfolio,
-            step=step,
-            capability=capability,
-            tier=tier,
-            sensitivity=sensitivity,
-            excluded=inactive,
-        )
+        frozen = self.frozen()
+        if frozen:  # fail closed: a step no in-deployment model can do is refused, never sent out
+            inactive.update({m.name: "frozen by operators: leaves the deployment" for m in self.portfolio
+                             if m.leaves_deployment and m.name not in inactive})
+        try:
+            return plan_route(self.portfolio, step=step, capability=capability, tier=tier,
+                              sensitivity=sensitivity, excluded=inactive)
+        except NoEligibleModel as exc:
+            if frozen:
+                raise NoEligibleModel(text.FROZEN_NO_MODEL) from exc
+            raise
 
     async def generate(
         self,
@@ -124,6 +139,9 @@ class Router:
         decision = plan.decision.model_copy(deep=True)
         failures: list[str] = []
         for spec in plan.chain:
+            if spec.leaves_deployment and self.frozen():  # frozen since the plan was made
+                failures.append(f"{spec.name}: frozen by operators")
+                continue
             client = self.clients[spec.name]
             for attempt in range(self.attempts_per_model):
                 try:
@@ -151,4 +169,6 @@ class Router:
                     ),
                 )
                 return done, usage, decision
+        if self.frozen() and all(m.leaves_deployment for m in plan.chain):
+            raise NoEligibleModel(text.FROZEN_NO_MODEL)
         raise ModelUnavailable("every eligible model failed: " + "; ".join(failures))

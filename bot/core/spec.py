@@ -46,8 +46,15 @@ class ModelSpec(Strict):
     max_tokens: int = Field(512, gt=0, le=32768)
     timeout: float = Field(30.0, gt=0, le=600)
     tools: bool = False
+    # Does a call send data outside the deployment? None: a local-gguf model does not, any endpoint does
+    # (fail closed); set false for an endpoint you run yourself (vLLM, Ollama on your network).
+    external: bool | None = None
 
     _lv = field_validator("clearance", mode="before")(_level)
+
+    @property
+    def leaves_deployment(self) -> bool:
+        return self.kind != "local-gguf" if self.external is None else self.external
 
     @field_validator("base_url")
     @classmethod
@@ -143,6 +150,8 @@ class LimitsSpec(Strict):
     max_attempts: int = Field(3, ge=1, le=20)
     runs_per_user_per_minute: int = Field(10, ge=0, le=10000, description="goals one person may start; 0 = no limit")
     runs_per_team_per_minute: int = Field(100, ge=0, le=100000, description="goals one workspace may start; 0 = no limit")
+    backpressure_seconds: float = Field(30.0, ge=0, description="tell people how many runs are ahead of theirs "
+                                        "when the oldest queued job is older than this; 0 = always")
 
 
 class BudgetSpec(Strict):

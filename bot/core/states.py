@@ -24,3 +24,11 @@ def transition(run: Run, target: RunState) -> None:
     if target not in ALLOWED[run.state]:
         raise InvalidTransition(f"{run.state.value} -> {target.value}")
     run.state = target
+
+
+def reopen(run: Run, target: RunState) -> None:
+    """An operator's retry (``maple runs retry``): a failed run goes back to queued, or to approved when its draft
+    was approved — the only way out of a final state."""
+    if run.state is not S.FAILED or target not in (S.QUEUED, S.APPROVED):
+        raise InvalidTransition(f"only a failed run can be retried ({run.state.value} -> {target.value})")
+    run.state = target

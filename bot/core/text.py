@@ -487,6 +487,20 @@ EN: dict[str, str] = {
     "state_failed": "could not be completed",
     "state_refused": "refused",
     "state_cancelled": "cancelled",
+    # Operator controls
+    "frozen_no_model": ("Maple's operators have paused every model outside this deployment, and no model inside "
+                        "it can do this step. Nothing was sent out; please try again later."),
+    "intake_paused": ("Maple is paused by its operators and is not taking new requests right now. Nothing was "
+                      "started; please try again later."),
+    "control_frozen_note": ":lock: External models are frozen by Maple's operators: only models that stay in "
+                           "this deployment are used.",
+    "control_paused_note": ":double_vertical_bar: New requests are paused by Maple's operators.",
+    "cancelled": "an operator cancelled it",
+    "maple_status_head": "*Maple status*",
+    "control_none": "No operator control is in force: every configured model may be used, requests are open.",
+    "status_queue": "Queue: {waiting} run(s) waiting for a worker; the oldest job is {oldest} s old.",
+    "queued_behind": "{head} Maple is busy: your run is queued behind {others} others and will start as soon as a "
+                     "worker is free. Nothing is lost.",
 }
 
 
@@ -519,8 +533,17 @@ EMPTY_REASON = msg("empty_reason")
 EMPTY_EDIT = msg("empty_edit")
 NO_REVIEWERS = msg("no_reviewers")
 GAVE_UP = msg("gave_up")
+FROZEN_NO_MODEL = msg("frozen_no_model")
+CANCELLED = msg("cancelled")
+INTAKE_PAUSED = msg("intake_paused")
+CONTROL_FROZEN_NOTE = msg("control_frozen_note")
+CONTROL_PAUSED_NOTE = msg("control_paused_note")
 FOREIGN_WORKSPACE = msg("foreign_workspace")
 WORKSPACE_UNKNOWN = msg("workspace_unknown")
+
+
+def queued_behind(head: Msg, others: int) -> Msg:
+    return msg("queued_behind", head=head, others=others)
 
 
 def working_on_it(run_id: str) -> Msg:

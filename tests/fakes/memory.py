@@ -14,11 +14,14 @@ from bot.core.ports import (
     AuditLog,
     ChatModel,
     Clock,
+    Controls,
+    ControlState,
     Directory,
     Hold,
     JobQueue,
     MessageRef,
     Place,
+    QueueStats,
     RunStore,
     Spending,
     Surface,
@@ -225,6 +228,20 @@ class MemoryLedger(UsageLedger):
         return Spending(user_tokens=self.tokens.get(u, 0), team_tokens=self.tokens.get(t, 0),
                         user_cost_usd=self.cost.get(u, 0.0), team_cost_usd=self.cost.get(t, 0.0),
                         user_reserved=self.reserved(u), team_reserved=self.reserved(t))
+
+
+class MemoryControls(Controls):
+    """Operator controls set directly by a test (the Redis adapter is tested on real Redis)."""
+
+    def __init__(self, state: ControlState | None = None, backlog: QueueStats | None = None) -> None:
+        self.state = state or ControlState()
+        self.stats = backlog
+
+    def current(self) -> ControlState:
+        return self.state
+
+    def backlog(self) -> QueueStats | None:
+        return self.stats
 
 
 class FixedClock(Clock):

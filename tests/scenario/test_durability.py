@@ -93,7 +93,9 @@ async def test_redis_down_clear_reply(slack: FakeSlack, openai_fake: FakeOpenAI,
         status, reply = await h.slash(REQUESTER, "status R-AAAAAAAAAAAAAAAA")
         assert "temporarily unavailable" in reply["text"]
         async with aiohttp.ClientSession() as s, s.get(h.url + "/healthz") as r:
-            assert r.status == 503
+            assert r.status == 200 and (await r.json())["redis"] == "unreachable"  # alive, not ready
+        async with aiohttp.ClientSession() as s, s.get(h.url + "/readyz") as r:
+            assert r.status == 503 and (await r.json())["checks"]["redis"] is False
         status, _ = await h.click(REVIEWER, "maple_approve", "R-AAAAAAAAAAAAAAAA")
         assert status == 200
         assert "temporarily unavailable" in slack.calls_to("chat.postEphemeral")[-1].params["text"]

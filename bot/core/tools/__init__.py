@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -98,9 +98,13 @@ class Prepared:
 MAX_ARGUMENT_CHARS = 20_000
 
 
+ToolObserver = Callable[[str, str | None, str], None]  # (tool, its MCP server or None, "ok" / the error's class)
+
+
 class ToolRegistry:
-    def __init__(self, tools: list[Tool] | None = None) -> None:
+    def __init__(self, tools: list[Tool] | None = None, *, observe: ToolObserver | None = None) -> None:
         self._tools: dict[str, Tool] = {}
+        self._observe = observe
         for tool in tools or []:
             self.register(tool)
 
@@ -144,12 +148,20 @@ class ToolRegistry:
         tool = prepared.tool
         if prepared.effect and not approved:
             raise ToolDenied(text.SIDE_EFFECT_BEFORE_APPROVAL.format(tool=tool.name, what=prepared.effect))
+        outcome = "cancelled"
         try:
-            return await tool.run(prepared.args, ctx=ctx)
-        except MapleError:  # ToolError, or an adapter's translated error (Slack down: worth a retry)
+            result = await tool.run(prepared.args, ctx=ctx)
+            outcome = "ok"
+            return result
+        except MapleError as exc:  # ToolError, or an adapter's translated error (Slack down: worth a retry)
+            outcome = type(exc).__name__
             raise
         except Exception as exc:  # noqa: BLE001 - a tool's own bug becomes a clear tool failure, not a retry
+            outcome = "ToolFailed"
             raise ToolFailed(text.tool_failed(tool.name)) from exc
+        finally:
+            if self._observe is not None:
+                self._observe(tool.name, tool.server, outcome)
 
 
 def _validated(tool: Tool, raw_args: str | Mapping[str, Any]) -> Any:
