@@ -23,6 +23,7 @@ from handlers.mrkdwn import (
 Block = dict[str, Any]
 APPROVE, EDIT, REJECT = "maple_approve", "maple_edit", "maple_reject"
 EDIT_VIEW, REJECT_VIEW = "maple_edit_view", "maple_reject_view"
+FEEDBACK = "maple_feedback"
 
 
 def section(text: str) -> Block:
@@ -145,7 +146,21 @@ def result_blocks(run: Run) -> list[Block]:
     notes = draft.notes if draft and draft.author.startswith("model:") else []
     if notes and not run.decision:  # unreviewed answers carry their caveats (demo model, no sources…)
         parts.append(say.msg("raw", text=say.Quote(" · ".join(notes), 1000)))
-    return fit([*blocks, context(mrkdwn(say.lines(parts, sep=" · ")))], keep_tail=1)
+    return fit([*blocks, context(mrkdwn(say.lines(parts, sep=" · "))), feedback_block(run)], keep_tail=2)
+
+
+def feedback_block(run: Run) -> Block:
+    """👍 / 👎 under a delivered answer: Slack's feedback buttons in a context-actions block. Each button's value
+    names the run and the vote (``R-…:good``); the click goes to handlers/listeners.py."""
+
+    def button(emoji: str, label: str, vote: str) -> Block:
+        return {"text": {"type": "plain_text", "text": emoji}, "accessibility_label": str(say.msg(label)),
+                "value": f"{run.id}:{vote}"}
+
+    return {"type": "context_actions", "block_id": f"feedback:{run.id}",
+            "elements": [{"type": "feedback_buttons", "action_id": FEEDBACK,
+                          "positive_button": button("👍", "feedback_good_label", "good"),
+                          "negative_button": button("👎", "feedback_bad_label", "bad")}]}
 
 
 def render(view: View) -> tuple[str, list[Block]]:

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 
-from bot.core import intake, review, text
+from bot.core import feedback, intake, review, text
 from bot.core.desk import Desk
 from bot.core.errors import (
     AccessDenied,
@@ -26,10 +26,12 @@ from bot.core.errors import (
 from bot.core.models import Origin
 from bot.core.services import Services
 from bot.core.text import Msg
+from handlers.assistant import build_assistant
 from handlers.blocks import (
     APPROVE,
     EDIT,
     EDIT_VIEW,
+    FEEDBACK,
     PICK,
     REJECT,
     REJECT_VIEW,
@@ -37,12 +39,11 @@ from handlers.blocks import (
     parse_ref,
     reject_modal,
 )
-from handlers.goals import ack_params, answer_in_conversation
+from handlers.goals import MENTION, ack_params, answer_in_conversation, by_a_person
 from handlers.mrkdwn import mrkdwn
 from handlers.schedule_listeners import publish_home, register_schedules
 
 log = logging.getLogger("maple.handlers")
-_MENTION = re.compile(r"^\s*<@[UW][A-Z0-9]+(\|[^>]*)?>[:,]?\s*")
 
 
 class MemberChange(Protocol):
@@ -54,6 +55,7 @@ def register(app: AsyncApp, *, desk: Desk, on_group_change: Callable[[str | None
     """``on_member_change(channel=…, user=…, joined=…)`` keeps cached channel memberships current."""
     svc = desk.svc
     register_schedules(app, desk=desk)
+    app.assistant(build_assistant(desk=desk))  # the assistant pane: its threads are DM threads, taken before on_message
 
     @app.command("/maple")
     async def on_command(ack: AsyncAck, command: dict[str, Any]) -> None:
@@ -64,12 +66,12 @@ def register(app: AsyncApp, *, desk: Desk, on_group_change: Callable[[str | None
 
     @app.event("app_mention")
     async def on_mention(event: dict[str, Any], context: dict[str, Any]) -> None:
-        if _by_a_person(event, context):
+        if by_a_person(event, context):
             await _conversation(desk, event, kind="mention")
 
     @app.event("message")
     async def on_message(event: dict[str, Any], context: dict[str, Any]) -> None:
-        if event.get("channel_type") == "im" and not event.get("subtype") and _by_a_person(event, context):
+        if event.get("channel_type") == "im" and not event.get("subtype") and by_a_person(event, context):
             await _conversation(desk, event, kind="dm")
 
     @app.event("app_home_opened")
@@ -109,10 +111,21 @@ def register(app: AsyncApp, *, desk: Desk, on_group_change: Callable[[str | None
             modal = edit_modal(run) if kind == EDIT else reject_modal(run)
             await client.views_open(trigger_id=body["trigger_id"], view=modal)
         except (AccessDenied, InvalidTransition, InputError, NotFound, StoreUnavailable) as exc:
-            await _refuse(svc, body, _message(exc))
+            await _answer_clicker(svc, body, _message(exc))
         except SlackApiError as exc:  # e.g. expired_trigger_id when Slack was slow to deliver the click
             log.warning("could not open a modal", extra={"run_id": run_id, "error": exc.response.get("error")})
-            await _refuse(svc, body, text.MODAL_FAILED)
+            await _answer_clicker(svc, body, text.MODAL_FAILED)
+
+    @app.action(FEEDBACK)
+    async def on_feedback(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        run_id, _, vote = str(action.get("value", "")).rpartition(":")
+        try:
+            answer = await feedback.give(svc, run_id=run_id, user=body["user"]["id"], vote=vote)
+        except MapleError as exc:
+            log.warning("feedback not recorded", extra={"run_id": run_id, "error": type(exc).__name__})
+            answer = text.FEEDBACK_UNAVAILABLE
+        await _answer_clicker(svc, body, answer)  # to the voter alone
 
     @app.action(re.compile(f"^{PICK}_[a-z0-9_-]+$"))
     async def on_pick(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:
@@ -121,7 +134,7 @@ def register(app: AsyncApp, *, desk: Desk, on_group_change: Callable[[str | None
         try:
             run = await intake.choose(svc, run_id=run_id, user=body["user"]["id"], workflow_id=workflow)
         except (AccessDenied, InvalidTransition, InputError, NotFound, StoreUnavailable) as exc:
-            await _refuse(svc, body, _message(exc))
+            await _answer_clicker(svc, body, _message(exc))
             return
         if body.get("response_url"):
             await respond(text=mrkdwn(text.working_on_it(run.id)), replace_original=True)
@@ -165,28 +178,22 @@ def _message(exc: MapleError) -> Msg:
     return text.as_msg(exc)
 
 
-async def _refuse(svc: Services, body: dict[str, Any], message: Msg) -> None:
+async def _answer_clicker(svc: Services, body: dict[str, Any], message: Msg) -> None:
+    """An ephemeral answer to whoever clicked (a refusal, a thanks), where they clicked."""
     channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
     if not channel:
         return
+    thread_ts = (body.get("container") or {}).get("thread_ts")  # a click on a message in a thread: answer there
     try:
-        await svc.surface.post_ephemeral(channel=channel, user=body["user"]["id"], text=message)
+        await svc.surface.post_ephemeral(channel=channel, user=body["user"]["id"], text=message,
+                                         thread_ts=thread_ts if isinstance(thread_ts, str) else None)
     except MapleError:
-        log.warning("could not post refusal")
-
-
-def _by_a_person(event: dict[str, Any], context: dict[str, Any]) -> bool:
-    """Written by a person: not by a bot or an app (``bot_id``, ``bot_profile``, subtype ``bot_message``), and not
-    by Maple's own bot user."""
-    if event.get("bot_id") or event.get("bot_profile") or event.get("subtype") == "bot_message":
-        return False
-    user = event.get("user")
-    return bool(user) and user != context.get("bot_user_id")
+        log.warning("could not answer a click")
 
 
 async def _conversation(desk: Desk, event: dict[str, Any], *, kind: str) -> None:
     said = event.get("text") or ""  # a message of attachments or files only has no text
-    raw = _MENTION.sub("", said, count=1) if kind == "mention" else said
+    raw = MENTION.sub("", said, count=1) if kind == "mention" else said
     origin = Origin(kind=kind, channel=event.get("channel", ""),  # type: ignore[arg-type]
                     thread_ts=event.get("thread_ts") or event.get("ts"), team=event.get("team"),
                     in_thread=bool(event.get("thread_ts")))

@@ -34,6 +34,8 @@ def parse(raw: str) -> Command:
         return Command("workflows")
     if word == "sources" and not rest:
         return Command("sources")
+    if word == "status" and not rest:
+        return Command("status")  # for admins: feedback per workflow and model
     if word in {"status", "audit"}:
         match = _RUN_ID.search(rest.upper())
         if match and looks_like_run_id(match.group(0)):

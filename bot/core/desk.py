@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from bot.core import commands, intake, text
+from bot.core import commands, feedback, intake, text
 from bot.core.classify import Classifier
 from bot.core.errors import AccessDenied, InputError, MapleError, NotFound, StoreUnavailable
 from bot.core.knowledge import sources
@@ -61,6 +61,8 @@ class Desk:
         if cmd.kind == "sources":
             return Answer(await sources(self.svc, user))
         if cmd.kind == "status":
+            if not cmd.run_id:
+                return Answer(await feedback.report(self.svc, user))
             return Answer(await self.status(user, cmd.run_id))
         if cmd.kind == "audit":
             return Answer(await self.audit(user, cmd.run_id))
@@ -120,6 +122,17 @@ class Desk:
                 pending.append(_run_line(run))
         mine = [_run_line(run) for run in reversed(recent) if run.requester == user]
         return pending[:limit], mine[:limit]
+
+    async def suggestions(self, user: str, *, limit: int = 4) -> list[tuple[str, str]]:
+        """Suggested prompts for the assistant pane, as (title, goal): the first example of each workflow this
+        person may run, in the config's order — never a workflow they may not run."""
+        found: list[tuple[str, str]] = []
+        for wf in self.svc.spec.workflows:
+            if len(found) >= limit:
+                break
+            if wf.examples and await self.svc.access.may_run(user, wf):
+                found.append((wf.label, wf.examples[0]))
+        return found
 
     async def workflows(self, user: str) -> Msg:
         mine = [text.msg("workflow_line", title=wf.label, id=wf.id, description=wf.description)

@@ -54,6 +54,8 @@ class Origin(Model):
     schedule: str | None = None  # a schedule's firing: its id, and the period it covers (Slack ts, seconds)
     since: float | None = None
     until: float | None = None
+    pane: bool = False  # the assistant pane's thread (a DM thread): Maple shows a status while it works there
+    context_channel: str | None = None  # the channel the person was viewing when they asked from the pane
 
 
 class DraftVersion(Model):

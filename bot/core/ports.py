@@ -184,6 +184,11 @@ class Surface(ABC):
     @abstractmethod
     async def post_ephemeral(self, *, channel: str, user: str, text: Msg, thread_ts: str | None = None) -> None: ...
 
+    async def set_status(self, *, channel: str, thread_ts: str, status: Msg | None) -> None:
+        """Show what Maple is doing in an assistant-pane thread ("is drafting…"); ``None`` clears it. Cosmetic:
+        a surface without a pane does nothing, and a failure is never a reason to fail a run."""
+        return None
+
 
 class AuditLog(ABC):
     """The tamper-evident audit trail (see bot/core/audit.py). Every adapter seals events with
@@ -357,3 +362,27 @@ class Retriever(Lifecycle, ABC):
 
     @abstractmethod
     async def describe(self, collections: Sequence[str]) -> list[CollectionInfo]: ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class Tally:
+    """Votes on delivered answers of one workflow by one model."""
+
+    workflow: str
+    model: str
+    up: int = 0
+    down: int = 0
+
+
+class FeedbackLedger(ABC):
+    """👍 / 👎 on delivered answers, shared by every Maple process: one vote per person per run, counted per
+    workflow and model."""
+
+    @abstractmethod
+    async def vote(self, *, run_id: str, user: str, workflow: str, model: str, positive: bool) -> bool:
+        """Record a vote and count it, atomically; False — and nothing counted — when this person already voted on
+        this run. Raise StoreUnavailable when the ledger cannot be reached."""
+
+    @abstractmethod
+    async def tallies(self) -> list[Tally]:
+        """Every (workflow, model) that has votes, sorted by workflow then model."""

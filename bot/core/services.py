@@ -11,7 +11,17 @@ from bot.core.access import Access
 from bot.core.errors import ConflictError, MapleError
 from bot.core.levels import Sensitivity
 from bot.core.models import Job, PlannedCall, Run, ToolCall
-from bot.core.ports import AuditLog, Clock, JobQueue, RateLimiter, Retriever, RunStore, Surface, UsageLedger
+from bot.core.ports import (
+    AuditLog,
+    Clock,
+    FeedbackLedger,
+    JobQueue,
+    RateLimiter,
+    Retriever,
+    RunStore,
+    Surface,
+    UsageLedger,
+)
 from bot.core.router import Router
 from bot.core.spec import MapleSpec, StepSpec
 from bot.core.tools.fence import fenced
@@ -87,6 +97,7 @@ class Services:
     tools: ToolCaller | None = None
     limiter: RateLimiter | None = None
     knowledge: Retriever | None = None
+    feedback: FeedbackLedger | None = None
 
     def assessment(self, text: str) -> tuple[Sensitivity, dict[str, int]]:
         return (self.assess or no_assessment(self.spec.sensitivity.default))(text)

@@ -323,6 +323,25 @@ EN: dict[str, str] = {
     "sources_none": "There are no document collections you may read. Ask a Maple admin for access.",
     "sources_unavailable": "The knowledge base cannot be read right now; please try again in a minute.",
     "a_collection": "the {name} collection",
+    # The assistant pane
+    "pane_greeting": ("Hi {user}! Tell me a goal and I'll pick the workflow, route it and, where it needs one, get "
+                      "it reviewed — the same as `/maple`. Here are some things you may ask:"),
+    "pane_greeting_none": ("Hi {user}! You don't have access to any Maple workflow yet. Ask a Maple admin to add "
+                           "you to a role."),
+    "pane_prompts_title": "Things you may ask Maple",
+    "pane_thinking": "is reading your goal…",
+    "pane_working": "is working on {run}…",
+    # Feedback on delivered answers
+    "feedback_good_label": "This answer was helpful",
+    "feedback_bad_label": "This answer was not helpful",
+    "feedback_thanks": "Thanks — your {vote} on run {run} is recorded.",
+    "feedback_again": "You already gave feedback on run {run}; it was recorded once.",
+    "feedback_denied": "You can only give feedback on a result you may see.",
+    "feedback_not_delivered": "Feedback is for delivered results; run {run} is {state}.",
+    "feedback_head": "*Feedback on delivered answers* (👍 / 👎, per workflow and model):",
+    "feedback_line": "• {workflow} · {model}: 👍 {up} · 👎 {down}",
+    "feedback_none": "No feedback on delivered answers yet.",
+    "feedback_unavailable": "Feedback counts cannot be read right now; please try again in a minute.",
 }
 
 
@@ -351,6 +370,19 @@ NO_REVIEWERS = msg("no_reviewers")
 GAVE_UP = msg("gave_up")
 FOREIGN_WORKSPACE = msg("foreign_workspace")
 WORKSPACE_UNKNOWN = msg("workspace_unknown")
+PANE_PROMPTS_TITLE = msg("pane_prompts_title")
+PANE_THINKING = msg("pane_thinking")
+FEEDBACK_DENIED = msg("feedback_denied")
+FEEDBACK_NONE = msg("feedback_none")
+FEEDBACK_UNAVAILABLE = msg("feedback_unavailable")
+
+
+def pane_greeting(user: str, *, any_workflow: bool) -> Msg:
+    return msg("pane_greeting" if any_workflow else "pane_greeting_none", user=User(user))
+
+
+def pane_working(run_id: str) -> Msg:
+    return msg("pane_working", run=run_id)
 
 
 def working_on_it(run_id: str) -> Msg:

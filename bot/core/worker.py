@@ -77,6 +77,18 @@ async def _ack_in_thread(svc: Services, run: Run) -> Run:
     return run
 
 
+async def _pane_status(svc: Services, run: Run) -> None:
+    """In the assistant pane, show that Maple is working (after its ack, which clears a status; Slack clears this
+    one with Maple's next message in the thread). Cosmetic: a failure is logged, never a reason to fail the run."""
+    if not run.origin.pane or not run.origin.thread_ts:
+        return
+    try:
+        await svc.surface.set_status(channel=run.origin.channel, thread_ts=run.origin.thread_ts,
+                                     status=text.pane_working(run.id))
+    except SurfaceError as exc:
+        log.warning("could not set the pane's status", extra={"run_id": run.id, "error": type(exc).__name__})
+
+
 async def _clarify(svc: Services, run: Run) -> None:
     """A goal the local stage could not place: ask a (cleared) model, else ask the requester with buttons."""
     if run.workflow or run.terminal:
@@ -132,6 +144,7 @@ async def _draft(svc: Services, run: Run) -> None:
                          attrs={"maple.workflow": run.workflow, "maple.origin": run.origin.kind})
     run = await _ack_in_thread(svc, run)
     if run.state in (RunState.QUEUED, RunState.DRAFTING):
+        await _pane_status(svc, run)
         await svc.surface.check_member(channel=run.origin.channel)  # fail before anyone reviews undeliverable work
         try:
             run = await produce_draft(svc, run)

@@ -176,7 +176,7 @@ class ToolBox:
                 return "calculator", {"expression": expression}
             raise ToolFailed(text.NO_CALCULATION)
         if name == "slack_history":
-            channel = channel_in(goal) or run.origin.channel
+            channel = channel_in(goal) or run.origin.context_channel or run.origin.channel
             thread = run.origin.thread_ts if channel == run.origin.channel and run.origin.in_thread else None
             if run.origin.since is not None and run.origin.until is not None:  # a schedule's period
                 return "slack_history", {"channel": channel, "oldest": f"{run.origin.since:.6f}",
