@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.core import text as say
+from bot.core.followups import revision_of
 from bot.core.knowledge import cited
 from bot.core.models import Run
 from bot.core.ports import View
@@ -70,6 +71,8 @@ def review_blocks(run: Run, *, banner: Msg | None, buttons: bool) -> list[Block]
     blocks += source_blocks(run)
     if notes:
         blocks.append(context(escape_within(" · ".join(notes), SECTION_LIMIT - 100)))
+    if (changed := revised_line(run)) is not None:
+        blocks.append(context(mrkdwn(changed)))
     if run.approvals and run.state.value == "in_review":
         who = say.lines([say.msg("raw", text=say.User(u)) for u in run.approvals[:20]], sep=", ")
         blocks.append(context(mrkdwn(say.msg("approvals_progress", who=who, count=len(run.approvals),
@@ -84,6 +87,17 @@ def review_blocks(run: Run, *, banner: Msg | None, buttons: bool) -> list[Block]
             _button("Reject", REJECT, ref, "danger"),
         ]})
     return fit(blocks, keep_tail=2 if buttons or banner else 0)
+
+
+def revised_line(run: Run) -> Msg | None:
+    """What changed, when the draft is a revision after a follow-up: who asked, what, and the length before and
+    after (the previous version is kept on the run)."""
+    asked = revision_of(run)
+    if asked is None or run.draft is None:
+        return None
+    before = next((d.text for d in run.drafts if d.version == asked.version), "")
+    return say.msg("review_revised", version=run.draft_version, user=say.User(asked.by),
+                   asked=say.Quote(asked.text, 300), before=len(before.split()), after=len(run.draft.text.split()))
 
 
 def run_ref(run: Run) -> str:

@@ -10,9 +10,16 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from bot.core import commands, feedback, intake, text
+from bot.core import commands, feedback, followups, intake, text
 from bot.core.classify import Classifier
-from bot.core.errors import AccessDenied, InputError, MapleError, NotFound, StoreUnavailable
+from bot.core.errors import (
+    AccessDenied,
+    InputError,
+    InvalidTransition,
+    MapleError,
+    NotFound,
+    StoreUnavailable,
+)
 from bot.core.knowledge import sources
 from bot.core.models import Origin, Run, RunState
 from bot.core.schedule_desk import ScheduleDesk, ScheduleRow
@@ -86,6 +93,14 @@ class Desk:
 
     async def _goal(self, *, user: str, origin: Origin, goal: str) -> Answer:
         intake.check_goal(self.svc, goal)
+        revising = await followups.open_in_thread(self.svc, origin)
+        if revising is not None:  # a reply in the thread of a draft in review: a new version of that run
+            try:
+                run = await followups.revise(self.svc, run=revising, user=user, instruction=goal)
+            except InvalidTransition as exc:
+                return Answer(text.as_msg(exc))
+            return Answer(text.msg("revising", run=run.id, version=run.draft_version + 1), run_id=run.id,
+                          private=origin.kind != "dm")
         roles = await self.svc.access.roles_of(user)  # resolved once per request
         if not roles:
             return Answer(text.NOT_ALLOWED_ANY)

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from bot.core import budget, knowledge, text
 from bot.core.digest import condense
 from bot.core.errors import ModelResponseError, NoEligibleModel, PolicyViolation, ToolError
+from bot.core.followups import asked
 from bot.core.levels import Sensitivity
 from bot.core.models import (
     Audience,
@@ -89,8 +90,8 @@ def build_messages(step: StepSpec, work: Work) -> list[ChatMessage]:
     if work.passages:  # retrieved text is fenced, under a rule that it is data
         nonce = knowledge.new_nonce()
         return [ChatMessage(role="system", content=knowledge.system_prompt(step.prompt or DEFAULT_PROMPT, nonce)),
-                ChatMessage(role="user", content=knowledge.fenced(work.run.goal, work.passages, nonce=nonce))]
-    user = work.run.goal
+                ChatMessage(role="user", content=knowledge.fenced(asked(work.run), work.passages, nonce=nonce))]
+    user = asked(work.run)
     if work.context:
         joined = "\n\n".join(work.context)[:CONTEXT_LIMIT]
         user = f"{work.run.goal}\n\n--- context ---\n{joined}"
@@ -105,7 +106,7 @@ async def produce_draft(svc: Services, run: Run) -> Run:
         transition(r, RunState.DRAFTING)
 
     run = await svc.mutate(run.id, to_drafting)
-    level, hits = svc.assessment(run.goal)
+    level, hits = svc.assessment(asked(run))  # a revision: the previous draft and the follow-ups too
     work = Work(run=run, workflow=svc.spec.workflow(run.workflow), level=level, hits=dict(hits),
                 audience=run.audience)
     await svc.record("sensitivity.assessed", run, attrs={"maple.sensitivity.level": level.label,
@@ -332,7 +333,7 @@ def _accept(svc: Services, work: Work) -> Callable[[Run], None]:
             return
         r.drafts.append(draft)
         r.routes.extend(work.routes)
-        r.sensitivity = work.level
+        r.sensitivity = max(r.sensitivity, work.level) if r.followups else work.level  # a revision never lowers it
         r.sensitivity_hits = dict(work.hits)
         r.audience = work.audience
         r.citations = _citations(work)

@@ -89,6 +89,15 @@ class Audience(Model):
         return self.members is None or set(users) <= set(self.members)
 
 
+class FollowUp(Model):
+    """A reply in the thread of a draft in review, asking for a new version (bot/core/followups.py)."""
+
+    by: str
+    text: str
+    at: datetime
+    version: int  # the draft version it revised
+
+
 class AuditIntent(Model):
     """An audit event written on the run together with the change it records, appended afterwards (with
     ``id`` as its idempotency key, so appending it twice after a crash records it once)."""
@@ -197,6 +206,7 @@ class Run(Model):
     audience: Audience = Field(default_factory=Audience)
     outbox: list[AuditIntent] = Field(default_factory=list)
     calls: list[PlannedCall] = Field(default_factory=list)
+    followups: list[FollowUp] = Field(default_factory=list)
 
     @property
     def draft(self) -> DraftVersion | None:

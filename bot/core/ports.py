@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Literal, NamedTuple, Self, TypeVar
 
@@ -89,6 +89,13 @@ class RunStore(Lifecycle, ABC):
 
     @abstractmethod
     async def ping(self) -> bool: ...
+
+    async def latest_in_thread(self, *, channel: str, thread_ts: str) -> Run | None:
+        """The newest run started in this thread (follow-ups). This default reads the last week's runs; the Redis
+        store keeps an index by thread instead."""
+        recent = await self.since(datetime.now(UTC) - timedelta(days=7), limit=5000)
+        return next((r for r in reversed(recent)
+                     if r.origin.channel == channel and r.origin.thread_ts == thread_ts), None)
 
 
 class JobQueue(Lifecycle, ABC):

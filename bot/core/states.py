@@ -9,7 +9,7 @@ S = RunState
 ALLOWED: dict[RunState, frozenset[RunState]] = {
     S.QUEUED: frozenset({S.DRAFTING, S.FAILED, S.REFUSED}),
     S.DRAFTING: frozenset({S.DRAFTING, S.IN_REVIEW, S.APPROVED, S.FAILED, S.REFUSED}),
-    S.IN_REVIEW: frozenset({S.IN_REVIEW, S.APPROVED, S.REJECTED, S.FAILED}),
+    S.IN_REVIEW: frozenset({S.IN_REVIEW, S.APPROVED, S.REJECTED, S.FAILED, S.DRAFTING}),  # drafting: a follow-up
     S.APPROVED: frozenset({S.DELIVERED, S.FAILED}),
     S.REJECTED: frozenset(),
     S.DELIVERED: frozenset(),

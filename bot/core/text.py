@@ -331,6 +331,10 @@ EN: dict[str, str] = {
     "pane_prompts_title": "Things you may ask Maple",
     "pane_thinking": "is reading your goal…",
     "pane_working": "is working on {run}…",
+    # Follow-ups
+    "revising": "Revising run {run} as version {version}; the reviewers will see what changed.",
+    "followups_max": "This draft already had {count} follow-ups; ask again with a new goal instead.",
+    "review_revised": "_Version {version}, revised after a follow-up from {user}: {asked} — {before} → {after} words._",
     # Feedback on delivered answers
     "feedback_good_label": "This answer was helpful",
     "feedback_bad_label": "This answer was not helpful",
