@@ -54,6 +54,7 @@ from integrations.openai_model import OpenAICompatibleModel
 from integrations.redis_conn import PoolSize, check_topology, connect
 from integrations.redis_controls import RedisControls
 from integrations.redis_deliveries import RedisDeliveries
+from integrations.redis_feedback import RedisFeedback
 from integrations.redis_limits import RedisRateLimiter
 from integrations.redis_queue import RedisJobQueue
 from integrations.redis_schedules import RedisScheduleStore
@@ -334,7 +335,7 @@ def build(
                    clock=clock, ledger=ledger, assess=assessor(spec.sensitivity),
                    tools=build_tools(spec, client, compute, ops=ops, audit=audit, mcp=mcp),
                    limiter=RedisRateLimiter(redis=r, prefix=settings.redis_prefix), knowledge=knowledge,
-                   controls=controls)
+                   controls=controls, feedback=RedisFeedback(redis=r, prefix=settings.redis_prefix))
     bolt = AsyncApp(signing_secret=signing, client=client, process_before_response=True,
                     request_verification_enabled=False, logger=logging.getLogger("maple.bolt"))
     classifier = Classifier(spec.workflows)

@@ -6,6 +6,7 @@ from typing import Any
 
 from bot.core import text as say
 from bot.core.access import edited_last_by
+from bot.core.followups import revision_of
 from bot.core.home import HomeRuns
 from bot.core.knowledge import cited
 from bot.core.models import Run
@@ -26,6 +27,7 @@ from handlers.mrkdwn import mrkdwn as show_msg
 Block = dict[str, Any]
 APPROVE, EDIT, REJECT = "maple_approve", "maple_edit", "maple_reject"
 EDIT_VIEW, REJECT_VIEW = "maple_edit_view", "maple_reject_view"
+FEEDBACK = "maple_feedback"
 
 
 def section(text: str) -> Block:
@@ -74,6 +76,8 @@ def review_blocks(run: Run, *, banner: Msg | None, buttons: bool, viewer: str | 
     blocks += source_blocks(run)
     if notes:
         blocks.append(context(escape_within(" · ".join(notes), SECTION_LIMIT - 100)))
+    if (changed := revised_line(run)) is not None:
+        blocks.append(context(mrkdwn(changed)))
     tail: list[Block] = [{"type": "divider"}, context(mrkdwn(say.msg(
         "review_details", workflow=say.Quote(run.workflow, 100), model=_model_line(run), run=run.id)))]
     if run.approvals and run.state.value == "in_review":
@@ -148,6 +152,17 @@ def stuck_blocks(run: Run, message: Msg) -> list[Block]:
         _button(str(say.msg("button_cancel_run")), CANCEL, run.id, "danger")]}]
 
 
+def revised_line(run: Run) -> Msg | None:
+    """What changed, when the draft is a revision after a follow-up: who asked, what, and the length before and
+    after (the previous version is kept on the run)."""
+    asked = revision_of(run)
+    if asked is None or run.draft is None:
+        return None
+    before = next((d.text for d in run.drafts if d.version == asked.version), "")
+    return say.msg("review_revised", version=run.draft_version, user=say.User(asked.by),
+                   asked=say.Quote(asked.text, 300), before=len(before.split()), after=len(run.draft.text.split()))
+
+
 def run_ref(run: Run) -> str:
     """What a review button or modal carries: the run and the draft version the reviewer is looking at."""
     return f"{run.id}:{run.draft_version}"
@@ -206,7 +221,20 @@ def result_blocks(run: Run) -> list[Block]:
     parts = [say.msg("footer_requested", user=say.User(run.requester), run=run.id)]
     if run.decision:
         parts.append(say.msg("footer_approved", user=say.User(run.decision.by)))
-    return fit([*blocks, context(mrkdwn(say.lines(parts, sep=" · ")))], keep_tail=1)
+    return fit([*blocks, context(mrkdwn(say.lines(parts, sep=" · "))), feedback_block(run)], keep_tail=2)
+
+def feedback_block(run: Run) -> Block:
+    """👍 / 👎 under a delivered answer: Slack's feedback buttons in a context-actions block. Each button's value
+    names the run and the vote (``R-…:good``); the click goes to handlers/listeners.py."""
+
+    def button(emoji: str, label: str, vote: str) -> Block:
+        return {"text": {"type": "plain_text", "text": emoji}, "accessibility_label": str(say.msg(label)),
+                "value": f"{run.id}:{vote}"}
+
+    return {"type": "context_actions", "block_id": f"feedback:{run.id}",
+            "elements": [{"type": "feedback_buttons", "action_id": FEEDBACK,
+                          "positive_button": button("👍", "feedback_good_label", "good"),
+                          "negative_button": button("👎", "feedback_bad_label", "bad")}]}
 
 
 def unreviewed_label(run: Run) -> list[Block]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from bot.core.desk import Answer, Desk
@@ -14,6 +15,16 @@ from handlers.mrkdwn import MESSAGE_BLOCK_LIMIT, SECTION_LIMIT, mrkdwn, split_te
 from handlers.schedule_blocks import schedule_blocks
 
 log = logging.getLogger("maple.goals")
+MENTION = re.compile(r"^\s*<@[UW][A-Z0-9]+(\|[^>]*)?>[:,]?\s*")
+
+
+def by_a_person(event: dict[str, Any], context: dict[str, Any]) -> bool:
+    """Written by a person: not by a bot or an app (``bot_id``, ``bot_profile``, subtype ``bot_message``), and not
+    by Maple's own bot user."""
+    if event.get("bot_id") or event.get("bot_profile") or event.get("subtype") == "bot_message":
+        return False
+    user = event.get("user")
+    return bool(user) and user != context.get("bot_user_id")
 
 
 def ack_params(answer: Answer) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 
-from bot.core import intake, review, reviewers, text
+from bot.core import feedback, intake, review, reviewers, text
 from bot.core.desk import Desk, working
 from bot.core.errors import (
     AccessDenied,
@@ -25,12 +25,14 @@ from bot.core.errors import (
 )
 from bot.core.models import Origin
 from bot.core.text import Msg
+from handlers.assistant import build_assistant
 from handlers.blocks import (
     APPROVE,
     CANCEL,
     DISMISS,
     EDIT,
     EDIT_VIEW,
+    FEEDBACK,
     PICK,
     REJECT,
     REJECT_VIEW,
@@ -42,12 +44,11 @@ from handlers.blocks import (
     reject_modal,
     revise_modal,
 )
-from handlers.goals import ack_params, answer_in_conversation
+from handlers.goals import MENTION, ack_params, answer_in_conversation, by_a_person
 from handlers.mrkdwn import mrkdwn
 from handlers.schedule_listeners import publish_home, register_schedules
 
 log = logging.getLogger("maple.handlers")
-_MENTION = re.compile(r"^\s*<@[UW][A-Z0-9]+(\|[^>]*)?>[:,]?\s*")
 
 
 class MemberChange(Protocol):
@@ -59,6 +60,7 @@ def register(app: AsyncApp, *, desk: Desk, on_group_change: Callable[[str | None
     """``on_member_change(channel=…, user=…, joined=…)`` keeps cached channel memberships current."""
     svc = desk.svc
     register_schedules(app, desk=desk)
+    app.assistant(build_assistant(desk=desk))  # the assistant pane: its threads are DM threads, taken before on_message
 
     @app.command("/maple")
     async def on_command(ack: AsyncAck, command: dict[str, Any]) -> None:
@@ -69,12 +71,12 @@ def register(app: AsyncApp, *, desk: Desk, on_group_change: Callable[[str | None
 
     @app.event("app_mention")
     async def on_mention(event: dict[str, Any], context: dict[str, Any]) -> None:
-        if _by_a_person(event, context):
+        if by_a_person(event, context):
             await _conversation(desk, event, kind="mention")
 
     @app.event("message")
     async def on_message(event: dict[str, Any], context: dict[str, Any]) -> None:
-        if event.get("channel_type") == "im" and not event.get("subtype") and _by_a_person(event, context):
+        if event.get("channel_type") == "im" and not event.get("subtype") and by_a_person(event, context):
             await _conversation(desk, event, kind="dm")
 
     @app.event("app_home_opened")
@@ -168,6 +170,17 @@ def register(app: AsyncApp, *, desk: Desk, on_group_change: Callable[[str | None
         await _submit_view(ack, "goal", lambda: intake.revise(svc, run_id=run_id, user=body["user"]["id"],
                                                              goal=goal))
 
+    @app.action(FEEDBACK)
+    async def on_feedback(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        run_id, _, vote = str(action.get("value", "")).rpartition(":")
+        try:
+            answer = await feedback.give(svc, run_id=run_id, user=body["user"]["id"], vote=vote)
+        except MapleError as exc:
+            log.warning("feedback not recorded", extra={"run_id": run_id, "error": type(exc).__name__})
+            answer = text.FEEDBACK_UNAVAILABLE
+        await _tell(desk, body, answer)  # to the voter alone
+
     @app.action(re.compile(f"^{PICK}_[a-z0-9_-]+$"))
     async def on_pick(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:
         await ack()
@@ -233,29 +246,23 @@ def _message(exc: MapleError) -> Msg:
 
 
 async def _tell(desk: Desk, body: dict[str, Any], message: Msg) -> None:
+    """An ephemeral answer to whoever clicked (a refusal, a thanks), where they clicked, in their language."""
     channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
     if not channel:
         return
     user = body["user"]["id"]
     said = text.in_language(message, await desk.language(user))
+    thread_ts = (body.get("container") or {}).get("thread_ts")  # a click on a message in a thread: answer there
     try:
-        await desk.svc.surface.post_ephemeral(channel=channel, user=user, text=said)
+        await desk.svc.surface.post_ephemeral(channel=channel, user=user, text=said,
+                                              thread_ts=thread_ts if isinstance(thread_ts, str) else None)
     except MapleError:
-        log.warning("could not post refusal")
-
-
-def _by_a_person(event: dict[str, Any], context: dict[str, Any]) -> bool:
-    """Written by a person: not by a bot or an app (``bot_id``, ``bot_profile``, subtype ``bot_message``), and not
-    by Maple's own bot user."""
-    if event.get("bot_id") or event.get("bot_profile") or event.get("subtype") == "bot_message":
-        return False
-    user = event.get("user")
-    return bool(user) and user != context.get("bot_user_id")
+        log.warning("could not answer a click")
 
 
 async def _conversation(desk: Desk, event: dict[str, Any], *, kind: str) -> None:
     said = event.get("text") or ""  # a message of attachments or files only has no text
-    raw = _MENTION.sub("", said, count=1) if kind == "mention" else said
+    raw = MENTION.sub("", said, count=1) if kind == "mention" else said
     origin = Origin(kind=kind, channel=event.get("channel", ""),  # type: ignore[arg-type]
                     thread_ts=event.get("thread_ts") or event.get("ts"), team=event.get("team"),
                     in_thread=bool(event.get("thread_ts")))

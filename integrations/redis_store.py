@@ -4,19 +4,22 @@ can enqueue a job in the same atomic step (into the queue of ``integrations.redi
 from __future__ import annotations
 
 import json
+import logging
 from datetime import datetime
 from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from bot.core.errors import ConflictError, NotFound
+from bot.core.errors import ConflictError, NotFound, StoreUnavailable
 from bot.core.models import Job, Run
 from bot.core.ports import RunStore
 from integrations.redis_conn import as_text, guarded
 from integrations.redis_queue import PRELUDE, lane
 
 __all__ = ["RedisRunStore", "as_text", "guarded"]
+log = logging.getLogger("maple.store")
+THREAD_TTL = 7 * 86400  # runs that never expire: their threads are followed up for a week
 
 # KEYS: run hash, the runs index. ARGV: prefix, expected version ("" = must not exist), new version, document,
 # ttl, job ("" = none), the job's lane, run id, created (epoch s)
@@ -88,7 +91,26 @@ class RedisRunStore(RunStore):
         raise ConflictError(f"run {run.id} changed concurrently")
 
     async def create(self, run: Run, *, job: Job | None = None) -> Run:
-        return await self._write(run.model_copy(update={"version": 0}), expected="", job=job)
+        created = await self._write(run.model_copy(update={"version": 0}), expected="", job=job)
+        if run.origin.thread_ts:  # the thread index follow-ups are found by; a lookup aid, not the run
+            try:
+                await guarded(lambda: self._r.set(self._thread_key(run.origin.channel, run.origin.thread_ts or ""),
+                                                  run.id, ex=self._ttl or THREAD_TTL))
+            except StoreUnavailable:
+                log.warning("thread index not written: a follow-up there starts a new run", extra={"run_id": run.id})
+        return created
+
+    def _thread_key(self, channel: str, thread_ts: str) -> str:
+        return f"{self._prefix}thread:{channel}:{thread_ts}"
+
+    async def latest_in_thread(self, *, channel: str, thread_ts: str) -> Run | None:
+        run_id = await guarded(lambda: self._r.get(self._thread_key(channel, thread_ts)))
+        if run_id is None:
+            return None
+        try:
+            return await self.get(as_text(run_id))
+        except NotFound:
+            return None
 
     async def save(self, run: Run, *, job: Job | None = None) -> Run:
         return await self._write(run, expected=str(run.version), job=job)

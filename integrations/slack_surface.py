@@ -33,6 +33,7 @@ from bot.core.errors import NotInChannel, SurfaceError, SurfaceUnavailable
 from bot.core.ports import Directory, MessageRef, Place, Surface, View
 from bot.core.spec import TenantsSpec
 from bot.core.tenancy import Installed, Tenancy
+from bot.core.text import Msg
 from bot.core.tools.history import ChannelReader, HistoryMessage, SourceKind
 from integrations import metrics
 from integrations.slack_lookups import Lookups
@@ -243,6 +244,11 @@ class SlackSurface(Surface, Directory):
         if thread_ts:
             params["thread_ts"] = thread_ts
         await call(self._client, "chat.postEphemeral", channel, **params)
+
+    async def set_status(self, *, channel: str, thread_ts: str, status: Msg | None) -> None:
+        """``assistant.threads.setStatus``: plain text (Slack shows it after the app's name); "" clears it."""
+        await call(self._client, "assistant.threads.setStatus", channel_id=channel, thread_ts=thread_ts,
+                   status=str(status) if status is not None else "")
 
     async def group_members(self, group_id: str) -> frozenset[str]:
         return await self._groups.get(group_id, wait=None) or frozenset()  # fail closed: no answer, no access

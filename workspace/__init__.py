@@ -1,6 +1,7 @@
 """Maple's local workspace: a stand-in for Slack (a Web API, signed requests to Maple, and a page at ``/``)
 for trying Maple without a Slack app, and the fake Slack server of the scenario and browser tests."""
 
+from workspace import pane as _pane  # noqa: F401 - registers the assistant.threads.* methods
 from workspace.server import Workspace, build_workspace
 from workspace.signer import Reply, signature, signed_headers
 from workspace.state import (

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 BLOCK_TYPES = {"section", "header", "context", "divider", "actions", "input", "image", "rich_text", "markdown",
-               "file", "video"}
+               "file", "video", "context_actions"}
 TEXT_TYPES = {"plain_text", "mrkdwn"}
 
 
@@ -76,9 +76,37 @@ def _block(block: Any, where: str) -> list[str]:
         else:
             for i, item in enumerate(elements):
                 problems += _element(item, f"{where}/elements/{i}")
+    elif kind == "context_actions":
+        problems += _context_actions(block.get("elements"), where)
     elif kind == "input":
         problems += _text(block.get("label"), f"{where}/label", limit=2000, plain=True)
         problems += _element(block.get("element"), f"{where}/element")
+    return problems
+
+
+def _context_actions(elements: Any, where: str) -> list[str]:
+    """Feedback buttons and icon buttons only, at most 5 (Slack's context-actions block)."""
+    if not isinstance(elements, list) or not 0 < len(elements) <= 5:
+        return [f"must have 1 to 5 elements [json-pointer:{where}/elements]"]
+    problems: list[str] = []
+    for i, item in enumerate(elements):
+        at = f"{where}/elements/{i}"
+        kind = item.get("type") if isinstance(item, dict) else None
+        if kind == "icon_button":
+            problems += _text(item.get("text"), f"{at}/text", limit=75, plain=True)
+        elif kind == "feedback_buttons":
+            for side in ("positive_button", "negative_button"):
+                button = item.get(side)
+                if not isinstance(button, dict):
+                    problems.append(f"must provide {side} [json-pointer:{at}/{side}]")
+                    continue
+                problems += _text(button.get("text"), f"{at}/{side}/text", limit=75, plain=True)
+                if not isinstance(button.get("value"), str) or not 0 < len(button["value"]) <= 2000:
+                    problems.append(f"must be 1 to 2000 characters [json-pointer:{at}/{side}/value]")
+                if len(str(button.get("accessibility_label", ""))) > 75:
+                    problems.append(f"must be less than 76 characters [json-pointer:{at}/{side}/accessibility_label]")
+        else:
+            problems.append(f"must be feedback_buttons or icon_button [json-pointer:{at}/type]")
     return problems
 
 

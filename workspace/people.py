@@ -132,11 +132,11 @@ class People:
             raise LookupError(f"no message with ts {message_ts}")
         return found[0], found[1], False
 
-    async def click(self, user: str, message_ts: str, action_id: str) -> Reply:
+    async def click(self, user: str, message_ts: str, action_id: str, *, value: str | None = None) -> Reply:
         """Click a button of a message (or of an ephemeral message) as ``user``. Visibility is not checked:
         a test may click as anyone, as a forged request could."""
         channel, message, ephemeral = self._locate(message_ts)
-        action = find_action(message.get("blocks") or [], action_id)
+        action = find_action(message.get("blocks") or [], action_id, value=value)
         target = ResponseTarget(user=user, channel=channel, message_ts=message_ts, ephemeral=ephemeral)
         where = self.state.channels[channel]
         payload: dict[str, Any] = {
@@ -289,9 +289,17 @@ def _event(kind: str, message: Message, channel: str) -> dict[str, Any]:
     return event
 
 
-def find_action(blocks: list[Any], action_id: str) -> dict[str, Any]:
-    """The block_actions ``actions`` entry for the button ``action_id`` among ``blocks``."""
+def find_action(blocks: list[Any], action_id: str, *, value: str | None = None) -> dict[str, Any]:
+    """The block_actions ``actions`` entry for the button ``action_id`` among ``blocks`` — for feedback buttons,
+    the one whose value is ``value`` (the positive one by default), sent as Slack sends it."""
     for index, block in enumerate(blocks):
+        for element in block.get("elements") or [] if block.get("type") == "context_actions" else []:
+            if element.get("type") == "feedback_buttons" and element.get("action_id") == action_id:
+                sides = [element.get("positive_button") or {}, element.get("negative_button") or {}]
+                chosen = next((b for b in sides if value is not None and b.get("value") == value), sides[0])
+                return {"action_id": action_id, "block_id": block.get("block_id") or f"b{index}",
+                        "type": "feedback_buttons", "value": chosen.get("value"), "text": chosen.get("text"),
+                        "action_ts": f"{time.time():.6f}"}
         elements = list(block.get("elements") or []) if block.get("type") == "actions" else []
         if block.get("type") == "section" and isinstance(block.get("accessory"), dict):
             elements.append(block["accessory"])

@@ -133,6 +133,7 @@ class WorkspaceState:
         self.homes: dict[str, str] = {}
         self.triggers: dict[str, Trigger] = {}
         self.responses: dict[str, ResponseTarget] = {}
+        self.panes: dict[tuple[str, str], dict[str, Any]] = {}  # (DM, thread) → status, title, suggested prompts
         self.read_marks: dict[tuple[str, str], float] = {}  # (person, channel) → ts of the newest message seen
         self.call_log: list[Call] = []
         self.failures: dict[str, list[Failure]] = defaultdict(list)
@@ -209,6 +210,9 @@ class WorkspaceState:
         """Append a message (``ts`` assigned here) and, for a reply, update its parent's thread summary."""
         message = {"type": "message", "ts": self.next_ts(), "team": TEAM, **message, "channel": channel}
         parent_ts = message.get("thread_ts")
+        pane = self.panes.get((channel, str(parent_ts))) if parent_ts else None
+        if pane is not None and message.get("user") == BOT_USER:
+            pane["status"] = ""  # as in Slack: the app's reply in the thread clears its status
         if parent_ts and parent_ts != message["ts"]:
             parent = self.find(channel, parent_ts)
             if parent is not None:

@@ -138,7 +138,9 @@ class UiRoutes:
         try:
             if data.get("view_id"):
                 return _reply(await self.people.click_view(user, str(data["view_id"]), action_id))
-            return _reply(await self.people.click(user, str(data.get("ts") or ""), action_id))
+            value = data.get("value")
+            return _reply(await self.people.click(user, str(data.get("ts") or ""), action_id,
+                                                  value=str(value) if value is not None else None))
         except LookupError as exc:
             return web.json_response({"error": str(exc)}, status=404)
 

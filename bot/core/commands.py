@@ -35,7 +35,7 @@ def parse(raw: str) -> Command:
     if word == "sources" and not rest:
         return Command("sources")
     if word == "status" and not rest:
-        return Command("status")  # Maple's own status: the operator controls in force, how busy it is
+        return Command("status")  # Maple's own status: controls in force, the queue; for admins, feedback
     if word in {"status", "audit"}:
         match = _RUN_ID.search(rest.upper())
         if match and looks_like_run_id(match.group(0)):

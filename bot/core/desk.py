@@ -10,9 +10,16 @@ import logging
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
-from bot.core import askback, commands, intake, reviewers, status, text
+from bot.core import askback, commands, feedback, followups, intake, reviewers, status, text
 from bot.core.classify import Classifier
-from bot.core.errors import AccessDenied, InputError, MapleError, NotFound, StoreUnavailable
+from bot.core.errors import (
+    AccessDenied,
+    InputError,
+    InvalidTransition,
+    MapleError,
+    NotFound,
+    StoreUnavailable,
+)
 from bot.core.knowledge import sources
 from bot.core.models import Origin, Run, RunState
 from bot.core.ports import People, Person
@@ -86,7 +93,10 @@ class Desk:
                 return Answer(text.lines([await self.status(user, cmd.run_id), *self.control_notes()]))
             if cmd.text:  # not a run id: say what one looks like
                 return Answer(await self._which_run(user, cmd))
-            return Answer(text.lines([await self._which_run(user, cmd), self.maple_status()]))
+            parts = [await self._which_run(user, cmd), self.maple_status()]
+            if await self.svc.access.is_admin(user):  # the votes per workflow and model
+                parts.append(await feedback.report(self.svc, user))
+            return Answer(text.lines(parts))
         if cmd.kind == "audit":
             if not cmd.run_id:
                 return Answer(_not_a_run_id(cmd.text) if cmd.text else text.msg("audit_which"))
@@ -111,6 +121,14 @@ class Desk:
 
     async def _goal(self, *, user: str, origin: Origin, goal: str) -> Answer:
         intake.check_goal(self.svc, goal)
+        revising = await followups.open_in_thread(self.svc, origin)
+        if revising is not None:  # a reply in the thread of a draft in review: a new version of that run
+            try:
+                run = await followups.revise(self.svc, run=revising, user=user, instruction=goal)
+            except InvalidTransition as exc:
+                return Answer(text.as_msg(exc))
+            return Answer(text.msg("revising", run=run.id, version=run.draft_version + 1), run_id=run.id,
+                          private=origin.kind != "dm")
         roles = await self.svc.access.roles_of(user)  # resolved once per request
         if not roles:
             return Answer(self.ask_admin("not_allowed_any_named", text.NOT_ALLOWED_ANY))
@@ -162,6 +180,17 @@ class Desk:
             parts.append(text.msg("status_queue", waiting=backlog.waiting, oldest=int(backlog.oldest_seconds)))
         return text.lines([text.msg("maple_status_head"), *parts])
 
+
+    async def suggestions(self, user: str, *, limit: int = 4) -> list[tuple[str, str]]:
+        """Suggested prompts for the assistant pane, as (title, goal): the first example of each workflow this
+        person may run, in the config's order — never a workflow they may not run."""
+        found: list[tuple[str, str]] = []
+        for wf in self.svc.spec.workflows:
+            if len(found) >= limit:
+                break
+            if wf.examples and await self.svc.access.may_run(user, wf):
+                found.append((wf.label, wf.examples[0]))
+        return found
 
     async def workflows(self, user: str) -> Msg:
         mine = [text.msg("workflow_line", title=wf.label, id=wf.id, description=wf.description)

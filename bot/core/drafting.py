@@ -17,6 +17,7 @@ from bot.core import budget, knowledge, language, text
 from bot.core.actions import MAX_PLANNED_CALLS
 from bot.core.digest import condense
 from bot.core.errors import ModelResponseError, NoEligibleModel, PolicyViolation, ToolDenied, ToolError
+from bot.core.followups import asked
 from bot.core.levels import Sensitivity
 from bot.core.models import (
     Audience,
@@ -106,8 +107,8 @@ def build_messages(step: StepSpec, work: Work) -> list[ChatMessage]:
     if work.passages:  # retrieved text is fenced, under a rule that it is data
         nonce = knowledge.new_nonce()
         return [ChatMessage(role="system", content=knowledge.system_prompt(_prompt(step, work), nonce)),
-                ChatMessage(role="user", content=knowledge.fenced(work.run.goal, work.passages, nonce=nonce))]
-    user = work.run.goal
+                ChatMessage(role="user", content=knowledge.fenced(asked(work.run), work.passages, nonce=nonce))]
+    user = asked(work.run)
     if work.context:
         joined = "\n\n".join(work.context)[:CONTEXT_LIMIT]
         user = f"{work.run.goal}\n\n--- context ---\n{joined}"
@@ -125,7 +126,7 @@ async def produce_draft(svc: Services, run: Run) -> Run:
     run = await svc.mutate(run.id, to_drafting)
     if run.terminal:
         return run
-    level, hits = svc.assessment(run.goal)
+    level, hits = svc.assessment(asked(run))  # a revision: the previous draft and the follow-ups too
     work = Work(run=run, workflow=svc.spec.workflow(run.workflow), level=level, hits=dict(hits),
                 audience=run.audience)
     await svc.record("sensitivity.assessed", run, attrs={"maple.sensitivity.level": level.label,
@@ -363,7 +364,7 @@ def _accept(svc: Services, work: Work) -> Callable[[Run], None]:
             return
         r.drafts.append(draft)
         r.routes.extend(work.routes)
-        r.sensitivity = work.level
+        r.sensitivity = max(r.sensitivity, work.level) if r.followups else work.level  # a revision never lowers it
         r.sensitivity_hits = dict(work.hits)
         r.audience = work.audience
         r.read_from = list(work.sources_read)

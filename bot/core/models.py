@@ -55,6 +55,8 @@ class Origin(Model):
     schedule: str | None = None  # a schedule's firing: its id, and the period it covers (Slack ts, seconds)
     since: float | None = None
     until: float | None = None
+    pane: bool = False  # the assistant pane's thread (a DM thread): Maple shows a status while it works there
+    context_channel: str | None = None  # the channel the person was viewing when they asked from the pane
 
 
 class DraftVersion(Model):
@@ -87,6 +89,15 @@ class Audience(Model):
 
     def admits(self, users: frozenset[str] | set[str]) -> bool:
         return self.members is None or set(users) <= set(self.members)
+
+
+class FollowUp(Model):
+    """A reply in the thread of a draft in review, asking for a new version (bot/core/followups.py)."""
+
+    by: str
+    text: str
+    at: datetime
+    version: int  # the draft version it revised
 
 
 class AuditIntent(Model):
@@ -213,6 +224,7 @@ class Run(Model):
     timezone: str | None = None  # the requester's own zone (users.info) when known at intake
     locale: str | None = None  # the requester's Slack locale, for what Maple tells them
     offered: list[str] = Field(default_factory=list)  # a held goal: the workflows offered to choose from
+    followups: list[FollowUp] = Field(default_factory=list)
 
     @property
     def draft(self) -> DraftVersion | None:

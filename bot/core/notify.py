@@ -20,11 +20,14 @@ def for_requester(svc: Services, run: Run, message: Msg) -> Msg:
 
 
 async def tell_requester(svc: Services, run: Run, *, effect: str, message: Msg) -> Run:
-    """A notice in the requester's DM, in their language — a reply to the run's message when it has one
-    (bot/core/progress.py)."""
-    channel = await svc.surface.open_dm(user=run.requester)
-    progress = run.effects.get("progress")
-    thread = progress.ts if progress is not None and progress.done and progress.channel == channel else None
+    """A notice to the requester, in their language: in their DM — a reply to the run's message when it has one
+    (bot/core/progress.py) — or, for a goal asked from the assistant pane, in that pane's thread (their DM too)."""
+    if run.origin.pane:
+        channel, thread = run.origin.channel, run.origin.thread_ts
+    else:
+        channel = await svc.surface.open_dm(user=run.requester)
+        progress = run.effects.get("progress")
+        thread = progress.ts if progress is not None and progress.done and progress.channel == channel else None
     run, _ = await post_once(svc, run, effect=f"notify:{effect}", channel=channel, thread_ts=thread,
                              view=View(kind="notice", text=for_requester(svc, run, message), run=run))
     return run

@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Literal, NamedTuple, Self, TypeVar
 
@@ -89,6 +89,13 @@ class RunStore(Lifecycle, ABC):
 
     @abstractmethod
     async def ping(self) -> bool: ...
+
+    async def latest_in_thread(self, *, channel: str, thread_ts: str) -> Run | None:
+        """The newest run started in this thread (follow-ups). This default reads the last week's runs; the Redis
+        store keeps an index by thread instead."""
+        recent = await self.since(datetime.now(UTC) - timedelta(days=7), limit=5000)
+        return next((r for r in reversed(recent)
+                     if r.origin.channel == channel and r.origin.thread_ts == thread_ts), None)
 
 
 class JobQueue(Lifecycle, ABC):
@@ -211,6 +218,11 @@ class Surface(ABC):
 
     @abstractmethod
     async def post_ephemeral(self, *, channel: str, user: str, text: Msg, thread_ts: str | None = None) -> None: ...
+
+    async def set_status(self, *, channel: str, thread_ts: str, status: Msg | None) -> None:
+        """Show what Maple is doing in an assistant-pane thread ("is drafting…"); ``None`` clears it. Cosmetic:
+        a surface without a pane does nothing, and a failure is never a reason to fail a run."""
+        return None
 
 
 class AuditLog(ABC):
@@ -416,3 +428,27 @@ class QueueStats:
     waiting: int
     oldest_seconds: float
     dead: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Tally:
+    """Votes on delivered answers of one workflow by one model."""
+
+    workflow: str
+    model: str
+    up: int = 0
+    down: int = 0
+
+
+class FeedbackLedger(ABC):
+    """👍 / 👎 on delivered answers, shared by every Maple process: one vote per person per run, counted per
+    workflow and model."""
+
+    @abstractmethod
+    async def vote(self, *, run_id: str, user: str, workflow: str, model: str, positive: bool) -> bool:
+        """Record a vote and count it, atomically; False — and nothing counted — when this person already voted on
+        this run. Raise StoreUnavailable when the ledger cannot be reached."""
+
+    @abstractmethod
+    async def tallies(self) -> list[Tally]:
+        """Every (workflow, model) that has votes, sorted by workflow then model."""

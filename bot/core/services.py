@@ -16,6 +16,7 @@ from bot.core.ports import (
     Clock,
     Controls,
     ControlState,
+    FeedbackLedger,
     JobQueue,
     RateLimiter,
     Retriever,
@@ -105,6 +106,7 @@ class Services:
 
     def control_state(self) -> ControlState:
         return self.controls.current() if self.controls is not None else ControlState()
+    feedback: FeedbackLedger | None = None
 
     def assessment(self, text: str) -> tuple[Sensitivity, dict[str, int]]:
         return (self.assess or no_assessment(self.spec.sensitivity.default))(text)

@@ -9,7 +9,8 @@ S = RunState
 ALLOWED: dict[RunState, frozenset[RunState]] = {
     S.QUEUED: frozenset({S.DRAFTING, S.FAILED, S.REFUSED, S.CANCELLED}),
     S.DRAFTING: frozenset({S.DRAFTING, S.IN_REVIEW, S.APPROVED, S.FAILED, S.REFUSED, S.CANCELLED}),
-    S.IN_REVIEW: frozenset({S.IN_REVIEW, S.APPROVED, S.REJECTED, S.FAILED, S.CANCELLED}),
+    S.IN_REVIEW: frozenset({S.IN_REVIEW, S.APPROVED, S.REJECTED, S.FAILED, S.CANCELLED,
+                            S.DRAFTING}),  # drafting: a follow-up
     S.APPROVED: frozenset({S.DELIVERED, S.FAILED}),
     S.REJECTED: frozenset(),
     S.DELIVERED: frozenset(),

@@ -501,6 +501,29 @@ EN: dict[str, str] = {
     "status_queue": "Queue: {waiting} run(s) waiting for a worker; the oldest job is {oldest} s old.",
     "queued_behind": "{head} Maple is busy: your run is queued behind {others} others and will start as soon as a "
                      "worker is free. Nothing is lost.",
+    # The assistant pane
+    "pane_greeting": ("Hi {user}! Tell me a goal and I'll pick the workflow, route it and, where it needs one, get "
+                      "it reviewed — the same as `/maple`. Here are some things you may ask:"),
+    "pane_greeting_none": ("Hi {user}! You don't have access to any Maple workflow yet. Ask a Maple admin to add "
+                           "you to a role."),
+    "pane_prompts_title": "Things you may ask Maple",
+    "pane_thinking": "is reading your goal…",
+    "pane_working": "is working on {run}…",
+    # Follow-ups
+    "revising": "Revising run {run} as version {version}; the reviewers will see what changed.",
+    "followups_max": "This draft already had {count} follow-ups; ask again with a new goal instead.",
+    "review_revised": "_Version {version}, revised after a follow-up from {user}: {asked} — {before} → {after} words._",
+    # Feedback on delivered answers
+    "feedback_good_label": "This answer was helpful",
+    "feedback_bad_label": "This answer was not helpful",
+    "feedback_thanks": "Thanks — your {vote} on run {run} is recorded.",
+    "feedback_again": "You already gave feedback on run {run}; it was recorded once.",
+    "feedback_denied": "You can only give feedback on a result you may see.",
+    "feedback_not_delivered": "Feedback is for delivered results; run {run} is {state}.",
+    "feedback_head": "*Feedback on delivered answers* (👍 / 👎, per workflow and model):",
+    "feedback_line": "• {workflow} · {model}: 👍 {up} · 👎 {down}",
+    "feedback_none": "No feedback on delivered answers yet.",
+    "feedback_unavailable": "Feedback counts cannot be read right now; please try again in a minute.",
 }
 
 
@@ -540,6 +563,19 @@ CONTROL_FROZEN_NOTE = msg("control_frozen_note")
 CONTROL_PAUSED_NOTE = msg("control_paused_note")
 FOREIGN_WORKSPACE = msg("foreign_workspace")
 WORKSPACE_UNKNOWN = msg("workspace_unknown")
+PANE_PROMPTS_TITLE = msg("pane_prompts_title")
+PANE_THINKING = msg("pane_thinking")
+FEEDBACK_DENIED = msg("feedback_denied")
+FEEDBACK_NONE = msg("feedback_none")
+FEEDBACK_UNAVAILABLE = msg("feedback_unavailable")
+
+
+def pane_greeting(user: str, *, any_workflow: bool) -> Msg:
+    return msg("pane_greeting" if any_workflow else "pane_greeting_none", user=User(user))
+
+
+def pane_working(run_id: str) -> Msg:
+    return msg("pane_working", run=run_id)
 
 
 def queued_behind(head: Msg, others: int) -> Msg:

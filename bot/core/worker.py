@@ -86,6 +86,18 @@ async def _ack_in_thread(svc: Services, run: Run) -> Run:
     return run
 
 
+async def _pane_status(svc: Services, run: Run) -> None:
+    """In the assistant pane, show that Maple is working (after its ack, which clears a status; Slack clears this
+    one with Maple's next message in the thread). Cosmetic: a failure is logged, never a reason to fail the run."""
+    if not run.origin.pane or not run.origin.thread_ts or run.followups:  # a revision was answered "revising…"
+        return
+    try:
+        await svc.surface.set_status(channel=run.origin.channel, thread_ts=run.origin.thread_ts,
+                                     status=text.pane_working(run.id))
+    except SurfaceError as exc:
+        log.warning("could not set the pane's status", extra={"run_id": run.id, "error": type(exc).__name__})
+
+
 async def _clarify(svc: Services, run: Run) -> None:
     """A goal the local stage could not place: ask a (cleared) model, else ask the requester with buttons."""
     if run.workflow or run.terminal:
@@ -147,6 +159,7 @@ async def _draft(svc: Services, run: Run) -> None:
                          attrs={"maple.workflow": run.workflow, "maple.origin": run.origin.kind})
     run = await _ack_in_thread(svc, run)
     if run.state in (RunState.QUEUED, RunState.DRAFTING):
+        await _pane_status(svc, run)
         await svc.surface.check_member(channel=run.origin.channel)  # fail before anyone reviews undeliverable work
         if progress.tracked(svc, run):
             run = await progress.show(svc, await svc.mutate(run.id, _to_drafting))
@@ -155,7 +168,9 @@ async def _draft(svc: Services, run: Run) -> None:
         except (NoModelConfigured, NoEligibleModel, BudgetExceeded, PolicyViolation, ToolError, AccessDenied) as exc:
             await _refuse(svc, run, exc)
             return
-    if run.state is RunState.IN_REVIEW:
+    if run.state is RunState.IN_REVIEW and run.followups and any(n.startswith("review:") for n in run.effects):
+        await _refresh_reviews(svc, run)  # a revision: the new version on the review messages, with what changed
+    elif run.state is RunState.IN_REVIEW:
         await _post_reviews(svc, run)
     elif run.state is RunState.APPROVED:
         await _deliver(svc, run)

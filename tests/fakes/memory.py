@@ -17,6 +17,7 @@ from bot.core.ports import (
     Controls,
     ControlState,
     Directory,
+    FeedbackLedger,
     Hold,
     JobQueue,
     MessageRef,
@@ -26,6 +27,7 @@ from bot.core.ports import (
     Spending,
     Surface,
     SystemClock,
+    Tally,
     UsageLedger,
     View,
 )
@@ -281,3 +283,21 @@ class ScriptedModel(ChatModel):
 
 def unavailable(why: str = "429") -> ModelUnavailable:
     return ModelUnavailable(why)
+
+
+class MemoryFeedback(FeedbackLedger):
+    """FeedbackLedger in memory, with the Redis adapter's rules: one vote per person per run."""
+
+    def __init__(self) -> None:
+        self.votes: dict[tuple[str, str], bool] = {}
+        self.counts: dict[tuple[str, str], list[int]] = {}
+
+    async def vote(self, *, run_id: str, user: str, workflow: str, model: str, positive: bool) -> bool:
+        if (run_id, user) in self.votes:
+            return False
+        self.votes[(run_id, user)] = positive
+        self.counts.setdefault((workflow, model), [0, 0])[0 if positive else 1] += 1
+        return True
+
+    async def tallies(self) -> list[Tally]:
+        return [Tally(workflow=w, model=m, up=c[0], down=c[1]) for (w, m), c in sorted(self.counts.items())]

@@ -184,6 +184,8 @@ class FakeSlack:
         for msg in self.messages[p["channel"]]:
             if msg["ts"] == p["ts"]:
                 msg.update(text=p.get("text", ""), blocks=_json(p.get("blocks")) or [])
+                if p.get("metadata") is not None:  # like Slack: an update may replace the metadata
+                    msg["metadata"] = _json(p.get("metadata"))
                 return {"channel": p["channel"], "ts": p["ts"]}
         return {"error": "message_not_found"}
 
@@ -191,6 +193,35 @@ class FakeSlack:
         if problems := _block_problems(p):
             return {"error": "invalid_blocks", "errors": problems}
         return {"message_ts": self._next_ts()}
+
+    # The assistant pane: Slack answers ok for a thread in a DM with the app, and records nothing we can read back;
+    # the fake keeps what was set so tests (and the local workspace) can see it.
+    def _pane(self, p: dict[str, Any]) -> dict[str, Any]:
+        channel, thread_ts = str(p.get("channel_id") or ""), p.get("thread_ts")
+        if not channel:
+            return {"error": "channel_not_found"}
+        if not thread_ts:
+            return {"error": "invalid_arguments"}
+        if not channel.startswith("D"):
+            return {"error": "not_allowed"}
+        return {}
+
+    def m_assistant_threads_setStatus(self, p: dict[str, Any]) -> dict[str, Any]:
+        return self._pane(p)
+
+    def m_assistant_threads_setTitle(self, p: dict[str, Any]) -> dict[str, Any]:
+        return self._pane(p) or ({} if p.get("title") else {"error": "invalid_arguments"})
+
+    def m_assistant_threads_setSuggestedPrompts(self, p: dict[str, Any]) -> dict[str, Any]:
+        prompts = _json(p.get("prompts")) or []
+        if not isinstance(prompts, list) or not 1 <= len(prompts) <= 4:
+            return {"error": "invalid_arguments"}
+        if any(not isinstance(x, dict) or not x.get("title") or not x.get("message") for x in prompts):
+            return {"error": "invalid_arguments"}
+        return self._pane(p)
+
+    def pane_calls(self, method: str) -> list[dict[str, Any]]:
+        return [c.params for c in self.calls_to(f"assistant.threads.{method}") if c.ok]
 
     def m_conversations_open(self, p: dict[str, Any]) -> dict[str, Any]:
         return {"channel": {"id": "D" + str(p["users"]).lstrip("UW")}}

@@ -56,3 +56,15 @@ async def test_unreachable_redis() -> None:
         await store.create(new_run())
     assert not await store.ping()
     await client.aclose()
+
+
+async def test_the_thread_index_finds_the_newest_run_of_a_thread(r: aioredis.Redis) -> None:
+    store = RedisRunStore(redis=r, prefix=r.test_prefix, ttl_seconds=3600)  # type: ignore[attr-defined]
+    threaded = new_run().model_copy(update={"origin": Origin(kind="mention", channel="C1", thread_ts="10.000001")})
+    first = await store.create(threaded)
+    assert (await store.latest_in_thread(channel="C1", thread_ts="10.000001")).id == first.id  # type: ignore[union-attr]
+    second = await store.create(threaded.model_copy(update={"id": "R-SECONDRUN000000"}))
+    assert (await store.latest_in_thread(channel="C1", thread_ts="10.000001")).id == second.id  # type: ignore[union-attr]
+    assert await store.latest_in_thread(channel="C2", thread_ts="10.000001") is None
+    assert await store.latest_in_thread(channel="C1", thread_ts="11.000001") is None
+    assert 0 < await r.ttl(f"{r.test_prefix}thread:C1:10.000001") <= 3600  # type: ignore[attr-defined]

@@ -14,6 +14,7 @@ from config.settings import DEFAULT_CONFIG
 from tests.fakes.memory import (
     FixedClock,
     MemoryAudit,
+    MemoryFeedback,
     MemoryLedger,
     MemoryQueue,
     MemoryStore,
@@ -44,4 +45,4 @@ def make_services(*, spec: MapleSpec | None = None, models: dict[str, ScriptedMo
     clock = FixedClock()
     return Services(spec=spec, store=store, queue=MemoryQueue(store), surface=surface,
                     router=Router(portfolio=portfolio, clients=dict(clients), backoff=0.0), access=Access(spec, surface),
-                    audit=MemoryAudit(), clock=clock, ledger=MemoryLedger(clock))
+                    audit=MemoryAudit(), clock=clock, ledger=MemoryLedger(clock), feedback=MemoryFeedback())

@@ -24,7 +24,7 @@ def test_run_ids_are_unguessable_and_recognised() -> None:
 
 @pytest.mark.parametrize(("text", "kind"), [
     ("", "usage"), ("help", "help"), ("workflows", "workflows"), ("status R-AAAAAAAAAAAAAAAA", "status"),
-    ("status nope", "status"), ("audit", "audit"), ("run draft hi", "run"), ("draft a reply", "goal"), ("??", "unknown"),
+    ("status nope", "status"), ("status", "status"), ("audit", "audit"), ("run draft hi", "run"), ("draft a reply", "goal"), ("??", "unknown"),
 ])
 def test_parse(text: str, kind: str) -> None:
     assert parse(text).kind == kind

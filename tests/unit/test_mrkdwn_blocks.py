@@ -133,3 +133,19 @@ def test_reviewed_and_computed_results_carry_no_label() -> None:
     calc = make_run("42")
     calc.drafts[0] = DraftVersion(text="42", author="tool:calculator", at=NOW, model="tool:calculator")
     assert "Not reviewed" not in str(result_blocks(calc))
+
+
+def test_every_result_ends_with_feedback_buttons_slack_accepts() -> None:
+    from handlers.blocks import FEEDBACK, result_blocks
+    from workspace.blockkit import block_problems
+
+    run = make_run("An answer. " * 2000)  # long enough to be cut to 50 blocks
+    blocks = result_blocks(run)
+    assert len(blocks) <= 50 and block_problems(blocks, limit=50) == []
+    last = blocks[-1]
+    assert last["type"] == "context_actions"
+    buttons = last["elements"][0]
+    assert buttons["type"] == "feedback_buttons" and buttons["action_id"] == FEEDBACK
+    assert buttons["positive_button"]["value"] == f"{run.id}:good"
+    assert buttons["negative_button"]["value"] == f"{run.id}:bad"
+    assert block_problems([{**last, "elements": [{"type": "button"}]}], limit=50)  # only Slack's two kinds

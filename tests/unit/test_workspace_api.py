@@ -335,3 +335,21 @@ async def test_page_composer_and_live_updates(ws: Workspace, maple: Receiver) ->
             assert r.status == 404  # private: the outsider cannot read it
     assert json.loads(maple.received[0][2])["event"]["text"] == f"<@{BOT_USER}> hi &lt;b&gt;&amp;"
     assert maple.last_form()["text"] == "help"
+
+
+async def test_the_assistant_pane_methods_answer_like_slack(ws: Workspace, client: AsyncWebClient) -> None:
+    dm = (await client.conversations_open(users=REQUESTER))["channel"]["id"]
+    thread = (await client.chat_postMessage(channel=dm, text="Hi"))["ts"]
+    await client.assistant_threads_setSuggestedPrompts(channel_id=dm, thread_ts=thread, title="Try",
+                                                       prompts=[{"title": "Draft", "message": "draft a note"}])
+    await client.assistant_threads_setTitle(channel_id=dm, thread_ts=thread, title="draft a note")
+    await client.assistant_threads_setStatus(channel_id=dm, thread_ts=thread, status="is working…")
+    pane = ws.state.panes[(dm, thread)]
+    assert pane["prompts"] == [{"title": "Draft", "message": "draft a note"}] and pane["title"] == "draft a note"
+    assert pane["status"] == "is working…"
+    await client.chat_postMessage(channel=dm, text="Done", thread_ts=thread)
+    assert pane["status"] == ""  # the app's reply clears it, as in Slack
+    with pytest.raises(SlackApiError, match="not_allowed"):
+        await client.assistant_threads_setStatus(channel_id=GENERAL, thread_ts=thread, status="x")
+    with pytest.raises(SlackApiError, match="invalid_arguments"):
+        await client.assistant_threads_setSuggestedPrompts(channel_id=dm, thread_ts=thread, prompts=[])

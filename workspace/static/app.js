@@ -207,7 +207,9 @@ function messageFooter(m, { inThread, ephemeral }) {
 async function clickMessage(m, element, button) {
   button.disabled = true;
   try {
-    mapleAnswered(await api("/ui/click", { ts: m.ts, action_id: element.action_id }));
+    const body = { ts: m.ts, action_id: element.action_id };
+    if (element.type === "feedback_button") body.value = element.value;  // which of the feedback buttons
+    mapleAnswered(await api("/ui/click", body));
   } finally {
     button.disabled = false;
   }

@@ -139,6 +139,21 @@ const Blocks = (() => {
       }
       case "rich_text":
         return richText(b, ctx);
+      case "context_actions": {  // feedback buttons (👍 / 👎), each a button carrying its own value
+        const a = el("div", "bk-context-actions");
+        (b.elements || []).forEach((item) => {
+          if (item.type !== "feedback_buttons") { a.appendChild(element(item, b.block_id, ctx)); return; }
+          [["positive_button", "good"], ["negative_button", "bad"]].forEach(([side, name]) => {
+            const def = item[side] || {};
+            const node = button({ type: "feedback_button", action_id: item.action_id, value: def.value,
+                                  text: def.text }, b.block_id, ctx);
+            node.dataset.testid = "feedback-" + name;
+            if (def.accessibility_label) node.setAttribute("aria-label", def.accessibility_label);
+            a.appendChild(node);
+          });
+        });
+        return a;
+      }
       default: {
         const u = el("div", "bk-unsupported");
         u.textContent = "[unsupported block: " + b.type + "]";

@@ -186,7 +186,7 @@ class ToolBox:
             typed = unlinked_channel(goal) if named is None else None
             if typed is not None:  # never the current channel instead of the one the person named
                 raise ToolFailed(text.channel_not_found(typed))
-            channel = named or run.origin.channel
+            channel = named or run.origin.context_channel or run.origin.channel
             thread = run.origin.thread_ts if channel == run.origin.channel and run.origin.in_thread else None
             if run.origin.since is not None and run.origin.until is not None:  # a schedule's period
                 return "slack_history", {"channel": channel, "oldest": f"{run.origin.since:.6f}",
