@@ -254,8 +254,14 @@ def working(svc: Services, run: Run) -> Msg:
     if wf is not None and private_result(run, wf):
         return text.msg("working_private", run=run.id)
     if wf is None or wf.review:
-        return text.msg("working_tracked", run=text.run_name(run.id, run.goal))
+        return text.msg("working_tracked", run=run.id)  # the ack is logged by Bolt at debug: no goal in it
     return text.working_no_review(run.id)
+
+
+def run_name(svc: Services, run: Run) -> Msg:
+    """A run named by its goal — by its id alone when the goal holds a detected value (a SIN, a card…), which
+    Maple never repeats back."""
+    return text.msg("raw", text=run.id) if svc.assessment(run.goal)[1] else text.run_name(run.id, run.goal)
 
 
 def private_result(run: Run, workflow: WorkflowSpec) -> bool:

@@ -23,8 +23,10 @@ log = logging.getLogger("maple.progress")
 
 
 def tracked(svc: Services, run: Run) -> bool:
+    """A reviewed run a person started — and whose goal holds no detected value (the message shows the goal)."""
     workflow = svc.spec.workflow(run.workflow)
-    return run.origin.kind != "schedule" and workflow is not None and workflow.review
+    return (run.origin.kind != "schedule" and workflow is not None and workflow.review
+            and not svc.assessment(run.goal)[1])
 
 
 async def show(svc: Services, run: Run) -> Run:

@@ -438,8 +438,8 @@ EN: dict[str, str] = {
     "review_details": "Workflow {workflow} · {model} · run {run}",
     # the requester's run message
     "told_approved_dm": "Your run {run} was approved by {user} and sent to you in a direct message.",
-    "working_tracked": ("Working on it — {run}. I'll post the draft for review. Follow it in your direct messages "
-                        "with Maple: one message there shows where it is, and lets you cancel it."),
+    "working_tracked": ("Working on it — run {run}. I'll post the draft for review. Follow it in your direct "
+                        "messages with Maple: one message there shows where it is, and lets you cancel it."),
     "progress_goal": "*{goal}*",
     "progress_queued": ":hourglass: Queued — waiting for a worker",
     "progress_drafting": ":hourglass: Drafting…",

@@ -13,7 +13,7 @@ from datetime import timedelta
 from bot.core import askback, budget, progress, reviewers, text
 from bot.core.actions import make_approved_calls
 from bot.core.classify import model_prompt, parse_model_choice
-from bot.core.desk import private_result, working
+from bot.core.desk import private_result, run_name, working
 from bot.core.destinations import refusal
 from bot.core.drafting import produce_draft
 from bot.core.effects import post_once
@@ -64,12 +64,12 @@ async def fail(svc: Services, run_id: str, *, why: Msg) -> None:
     run = await svc.mutate(run_id, to_failed)
     await svc.record("run.failed", run)
     if run.state is RunState.FAILED:
-        await tell_requester(svc, run, effect="failed", message=text.told_failed(_name(run), why))
+        await tell_requester(svc, run, effect="failed", message=text.told_failed(_named(svc, run), why))
         await _show(svc, run.id)
 
 
-def _name(run: Run) -> Msg:
-    return text.run_name(run.id, run.goal)
+def _named(svc: Services, run: Run) -> Msg:
+    return run_name(svc, run)
 
 
 async def _show(svc: Services, run_id: str) -> None:
@@ -192,7 +192,7 @@ async def _refuse(svc: Services, run: Run, exc: Exception) -> None:
 
     run = await svc.mutate(run.id, to_refused)
     await svc.record("run.refused", run, attrs={"error.type": type(exc).__name__})
-    await tell_requester(svc, run, effect="refused", message=text.refused(_name(run), why))
+    await tell_requester(svc, run, effect="refused", message=text.refused(_named(svc, run), why))
     await _show(svc, run.id)
 
 
@@ -282,7 +282,7 @@ async def _tell_stuck(svc: Services, run: Run) -> None:
     """Nobody left may approve this version: ask the admins (with buttons to take it or cancel) and tell the
     requester — once per draft version."""
     why = await reviewers.stuck_reason(svc, run)
-    name = _name(run)
+    name = _named(svc, run)
     admins = await reviewers.admins(svc)
     for admin in admins:
         channel = await svc.surface.open_dm(user=admin)
@@ -307,7 +307,7 @@ async def _escalate(svc: Services, run: Run) -> None:
         return
     since = run.drafts[-1].at if run.drafts else run.created_at
     waited = int((svc.clock.now() - since).total_seconds() // 60)
-    message = text.review_overdue(_name(run), run.workflow, waited)
+    message = text.review_overdue(_named(svc, run), run.workflow, waited)
     admins = {u for role in svc.spec.admin_roles for u in svc.spec.roles.get(role, []) if u.startswith(("U", "W"))}
     workflow = svc.spec.workflow(run.workflow)
     people = sorted(admins | set(await svc.access.approvers(workflow) if workflow else []))
@@ -392,7 +392,7 @@ async def _deliver(svc: Services, run: Run) -> None:
         run = await tell_requester(svc, run, effect="rerouted", message=why)
     if run.decision:
         run = await tell_requester(
-            svc, run, effect="approved", message=text.told_approved(_name(run), run.decision.by, ref.channel)
+            svc, run, effect="approved", message=text.told_approved(_named(svc, run), run.decision.by, ref.channel)
         )
 
     def to_delivered(r: Run) -> None:
@@ -431,7 +431,7 @@ async def _destination(svc: Services, run: Run) -> tuple[str | None, str | None,
         return channel, thread, None
     dm = await svc.surface.open_dm(user=run.requester)
     if await refusal(svc, run=run, channel=dm, user=run.requester) is None:
-        return dm, None, text.rerouted(_name(run), channel, why)
+        return dm, None, text.rerouted(_named(svc, run), channel, why)
     return None, None, text.not_for_you(run.sensitivity.label)
 
 
@@ -441,7 +441,7 @@ async def _rejected(svc: Services, run: Run) -> None:
     await _refresh_reviews(svc, run, text.rejected_banner(run.decision.by, _stamp(svc, run)))
     reason = run.decision.reason or "(no reason given)"
     await tell_requester(
-        svc, run, effect="rejected", message=text.told_rejected(_name(run), run.decision.by, reason)
+        svc, run, effect="rejected", message=text.told_rejected(_named(svc, run), run.decision.by, reason)
     )
     await _show(svc, run.id)
 
@@ -454,7 +454,7 @@ async def _cancelled(svc: Services, run: Run) -> None:
     await _refresh_reviews(svc, run, text.msg("cancelled_banner", user=text.User(run.decision.by),
                                               at=_stamp(svc, run)))
     if run.decision.by != run.requester:
-        told = text.msg("told_cancelled", run=_name(run), user=text.User(run.decision.by))
+        told = text.msg("told_cancelled", run=_named(svc, run), user=text.User(run.decision.by))
         await tell_requester(svc, run, effect="cancelled", message=told)
 
 
