@@ -77,7 +77,9 @@ class Access:
             for member in self._spec.roles.get(role, []):
                 if member == EVERYONE:
                     return None
-                people |= await self._expand(member)
+                for user in await self._expand(member):  # of a group or channel: only local people hold the role
+                    if user == member or await self._directory.is_local(user):
+                        people.add(user)
         return frozenset(people)
 
     async def is_admin(self, user: str) -> bool:

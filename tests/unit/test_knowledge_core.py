@@ -64,6 +64,16 @@ async def test_readers_of_a_collection_are_the_people_holding_its_roles() -> Non
     assert await knowledge.readable(svc, "U0OTHER") == ["handbook"]
 
 
+async def test_a_slack_connect_member_of_a_role_group_is_no_reader_of_its_collection() -> None:
+    """They hold no role (``roles_of``), so the collection's audience — who its text may be shown to — leaves them
+    out too: a destination they can read is not one HR text may go to."""
+    svc = make_services(spec=make_spec(roles=ROLES, collections=COLLECTIONS))
+    svc.surface.groups["S0PEOPLE"] = {"U0HR2", "U0GUESTX"}  # type: ignore[attr-defined]
+    svc.surface.external.add("U0GUESTX")  # type: ignore[attr-defined]
+    assert await svc.access.readers_of(["hr"]) == frozenset({"U0HR", "U0HR2"})
+    assert "hr" not in await knowledge.readable(svc, "U0GUESTX")
+
+
 async def test_a_collection_the_asker_may_not_read_is_refused_with_what_they_can_read() -> None:
     svc = make_services(spec=make_spec(roles=ROLES, collections=COLLECTIONS))
     with pytest.raises(knowledge.KnowledgeDenied) as denied:
