@@ -140,4 +140,7 @@ class OpsReport(Tool):
         waiting = [r for r in recent if r.state is RunState.IN_REVIEW]
         body = await report(runs=runs, waiting=waiting, failed=await self._store.list_failed(limit=20),
                             spec=self._spec, now=now, period=Period(since, until), ledger=self._ledger)
-        return ToolResult(text=body, data={"runs": len(runs)})
+        # Other people's runs, rejection reasons and spend: for the admins' eyes only. The digest's audience is the
+        # admins, so the destination gate posts it only where every reader is an admin (else to the asker's DM).
+        admins = await self._access.readers_of(list(self._spec.admin_roles))
+        return ToolResult(text=body, data={"runs": len(runs)}, source="maple:operations", readers=admins)

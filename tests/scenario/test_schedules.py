@@ -43,8 +43,8 @@ async def click(h: Harness, user: str, verb: str, sid: str, *, home: bool = Fals
                      "type": "button", "action_ts": "1.2"}]})
 
 
-def results(h: Harness) -> list[dict[str, Any]]:
-    return [p for p in h.slack.posted(CHANNEL) if (p.get("metadata") or {}).get("event_payload", {}).get("effect")
+def results(h: Harness, channel: str = CHANNEL) -> list[dict[str, Any]]:
+    return [p for p in h.slack.posted(channel) if (p.get("metadata") or {}).get("event_payload", {}).get("effect")
             == "result"]
 
 
@@ -155,7 +155,9 @@ async def test_ops_digest_for_admins_without_a_model(harness: Harness) -> None:
     status, body = await h.slash(REQUESTER, "run ops-digest operations")
     assert "not allowed" in body["text"]
     status, body = await h.slash(ADMIN, "run ops-digest operations")
-    posted = await h.wait_for(lambda: results(h), what="the ops digest")
+    admin_dm = "D" + ADMIN.lstrip("UW")  # the channel has members who are not admins: the digest goes to the asker
+    posted = await h.wait_for(lambda: results(h, admin_dm), what="the ops digest")
+    assert results(h) == []  # nothing of other people's runs, reasons or spend in the channel
     report = str(posted[0])
     assert "Operations digest" in report and "draft: rejected 1" in report
     assert "tone is too casual" in report and f"rejected by {REVIEWER}" in report
