@@ -214,6 +214,7 @@ FR: dict[str, str] = {
                         "elles ont donc été consignées comme manquées et non exécutées."),
     "schedule_no_workflow": "son flux {workflow} n'existe plus",
     "schedule_not_allowed": "vous ne pouvez plus lancer le flux {workflow}",
+    "schedule_owner_gone": "le compte de son propriétaire est désactivé",
     "digest_nothing": "Rien n'a été publié dans {channel} entre le {since} et le {until}.",
     "digest_parts": "{messages} messages résumés en {parts} parties puis combinés",
     "home_schedules": "*Vos horaires*",
@@ -248,4 +249,168 @@ FR: dict[str, str] = {
     "sources_none": "Il n'y a aucune collection de documents que vous puissiez lire. Demandez l'accès à un administrateur de Maple.",
     "sources_unavailable": "La base de connaissances est illisible pour le moment ; veuillez réessayer dans une minute.",
     "a_collection": "la collection {name}",
+    # La première heure : plus personne pour approuver, les administrateurs prennent le relais, l'annulation
+    "edit_leaves_nobody": ("Personne d'autre ne peut approuver cette ébauche. Si vous enregistrez une modification, "
+                           "vous ne pourrez pas l'approuver vous-même, et la demande attendra qu'un administrateur "
+                           "de Maple prenne la révision en charge ou l'annule. Pour approuver l'ébauche telle quelle, "
+                           "fermez ce formulaire et cliquez sur Approuver."),
+    "edit_then_others": "Après votre modification, vous ne pourrez pas approuver cette version vous-même : {who} le peut.",
+    "admins_only": "Seuls les administrateurs de Maple peuvent faire cela. Rien n'a été modifié.",
+    "cancel_not_yours": ("Seule la personne qui a fait la demande, ou un administrateur de Maple, peut l'annuler. "
+                         "Rien n'a été modifié."),
+    "review_you_edited": "Vous avez modifié cette version : un autre réviseur doit donc l'approuver.",
+    "review_editor_cannot": "Modifiée par {user}, qui ne peut pas approuver cette version.",
+    "review_stuck": (":warning: Plus personne ne peut approuver cette version ({why}). Un administrateur de Maple "
+                     "peut prendre la révision en charge ou annuler la demande."),
+    "stuck_edited": "{user} l'a modifiée et personne d'autre ne peut l'approuver",
+    "stuck_nobody": "toutes les personnes qui peuvent l'approuver l'ont demandée, modifiée ou déjà approuvée",
+    "stuck_admins": ("La demande {run} est bloquée : plus personne ne peut l'approuver ({why}). Prenez la révision "
+                     "en charge vous-même, ou annulez la demande."),
+    "told_stuck": ("La demande {run} est en attente : plus personne ne peut l'approuver ({why}). {admins} peut "
+                   "prendre la révision en charge ou l'annuler ; vous pouvez l'annuler depuis le message de votre "
+                   "demande."),
+    "the_admins": "Un administrateur de Maple ({who})",
+    "the_admins_unnamed": "Un administrateur de Maple",
+    "status_stuck": ("Bloquée : plus personne ne peut l'approuver ({why}). Un administrateur de Maple peut prendre "
+                     "la révision en charge ou l'annuler."),
+    "status_waiting_for": "En attente de : {who}",
+    "cancelled_banner": ":no_entry_sign: Annulée par {user} le {at}",
+    "told_cancelled": "La demande {run} a été annulée par {user}. Rien n'a été publié.",
+    "took_review": ("Vous êtes maintenant réviseur de la demande {run} : l'ébauche se trouve dans vos messages "
+                    "avec Maple."),
+    "cancel_done": "La demande {run} a été annulée. Rien n'a été publié.",
+    "button_take_review": "Réviser moi-même",
+    "button_cancel_run": "Annuler la demande",
+    "run_name": "« {goal} » ({run})",
+    # un texte non révisé le dit là où on le lit
+    "working_private": ("Je m'en occupe — demande {run}. Un modèle la rédige et personne ne la révise : je vous "
+                        "l'enverrai donc à vous seul·e."),
+    "label_unreviewed_cited": ("_Non révisé par une personne : rédigé par un modèle à partir des documents approuvés "
+                               "ci-dessous._"),
+    "label_unreviewed": (":warning: *Non révisé, et ne provenant pas de documents approuvés.* Un modèle a rédigé "
+                         "ce texte ; vérifiez-le avant de vous y fier."),
+    "label_quoted": "_Cité des documents approuvés ci-dessous ; non révisé par une personne._",
+    "label_notes": "_{notes}_",
+    # le message de révision commence par la décision
+    "review_header": "Ébauche à réviser",
+    "header_approved": "Approuvée",
+    "header_rejected": "Refusée",
+    "header_cancelled": "Annulée",
+    "header_closed": "N'est plus en révision",
+    "field_posts_to": "*L'approbation publie dans*\n{where}",
+    "field_posted_to": "*Publiée dans*\n{where}",
+    "field_level": "*Sensibilité*\n{level}",
+    "field_level_found": "*Sensibilité*\n{level} — trouvé : {found}",
+    "field_requester": "*Demandée par*\n{user}",
+    "field_read": "*Lu dans*\n{channels}",
+    "where_public": "{channel} — canal public",
+    "where_private": "{channel} — canal privé",
+    "where_shared": "{channel} — canal Slack Connect, lu par des personnes extérieures à l'espace de travail",
+    "where_dm": "les messages directs de la personne qui a fait la demande avec Maple",
+    "where_thread": "un fil dans {where}",
+    "where_instead": "{where}, au lieu de {channel}, qui ne peut pas le recevoir",
+    "where_unknown": "pas encore déterminé",
+    "label_goal": "*Objectif*\n{goal}",
+    "label_draft": "*Ébauche*",
+    "draft_truncated": (":warning: _Tronquée : l'ébauche a été coupée à sa longueur maximale. Modifier affiche tout "
+                        "ce qui a été conservé._"),
+    "review_details": "Flux {workflow} · {model} · demande {run}",
+    # le message de suivi de la personne qui a fait la demande
+    "told_approved_dm": "Votre demande {run} a été approuvée par {user} et vous a été envoyée en message direct.",
+    "working_tracked": ("Je m'en occupe — demande {run}. Je soumettrai l'ébauche à la révision. Suivez-la dans vos "
+                        "messages directs avec Maple : un message y indique où elle en est et vous permet de "
+                        "l'annuler."),
+    "progress_goal": "*{goal}*",
+    "progress_queued": ":hourglass: En file d'attente — en attente d'un processus de travail",
+    "progress_drafting": ":hourglass: Rédaction en cours…",
+    "progress_review": ":hourglass: Chez les réviseurs : {who}",
+    "progress_review_quorum": ":hourglass: Chez les réviseurs : {who} — {count} approbation(s) sur {quorum}",
+    "progress_stuck": (":warning: Chez les réviseurs, mais plus personne ne peut l'approuver ({why}). Un "
+                       "administrateur de Maple peut la prendre en charge, ou vous pouvez l'annuler."),
+    "progress_approved": ":hourglass: Approuvée par {user} — publication en cours…",
+    "progress_delivered": ":white_check_mark: Approuvée par {user} le {at}, publiée dans {where}",
+    "progress_delivered_dm": ":white_check_mark: Approuvée par {user} le {at}, envoyée en message direct",
+    "progress_rejected": ":x: Refusée par {user} le {at} : {reason}",
+    "progress_cancelled": ":no_entry_sign: Annulée par {user} le {at}. Rien n'a été publié.",
+    "progress_failed": ":warning: N'a pas pu être menée à bien : {why}",
+    "progress_refused": ":no_entry_sign: Refusée : {why}",
+    "progress_details": "{workflow} · demande {run}",
+    "button_revise": "Réviser",
+    "revise_title": "Réviser et soumettre de nouveau",
+    "revise_submit": "Soumettre de nouveau",
+    "revise_reason": "Refusée par {user} : {reason}",
+    "revise_goal": "Objectif",
+    "revise_not_yours": "Seule la personne qui a fait la demande peut la réviser.",
+    "revise_not_rejected": "Seule une demande refusée ou annulée peut être révisée ; celle-ci est {state}.",
+    # l'onglet d'accueil, par personne ; les administrateurs nommés à qui n'a pas accès
+    "not_allowed_any_named": ("Vous n'avez pas encore accès à Maple. Demandez à un administrateur de Maple ({who}) "
+                              "de vous ajouter à un rôle."),
+    "no_workflows_named": ("Il n'y a aucun flux que vous puissiez lancer. Demandez l'accès à un administrateur de "
+                           "Maple ({who})."),
+    "not_allowed_run_named": ("Vous n'êtes pas autorisé·e à lancer le flux *{workflow}*. Demandez l'accès à un "
+                              "administrateur de Maple ({who})."),
+    "home_mine": "*Vos demandes*",
+    "home_mine_none": ("_Vous n'avez aucune demande dans les 7 derniers jours. Essayez `/maple rédige un message "
+                       "de bienvenue pour les nouvelles recrues`._"),
+    "home_waiting": "*En attente de votre révision*",
+    "home_waiting_none": "_Rien n'attend votre révision._",
+    "home_attention": "*À surveiller (administrateurs)*",
+    "home_attention_none": ("_Rien ne requiert un administrateur : aucune demande bloquée, en retard ou en échec "
+                            "dans les 7 derniers jours._"),
+    "home_run": "• {run} · {workflow} · {state}",
+    "home_run_stuck": "• :warning: {run} · {workflow} · bloquée : plus personne ne peut l'approuver ({why})",
+    "home_run_yours_edit": "• {run} · {workflow} · vous l'avez modifiée : un autre réviseur doit l'approuver",
+    "home_failed": "• {run} · en échec : {why}",
+    "home_overdue": "• {run} · en attente de révision depuis {minutes} minutes",
+    "state_queued": "en file d'attente",
+    "state_drafting": "en rédaction",
+    "state_in_review": "chez les réviseurs",
+    "state_approved": "approuvée, publication en cours",
+    "state_rejected": "refusée",
+    "state_delivered": "approuvée et publiée",
+    "state_failed": "n'a pas pu être menée à bien",
+    "state_refused": "refusée par Maple",
+    "state_cancelled": "annulée",
+    # contrôles des opérateurs
+    "frozen_no_model": ("Les opérateurs de Maple ont suspendu tous les modèles externes à ce déploiement, et aucun "
+                        "modèle interne ne peut faire cette étape. Rien n'a été envoyé à l'extérieur ; veuillez "
+                        "réessayer plus tard."),
+    "intake_paused": ("Maple est suspendu par ses opérateurs et n'accepte pas de nouvelles demandes pour le moment. "
+                      "Rien n'a été lancé ; veuillez réessayer plus tard."),
+    "control_frozen_note": (":lock: Les modèles externes sont gelés par les opérateurs de Maple : seuls les modèles "
+                            "qui restent dans ce déploiement sont utilisés."),
+    "control_paused_note": ":double_vertical_bar: Les nouvelles demandes sont suspendues par les opérateurs de Maple.",
+    "cancelled": "un opérateur l'a annulée",
+    "maple_status_head": "*État de Maple*",
+    "control_none": ("Aucun contrôle des opérateurs n'est en vigueur : tous les modèles configurés peuvent être "
+                     "utilisés et les demandes sont acceptées."),
+    "status_queue": ("File d'attente : {waiting} demande(s) en attente d'un processus de travail ; la plus ancienne "
+                     "attend depuis {oldest} s."),
+    "queued_behind": ("{head} Maple est occupé : votre demande est en file d'attente derrière {others} autres et "
+                      "démarrera dès qu'un processus de travail sera libre. Rien n'est perdu."),
+    # le volet de l'assistant
+    "pane_greeting": ("Bonjour {user} ! Donnez-moi un objectif : je choisirai le flux, le bon modèle et, au besoin, "
+                      "je le ferai réviser — comme avec `/maple`. Voici quelques exemples de demandes :"),
+    "pane_greeting_none": ("Bonjour {user} ! Vous n'avez encore accès à aucun flux de Maple. Demandez à un "
+                           "administrateur de Maple de vous ajouter à un rôle."),
+    "pane_prompts_title": "Ce que vous pouvez demander à Maple",
+    "pane_thinking": "lit votre objectif…",
+    "pane_working": "travaille sur {run}…",
+    # suivis
+    "revising": "Révision de la demande {run} en version {version} ; les réviseurs verront ce qui a changé.",
+    "followups_max": ("Cette ébauche a déjà eu {count} suivis ; faites plutôt une nouvelle demande avec un nouvel "
+                      "objectif."),
+    "review_revised": ("_Version {version}, révisée après un suivi de {user} : {asked} — {before} → {after} "
+                       "mots._"),
+    # avis sur les réponses livrées
+    "feedback_good_label": "Cette réponse était utile",
+    "feedback_bad_label": "Cette réponse n'était pas utile",
+    "feedback_thanks": "Merci — votre {vote} pour la demande {run} est enregistré.",
+    "feedback_again": "Vous avez déjà donné votre avis sur la demande {run} ; il n'a été enregistré qu'une fois.",
+    "feedback_denied": "Vous ne pouvez donner votre avis que sur un résultat que vous pouvez voir.",
+    "feedback_not_delivered": "Les avis portent sur les résultats livrés ; la demande {run} est {state}.",
+    "feedback_head": "*Avis sur les réponses livrées* (👍 / 👎, par flux et par modèle) :",
+    "feedback_line": "• {workflow} · {model} : 👍 {up} · 👎 {down}",
+    "feedback_none": "Aucun avis sur les réponses livrées pour l'instant.",
+    "feedback_unavailable": "Les avis sont illisibles pour le moment ; veuillez réessayer dans une minute.",
 }
