@@ -75,9 +75,24 @@ class LlamaIndexRetriever(Retriever):
         currents = await self._store.currents(list(names or self._names))
         changed = []
         for name, version in currents.items():
-            if version is not None and version != self.version(name) and await self._load(name, version):
+            if version is None:
+                if name in self._indexes and await self._drop(name):
+                    changed.append(name)
+            elif version != self.version(name) and await self._load(name, version):
                 changed.append(name)
         return changed
+
+    async def _drop(self, name: str) -> bool:
+        """Redis holds no version of ``name`` any more (its keys were removed, or Redis restarted empty): stop
+        answering from the copy held here, so that every process says what Redis says."""
+        async with self._loading[name]:
+            if self._indexes.pop(name, None) is None:
+                return False
+            self._blobs[name] = {}
+            self.picked_up.pop(name, None)
+            log.warning("knowledge collection no longer in Redis: not searched until it is ingested again",
+                        extra={"collection": name})
+            return True
 
     async def _load(self, name: str, version: str) -> bool:
         async with self._loading[name]:

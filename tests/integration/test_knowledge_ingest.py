@@ -205,3 +205,20 @@ async def test_a_link_to_a_file_outside_the_directory_is_refused(corpus: Corpus,
     assert list(failed) == ["notes.md"] and "outside" in failed["notes.md"]
     assert summary.count("added") == 2 and summary.documents == 2
     assert all("xoxb" not in p.text for p in await search(corpus, "parking garage SLACK_BOT_TOKEN"))
+
+
+async def test_a_collection_gone_from_redis_is_no_longer_answered_from_memory(corpus: Corpus, tmp_path: Path) -> None:
+    """Redis restarted empty (or the collection's keys were removed): a process that held the collection stops
+    answering from its copy at its next refresh, as a process started now would."""
+    root = tmp_path / "d"
+    root.mkdir()
+    (root / "a.md").write_text("# A\n\nThe canteen serves soup on Mondays.\n")
+    await corpus.ingest.run(collection="handbook", paths=[root])
+    retriever = LlamaIndexRetriever(store=corpus.store, spec=corpus.ingest.spec)
+    await retriever.refresh(["handbook"])
+    assert await retriever.search(query="canteen soup", collections=["handbook"], top_k=5, embed=False)
+    keys = [k async for k in corpus.redis.scan_iter(match=corpus.prefix + "kb:handbook:*")]
+    await corpus.redis.delete(*keys)
+    assert await retriever.refresh(["handbook"]) == ["handbook"]
+    assert retriever.version("handbook") is None
+    assert await retriever.search(query="canteen soup", collections=["handbook"], top_k=5, embed=False) == []
