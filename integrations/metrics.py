@@ -3,8 +3,8 @@
 Every metric is defined here, once, in the process-wide registry. When ``PROMETHEUS_MULTIPROC_DIR`` names a
 directory (set it in the environment of ``maple serve`` *and* of every ``maple worker`` on the same host, and
 empty it before they start) each process writes its samples there and ``/metrics`` on any of them reports the
-sum over all of them; ``maple serve`` sets it up itself for the worker processes it supervises. Without it the
-metrics are the process's own.
+sum over all of them. Without it the metrics are the process's own (``maple serve``'s worker pools run in its
+process, so its ``/metrics`` covers them).
 
 Gauges read from Redis at scrape time (queue depth, oldest job) are set by the scraping process and reported as
 the most recent value (``mostrecent``), not summed over processes.
