@@ -30,7 +30,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from pydantic import BaseModel, Field
-from redis.exceptions import RedisError
+from redis.exceptions import OutOfMemoryError, ReadOnlyError, RedisError
 
 from bot.core.errors import MapleError, StoreUnavailable
 
@@ -196,6 +196,9 @@ class CollectionStore:
     async def _call(self, awaitable: Any) -> Any:
         try:
             return await awaitable
+        except (OutOfMemoryError, ReadOnlyError) as exc:  # reached, but it takes no writes: say so, not "network"
+            why = "is full (maxmemory)" if isinstance(exc, OutOfMemoryError) else "is read-only (a replica?)"
+            raise StoreUnavailable(f"the knowledge store {why}: nothing was published") from exc
         except (RedisError, OSError) as exc:
             raise StoreUnavailable(f"the knowledge store cannot be reached ({type(exc).__name__})") from exc
 

@@ -142,3 +142,23 @@ async def test_an_unreachable_store_is_reported_as_unavailable() -> None:
             await RedisRunStore(redis=r).create(new_run())
     finally:
         await r.aclose()
+
+
+async def test_a_full_redis_is_reported_as_full_by_the_knowledge_store(tmp_path: Path) -> None:
+    """`maxmemory` with noeviction: the ingest's write is refused, and the operator is told Redis is full — not that
+    it cannot be reached, which would send them to the network."""
+    from integrations.knowledge.store import CollectionStore
+
+    port = free_port()
+    proc = start(["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                  "--dir", str(tmp_path), "--maxmemory", "2mb", "--maxmemory-policy", "noeviction"], port)
+    r = aioredis.Redis(host="127.0.0.1", port=port)
+    try:
+        store = CollectionStore(redis=r, prefix="maple-test:full:")
+        with pytest.raises(StoreUnavailable, match="is full"):
+            for i in range(100):  # 100 × 100 KB: well past the 2 MB limit
+                await store.put_blob("handbook", f"b{i}", b"x" * 100_000)
+    finally:
+        await r.aclose()
+        proc.terminate()
+        proc.wait()
