@@ -57,7 +57,7 @@ async def _blob_count(c: Corpus) -> int:
     return len([k async for k in c.redis.scan_iter(match=c.prefix + "kb:handbook:blob:*", count=1000)])
 
 
-async def _wait(check, *, what: str, timeout: float = 60.0):  # type: ignore[no-untyped-def]
+async def _wait(check, *, what: str, timeout: float = 180.0):  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while True:
         value = await check()
@@ -86,7 +86,7 @@ async def test_an_interrupted_ingest_leaves_the_collection_as_it_was(
 
         await _wait(writing, what="the ingest to be writing")
         proc.send_signal(how)
-        out, _ = proc.communicate(timeout=60)
+        out, _ = proc.communicate(timeout=180)
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -279,14 +279,15 @@ async def test_worker_processes_killed_at_random_never_post_twice(
     procs = [maple_process(h, tmp_path, "worker", "--count", "2", **env) for _ in range(2)]
     try:
         run_ids = [run_id_of((await h.slash(REQUESTER, f"run draft note {n}"))[1]) for n in range(10)]
-        await h.wait_for(lambda: len(openai_fake.requests) >= 3, what="model calls under way")
+        # generous caps: worker processes import llama-index and the model stack before their first claim
+        await h.wait_for(lambda: len(openai_fake.requests) >= 3, timeout=180, what="model calls under way")
         victim = procs.pop(0)
         victim.send_signal(signal.SIGKILL)  # dies in the middle of its model calls
         victim.wait()
         procs.append(maple_process(h, tmp_path, "worker", "--count", "2", **env))
         for run_id in run_ids:
-            await h.wait_state(run_id, "in_review", timeout=60)
-        await h.wait_for(lambda: len(all_review_posts(slack)) >= 20, what="review posts")
+            await h.wait_state(run_id, "in_review", timeout=180)
+        await h.wait_for(lambda: len(all_review_posts(slack)) >= 20, timeout=120, what="review posts")
         assert sorted(all_review_posts(slack)) == sorted(run_ids * 2)
     finally:
         for p in procs:
