@@ -43,4 +43,17 @@ def outcome_blocks(run: Run) -> list[Block]:
         return []
     lines = [say.call_outcome(c.tool, c.state, result=c.result, error=c.error) for c in made[:MAX_SHOWN]]
     return [_section(mrkdwn(say.msg("calls_made"))),
-            *[_section(mrkdwn(line)[:SECTION_LIMIT]) for line in lines]]
+            *[_section(cut_rendered(mrkdwn(line), SECTION_LIMIT)) for line in lines]]
+
+
+def cut_rendered(rendered: str, limit: int, *, marker: str = "…") -> str:
+    """Rendered mrkdwn at most ``limit`` characters long, never cut inside an entity (``&amp;``) or a token
+    (``<@U…>``, ``<#C…>``, a link): a cut one would show half an escape or open markup that was never closed."""
+    if len(rendered) <= limit:
+        return rendered
+    cut = rendered[: limit - len(marker)]
+    for opener, closer in (("&", ";"), ("<", ">")):
+        at = cut.rfind(opener)
+        if at != -1 and closer not in cut[at:]:
+            cut = cut[:at]
+    return cut + marker

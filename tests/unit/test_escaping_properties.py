@@ -104,3 +104,16 @@ def test_mentions_only_of_well_formed_ids(user_id: str) -> None:
 def test_edit_modal_holds_any_draft(draft: str) -> None:
     run = _run(draft * 3 or "x", goal="g", reason="r")
     assert view_problems(edit_modal(run)) == []
+
+
+@given(st.text(alphabet="a&<>;@#U|x ", max_size=400), st.integers(min_value=5, max_value=300))
+def test_a_rendered_line_cut_to_a_limit_never_ends_inside_an_entity_or_a_token(raw: str, limit: int) -> None:
+    from handlers.blocks_calls import cut_rendered
+
+    rendered = escape(raw) + " <@U0REVIEW> &amp; more"
+    cut = cut_rendered(rendered, limit)
+    assert len(cut) <= limit
+    body = cut.removesuffix("…")
+    last_amp, last_lt = body.rfind("&"), body.rfind("<")
+    assert last_amp == -1 or ";" in body[last_amp:]
+    assert last_lt == -1 or ">" in body[last_lt:]
