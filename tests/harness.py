@@ -169,7 +169,7 @@ class Harness:
     async def run(self, run_id: str) -> Run:
         return await self.svc.store.get(run_id)  # type: ignore[no-any-return]
 
-    async def wait_for(self, check: Callable[[], Any], *, timeout: float = 30.0, what: str = "condition") -> Any:
+    async def wait_for(self, check: Callable[[], Any], *, timeout: float = 120.0, what: str = "condition") -> Any:
         """Poll ``check`` (sync or async) until it returns something truthy. Not a timing assertion: the generous
         timeout only stops a broken test from hanging."""
         deadline = time.monotonic() + timeout
@@ -183,7 +183,7 @@ class Harness:
                 raise AssertionError(f"timed out waiting for {what}")
             await asyncio.sleep(0.05)
 
-    async def wait_state(self, run_id: str, *states: str, timeout: float = 30.0) -> Run:
+    async def wait_state(self, run_id: str, *states: str, timeout: float = 120.0) -> Run:
         async def check() -> Run | None:
             run = await self.run(run_id)
             return run if run.state.value in states else None

@@ -283,7 +283,7 @@ async def test_typed_channel_names_become_channel_links(page: Any, workspace: Wo
 async def _wait(condition: Any) -> None:
     import asyncio
 
-    for _ in range(300):
+    for _ in range(2400):
         if condition():
             return
         await asyncio.sleep(0.05)
