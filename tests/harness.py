@@ -85,11 +85,26 @@ class Harness:
         return self
 
     async def stop(self) -> None:
+        """Stop the app. Bounded: a stop that does not end within 90 s is reported on stderr with every task's stack
+        (so a shutdown that hangs is seen, and the suite goes on) rather than hanging the run."""
+        try:
+            await asyncio.wait_for(self._stop(), 90)
+        except TimeoutError:
+            import sys
+            import traceback
+
+            print("maple did not stop within 90 s; tasks still running:", file=sys.stderr)
+            for task in asyncio.all_tasks():
+                print(f"--- {task.get_name()}", file=sys.stderr)
+                for frame in task.get_stack():
+                    traceback.print_stack(frame, limit=1, file=sys.stderr)
+        self.maple = None
+
+    async def _stop(self) -> None:
         if self._runner:
             await self._runner.cleanup()
         if self.maple:
             await self.maple.stop()
-        self.maple = None
 
     async def cleanup_redis(self) -> None:
         import redis.asyncio as aioredis

@@ -3,8 +3,10 @@ driven through the workspace's page in headless Chromium. Skipped when Chromium 
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import os
+import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -61,16 +63,20 @@ async def page(tmp_path: Path, workspace: Workspace) -> AsyncIterator[Any]:
     from playwright.async_api import async_playwright
 
     os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+    profile = tmp_path / "chromium-profile"
     async with async_playwright() as pw:
         context = await pw.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
+            str(profile), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
             viewport={"width": 1280, "height": 860})
         context.set_default_timeout(30_000)
         tab = context.pages[0] if context.pages else await context.new_page()
         errors: list[str] = []
         tab.on("pageerror", lambda exc: errors.append(str(exc)))
         yield tab
-        await context.close()
+        try:  # Chromium sometimes never answers the close (seen with its on-device-model helper): stop it instead
+            await asyncio.wait_for(context.close(), 30)
+        except TimeoutError:
+            subprocess.run(["pkill", "-KILL", "-f", "--", f"--user-data-dir={profile}"], check=False)
         assert not errors, f"JavaScript errors on the page: {errors}"
 
 
