@@ -85,15 +85,15 @@ class Harness:
         return self
 
     async def stop(self) -> None:
-        """Stop the app. Bounded: a stop that does not end within 90 s is reported on stderr with every task's stack
+        """Stop the app. Bounded: a stop that does not end within 30 s is reported on stderr with every task's stack
         (so a shutdown that hangs is seen, and the suite goes on) rather than hanging the run."""
         try:
-            await asyncio.wait_for(self._stop(), 90)
+            await asyncio.wait_for(self._stop(), 30)
         except TimeoutError:
             import sys
             import traceback
 
-            print("maple did not stop within 90 s; tasks still running:", file=sys.stderr)
+            print("maple did not stop within 30 s; tasks still running:", file=sys.stderr)
             for task in asyncio.all_tasks():
                 print(f"--- {task.get_name()}", file=sys.stderr)
                 for frame in task.get_stack():
