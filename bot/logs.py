@@ -47,5 +47,5 @@ def setup_logging(level: str = "INFO", stream: Any = None) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("slack_bolt", "slack_sdk", "httpx", "openai", "aiohttp.access", "asyncio"):
+    for noisy in ("slack_bolt", "maple.bolt", "slack_sdk", "httpx", "openai", "aiohttp.access", "asyncio"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

@@ -90,4 +90,4 @@ async def test_status_counts_votes_per_workflow_and_model_for_admins_alone(harne
     model = (await h.run(draft)).draft.model
     assert f"draft · {model}: 👍 0 · 👎 2" in reply["text"]
     _, reply = await h.slash(REQUESTER, "status")
-    assert "didn't understand" in reply["text"] and "👍" not in reply["text"]
+    assert "Say which run" in reply["text"] and "👍" not in reply["text"]  # their runs and Maple's status, no votes

@@ -39,4 +39,4 @@ async def test_a_french_requester_is_told_in_french_and_the_draft_follows_the_go
     await h.click(REVIEWER, "maple_approve", run_id)
     told = await h.wait_for(lambda: [p for p in h.slack.posted("D0REQUEST") if "approuvée" in p["text"]],
                             what="French notice")
-    assert f"Votre demande {run_id} a été approuvée par" in told[0]["text"]
+    assert "Votre demande « " in told[0]["text"] and f"({run_id}) a été approuvée par" in told[0]["text"]
