@@ -30,7 +30,7 @@ class FakeOpenAI:
     embed_script: deque[str] = field(default_factory=deque)  # for /v1/embeddings: "500", "drip" (a byte at a
     # time, never finishing while the fake runs), "ok"
     # streamed answers (``"stream": true``): the reply in chunks of ``chunk_chars``, ``chunk_delay`` seconds apart;
-    # script actions "500-mid" (an error event after some chunks), "cut" (the connection dropped after some
+    # script actions "500-mid" (an error event after 3/4 of the chunks), "cut" (the connection dropped there
     # chunks), "drip" (one chunk every ``drip_seconds``, forever), "nousage" (no usage chunk) apply to streams
     chunk_chars: int = 8
     chunk_delay: float = 0.0
@@ -121,7 +121,7 @@ class FakeOpenAI:
         with contextlib.suppress(ConnectionError):
             await send(chunk({"role": "assistant", "content": ""}))
             for n, piece in enumerate(pieces):
-                if action in ("500-mid", "cut") and n == max(1, len(pieces) // 2):
+                if action in ("500-mid", "cut") and n == max(1, len(pieces) * 3 // 4):
                     if action == "cut" and request.transport is not None:
                         request.transport.close()
                         return response

@@ -121,7 +121,8 @@ async def test_an_answer_the_policy_could_block_never_reaches_slack_in_part(
         assert openai_fake.streamed == 0  # buffered: the endpoint was not even asked to stream
         assert h.slack.calls_to("chat.startStream") == [] and h.slack.calls_to("chat.appendStream") == []
         everything = _everything_sent(slack)
-        leaked = [f for f in _fragments(blocked) if f in everything or json.dumps(f)[1:-1] in everything]
+        own = [f for f in _fragments(blocked) if f not in QUESTION]  # the question itself is quoted back, rightly
+        leaked = [f for f in own if f in everything or json.dumps(f)[1:-1] in everything]
         assert leaked == [], leaked[:5]
     finally:
         await h.stop()
@@ -150,9 +151,10 @@ async def test_a_card_number_mid_answer_stops_the_stream_before_any_of_it_is_sen
         assert run.effects["result"].ts != ts
 
 
-async def test_a_model_failing_mid_stream_is_told_and_the_answer_comes_whole(streams: Harness) -> None:
+@pytest.mark.parametrize("failure", ["500-mid", "cut"])
+async def test_a_model_failing_mid_stream_is_told_and_the_answer_comes_whole(streams: Harness, failure: str) -> None:
     h = streams
-    h.openai.script.extend(["500-mid"])
+    h.openai.script.extend([failure])  # an error event after some chunks, or the connection dropped there
     run_id = await _ask(h, ts="5400.000100")
     run = await h.wait_state(run_id, "delivered")
     assert h.openai.streamed == 1 and len(h.openai.requests) == 2  # the retry was buffered
@@ -172,7 +174,7 @@ async def test_a_model_failing_mid_stream_is_told_and_the_answer_comes_whole(str
 async def test_a_drip_past_the_timeout_ends_cleanly(streams: Harness) -> None:
     h = streams
     h.openai.script.extend(["drip"])
-    h.openai.drip_seconds = 0.3  # the model's timeout is 5 s: the drip would never end
+    h.openai.drip_seconds = 0.1  # the model's timeout is 5 s: the drip would never end
     run_id = await _ask(h, ts="5500.000100")
     run = await h.wait_state(run_id, "delivered", timeout=60)
     assert h.openai.streamed == 1
@@ -209,6 +211,30 @@ async def test_streaming_off_posts_the_answer_whole(
         run_id = await _ask(h, ts="5700.000100")
         await h.wait_state(run_id, "delivered")
         assert openai_fake.streamed == 0 and slack.calls_to("chat.startStream") == []
+    finally:
+        await h.stop()
+        await corpus.close()
+        await h.cleanup_redis()
+
+
+@pytest.mark.llama
+async def test_the_embedded_model_streams_into_the_thread(
+        slack: FakeSlack, openai_fake: FakeOpenAI, tmp_path: Path) -> None:
+    local = {"name": "local", "kind": "local-gguf", "capabilities": ["draft", "reason", "summarize"],
+             "tier": "standard", "clearance": "restricted", "price_in": 0, "price_out": 0, "max_tokens": 160,
+             "timeout": 120}
+    h, corpus = await _start(slack, openai_fake, tmp_path, models=[local])
+    try:
+        run_id = await _ask(h, ts="5800.000100")
+        run = await h.wait_state(run_id, "delivered", timeout=300)
+        assert run.routes[-1].chosen == "local" and openai_fake.requests == []
+        ts = run.effects["result"].ts
+        start = slack.calls_to("chat.startStream")
+        assert len(start) == 1 and slack.messages[CHANNEL] and ts
+        shown = _unescaped("".join(slack.appended(ts)))
+        assert shown.strip() and run.draft is not None
+        assert run.draft.text.startswith(shown.strip()[:20])  # what streamed is the start of the checked answer
+        assert [c.params["ts"] for c in slack.calls_to("chat.stopStream")] == [ts]
     finally:
         await h.stop()
         await corpus.close()
