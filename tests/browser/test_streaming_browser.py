@@ -12,7 +12,7 @@ from bot.cli_ingest import SAMPLE
 from tests.browser.conftest import screenshot_path
 from tests.browser.test_workspace_browser import open_page, type_in
 from tests.fakes.openai_api import FakeOpenAI
-from tests.harness import Harness
+from tests.harness import Harness, spec_dict
 from tests.knowledge_corpus import Corpus
 from workspace import REQUESTER, Workspace
 
@@ -31,8 +31,11 @@ async def streaming_maple(workspace: Workspace, openai_fake: FakeOpenAI,
     from tests.browser.conftest import _SlackAt
 
     monkeypatch.setenv("MAPLE_TEST_OPENAI_KEY", "sk-test-secret-key-1234567890")
-    openai_fake.reply, openai_fake.chunk_delay, openai_fake.chunk_chars = ANSWER, 0.12, 6
-    harness = Harness(slack=_SlackAt(workspace), openai=openai_fake, streaming=True)  # type: ignore[arg-type]
+    openai_fake.reply, openai_fake.chunk_delay, openai_fake.chunk_chars = ANSWER, 0.08, 6
+    spec = spec_dict()
+    spec["models"][0]["timeout"] = 60  # the slow stream (a few seconds) stays within the model's deadline
+    harness = Harness(slack=_SlackAt(workspace), openai=openai_fake, spec=spec,  # type: ignore[arg-type]
+                      streaming=True)
     await harness.start()
     workspace.maple_url = harness.url + "/slack/events"
     yield harness
