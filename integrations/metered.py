@@ -66,16 +66,26 @@ class MeteredModel(ChatModel):
         name = self.name
         metrics.MODEL_CALLS.labels(name).inc()
         started = time.perf_counter()
+        # a span that is not made current: the generator's context does not survive its yields
+        span = tracing.tracer().start_span(f"chat {self.spec.model or name}", attributes={
+            "gen_ai.operation.name": "chat", "gen_ai.provider.name": _provider(self.spec),
+            "gen_ai.request.model": self.spec.model or name, "gen_ai.request.max_tokens": max_tokens,
+            "maple.model": name, "maple.model.messages.count": len(messages), "maple.model.streamed": True})
         try:
             async for item in self.inner.stream(messages=messages, max_tokens=max_tokens, timeout=timeout):
                 if isinstance(item, Completion):
                     self._count(item)
+                    span.set_attributes({"gen_ai.usage.input_tokens": item.input_tokens,
+                                         "gen_ai.usage.output_tokens": item.output_tokens,
+                                         "gen_ai.response.model": item.model or name})
                 yield item
         except Exception as exc:
             metrics.MODEL_ERRORS.labels(name, type(exc).__name__).inc()
+            span.set_attribute("error.type", type(exc).__name__)
             raise
         finally:
             metrics.MODEL_SECONDS.labels(name).observe(time.perf_counter() - started)
+            span.end()
 
 
 def _provider(spec: ModelSpec) -> str:

@@ -24,6 +24,7 @@ class OpenAICompatibleModel(ChatModel):
         self.name = name
         self._model = model
         self._client = openai.AsyncOpenAI(api_key=api_key, base_url=base_url, max_retries=0, timeout=timeout)
+        self._stream_usage = True  # ask for usage in the last chunk, until the endpoint refuses stream_options
 
     async def close(self) -> None:
         await self._client.close()
@@ -80,14 +81,22 @@ class OpenAICompatibleModel(ChatModel):
         (``stream_options.include_usage``) where the endpoint sends it, checked like a whole answer's; otherwise
         it is estimated: the input's upper bound, and the output as at least one token per chunk received."""
         kwargs: dict[str, Any] = {"model": self._model, "max_tokens": max_tokens, "timeout": timeout,
-                                  "messages": [m.wire() for m in messages], "stream": True,
-                                  "stream_options": {"include_usage": True}}
+                                  "messages": [m.wire() for m in messages], "stream": True}
+        if self._stream_usage:
+            kwargs["stream_options"] = {"include_usage": True}
         parts: list[str] = []
         chunks, usage, model, finish = 0, None, self.name, None
         deadline = asyncio.get_running_loop().time() + timeout + 1
         with self._mapped(timeout):
             async with asyncio.timeout_at(deadline):  # never across a yield: the reader's own work is not timed
-                response = await self._client.chat.completions.create(**kwargs)
+                try:
+                    response = await self._client.chat.completions.create(**kwargs)
+                except openai.BadRequestError:
+                    if "stream_options" not in kwargs:
+                        raise
+                    self._stream_usage = False  # an endpoint that refuses stream_options: usage is estimated
+                    del kwargs["stream_options"]
+                    response = await self._client.chat.completions.create(**kwargs)
             try:
                 chunks_in = response.__aiter__()
                 while True:

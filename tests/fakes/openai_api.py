@@ -36,6 +36,7 @@ class FakeOpenAI:
     chunk_delay: float = 0.0
     drip_seconds: float = 0.5
     streamed: int = 0  # streamed answers begun
+    refuse_stream_options: bool = False  # answer 400 to a request with stream_options, as some servers do
     _closing: asyncio.Event = field(default_factory=asyncio.Event)
     _runner: web.AppRunner | None = None
 
@@ -74,6 +75,9 @@ class FakeOpenAI:
                 await asyncio.wait_for(self._closing.wait(), self.slow_seconds)
         if action == "garbage":
             return web.Response(text="<html>not json", content_type="application/json")
+        if body.get("stream") and self.refuse_stream_options and "stream_options" in body:
+            return web.json_response({"error": {"message": "Unrecognized request argument supplied: stream_options",
+                                                "type": "invalid_request_error"}}, status=400)
         if body.get("stream") and not action.startswith(("tool:", "tools:", "usage:")):
             return await self._stream(request, body, action)
         if action.startswith(("tool:", "tools:")):  # tools: one call per line, "name args"

@@ -171,6 +171,18 @@ async def test_a_model_failing_mid_stream_is_told_and_the_answer_comes_whole(str
     assert "stream.stopped" in [e.kind for e in await _events(h, run_id)]
 
 
+async def test_an_endpoint_without_stream_usage_streams_with_usage_estimated(streams: Harness) -> None:
+    h = streams
+    h.openai.refuse_stream_options = True
+    run_id = await _ask(h, ts="5450.000100")
+    run = await h.wait_state(run_id, "delivered")
+    assert [("stream_options" in r) for r in h.openai.requests] == [True, False]  # asked once, then not again
+    assert h.openai.streamed == 1 and h.slack.calls_to("chat.startStream")
+    used = run.usage[-1]
+    assert used.input_tokens > 40 and used.output_tokens >= len(ANSWER) // 8  # estimated: at least one per chunk
+    assert used.output_tokens <= h.svc.spec.models[0].max_tokens
+
+
 async def test_a_drip_past_the_timeout_ends_cleanly(streams: Harness) -> None:
     h = streams
     h.openai.script.extend(["drip"])
@@ -239,3 +251,24 @@ async def test_the_embedded_model_streams_into_the_thread(
         await h.stop()
         await corpus.close()
         await h.cleanup_redis()
+
+
+async def test_an_answer_streams_in_the_assistant_pane_thread(streams: Harness) -> None:
+    from tests.pane_kit import PANE, open_thread, said
+
+    h = streams
+    await open_thread(h, REQUESTER, thread_ts="5900.000001")
+    status, _ = await h.event(said(REQUESTER, f"run ask {QUESTION}", thread_ts="5900.000001"))
+    assert status == 200
+
+    async def delivered() -> Any:
+        runs = await h.svc.store.since(h.svc.clock.now().replace(year=2000), limit=500)
+        return next((r for r in runs if r.origin.thread_ts == "5900.000001" and r.state.value == "delivered"), None)
+
+    run = await h.wait_for(delivered, what="the pane's answer delivered")
+    assert run.origin.pane
+    (start,) = h.slack.calls_to("chat.startStream")
+    assert start.ok and start.params["channel"] == PANE and start.params["thread_ts"] == "5900.000001"
+    assert "recipient_user_id" not in start.params  # a DM needs no recipient
+    shown = _unescaped("".join(h.slack.appended(run.effects["result"].ts)))
+    assert shown and ANSWER.startswith(shown)
