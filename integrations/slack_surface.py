@@ -258,8 +258,11 @@ class SlackSurface(Surface, Directory):
         the core cuts chunks at spaces, so a broadcast never straddles two of them)."""
         await call(self._client, "chat.appendStream", ref.channel, ts=ref.ts, markdown_text=self._escape(text))
 
-    async def stop_stream(self, *, ref: MessageRef) -> None:
-        await call(self._client, "chat.stopStream", ref.channel, ts=ref.ts)
+    async def stop_stream(self, *, ref: MessageRef, run_id: str | None = None, effect: str | None = None) -> None:
+        params: dict[str, Any] = {"ts": ref.ts}
+        if run_id and effect:
+            params["metadata"] = {"event_type": METADATA_EVENT, "event_payload": {"run_id": run_id, "effect": effect}}
+        await call(self._client, "chat.stopStream", ref.channel, **params)
 
     async def post_ephemeral(self, *, channel: str, user: str, text: str, thread_ts: str | None = None) -> None:
         rendered, blocks = self._render(View(kind="notice", text=text))

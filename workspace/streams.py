@@ -6,7 +6,7 @@ false) — after which ``chat.update`` may replace it like any message of the ap
 from __future__ import annotations
 
 from workspace.state import APP_ID, BOT_ID, BOT_USER, Message, WorkspaceState
-from workspace.webapi import ApiError, Params, _member_channel, method, public, required
+from workspace.webapi import ApiError, Params, _member_channel, _metadata, method, public, required
 
 MAX_MARKDOWN = 12_000  # Slack's limit on markdown_text
 
@@ -60,5 +60,7 @@ def chat_stop_stream(state: WorkspaceState, params: Params) -> Params:
     channel, message = _streamed(state, params)
     message["text"] = str(message.get("text") or "") + _markdown(params, needed=False)
     message["streaming"] = False
+    if params.get("metadata"):
+        message["metadata"] = _metadata(params)
     state.changed(channel, message["ts"])
     return {"channel": channel, "ts": message["ts"], "message": public(message, metadata=False)}

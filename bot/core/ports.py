@@ -242,8 +242,9 @@ class Surface(ABC):
         """Append ``text`` (already checked) to a started stream (``chat.appendStream``)."""
         raise SurfaceError("this surface does not stream")
 
-    async def stop_stream(self, *, ref: MessageRef) -> None:
-        """End a stream (``chat.stopStream``); its message stays, and ``update`` may then replace it."""
+    async def stop_stream(self, *, ref: MessageRef, run_id: str | None = None, effect: str | None = None) -> None:
+        """End a stream (``chat.stopStream``); its message stays, and ``update`` may then replace it. With
+        ``run_id`` and ``effect`` the message is marked like a post (found again by ``find_posted``)."""
         raise SurfaceError("this surface does not stream")
 
     async def set_status(self, *, channel: str, thread_ts: str, status: Msg | None) -> None:

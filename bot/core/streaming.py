@@ -222,9 +222,9 @@ async def retire(svc: Services, run_id: str, *, reason: str, notice: Msg, shown:
     await svc.record("stream.stopped", run, attrs=attrs)
 
 
-async def _stop_quietly(svc: Services, ref: MessageRef) -> None:
+async def _stop_quietly(svc: Services, ref: MessageRef, *, run_id: str | None = None) -> None:
     try:
-        await svc.surface.stop_stream(ref=ref)
+        await svc.surface.stop_stream(ref=ref, run_id=run_id, effect="result" if run_id else None)
     except SurfaceError as exc:  # already stopped (a retry), or Slack ended it: the update still replaces it
         log.info("stream already stopped", extra={"error": type(exc).__name__})
 
@@ -240,7 +240,7 @@ async def finish(svc: Services, run: Run, *, channel: str, thread_ts: str | None
     if (effect.channel, effect.thread_ts) != (channel, thread_ts):
         return None
     ref = MessageRef(channel=effect.channel, ts=effect.ts or "")
-    await _stop_quietly(svc, ref)
+    await _stop_quietly(svc, ref, run_id=run.id)  # marked as the run's result, like a posted one
     await svc.surface.update(ref=ref, view=View(kind="result", run=run))  # idempotent: a retry updates again
 
     def done(r: Run) -> None:

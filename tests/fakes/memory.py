@@ -142,7 +142,7 @@ class MemorySurface(Surface, Directory):
             raise SurfaceError("message_not_in_streaming_state")
         self.streams[ref.ts].append(text)
 
-    async def stop_stream(self, *, ref: MessageRef) -> None:
+    async def stop_stream(self, *, ref: MessageRef, run_id: str | None = None, effect: str | None = None) -> None:
         self.stopped.add(ref.ts)
 
     async def post_ephemeral(self, *, channel: str, user: str, text: str, thread_ts: str | None = None) -> None:

@@ -225,6 +225,8 @@ class FakeSlack:
             return {"error": "message_not_in_streaming_state"}
         msg["text"] += p.get("markdown_text") or ""
         msg["streaming"] = False
+        if p.get("metadata"):
+            msg["metadata"] = _json(p["metadata"])
         return {"channel": p["channel"], "ts": msg["ts"], "message": msg}
 
     def appended(self, ts: str | None = None) -> list[str]:

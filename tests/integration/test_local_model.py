@@ -116,7 +116,14 @@ async def test_a_cancelled_call_stops_generating(model: LlamaCppModel) -> None:
     assert len(spy.runs) == 2 and spy.runs[0][3] < 600
 
 
-async def test_a_streamed_generation_gives_text_while_the_model_is_still_writing(model: LlamaCppModel) -> None:
+@pytest.fixture
+def fresh() -> LlamaCppModel:
+    """A model of its own: the spies above replaced the shared one's create_chat_completion."""
+    return new_model()
+
+
+async def test_a_streamed_generation_gives_text_while_the_model_is_still_writing(fresh: LlamaCppModel) -> None:
+    model = fresh
     deltas: list[str] = []
     running_at_first: bool | None = None
     last: Any = None
@@ -133,7 +140,8 @@ async def test_a_streamed_generation_gives_text_while_the_model_is_still_writing
     assert last.model.startswith("SmolLM2")
 
 
-async def test_a_streamed_generation_past_its_deadline_stops(model: LlamaCppModel) -> None:
+async def test_a_streamed_generation_past_its_deadline_stops(fresh: LlamaCppModel) -> None:
+    model = fresh
     got: list[str] = []
     with pytest.raises(ModelUnavailable, match="timed out"):
         async for item in model.stream(messages=LONG, max_tokens=600, timeout=0.3):
@@ -143,7 +151,8 @@ async def test_a_streamed_generation_past_its_deadline_stops(model: LlamaCppMode
     assert (await model.complete(messages=HELLO, max_tokens=4, timeout=120)).output_tokens <= 4  # free again
 
 
-async def test_a_reader_that_stops_reading_stops_the_generation(model: LlamaCppModel) -> None:
+async def test_a_reader_that_stops_reading_stops_the_generation(fresh: LlamaCppModel) -> None:
+    model = fresh
     stream = model.stream(messages=LONG, max_tokens=600, timeout=120)
     async for item in stream:
         if isinstance(item, str):

@@ -94,7 +94,11 @@ async def test_an_answer_grows_in_its_thread_and_ends_as_the_checked_result(stre
     shown = _unescaped("".join(chunks))
     assert len(chunks) >= 2, chunks  # it grew, append after append
     assert ANSWER.startswith(shown) and len(ANSWER) - len(shown) >= WINDOW  # a prefix; the last part held back
-    assert [c.params["ts"] for c in h.slack.calls_to("chat.stopStream")] == [ts]
+    (stop,) = h.slack.calls_to("chat.stopStream")
+    assert stop.params["ts"] == ts
+    assert stop.params["metadata"]["event_payload"] == {"run_id": run_id, "effect": "result"}  # marked as a post is
+    assert await h.svc.surface.find_posted(channel=CHANNEL, run_id=run_id, effect="result",
+                                           thread_ts="5100.000100") is not None
     final = [c.params for c in h.slack.calls_to("chat.update") if c.params.get("ts") == ts][-1]
     assert "Keep every receipt" in json.dumps(final["blocks"]) and "Ask your manager" in json.dumps(final["blocks"])
     assert not [p for p in h.slack.posted(CHANNEL)
