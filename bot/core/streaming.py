@@ -13,10 +13,10 @@ checks, as before. A draft that needs review is never streamed.
 **Each chunk is checked** (``LiveAnswer``): the newest ``WINDOW`` characters are held back, and a chunk is cut at
 a space, so a detector match up to ``WINDOW`` characters long, or a broadcast (``@here``), that straddles chunks
 is seen whole before any of it is sent. Before every append, the whole text so far (held part included) is
-assessed and policy-checked: a level above ``MAX_LEVEL`` or above what the destination admits, personal data the
-request did not contain, or any policy violation stops the stream. A stopped stream is replaced by a notice, the
-generation goes on, and the whole answer takes the buffered path (checked, then posted — or rerouted, or
-refused). So a reader can have seen only a prefix of the answer that ended ``WINDOW`` characters before the
+assessed and policy-checked: a level above the run's (as assessed on its inputs) or above what the destination
+admits, personal data the request did not contain, or a violation that blocks stops the stream. A stopped stream
+is replaced by a notice, the generation goes on, and the whole answer takes the buffered path (checked, then
+posted — or rerouted, or refused). So a reader can have seen only a prefix of the answer that ended ``WINDOW`` characters before the
 newest text and that passed every check; when the run finishes, the streamed message is replaced by the checked
 result (the same message a buffered run posts) or by the notice.
 """
@@ -80,8 +80,9 @@ async def gate(svc: Services, *, run: Run, workflow: WorkflowSpec | None, step: 
         return None
     place = await svc.surface.place(channel=channel)
     ceiling = Sensitivity(getattr(svc.spec.channels, place.kind))
+    # a chunk may be no more sensitive than what the gate let through (so no more than the destination admits)
     return LiveAnswer(svc=svc, run=run, channel=channel, thread_ts=thread_ts, sources=sources,
-                      ceiling=min(ceiling, MAX_LEVEL), workflow=workflow.id)
+                      ceiling=min(ceiling, MAX_LEVEL, level), workflow=workflow.id)
 
 
 @dataclass(kw_only=True)
