@@ -398,15 +398,7 @@ async def _deliver(svc: Services, run: Run) -> None:
         await fail(svc, run.id, why=why or text.not_for_you(run.sensitivity.label))
         return
     await svc.surface.check_member(channel=channel)
-    streamed = await streaming.finish(svc, run, channel=channel, thread_ts=thread_ts)
-    if streamed is not None:  # the streamed message becomes the checked result
-        run, ref = streamed
-    else:
-        if streaming.open_stream(run) is not None:  # streamed where the whole answer may not go
-            await streaming.retire(svc, run.id, reason="moved", notice=text.msg("stream_moved", why=why)
-                                   if why else text.msg("stream_withheld"))
-        run, ref = await post_once(svc, run, effect="result", channel=channel, view=View(kind="result", run=run),
-                                   thread_ts=thread_ts)
+    run, ref, streamed = await _post_result(svc, run, channel=channel, thread_ts=thread_ts, why=why)
     if why:
         run = await tell_requester(svc, run, effect="rerouted", message=why)
     if run.decision:
@@ -419,11 +411,27 @@ async def _deliver(svc: Services, run: Run) -> None:
             transition(r, RunState.DELIVERED)
 
     run = await svc.mutate(run.id, to_delivered)
+    delivered = run.draft.text if run.draft else None
     await svc.record("run.delivered", run, attrs={"maple.destination": ref.channel,
                                                   "maple.sensitivity.level": run.sensitivity.label,
-                                                  "maple.delivery.streamed": streamed is not None,
-                                                  **svc.audit.text_attrs("maple.delivered.text", run.draft.text if run.draft else None)})
+                                                  "maple.delivery.streamed": streamed,
+                                                  **svc.audit.text_attrs("maple.delivered.text", delivered)})
     await _show(svc, run.id)
+
+
+async def _post_result(svc: Services, run: Run, *, channel: str, thread_ts: str | None,
+                       why: Msg | None) -> tuple[Run, MessageRef, bool]:
+    """The result message: the answer's stream made the checked result when it streamed here (True), else a post —
+    and a stream shown where the whole answer may not go is replaced by a notice first."""
+    streamed = await streaming.finish(svc, run, channel=channel, thread_ts=thread_ts)
+    if streamed is not None:
+        return *streamed, True
+    if streaming.open_stream(run) is not None:
+        notice = text.msg("stream_moved", why=why) if why else text.msg("stream_withheld")
+        await streaming.retire(svc, run.id, reason="moved", notice=notice)
+    run, ref = await post_once(svc, run, effect="result", channel=channel, view=View(kind="result", run=run),
+                               thread_ts=thread_ts)
+    return run, ref, False
 
 
 async def _destination(svc: Services, run: Run) -> tuple[str | None, str | None, Msg | None]:
