@@ -85,3 +85,45 @@ def test_a_policy_that_can_block_makes_the_run_buffer(policy: dict[str, object],
     changed = make_spec(policy={**spec.policy.model_dump(), **policy})
     svc = make_services(spec=changed)
     assert policy_may_block(svc) is blocks
+
+
+async def test_a_stream_left_open_by_a_dead_worker_is_replaced_before_the_retry_drafts() -> None:
+    from bot.core import intake
+    from bot.core.models import Effect, Job
+    from bot.core.worker import handle_job
+
+    surface = MemorySurface()
+    svc = dataclasses.replace(make_services(surface=surface), streaming=True)
+    run = await intake.submit(svc, intake.Intake(requester="U0REQUEST", goal="draft a note", workflow="draft",
+                                                 origin=Origin(kind="mention", channel="C1", thread_ts="1.1")))
+
+    def streamed_before(r: Run) -> None:  # what a worker that died mid-stream leaves on the run
+        r.effects["stream:1"] = Effect(channel="C1", thread_ts="1.1", ts="9.5")
+
+    await svc.mutate(run.id, streamed_before)
+    await handle_job(svc, Job(run_id=run.id, kind="draft"))
+    assert "9.5" in surface.stopped
+    ref, view = next((r, v) for r, v in surface.updates if r.ts == "9.5")
+    assert view.kind == "notice" and "interrupted" in str(view.text)
+    after = await svc.store.get(run.id)
+    assert after.effects["stream:1"].done and after.state.value == "in_review"  # the retry went on
+    stopped = [e for e in svc.audit.events if e["kind"] == "stream.stopped"]  # type: ignore[attr-defined]
+    assert [e["maple.stream.cause"] for e in stopped] == ["retried"]
+
+
+async def test_a_draft_that_needs_review_is_never_streamed() -> None:
+    from bot.core import intake
+    from bot.core.models import Job
+    from bot.core.worker import handle_job
+    from tests.fakes.memory import ScriptedModel
+
+    surface = MemorySurface()
+    model = ScriptedModel("local", default=FILLER * 3)  # long enough to stream, were it allowed
+    svc = dataclasses.replace(make_services(surface=surface, models={"local": model}), streaming=True)
+    run = await intake.submit(svc, intake.Intake(requester="U0REQUEST", goal="draft a note", workflow="draft",
+                                                 origin=Origin(kind="mention", channel="C1", thread_ts="1.1")))
+    await handle_job(svc, Job(run_id=run.id, kind="draft"))
+    after = await svc.store.get(run.id)
+    assert after.state.value == "in_review" and after.draft is not None and FILLER in after.draft.text
+    assert surface.streams == {}  # nothing of the draft reached the requester's thread
+    assert not [p for p in surface.posts if p["channel"] == "C1" and p["effect"] == "result"]
