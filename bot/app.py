@@ -36,7 +36,7 @@ from bot.core.tools.builtin import Calculator, DateMath, SlackHistory
 from bot.core.worker import fail, handle_job
 from config.loader import load_spec, resolve_local_path
 from config.settings import Settings
-from handlers import blocks
+from handlers import blocks, mrkdwn
 from handlers.front import FrontDoor
 from handlers.http import Previous, build_http_app
 from handlers.listeners import register
@@ -321,7 +321,8 @@ def build(
     queue = RedisJobQueue(redis=r, prefix=settings.redis_prefix, dead_max=settings.dead_letter_max)
     client = make_client(token=token, base_url=settings.slack_api_url)
     installation = SlackInstallation(client=client, tenants=spec.tenants)
-    surface = SlackSurface(client=client, render=blocks.render, installation=installation, wait=ACK_WAIT)
+    surface = SlackSurface(client=client, render=blocks.render, installation=installation, wait=ACK_WAIT,
+                           escape=mrkdwn.escape)
     models = metered_models(spec, build_models(spec, settings))
     controls = RedisControls(redis=r, prefix=settings.redis_prefix, queue=queue)
     router = Router(portfolio=active_portfolio(spec, models), clients=models, controls=controls)
@@ -335,7 +336,8 @@ def build(
                    clock=clock, ledger=ledger, assess=assessor(spec.sensitivity),
                    tools=build_tools(spec, client, compute, ops=ops, audit=audit, mcp=mcp),
                    limiter=RedisRateLimiter(redis=r, prefix=settings.redis_prefix), knowledge=knowledge,
-                   controls=controls, feedback=RedisFeedback(redis=r, prefix=settings.redis_prefix))
+                   controls=controls, feedback=RedisFeedback(redis=r, prefix=settings.redis_prefix),
+                   streaming=settings.streaming)
     bolt = AsyncApp(signing_secret=signing, client=client, process_before_response=True,
                     request_verification_enabled=False, logger=logging.getLogger("maple.bolt"))
     classifier = Classifier(spec.workflows)

@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     local_model_wait: float = Field(300.0, alias="MAPLE_LOCAL_MODEL_WAIT", gt=0)
     shutdown_grace: float = Field(30.0, alias="MAPLE_SHUTDOWN_GRACE", ge=0)
     log_level: str = Field("INFO", alias="MAPLE_LOG_LEVEL")
+    # answers that need no review stream into their thread as the model writes them (README: "Streaming")
+    streaming: bool = Field(True, alias="MAPLE_STREAMING")
     schedule_sweep: float = Field(60.0, alias="MAPLE_SCHEDULE_SWEEP", gt=0)
     schedule_lease: float = Field(60.0, alias="MAPLE_SCHEDULE_LEASE", gt=0)
     schedule_grace: int = Field(900, alias="MAPLE_SCHEDULE_GRACE", ge=0, le=86400)

@@ -17,8 +17,9 @@ import importlib.util
 import os
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,13 @@ class _Call:
         return self.stopped is not None
 
 
+@dataclass(frozen=True)
+class _Finish:
+    """The last item of a streamed generation: why it ended."""
+
+    reason: str | None
+
+
 class LlamaCppModel(ChatModel):
     def __init__(self, *, name: str, path: Path, context: int = 2048, threads: int | None = None,
                  wait_timeout: float = 300.0) -> None:
@@ -127,17 +135,101 @@ class LlamaCppModel(ChatModel):
         timeout: float,
         tools: Sequence[Mapping[str, Any]] | None = None,
     ) -> Completion:
-        payload = [{"role": "user" if m.role == "tool" else m.role,
-                    "content": f"Tool result: {m.content}" if m.role == "tool" else m.content} for m in messages]
-        budget = max(16, self._context - sum(len(m["content"]) // 3 for m in payload) - 16)
+        payload, cap = self._payload(messages, max_tokens)
         call = _Call(loop=asyncio.get_running_loop(), timeout=timeout)
-        future = asyncio.get_running_loop().run_in_executor(self._executor, self._run, call, payload,
-                                                            min(max_tokens, budget))
+        future = asyncio.get_running_loop().run_in_executor(self._executor, self._run, call, payload, cap)
         try:
             raw = await self._await(call, future, timeout)
         except ValueError as exc:
             raise ModelResponseError(f"{self.name}: {exc}") from exc
         return self._completion(raw, messages=messages, max_tokens=max_tokens)
+
+    def _run_stream(self, call: _Call, messages: list[dict[str, str]], max_tokens: int,
+                    put: Callable[[object], None]) -> None:
+        """In the model thread: each delta goes to ``put`` as it is generated, then the finish reason (a
+        ``_Finish``); an error is put too. Stopping (deadline, cancellation) works as for ``_run``."""
+        if not call.begin():
+            return None  # withdrawn while it waited: never runs
+        self._current = call
+        try:
+            finish = None
+            for chunk in self.load().create_chat_completion(
+                    messages=messages, max_tokens=max_tokens, temperature=0.2, top_p=0.9, repeat_penalty=1.15,
+                    stream=True):
+                choice = chunk["choices"][0]
+                delta = (choice.get("delta") or {}).get("content")
+                if isinstance(delta, str) and delta:
+                    put(delta)
+                finish = choice.get("finish_reason") or finish
+            put(_Finish(finish if isinstance(finish, str) else None))
+        except Exception as exc:  # handed to the loop, which raises it as the core's error
+            put(exc)
+        finally:
+            self._current = None
+        return None
+
+    async def stream(
+        self, *, messages: Sequence[ChatMessage], max_tokens: int, timeout: float
+    ) -> AsyncIterator[str | Completion]:
+        """``create_chat_completion(stream=True)`` in the model thread, deltas handed to the loop as they come.
+        Same two clocks as ``complete``. llama.cpp reports no usage while streaming: it is estimated — the input's
+        upper bound, one output token per delta (llama.cpp streams a token at a time)."""
+        payload, cap = self._payload(messages, max_tokens)
+        loop = asyncio.get_running_loop()
+        call = _Call(loop=loop, timeout=timeout)
+        queue: asyncio.Queue[object] = asyncio.Queue()
+
+        def put(item: object) -> None:
+            loop.call_soon_threadsafe(queue.put_nowait, item)
+
+        future = loop.run_in_executor(self._executor, self._run_stream, call, payload, cap, put)
+        parts: list[str] = []
+        finish = _Finish(None)
+        try:
+            await self._await_start(call)
+            while True:
+                getter = asyncio.ensure_future(queue.get())
+                await asyncio.wait({getter, future}, return_when=asyncio.FIRST_COMPLETED)
+                if not getter.done():  # the thread ended without a last item (withdrawn): nothing more comes
+                    getter.cancel()
+                    if queue.empty():
+                        raise ModelUnavailable(f"{self.name}: generation ended without an answer")
+                    item = queue.get_nowait()
+                else:
+                    item = getter.result()
+                if isinstance(item, _Finish):
+                    finish = item
+                    break
+                if isinstance(item, BaseException):
+                    raise ModelResponseError(f"{self.name}: {item}") from item
+                assert isinstance(item, str)
+                parts.append(item)
+                yield item
+        except BaseException:
+            call.withdraw()
+            call.stop()  # the reader went away or failed: stop at the next token
+            raise
+        if call.stopped == "deadline":
+            raise ModelUnavailable(f"{self.name}: timed out after {timeout:g}s")
+        input_tokens, output_tokens = checked_usage(
+            model=self.name, input_tokens=input_upper_bound(messages), output_tokens=min(len(parts), max_tokens),
+            max_input=input_upper_bound(messages), max_output=max_tokens)
+        yield Completion(text="".join(parts), model=self.path.stem, input_tokens=input_tokens,
+                         output_tokens=output_tokens, finish_reason=finish.reason)
+
+    async def _await_start(self, call: _Call) -> None:
+        try:
+            async with asyncio.timeout(self.wait_timeout):
+                await call.started.wait()
+        except TimeoutError as exc:
+            if call.withdraw():
+                raise ModelUnavailable(f"{self.name}: busy; waited {self.wait_timeout:.0f}s for the model") from exc
+
+    def _payload(self, messages: Sequence[ChatMessage], max_tokens: int) -> tuple[list[dict[str, str]], int]:
+        payload = [{"role": "user" if m.role == "tool" else m.role,
+                    "content": f"Tool result: {m.content}" if m.role == "tool" else m.content} for m in messages]
+        budget = max(16, self._context - sum(len(m["content"]) // 3 for m in payload) - 16)
+        return payload, min(max_tokens, budget)
 
     async def _await(self, call: _Call, future: asyncio.Future[dict[str, Any] | None], timeout: float) -> Any:
         try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from bot.core.errors import MapleError
@@ -51,11 +51,41 @@ class MeteredModel(ChatModel):
             span.set_attributes({"gen_ai.usage.input_tokens": done.input_tokens,
                                  "gen_ai.usage.output_tokens": done.output_tokens,
                                  "gen_ai.response.model": done.model or name})
+        self._count(done)
+        return done
+
+    def _count(self, done: Completion) -> None:
+        name = self.name
         metrics.MODEL_TOKENS.labels(name, "input").inc(done.input_tokens)
         metrics.MODEL_TOKENS.labels(name, "output").inc(done.output_tokens)
         cost = (done.input_tokens * self.spec.price_in + done.output_tokens * self.spec.price_out) / 1_000_000
         metrics.MODEL_COST.labels(name).inc(cost)
-        return done
+
+    async def stream(self, *, messages: Sequence[ChatMessage], max_tokens: int,
+                     timeout: float) -> AsyncIterator[str | Completion]:
+        name = self.name
+        metrics.MODEL_CALLS.labels(name).inc()
+        started = time.perf_counter()
+        # a span that is not made current: the generator's context does not survive its yields
+        span = tracing.tracer().start_span(f"chat {self.spec.model or name}", attributes={
+            "gen_ai.operation.name": "chat", "gen_ai.provider.name": _provider(self.spec),
+            "gen_ai.request.model": self.spec.model or name, "gen_ai.request.max_tokens": max_tokens,
+            "maple.model": name, "maple.model.messages.count": len(messages), "maple.model.streamed": True})
+        try:
+            async for item in self.inner.stream(messages=messages, max_tokens=max_tokens, timeout=timeout):
+                if isinstance(item, Completion):
+                    self._count(item)
+                    span.set_attributes({"gen_ai.usage.input_tokens": item.input_tokens,
+                                         "gen_ai.usage.output_tokens": item.output_tokens,
+                                         "gen_ai.response.model": item.model or name})
+                yield item
+        except Exception as exc:
+            metrics.MODEL_ERRORS.labels(name, type(exc).__name__).inc()
+            span.set_attribute("error.type", type(exc).__name__)
+            raise
+        finally:
+            metrics.MODEL_SECONDS.labels(name).observe(time.perf_counter() - started)
+            span.end()
 
 
 def _provider(spec: ModelSpec) -> str:

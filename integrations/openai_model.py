@@ -6,9 +6,11 @@ The client runs with ``max_retries=0``: the router owns retries and fallbacks. E
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+import contextlib
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any
 
+import httpx
 import openai
 
 from bot.core.budget import checked_usage, input_upper_bound
@@ -22,6 +24,7 @@ class OpenAICompatibleModel(ChatModel):
         self.name = name
         self._model = model
         self._client = openai.AsyncOpenAI(api_key=api_key, base_url=base_url, max_retries=0, timeout=timeout)
+        self._stream_usage = True  # ask for usage in the last chunk, until the endpoint refuses stream_options
 
     async def close(self) -> None:
         await self._client.close()
@@ -38,9 +41,23 @@ class OpenAICompatibleModel(ChatModel):
                                   "messages": [m.wire() for m in messages]}
         if tools:
             kwargs["tools"] = list(tools)
-        try:
+        with self._mapped(timeout):
             async with asyncio.timeout(timeout + 1):
                 resp = await self._client.chat.completions.create(**kwargs)
+        done = _completion(self.name, resp)
+        usage = getattr(resp, "usage", None)
+        input_tokens, output_tokens = checked_usage(
+            model=self.name, input_tokens=getattr(usage, "prompt_tokens", None),
+            output_tokens=getattr(usage, "completion_tokens", None),
+            max_input=input_upper_bound(messages, tools), max_output=max_tokens)
+        return done.model_copy(update={"input_tokens": input_tokens, "output_tokens": output_tokens})
+
+
+    @contextlib.contextmanager
+    def _mapped(self, timeout: float) -> Iterator[None]:
+        """The endpoint's errors as the core's: ModelUnavailable (retry or fall back), ModelResponseError."""
+        try:
+            yield
         except TimeoutError as exc:
             raise ModelUnavailable(f"{self.name}: timed out after {timeout:.0f}s") from exc
         except openai.RateLimitError as exc:
@@ -53,13 +70,61 @@ class OpenAICompatibleModel(ChatModel):
             raise ModelUnavailable(f"{self.name}: {type(exc).__name__}") from exc
         except (openai.APIResponseValidationError, ValueError, TypeError) as exc:
             raise ModelResponseError(f"{self.name}: unreadable response") from exc
-        done = _completion(self.name, resp)
-        usage = getattr(resp, "usage", None)
-        input_tokens, output_tokens = checked_usage(
-            model=self.name, input_tokens=getattr(usage, "prompt_tokens", None),
-            output_tokens=getattr(usage, "completion_tokens", None),
-            max_input=input_upper_bound(messages, tools), max_output=max_tokens)
-        return done.model_copy(update={"input_tokens": input_tokens, "output_tokens": output_tokens})
+        except (openai.APIError, httpx.HTTPError) as exc:  # a stream cut or failing in the middle
+            raise ModelUnavailable(f"{self.name}: stream broken ({type(exc).__name__})") from exc
+
+    async def stream(
+        self, *, messages: Sequence[ChatMessage], max_tokens: int, timeout: float
+    ) -> AsyncIterator[str | Completion]:
+        """``stream=True`` with the same overall deadline: the whole stream, first byte to last, must end within
+        ``timeout`` (a drip of chunks cannot keep it open). Usage comes from the last chunk
+        (``stream_options.include_usage``) where the endpoint sends it, checked like a whole answer's; otherwise
+        it is estimated: the input's upper bound, and the output as at least one token per chunk received."""
+        kwargs: dict[str, Any] = {"model": self._model, "max_tokens": max_tokens, "timeout": timeout,
+                                  "messages": [m.wire() for m in messages], "stream": True}
+        if self._stream_usage:
+            kwargs["stream_options"] = {"include_usage": True}
+        parts: list[str] = []
+        chunks, usage, model, finish = 0, None, self.name, None
+        deadline = asyncio.get_running_loop().time() + timeout + 1
+        with self._mapped(timeout):
+            async with asyncio.timeout_at(deadline):  # never across a yield: the reader's own work is not timed
+                try:
+                    response = await self._client.chat.completions.create(**kwargs)
+                except openai.BadRequestError:
+                    if "stream_options" not in kwargs:
+                        raise
+                    self._stream_usage = False  # an endpoint that refuses stream_options: usage is estimated
+                    del kwargs["stream_options"]
+                    response = await self._client.chat.completions.create(**kwargs)
+            try:
+                chunks_in = response.__aiter__()
+                while True:
+                    async with asyncio.timeout_at(deadline):
+                        chunk = await anext(chunks_in, None)
+                    if chunk is None:
+                        break
+                    usage = getattr(chunk, "usage", None) or usage
+                    model = str(getattr(chunk, "model", None) or model)
+                    for choice in getattr(chunk, "choices", None) or []:
+                        finish = getattr(choice, "finish_reason", None) or finish
+                        delta = getattr(getattr(choice, "delta", None), "content", None)
+                        if isinstance(delta, str) and delta:
+                            chunks += 1
+                            parts.append(delta)
+                            yield delta
+            finally:
+                await response.close()
+        text = "".join(parts)
+        bound = input_upper_bound(messages)
+        if usage is not None:
+            reported = getattr(usage, "prompt_tokens", None), getattr(usage, "completion_tokens", None)
+        else:  # estimated: never less than what was received, never past max_tokens
+            reported = bound, min(max_tokens, max(chunks, (len(text.encode()) + 3) // 4))
+        input_tokens, output_tokens = checked_usage(model=self.name, input_tokens=reported[0],
+                                                    output_tokens=reported[1], max_input=bound, max_output=max_tokens)
+        yield Completion(text=text, model=model, input_tokens=input_tokens, output_tokens=output_tokens,
+                         finish_reason=finish if isinstance(finish, str) else None)
 
 
 def _completion(name: str, resp: Any) -> Completion:

@@ -130,9 +130,11 @@ class SlackInstallation:
 
 class SlackSurface(Surface, Directory):
     def __init__(self, *, client: AsyncWebClient, render: Renderer, installation: SlackInstallation | None = None,
-                 group_ttl: float = 300.0, wait: float = 1.0, member_pages: int = 20) -> None:
+                 group_ttl: float = 300.0, wait: float = 1.0, member_pages: int = 20,
+                 escape: Callable[[str], str] | None = None) -> None:
         self._client = client
         self._render = render
+        self._escape = escape or _escaped
         self._installation = installation or SlackInstallation(client=client, tenants=TenantsSpec())
         self._wait = wait
         self._member_pages = member_pages
@@ -237,6 +239,30 @@ class SlackSurface(Surface, Directory):
     async def update(self, *, ref: MessageRef, view: View) -> None:
         text, blocks = self._render(view)
         await call(self._client, "chat.update", ref.channel, ts=ref.ts, text=text, blocks=blocks[:50])
+
+    async def start_stream(self, *, channel: str, thread_ts: str, run_id: str, recipient: str,
+                           team: str | None) -> MessageRef:
+        """``chat.startStream``: a reply in ``thread_ts`` that grows with each append. Outside a DM Slack needs
+        the recipient (the person who asked, and their team)."""
+        params: dict[str, Any] = {"thread_ts": thread_ts}
+        if not channel.startswith("D"):
+            if team is None:  # the request named no team: the person is of the workspace Maple is installed in
+                tenancy = await self._installation.tenancy(wait=self._wait)
+                team = tenancy.installed.team_id if tenancy is not None else None
+            params.update(recipient_user_id=recipient, recipient_team_id=team)
+        data = await call(self._client, "chat.startStream", channel, **params)
+        return MessageRef(channel=str(data.get("channel", channel)), ts=str(data["ts"]))
+
+    async def append_stream(self, *, ref: MessageRef, text: str) -> None:
+        """``chat.appendStream`` with the chunk escaped (model text: nothing in it becomes a mention or a link;
+        the core cuts chunks at spaces, so a broadcast never straddles two of them)."""
+        await call(self._client, "chat.appendStream", ref.channel, ts=ref.ts, markdown_text=self._escape(text))
+
+    async def stop_stream(self, *, ref: MessageRef, run_id: str | None = None, effect: str | None = None) -> None:
+        params: dict[str, Any] = {"ts": ref.ts}
+        if run_id and effect:
+            params["metadata"] = {"event_type": METADATA_EVENT, "event_payload": {"run_id": run_id, "effect": effect}}
+        await call(self._client, "chat.stopStream", ref.channel, **params)
 
     async def post_ephemeral(self, *, channel: str, user: str, text: str, thread_ts: str | None = None) -> None:
         rendered, blocks = self._render(View(kind="notice", text=text))
@@ -407,3 +433,8 @@ def readable(text: str, names: dict[str, str]) -> str:
 
 def _str(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def _escaped(text: str) -> str:
+    """Nothing in a streamed chunk becomes markup that reaches people (the handlers pass their own, fuller escape)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

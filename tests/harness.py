@@ -52,8 +52,10 @@ def sign(body: str, *, secret: str = SECRET, ts: int | None = None) -> dict[str,
 
 class Harness:
     def __init__(self, *, slack: FakeSlack, openai: FakeOpenAI, spec: dict[str, Any] | None = None,
-                 workers: int = 1, visibility: float = 2.0, redis_url: str = "redis://127.0.0.1:6379/0") -> None:
+                 workers: int = 1, visibility: float = 2.0, redis_url: str = "redis://127.0.0.1:6379/0",
+                 streaming: bool = False) -> None:
         self.slack, self.openai = slack, openai
+        self.streaming = streaming  # off unless a test is about streaming: the others see answers posted whole
         self.prefix = f"test:{uuid.uuid4().hex[:10]}:"
         self.spec_data = spec or spec_dict()
         self.workers, self.visibility, self.redis_url = workers, visibility, redis_url
@@ -66,7 +68,8 @@ class Harness:
         return Settings(_env_file=None, SLACK_BOT_TOKEN=TOKEN, SLACK_SIGNING_SECRET=SECRET,
                         SLACK_API_URL=self.slack.url, REDIS_URL=self.redis_url, MAPLE_REDIS_PREFIX=self.prefix,
                         OPENAI_BASE_URL=self.openai.url, MAPLE_VISIBILITY_TIMEOUT=self.visibility,
-                        MAPLE_SHUTDOWN_GRACE=5, MAPLE_AUDIT_KEY="test-audit-key-0123456789abcdef")
+                        MAPLE_SHUTDOWN_GRACE=5, MAPLE_AUDIT_KEY="test-audit-key-0123456789abcdef",
+                        MAPLE_STREAMING=self.streaming)
 
     async def start(self, *, workers: int | None = None) -> Harness:
         data = dict(self.spec_data)

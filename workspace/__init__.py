@@ -2,6 +2,7 @@
 for trying Maple without a Slack app, and the fake Slack server of the scenario and browser tests."""
 
 from workspace import pane as _pane  # noqa: F401 - registers the assistant.threads.* methods
+from workspace import streams as _streams  # noqa: F401 - registers chat.startStream / appendStream / stopStream
 from workspace.server import Workspace, build_workspace
 from workspace.signer import Reply, signature, signed_headers
 from workspace.state import (

@@ -28,7 +28,7 @@ from bot.core import text
 from bot.core.errors import BudgetExceeded, MapleError, ModelResponseError, NoEligibleModel
 from bot.core.models import ChatMessage, Completion, RouteDecision, Run, Usage
 from bot.core.ports import Hold
-from bot.core.router import Plan
+from bot.core.router import Plan, Sink
 from bot.core.services import Services
 
 log = logging.getLogger("maple.budget")
@@ -152,10 +152,13 @@ async def _release(svc: Services, grant: Grant) -> None:
 
 
 async def metered(svc: Services, grant: Grant, *, messages: Sequence[ChatMessage],
-                  tools: Sequence[Mapping[str, Any]] | None = None) -> tuple[Completion, Usage, RouteDecision]:
-    """Call the granted plan through the router and settle its hold: the real usage, or nothing on failure."""
+                  tools: Sequence[Mapping[str, Any]] | None = None,
+                  sink: Sink | None = None) -> tuple[Completion, Usage, RouteDecision]:
+    """Call the granted plan through the router and settle its hold: the real usage, or nothing on failure. A
+    ``sink`` receives the deltas of a streamed call (the hold and the settling are the same)."""
     try:
-        completion, usage, decision = await svc.router.generate(grant.plan, messages=messages, tools=tools)
+        completion, usage, decision = await svc.router.generate(grant.plan, messages=messages, tools=tools,
+                                                                sink=sink)
     except BaseException:
         await _release(svc, grant)
         raise

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 
 from bot.core import text
+from bot.core.desk import private_result
 from bot.core.levels import Sensitivity
 from bot.core.models import Run
 from bot.core.ports import Place
@@ -79,3 +80,18 @@ def _sources(run: Run) -> Msg:
              else text.msg("raw", text=text.Channel(s)) if not s.startswith("D") else text.msg("a_dm")
              for s in run.audience.sources[:5]]
     return text.lines(named, sep=", ")
+
+
+async def deliver_to(svc: Services, run: Run) -> tuple[str, str | None, str | None]:
+    """Where the workflow's deliver step says — the origin (its thread for mentions and DMs), a channel, or
+    the requester's DM — as (channel, thread, the person of a DM)."""
+    workflow = svc.spec.workflow(run.workflow)
+    if workflow is not None and private_result(run, workflow):  # unreviewed model text a person asked for
+        return await svc.surface.open_dm(user=run.requester), None, run.requester
+    step = next((s for s in (workflow.steps if workflow else []) if s.kind == "deliver"), None)
+    if step is not None and step.to == "channel" and step.channel:
+        return step.channel, None, None
+    if step is not None and step.to == "dm":
+        return await svc.surface.open_dm(user=run.requester), None, run.requester
+    person = run.requester if run.origin.kind == "dm" else None
+    return run.origin.channel, run.origin.thread_ts, person

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.core import budget, knowledge, language, text
+from bot.core import budget, knowledge, language, streaming, text
 from bot.core.actions import MAX_PLANNED_CALLS
 from bot.core.digest import condense
 from bot.core.errors import ModelResponseError, NoEligibleModel, PolicyViolation, ToolDenied, ToolError
@@ -69,6 +69,7 @@ class Work:
     answered: bool = False  # Maple answered itself (nothing relevant was retrieved): no model is called
     sources_read: list[str] = field(default_factory=list)  # the conversations tools read
     truncated: bool = False  # the draft was cut short (the model's token limit, or the draft limit)
+    live: streaming.LiveAnswer | None = None  # the answer streaming into its thread, when the run may stream
 
     def raise_level(self, level: Sensitivity, hits: dict[str, int]) -> None:
         self.level = max(self.level, level)
@@ -266,7 +267,8 @@ async def _generate(svc: Services, work: Work, step: StepSpec) -> None:
         await svc.record("route.decided", work.run, attrs={
             "maple.route.chosen": plan.decision.chosen, "maple.route.reason": plan.decision.reason,
             "maple.sensitivity.level": level.label, "maple.redaction.count": len(mapping)})
-        completion, usage = await _call(svc, work, grant, messages, tools)
+        live = await _live(svc, work, step, level=level, tools=tools, redacted=bool(mapping))
+        completion, usage = await _call(svc, work, grant, messages, tools, sink=live)
         if not completion.tool_calls or tools is None:
             break
         messages.append(ChatMessage(role="assistant", content=completion.text, tool_calls=completion.tool_calls))
@@ -286,6 +288,18 @@ async def _generate(svc: Services, work: Work, step: StepSpec) -> None:
     if chosen is not None and TIER_RANK[chosen.tier] < TIER_RANK[step.tier]:
         work.notes.append(text.weak_model_note(usage.model))
     work.draft, work.model = draft, usage.model
+
+
+async def _live(svc: Services, work: Work, step: StepSpec, *, level: Sensitivity,
+                tools: list[dict[str, Any]] | None, redacted: bool) -> streaming.LiveAnswer | None:
+    """The sink this call streams into, when the run may stream (bot/core/streaming.py); once per run."""
+    if work.live is not None:
+        return None  # a second call (a tool round) is buffered: the first one streamed, or was stopped
+    work.live = await streaming.gate(
+        svc, run=work.run, workflow=work.workflow, step=step, level=max(level, work.level), audience=work.audience,
+        sources=[work.run.goal, *work.context, *(p.text for p in work.passages)], tools=tools is not None,
+        redacted=redacted, planned=bool(work.planned))
+    return work.live
 
 
 def quiet_period(svc: Services, run: Run) -> str:
@@ -333,12 +347,13 @@ async def _run_requested(svc: Services, work: Work, call: ToolCall, level: Sensi
 
 
 async def _call(
-    svc: Services, work: Work, grant: budget.Grant, messages: list[ChatMessage], tools: list[dict[str, Any]] | None
+    svc: Services, work: Work, grant: budget.Grant, messages: list[ChatMessage], tools: list[dict[str, Any]] | None,
+    *, sink: streaming.LiveAnswer | None = None,
 ) -> tuple[Completion, Usage]:
     """One reserved call: the router runs the granted plan, the hold is settled with the real usage, and the
     usage goes on the run at once (so the run's tokens and cost match the ledger whatever happens next)."""
     started = time.perf_counter()
-    completion, usage, decision = await budget.metered(svc, grant, messages=messages, tools=tools)
+    completion, usage, decision = await budget.metered(svc, grant, messages=messages, tools=tools, sink=sink)
     latency_ms = round((time.perf_counter() - started) * 1000, 1)
     work.routes.append(decision)
     await budget.charge_run(svc, work.run.id, usage=usage)

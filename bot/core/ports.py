@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from bot.core.audit import AuditEvent, SignedPoint
 from bot.core.audit_attrs import text_attrs
+from bot.core.errors import SurfaceError
 from bot.core.models import ChatMessage, Completion, Job, Run
 from bot.core.text import Msg
 
@@ -62,6 +63,18 @@ class ChatModel(Lifecycle, ABC):
         timeout: float,
         tools: Sequence[Mapping[str, Any]] | None = None,
     ) -> Completion: ...
+
+    async def stream(
+        self, *, messages: Sequence[ChatMessage], max_tokens: int, timeout: float
+    ) -> AsyncIterator[str | Completion]:
+        """A streamed generation (no tools): text deltas as the model writes them, then the whole ``Completion``
+        (its text is the deltas joined, its usage reported or estimated) as the last item. The same deadline,
+        errors and usage checks as ``complete``; an error may come after some deltas. This default streams
+        nothing until the end: one delta, the whole text."""
+        done = await self.complete(messages=messages, max_tokens=max_tokens, timeout=timeout)
+        if done.text:
+            yield done.text
+        yield done
 
 
 class RunStore(Lifecycle, ABC):
@@ -218,6 +231,21 @@ class Surface(ABC):
 
     @abstractmethod
     async def post_ephemeral(self, *, channel: str, user: str, text: Msg, thread_ts: str | None = None) -> None: ...
+
+    async def start_stream(self, *, channel: str, thread_ts: str, run_id: str, recipient: str,
+                           team: str | None) -> MessageRef:
+        """Start a message that grows as text is appended (``chat.startStream``), a reply in ``thread_ts`` read by
+        ``recipient``. Raise SurfaceError when this surface cannot stream (the answer is then posted whole)."""
+        raise SurfaceError("this surface does not stream")
+
+    async def append_stream(self, *, ref: MessageRef, text: str) -> None:
+        """Append ``text`` (already checked) to a started stream (``chat.appendStream``)."""
+        raise SurfaceError("this surface does not stream")
+
+    async def stop_stream(self, *, ref: MessageRef, run_id: str | None = None, effect: str | None = None) -> None:
+        """End a stream (``chat.stopStream``); its message stays, and ``update`` may then replace it. With
+        ``run_id`` and ``effect`` the message is marked like a post (found again by ``find_posted``)."""
+        raise SurfaceError("this surface does not stream")
 
     async def set_status(self, *, channel: str, thread_ts: str, status: Msg | None) -> None:
         """Show what Maple is doing in an assistant-pane thread ("is drafting…"); ``None`` clears it. Cosmetic:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from bot.core import text
 from bot.core.errors import ModelResponseError, ModelUnavailable, NoEligibleModel, NoModelConfigured
@@ -17,6 +17,17 @@ from bot.core.levels import Sensitivity
 from bot.core.models import ChatMessage, Completion, RouteDecision, Usage
 from bot.core.ports import ChatModel, Controls
 from bot.core.spec import TIER_RANK, Capability, ModelSpec, Tier
+
+
+class Sink(Protocol):
+    """Where a streamed generation's deltas go (bot/core/streaming.py's ``LiveAnswer``)."""
+
+    async def delta(self, piece: str) -> None: ...
+
+    async def done(self) -> None: ...
+
+    async def interrupted(self, why: str) -> None:
+        """The model failed after some deltas were given; none are given any more (the rest is buffered)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -134,8 +145,11 @@ class Router:
         *,
         messages: Sequence[ChatMessage],
         tools: Sequence[Mapping[str, Any]] | None = None,
+        sink: Sink | None = None,
     ) -> tuple[Completion, Usage, RouteDecision]:
-        """Run the chain: each model up to ``attempts_per_model`` times with backoff, then the next one."""
+        """Run the chain: each model up to ``attempts_per_model`` times with backoff, then the next one. With a
+        ``sink`` (and no tools) each attempt streams its deltas into it; an attempt that fails after some deltas
+        interrupts the sink, and the attempts after it are buffered."""
         decision = plan.decision.model_copy(deep=True)
         failures: list[str] = []
         for spec in plan.chain:
@@ -144,15 +158,22 @@ class Router:
                 continue
             client = self.clients[spec.name]
             for attempt in range(self.attempts_per_model):
+                given: list[bool] = []
                 try:
-                    done = await client.complete(
-                        messages=messages,
-                        max_tokens=spec.max_tokens,
-                        timeout=spec.timeout,
-                        tools=tools if spec.tools else None,
-                    )
+                    if sink is not None and not tools:
+                        done = await _streamed(client, spec, messages, sink, given)
+                    else:
+                        done = await client.complete(
+                            messages=messages,
+                            max_tokens=spec.max_tokens,
+                            timeout=spec.timeout,
+                            tools=tools if spec.tools else None,
+                        )
                 except (ModelUnavailable, ModelResponseError) as exc:
                     failures.append(f"{spec.name}: {exc}")
+                    if sink is not None and given:
+                        await sink.interrupted(str(exc))
+                        sink = None
                     delay = getattr(exc, "retry_after", None) or self.backoff * (2**attempt)
                     if attempt + 1 < self.attempts_per_model:
                         await asyncio.sleep(min(delay, 10.0))
@@ -172,3 +193,19 @@ class Router:
         if self.frozen() and all(m.leaves_deployment for m in plan.chain):
             raise NoEligibleModel(text.FROZEN_NO_MODEL)
         raise ModelUnavailable("every eligible model failed: " + "; ".join(failures))
+
+
+async def _streamed(client: ChatModel, spec: ModelSpec, messages: Sequence[ChatMessage], sink: Sink,
+                    given: list[bool]) -> Completion:
+    """One streamed attempt: deltas into ``sink`` (``given`` says whether any was), the final Completion back."""
+    done: Completion | None = None
+    async for item in client.stream(messages=messages, max_tokens=spec.max_tokens, timeout=spec.timeout):
+        if isinstance(item, Completion):
+            done = item
+        elif item:
+            given.append(True)
+            await sink.delta(item)
+    if done is None:
+        raise ModelResponseError(f"{spec.name}: the stream ended without an answer")
+    await sink.done()
+    return done

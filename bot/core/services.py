@@ -107,6 +107,7 @@ class Services:
     def control_state(self) -> ControlState:
         return self.controls.current() if self.controls is not None else ControlState()
     feedback: FeedbackLedger | None = None
+    streaming: bool = False  # answers that need no review may stream into their thread (bot/core/streaming.py)
 
     def assessment(self, text: str) -> tuple[Sensitivity, dict[str, int]]:
         return (self.assess or no_assessment(self.spec.sensitivity.default))(text)

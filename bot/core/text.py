@@ -509,6 +509,12 @@ EN: dict[str, str] = {
     "pane_prompts_title": "Things you may ask Maple",
     "pane_thinking": "is reading your goal…",
     "pane_working": "is working on {run}…",
+    # Streamed answers (bot/core/streaming.py): what replaces a stream that was stopped
+    "stream_withheld": "_Maple stopped showing this answer as it was written: it is checked whole first, and you "
+                       "are told below where it goes._",
+    "stream_interrupted": "_This answer was interrupted before it was finished; Maple is trying again, and the "
+                          "whole answer follows._",
+    "stream_moved": "_This answer was not finished here: {why}_",
     # Follow-ups
     "revising": "Revising run {run} as version {version}; the reviewers will see what changed.",
     "followups_max": "This draft already had {count} follow-ups; ask again with a new goal instead.",

@@ -396,6 +396,11 @@ FR: dict[str, str] = {
     "pane_prompts_title": "Ce que vous pouvez demander à Maple",
     "pane_thinking": "lit votre objectif…",
     "pane_working": "travaille sur {run}…",
+    "stream_withheld": "_Maple a cessé d'afficher cette réponse au fil de l'écriture : elle est d'abord vérifiée en "
+                       "entier, et la suite vous dit où elle va._",
+    "stream_interrupted": "_Cette réponse a été interrompue avant la fin ; Maple réessaie, et la réponse complète "
+                          "suit._",
+    "stream_moved": "_Cette réponse n'a pas été terminée ici : {why}_",
     # suivis
     "revising": "Révision de la demande {run} en version {version} ; les réviseurs verront ce qui a changé.",
     "followups_max": ("Cette ébauche a déjà eu {count} suivis ; faites plutôt une nouvelle demande avec un nouvel "

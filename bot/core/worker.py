@@ -10,11 +10,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from bot.core import askback, budget, progress, reviewers, text
+from bot.core import askback, budget, progress, reviewers, streaming, text
 from bot.core.actions import make_approved_calls
 from bot.core.classify import model_prompt, parse_model_choice
-from bot.core.desk import private_result, run_name, working
-from bot.core.destinations import refusal
+from bot.core.desk import run_name, working
+from bot.core.destinations import deliver_to, refusal
 from bot.core.drafting import produce_draft
 from bot.core.effects import post_once
 from bot.core.errors import (
@@ -152,6 +152,16 @@ async def _model_choice(svc: Services, run: Run, options: list[WorkflowSpec]) ->
 
 
 async def _draft(svc: Services, run: Run) -> None:
+    """Draft, then review or deliver. A stream this job left open (it failed, or the answer went elsewhere) is
+    replaced by a notice at the end (bot/core/streaming.py)."""
+    try:
+        await _draft_and_route(svc, run)
+    finally:
+        if svc.streaming:
+            await streaming.settle_open(svc, run.id)
+
+
+async def _draft_and_route(svc: Services, run: Run) -> None:
     if run.terminal:  # cancelled before a worker took it
         return
     if run.state is RunState.QUEUED:  # audited here, off the ack path
@@ -159,6 +169,8 @@ async def _draft(svc: Services, run: Run) -> None:
                          attrs={"maple.workflow": run.workflow, "maple.origin": run.origin.kind})
     run = await _ack_in_thread(svc, run)
     if run.state in (RunState.QUEUED, RunState.DRAFTING):
+        if streaming.open_stream(run) is not None:  # an earlier attempt died while it streamed
+            await streaming.retire(svc, run.id, reason="retried", notice=text.msg("stream_interrupted"))
         await _pane_status(svc, run)
         await svc.surface.check_member(channel=run.origin.channel)  # fail before anyone reviews undeliverable work
         if progress.tracked(svc, run):
@@ -255,7 +267,7 @@ async def _aim(svc: Services, run: Run) -> Run:
     target = None
     if channel is not None:
         place = await svc.surface.place(channel=channel)
-        meant = (await _deliver_to(svc, run))[0] if why is not None else None
+        meant = (await deliver_to(svc, run))[0] if why is not None else None
         target = Target(channel=channel, thread_ts=thread, kind=place.kind, instead_of=meant)
     if target == run.target:
         return run
@@ -386,8 +398,7 @@ async def _deliver(svc: Services, run: Run) -> None:
         await fail(svc, run.id, why=why or text.not_for_you(run.sensitivity.label))
         return
     await svc.surface.check_member(channel=channel)
-    run, ref = await post_once(svc, run, effect="result", channel=channel, view=View(kind="result", run=run),
-                               thread_ts=thread_ts)
+    run, ref, streamed = await _post_result(svc, run, channel=channel, thread_ts=thread_ts, why=why)
     if why:
         run = await tell_requester(svc, run, effect="rerouted", message=why)
     if run.decision:
@@ -400,24 +411,27 @@ async def _deliver(svc: Services, run: Run) -> None:
             transition(r, RunState.DELIVERED)
 
     run = await svc.mutate(run.id, to_delivered)
+    delivered = run.draft.text if run.draft else None
     await svc.record("run.delivered", run, attrs={"maple.destination": ref.channel,
-                                                  "maple.sensitivity.level": run.sensitivity.label})
+                                                  "maple.sensitivity.level": run.sensitivity.label,
+                                                  "maple.delivery.streamed": streamed,
+                                                  **svc.audit.text_attrs("maple.delivered.text", delivered)})
     await _show(svc, run.id)
 
 
-async def _deliver_to(svc: Services, run: Run) -> tuple[str, str | None, str | None]:
-    """Where the workflow's deliver step says — the origin (its thread for mentions and DMs), a channel, or
-    the requester's DM — as (channel, thread, the person of a DM)."""
-    workflow = svc.spec.workflow(run.workflow)
-    if workflow is not None and private_result(run, workflow):  # unreviewed model text a person asked for
-        return await svc.surface.open_dm(user=run.requester), None, run.requester
-    step = next((s for s in (workflow.steps if workflow else []) if s.kind == "deliver"), None)
-    if step is not None and step.to == "channel" and step.channel:
-        return step.channel, None, None
-    if step is not None and step.to == "dm":
-        return await svc.surface.open_dm(user=run.requester), None, run.requester
-    person = run.requester if run.origin.kind == "dm" else None
-    return run.origin.channel, run.origin.thread_ts, person
+async def _post_result(svc: Services, run: Run, *, channel: str, thread_ts: str | None,
+                       why: Msg | None) -> tuple[Run, MessageRef, bool]:
+    """The result message: the answer's stream made the checked result when it streamed here (True), else a post —
+    and a stream shown where the whole answer may not go is replaced by a notice first."""
+    streamed = await streaming.finish(svc, run, channel=channel, thread_ts=thread_ts)
+    if streamed is not None:
+        return *streamed, True
+    if streaming.open_stream(run) is not None:
+        notice = text.msg("stream_moved", why=why) if why else text.msg("stream_withheld")
+        await streaming.retire(svc, run.id, reason="moved", notice=notice)
+    run, ref = await post_once(svc, run, effect="result", channel=channel, view=View(kind="result", run=run),
+                               thread_ts=thread_ts)
+    return run, ref, False
 
 
 async def _destination(svc: Services, run: Run) -> tuple[str | None, str | None, Msg | None]:
@@ -425,7 +439,7 @@ async def _destination(svc: Services, run: Run) -> tuple[str | None, str | None,
     existing = run.effects.get("result")
     if existing is not None:
         return existing.channel, existing.thread_ts, None
-    channel, thread, person = await _deliver_to(svc, run)
+    channel, thread, person = await deliver_to(svc, run)
     why = await refusal(svc, run=run, channel=channel, user=person)
     if why is None:
         return channel, thread, None

@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.core.audit import GENESIS, AuditEvent, ChainPoint, seal
 from bot.core.audit_keys import Keyring, keyed_digest
-from bot.core.errors import ConflictError, ModelUnavailable, NotFound, NotInChannel
+from bot.core.errors import ConflictError, ModelUnavailable, NotFound, NotInChannel, SurfaceError
 from bot.core.models import ChatMessage, Completion, Job, Run
 from bot.core.ports import (
     AuditLog,
@@ -96,6 +96,8 @@ class MemorySurface(Surface, Directory):
         self.everyone = {"U0REQUEST", "U0REVIEW", "U0REVIEW2", "U0ADMIN"}  # members of a channel unless set
         self.external: set[str] = set()  # Slack Connect users: not members of the served workspace
         self.deactivated: set[str] = set()  # accounts of people who left
+        self.streams: dict[str, list[str]] = {}  # streamed messages: ts → chunks appended
+        self.stopped: set[str] = set()
 
     async def place(self, *, channel: str) -> Place:
         if channel.startswith("D"):
@@ -128,6 +130,20 @@ class MemorySurface(Surface, Directory):
 
     async def update(self, *, ref: MessageRef, view: View) -> None:
         self.updates.append((ref, view))
+
+    async def start_stream(self, *, channel: str, thread_ts: str, run_id: str, recipient: str,
+                           team: str | None) -> MessageRef:
+        ref = MessageRef(channel=channel, ts=f"{len(self.posts) + len(self.streams) + 1}.5")
+        self.streams[ref.ts] = []
+        return ref
+
+    async def append_stream(self, *, ref: MessageRef, text: str) -> None:
+        if ref.ts in self.stopped:
+            raise SurfaceError("message_not_in_streaming_state")
+        self.streams[ref.ts].append(text)
+
+    async def stop_stream(self, *, ref: MessageRef, run_id: str | None = None, effect: str | None = None) -> None:
+        self.stopped.add(ref.ts)
 
     async def post_ephemeral(self, *, channel: str, user: str, text: str, thread_ts: str | None = None) -> None:
         self.ephemerals.append((channel, user, text))

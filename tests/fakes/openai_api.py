@@ -29,6 +29,14 @@ class FakeOpenAI:
     embedded: list[str] = field(default_factory=list)  # every text /v1/embeddings received
     embed_script: deque[str] = field(default_factory=deque)  # for /v1/embeddings: "500", "drip" (a byte at a
     # time, never finishing while the fake runs), "ok"
+    # streamed answers (``"stream": true``): the reply in chunks of ``chunk_chars``, ``chunk_delay`` seconds apart;
+    # script actions "500-mid" (an error event after 3/4 of the chunks), "cut" (the connection dropped there
+    # chunks), "drip" (one chunk every ``drip_seconds``, forever), "nousage" (no usage chunk) apply to streams
+    chunk_chars: int = 8
+    chunk_delay: float = 0.0
+    drip_seconds: float = 0.5
+    streamed: int = 0  # streamed answers begun
+    refuse_stream_options: bool = False  # answer 400 to a request with stream_options, as some servers do
     _closing: asyncio.Event = field(default_factory=asyncio.Event)
     _runner: web.AppRunner | None = None
 
@@ -67,6 +75,11 @@ class FakeOpenAI:
                 await asyncio.wait_for(self._closing.wait(), self.slow_seconds)
         if action == "garbage":
             return web.Response(text="<html>not json", content_type="application/json")
+        if body.get("stream") and self.refuse_stream_options and "stream_options" in body:
+            return web.json_response({"error": {"message": "Unrecognized request argument supplied: stream_options",
+                                                "type": "invalid_request_error"}}, status=400)
+        if body.get("stream") and not action.startswith(("tool:", "tools:", "usage:")):
+            return await self._stream(request, body, action)
         if action.startswith(("tool:", "tools:")):  # tools: one call per line, "name args"
             wanted = [action[5:]] if action.startswith("tool:") else action[6:].splitlines()
             calls = []
@@ -91,6 +104,51 @@ class FakeOpenAI:
             "usage": usage,
         })
 
+
+    async def _stream(self, request: web.Request, body: dict[str, Any], action: str) -> web.StreamResponse:
+        """Server-sent events like OpenAI's: a chunk per piece of the reply, a finish chunk, a usage chunk (when
+        ``stream_options.include_usage``), ``[DONE]``."""
+        self.streamed += 1
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        model = body.get("model", "gpt")
+
+        async def send(data: Any) -> None:
+            await response.write(f"data: {json.dumps(data)}\n\n".encode())
+
+        def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+            return {"id": "chatcmpl-s", "object": "chat.completion.chunk", "created": 1, "model": model,
+                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+
+        text = "" if action == "empty" else self.reply
+        pieces = [text[i:i + self.chunk_chars] for i in range(0, len(text), self.chunk_chars)]
+        with contextlib.suppress(ConnectionError):
+            await send(chunk({"role": "assistant", "content": ""}))
+            for n, piece in enumerate(pieces):
+                if action in ("500-mid", "cut") and n == max(1, len(pieces) * 3 // 4):
+                    if action == "cut" and request.transport is not None:
+                        request.transport.close()
+                        return response
+                    await send({"error": {"message": "The server had an error", "type": "server_error",
+                                          "code": 500}})
+                    return response
+                await send(chunk({"content": piece}))
+                delay = self.drip_seconds if action == "drip" else self.chunk_delay
+                if delay:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._closing.wait(), delay)
+                    if self._closing.is_set():
+                        return response
+                if action == "drip" and n == len(pieces) - 1:
+                    pieces.extend(pieces)  # never finishes while the fake runs
+            await send(chunk({}, "stop"))
+            if (body.get("stream_options") or {}).get("include_usage") and action != "nousage":
+                out = min(len(pieces), int(body.get("max_tokens") or 20))
+                await send({"id": "chatcmpl-s", "object": "chat.completion.chunk", "created": 1, "model": model,
+                            "choices": [], "usage": {"prompt_tokens": 40, "completion_tokens": out,
+                                                     "total_tokens": 40 + out}})
+            await response.write(b"data: [DONE]\n\n")
+        return response
 
     async def _embed(self, request: web.Request) -> web.Response:
         body = await request.json()

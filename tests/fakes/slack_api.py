@@ -189,6 +189,51 @@ class FakeSlack:
                 return {"channel": p["channel"], "ts": p["ts"]}
         return {"error": "message_not_found"}
 
+    # Streamed messages (chat.startStream / appendStream / stopStream): a reply that grows, then is finished.
+    def m_chat_startStream(self, p: dict[str, Any]) -> dict[str, Any]:
+        channel = p.get("channel") or ""
+        if not self._can_post(channel):
+            return {"error": "not_in_channel"}
+        if not p.get("thread_ts"):
+            return {"error": "invalid_arguments"}
+        if not channel.startswith("D") and not (p.get("recipient_user_id") and p.get("recipient_team_id")):
+            return {"error": "invalid_arguments"}  # Slack needs the recipient outside a DM
+        msg = {"ts": self._next_ts(), "text": p.get("markdown_text") or "", "blocks": [], "user": BOT_USER,
+               "bot_id": "B0MAPLE", "thread_ts": p["thread_ts"], "metadata": None, "streaming": True}
+        self.messages[channel].append(msg)
+        return {"channel": channel, "ts": msg["ts"]}
+
+    def _streaming(self, p: dict[str, Any]) -> dict[str, Any] | None:
+        return next((m for m in self.messages[p.get("channel") or ""] if m["ts"] == p.get("ts")), None)
+
+    def m_chat_appendStream(self, p: dict[str, Any]) -> dict[str, Any]:
+        msg = self._streaming(p)
+        if msg is None:
+            return {"error": "message_not_found"}
+        if not msg.get("streaming"):
+            return {"error": "message_not_in_streaming_state"}
+        if not p.get("markdown_text"):
+            return {"error": "invalid_arguments"}
+        msg["text"] += p["markdown_text"]
+        return {"channel": p["channel"], "ts": msg["ts"]}
+
+    def m_chat_stopStream(self, p: dict[str, Any]) -> dict[str, Any]:
+        msg = self._streaming(p)
+        if msg is None:
+            return {"error": "message_not_found"}
+        if not msg.get("streaming"):
+            return {"error": "message_not_in_streaming_state"}
+        msg["text"] += p.get("markdown_text") or ""
+        msg["streaming"] = False
+        if p.get("metadata"):
+            msg["metadata"] = _json(p["metadata"])
+        return {"channel": p["channel"], "ts": msg["ts"], "message": msg}
+
+    def appended(self, ts: str | None = None) -> list[str]:
+        """The chunks appended to streams (to the one started at ``ts``), in order."""
+        return [c.params.get("markdown_text", "") for c in self.calls_to("chat.appendStream")
+                if c.ok and (ts is None or c.params.get("ts") == ts)]
+
     def m_chat_postEphemeral(self, p: dict[str, Any]) -> dict[str, Any]:
         if problems := _block_problems(p):
             return {"error": "invalid_blocks", "errors": problems}

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from bot.core.errors import ConfigError, ModelUnavailable
-from bot.core.models import ChatMessage
+from bot.core.models import ChatMessage, Completion
 from integrations.local_model import THREAD_NAME, LlamaCppModel, default_model_path
 
 pytestmark = pytest.mark.llama
@@ -114,3 +114,49 @@ async def test_a_cancelled_call_stops_generating(model: LlamaCppModel) -> None:
         await call
     await model.complete(messages=HELLO, max_tokens=4, timeout=120)  # the model thread is free again
     assert len(spy.runs) == 2 and spy.runs[0][3] < 600
+
+
+@pytest.fixture
+def fresh() -> LlamaCppModel:
+    """A model of its own: the spies above replaced the shared one's create_chat_completion."""
+    return new_model()
+
+
+async def test_a_streamed_generation_gives_text_while_the_model_is_still_writing(fresh: LlamaCppModel) -> None:
+    model = fresh
+    deltas: list[str] = []
+    running_at_first: bool | None = None
+    last: Any = None
+    async for item in model.stream(messages=LONG, max_tokens=40, timeout=120):
+        if isinstance(item, str):
+            if running_at_first is None:
+                running_at_first = model._current is not None  # the generation has not ended yet
+            deltas.append(item)
+        else:
+            last = item
+    assert running_at_first is True and len(deltas) >= 2
+    assert isinstance(last, Completion) and last.text == "".join(deltas) and last.text.strip()
+    assert last.output_tokens == len(deltas) <= 40 and last.input_tokens > 5  # estimated: llama.cpp reports none
+    assert last.model.startswith("SmolLM2")
+
+
+async def test_a_streamed_generation_past_its_deadline_stops(fresh: LlamaCppModel) -> None:
+    model = fresh
+    got: list[str] = []
+    with pytest.raises(ModelUnavailable, match="timed out"):
+        async for item in model.stream(messages=LONG, max_tokens=600, timeout=0.3):
+            if isinstance(item, str):
+                got.append(item)
+    assert len(got) < 600
+    assert (await model.complete(messages=HELLO, max_tokens=4, timeout=120)).output_tokens <= 4  # free again
+
+
+async def test_a_reader_that_stops_reading_stops_the_generation(fresh: LlamaCppModel) -> None:
+    model = fresh
+    stream = model.stream(messages=LONG, max_tokens=600, timeout=120)
+    async for item in stream:
+        if isinstance(item, str):
+            break
+    await stream.aclose()  # type: ignore[attr-defined]
+    done = await asyncio.wait_for(model.complete(messages=HELLO, max_tokens=4, timeout=120), 60)
+    assert done.output_tokens <= 4  # the thread was freed at the next token, not after 600 of them

@@ -140,8 +140,9 @@ function time(ts) {
 function messageNode(m, { inThread }) {
   const ephemeral = m.subtype === "ephemeral";
   const node = document.createElement("div");
-  node.className = "message" + (ephemeral ? " ephemeral" : "");
+  node.className = "message" + (ephemeral ? " ephemeral" : "") + (m.streaming ? " streaming" : "");
   node.dataset.testid = ephemeral ? "ephemeral" : "message";
+  if (m.streaming) node.dataset.streaming = "true";  // chat.startStream: it grows until chat.stopStream
   node.dataset.ts = m.ts;
   node.dataset.user = m.user || "";
   const user = ui.users[m.user] || { name: m.user, real_name: m.user };
