@@ -4,12 +4,21 @@ back where they stay."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
+import pytest
 import redis.asyncio as aioredis
 
 from integrations.redis_controls import RedisControls
-from tests.harness import REQUESTER, REVIEWER, Harness
+from tests.fakes.openai_api import FakeOpenAI
+from tests.fakes.slack_api import FakeSlack
+from tests.harness import REQUESTER, REVIEWER, Harness, spec_dict
+from tests.pane_kit import open_thread, said
 from tests.scenario.test_followups import _mention, _run_in_thread, _version
-from tests.scenario.test_loop import review_posts
+from tests.scenario.test_loop import review_posts, run_id_of
+
+SIN = "130 692 544"
+SIN_GOAL = f"run draft a letter to Luc Tremblay about his SIN {SIN} being on the wrong form"
 
 
 async def test_only_the_requester_can_revise_a_draft_with_a_follow_up(harness: Harness) -> None:
@@ -53,3 +62,56 @@ async def test_a_follow_up_while_intake_is_paused_starts_no_new_draft(harness: H
     finally:
         await controls.set("intake_paused", on=False, by="ops")
         await r.aclose()
+
+
+@pytest.fixture
+async def cleared(slack: FakeSlack, openai_fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Harness]:
+    """Maple whose model is cleared for restricted data: a goal with a SIN is drafted and goes to review."""
+    monkeypatch.setenv("MAPLE_TEST_OPENAI_KEY", "sk-test-secret-key-1234567890")
+    data = spec_dict()
+    data["models"][0]["clearance"] = "restricted"
+    h = Harness(slack=slack, openai=openai_fake, spec=data)
+    await h.start()
+    yield h
+    await h.stop()
+    await h.cleanup_redis()
+
+
+async def _home(h: Harness, user: str) -> str:
+    before = len(h.slack.calls_to("views.publish"))
+    await h.event({"type": "app_home_opened", "user": user, "tab": "home"})
+    published = await h.wait_for(lambda: h.slack.calls_to("views.publish")[before:], what=f"home of {user}")
+    return str(published[-1].params["view"])
+
+
+async def test_a_goal_with_a_sin_is_never_shown_back_in_app_home_nor_on_cancel(cleared: Harness) -> None:
+    """The README's promise: a goal holding a detected value is never repeated back — App Home (kept by Slack,
+    shown to the requester, the reviewers and the admins) and the notices of a click included."""
+    h = cleared
+    _, reply = await h.slash(REQUESTER, SIN_GOAL)
+    run_id = run_id_of(reply)
+    await h.wait_state(run_id, "in_review")
+    for user in (REQUESTER, REVIEWER):
+        home = await _home(h, user)
+        assert run_id in home, f"the run is listed for {user}"
+        assert SIN not in home and "Luc Tremblay" not in home, f"the goal is shown back to {user}"
+    mark = len(h.slack.calls)
+    await h.interact({"type": "block_actions", "user": {"id": REQUESTER}, "trigger_id": "trig-c1",
+                      "channel": {"id": "D0REQUEST"},
+                      "container": {"type": "message", "channel_id": "D0REQUEST", "message_ts": "1.1"},
+                      "actions": [{"action_id": "maple_cancel", "block_id": f"run:{run_id}", "value": run_id,
+                                   "type": "button", "action_ts": "1.2"}]})
+    await h.wait_state(run_id, "cancelled")
+    told = await h.wait_for(lambda: [c.params for c in h.slack.calls[mark:] if run_id in str(c.params)
+                                     and c.method in ("chat.postEphemeral", "chat.postMessage")], what="the notice")
+    assert SIN not in str(told)
+
+
+async def test_a_goal_with_a_sin_is_not_the_pane_threads_title(cleared: Harness) -> None:
+    h = cleared
+    await open_thread(h, REQUESTER, thread_ts="8102.000001")
+    await h.event(said(REQUESTER, SIN_GOAL, thread_ts="8102.000001"))
+    run_id = await _run_in_thread(h, "8102.000001")
+    await h.wait_state(run_id, "in_review")
+    titles = [c["title"] for c in h.slack.pane_calls("setTitle")]
+    assert titles and all(SIN not in t and "Tremblay" not in t for t in titles), titles
