@@ -69,7 +69,7 @@ def _title(desk: Desk, goal: str) -> str:
     """The thread's title: the goal — never one holding a detected value (Slack keeps titles in the pane's
     history), which Maple does not repeat back."""
     if desk.svc.assessment(goal)[1]:
-        return str(text.msg("pane_title_withheld"))
+        return str(text.msg("goal_withheld"))
     flat = " ".join(goal.split())
     return flat if len(flat) <= TITLE_CHARS else flat[: TITLE_CHARS - 1] + "…"
 

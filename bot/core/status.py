@@ -33,9 +33,11 @@ def duration(span: timedelta) -> Msg:
     return text.msg("days", n=hours // 24)
 
 
-def report(run: Run, *, zone: str, now: datetime, label: str | None) -> Msg:
-    """The whole status of ``run`` for a reader in ``zone``; ``label`` is its workflow's title (None: none yet)."""
-    parts = [text.msg("status_title", goal=text.Quote(run.goal, 120), run=run.id), _state(run, zone=zone, now=now)]
+def report(run: Run, *, zone: str, now: datetime, label: str | None, withhold_goal: bool = False) -> Msg:
+    """The whole status of ``run`` for a reader in ``zone``; ``label`` is its workflow's title (None: none yet).
+    ``withhold_goal``: the goal holds a detected value (a SIN, a card…), which is never repeated back."""
+    goal = text.msg("goal_withheld") if withhold_goal else text.Quote(run.goal, 120)
+    parts = [text.msg("status_title", goal=goal, run=run.id), _state(run, zone=zone, now=now)]
     asked = local_time(run.created_at, zone)
     parts.append(text.msg("status_asked", workflow=label, user=text.User(run.requester), at=asked) if label
                  else text.msg("status_asked_unchosen", user=text.User(run.requester), at=asked))

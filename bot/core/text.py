@@ -508,7 +508,7 @@ EN: dict[str, str] = {
                            "you to a role."),
     "pane_prompts_title": "Things you may ask Maple",
     "pane_thinking": "is reading your goal…",
-    "pane_title_withheld": "A goal with personal details",
+    "goal_withheld": "A goal with personal details",
     "pane_working": "is working on {run}…",
     # Follow-ups
     "revising": "Revising run {run} as version {version}; the reviewers will see what changed.",

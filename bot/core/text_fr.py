@@ -395,7 +395,7 @@ FR: dict[str, str] = {
                            "administrateur de Maple de vous ajouter à un rôle."),
     "pane_prompts_title": "Ce que vous pouvez demander à Maple",
     "pane_thinking": "lit votre objectif…",
-    "pane_title_withheld": "Une demande avec des renseignements personnels",
+    "goal_withheld": "Une demande avec des renseignements personnels",
     "pane_working": "travaille sur {run}…",
     # suivis
     "revising": "Révision de la demande {run} en version {version} ; les réviseurs verront ce qui a changé.",

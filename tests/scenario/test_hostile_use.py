@@ -84,13 +84,16 @@ async def _home(h: Harness, user: str) -> str:
     return str(published[-1].params["view"])
 
 
-async def test_a_goal_with_a_sin_is_never_shown_back_in_app_home_nor_on_cancel(cleared: Harness) -> None:
-    """The README's promise: a goal holding a detected value is never repeated back — App Home (kept by Slack,
-    shown to the requester, the reviewers and the admins) and the notices of a click included."""
+async def test_a_goal_with_a_sin_is_never_shown_back_in_status_app_home_nor_on_cancel(cleared: Harness) -> None:
+    """The README's promise: a goal holding a detected value is never repeated back — `/maple status R-…`, App
+    Home (kept by Slack, shown to the requester, the reviewers and the admins) and the notices of a click included."""
     h = cleared
     _, reply = await h.slash(REQUESTER, SIN_GOAL)
     run_id = run_id_of(reply)
     await h.wait_state(run_id, "in_review")
+    for user in (REQUESTER, REVIEWER):
+        _, said_back = await h.slash(user, f"status {run_id}")
+        assert run_id in said_back["text"] and SIN not in str(said_back), f"the status shown to {user}"
     for user in (REQUESTER, REVIEWER):
         home = await _home(h, user)
         assert run_id in home, f"the run is listed for {user}"
