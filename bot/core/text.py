@@ -382,6 +382,8 @@ EN: dict[str, str] = {
                            "draft as it is, close this form and click Approve."),
     "edit_then_others": "After your edit you can't approve this version yourself: {who} can.",
     "admins_only": "Only Maple admins can do that. Nothing was changed.",
+    "take_not_stuck": "Run {run} is not stuck: its reviewers can still approve it, so its review stays theirs. "
+                      "Nothing was changed.",
     "cancel_not_yours": "Only the person who asked, or a Maple admin, can cancel this run. Nothing was changed.",
     "review_you_edited": "You edited this version, so another reviewer has to approve it.",
     "review_editor_cannot": "Edited by {user}, who can't approve this version.",

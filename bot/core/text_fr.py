@@ -256,6 +256,8 @@ FR: dict[str, str] = {
                            "fermez ce formulaire et cliquez sur Approuver."),
     "edit_then_others": "Après votre modification, vous ne pourrez pas approuver cette version vous-même : {who} le peut.",
     "admins_only": "Seuls les administrateurs de Maple peuvent faire cela. Rien n'a été modifié.",
+    "take_not_stuck": ("La demande {run} n'est pas bloquée : ses réviseurs peuvent encore l'approuver, la révision "
+                       "leur revient. Rien n'a été modifié."),
     "cancel_not_yours": ("Seule la personne qui a fait la demande, ou un administrateur de Maple, peut l'annuler. "
                          "Rien n'a été modifié."),
     "review_you_edited": "Vous avez modifié cette version : un autre réviseur doit donc l'approuver.",

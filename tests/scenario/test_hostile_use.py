@@ -12,10 +12,10 @@ import redis.asyncio as aioredis
 from integrations.redis_controls import RedisControls
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.slack_api import FakeSlack
-from tests.harness import REQUESTER, REVIEWER, Harness, spec_dict
+from tests.harness import ADMIN, REQUESTER, REVIEWER, Harness, spec_dict
 from tests.pane_kit import open_thread, said
 from tests.scenario.test_followups import _mention, _run_in_thread, _version
-from tests.scenario.test_loop import review_posts, run_id_of
+from tests.scenario.test_loop import review_posts, run_id_of, start_draft
 
 SIN = "130 692 544"
 SIN_GOAL = f"run draft a letter to Luc Tremblay about his SIN {SIN} being on the wrong form"
@@ -118,3 +118,20 @@ async def test_a_goal_with_a_sin_is_not_the_pane_threads_title(cleared: Harness)
     await h.wait_state(run_id, "in_review")
     titles = [c["title"] for c in h.slack.pane_calls("setTitle")]
     assert titles and all(SIN not in t and "Tremblay" not in t for t in titles), titles
+
+
+async def test_an_admin_cannot_take_the_review_of_a_run_that_is_not_stuck(harness: Harness) -> None:
+    """*Review it myself* is the way out for a run nobody left can approve; clicked on a run its reviewers can still
+    decide (a button left from when it was stuck, say), it would let an admin with no reviewer role approve it."""
+    h = harness
+    run_id = await start_draft(h)
+    mark = len(h.slack.calls)
+    await h.interact({"type": "block_actions", "user": {"id": ADMIN}, "channel": {"id": "D0ADMIN"},
+                      "trigger_id": "t-take", "actions": [{"action_id": "maple_take", "value": run_id,
+                                                           "type": "button", "action_ts": "1.2"}]})
+    told = await h.wait_for(lambda: [c.params for c in h.slack.calls[mark:] if c.method == "chat.postEphemeral"
+                                     and c.params.get("user") == ADMIN], what="the admin's answer")
+    assert "can still" in str(told[0]) and run_id in str(told[0])
+    assert (await h.run(run_id)).assigned == []
+    await h.click(ADMIN, "maple_approve", run_id, channel="D0ADMIN")
+    assert (await h.run(run_id)).state.value == "in_review"
