@@ -214,7 +214,7 @@ class Desk:
         workflow = self.svc.spec.workflow(run.workflow)
         zone = self.zone_of(await self.person(user))
         report = status.report(run, zone=zone, now=self.svc.clock.now(), label=workflow.label if workflow else None,
-                               withhold_goal=bool(self.svc.assessment(run.goal)[1]))
+                               withhold_goal=bool(self.svc.assessment(run.goal)[1]), reader=user)
         stuck = await self._stuck(run)
         return text.lines([report, *stuck]) if stuck else report
 

@@ -511,6 +511,7 @@ EN: dict[str, str] = {
     "pane_prompts_title": "Things you may ask Maple",
     "pane_thinking": "is reading your goal…",
     "goal_withheld": "A goal with personal details",
+    "reason_withheld": "(withheld: the run carries text from a conversation you cannot read)",
     "pane_working": "is working on {run}…",
     # Follow-ups
     "revising": "Revising run {run} as version {version}; the reviewers will see what changed.",

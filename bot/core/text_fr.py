@@ -398,6 +398,7 @@ FR: dict[str, str] = {
     "pane_prompts_title": "Ce que vous pouvez demander à Maple",
     "pane_thinking": "lit votre objectif…",
     "goal_withheld": "Une demande avec des renseignements personnels",
+    "reason_withheld": "(retenu : la demande contient le texte d'une conversation que vous ne pouvez pas lire)",
     "pane_working": "travaille sur {run}…",
     # suivis
     "revising": "Révision de la demande {run} en version {version} ; les réviseurs verront ce qui a changé.",

@@ -14,6 +14,8 @@ from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.slack_api import FakeSlack
 from tests.harness import ADMIN, REQUESTER, REVIEWER, Harness, spec_dict
 from tests.pane_kit import open_thread, said
+from tests.scenario.test_audience import PRIVATE_MODEL
+from tests.scenario.test_audience import SECRET as SECRET_CHANNEL
 from tests.scenario.test_followups import _mention, _run_in_thread, _version
 from tests.scenario.test_loop import review_posts, run_id_of, start_draft
 
@@ -135,3 +137,37 @@ async def test_an_admin_cannot_take_the_review_of_a_run_that_is_not_stuck(harnes
     assert (await h.run(run_id)).assigned == []
     await h.click(ADMIN, "maple_approve", run_id, channel="D0ADMIN")
     assert (await h.run(run_id)).state.value == "in_review"
+
+
+@pytest.fixture
+async def private_source(slack: FakeSlack, openai_fake: FakeOpenAI,
+                         monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Harness]:
+    """A private channel of which the requester and one reviewer (ADMIN) are members; REVIEWER is not."""
+    monkeypatch.setenv("MAPLE_TEST_OPENAI_KEY", "sk-test-secret-key-1234567890")
+    spec = spec_dict()
+    spec["roles"]["reviewer"] = [REVIEWER, ADMIN]
+    spec["models"].append(PRIVATE_MODEL)
+    slack.add_channel(SECRET_CHANNEL, member=True, private=True, members=[REQUESTER, ADMIN])
+    slack.messages[SECRET_CHANNEL].append({"ts": "100.2", "user": ADMIN, "text": "The exec team agreed the layoffs."})
+    h = Harness(slack=slack, openai=openai_fake, spec=spec)
+    await h.start()
+    yield h
+    await h.stop()
+    await h.cleanup_redis()
+
+
+async def test_a_rejection_reason_of_a_private_run_is_withheld_from_status_outside_its_audience(
+        private_source: Harness) -> None:
+    """The reviewer inside the channel may quote it in their reason; `/maple status R-…` by a reviewer of the
+    workflow who cannot read the channel must not show it (the ops digest withholds it too)."""
+    h = private_source
+    _, reply = await h.slash(REQUESTER, f"summarize the discussion in <#{SECRET_CHANNEL}|exec>")
+    run_id = run_id_of(reply)
+    await h.wait_state(run_id, "in_review")
+    await h.submit(ADMIN, "maple_reject_view", run_id, {"reason": "Leave out the layoffs in Ottawa"})
+    await h.wait_state(run_id, "rejected")
+    _, inside = await h.slash(REQUESTER, f"status {run_id}")
+    assert "layoffs in Ottawa" in inside["text"]  # the requester reads the channel
+    _, outside = await h.slash(REVIEWER, f"status {run_id}")
+    assert run_id in outside["text"] and "Rejected" in outside["text"]
+    assert "Ottawa" not in str(outside)
