@@ -62,7 +62,7 @@ async def home_runs(svc: Services, user: str, *, days: int = 7, limit: int = 10)
             workflow = svc.spec.workflow(run.workflow)
             stuck = await reviewers.is_stuck(svc, run)
             if (workflow is not None and run.requester != user and user not in run.approvals
-                    and await may_review(svc, run, user, workflow)):
+                    and run.audience.admits(frozenset({user})) and await may_review(svc, run, user, workflow)):
                 waiting.append(await _waiting_line(svc, run, user, stuck))
             if admin and stuck:
                 why = await reviewers.stuck_reason(svc, run)

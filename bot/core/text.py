@@ -175,6 +175,8 @@ EN: dict[str, str] = {
     "not_allowed_run": "You are not allowed to run the *{workflow}* workflow. Ask a Maple admin for access.",
     "not_allowed_any": "You don't have access to Maple yet. Ask a Maple admin to add you to a role.",
     "not_allowed_decide": "Only the reviewers of this workflow can decide on this draft. Nothing was changed.",
+    "decide_outside_audience": ("This draft carries text from a conversation you cannot read, so you cannot decide "
+                                "on it. Nothing was changed."),
     "only_requester_chooses": "Only the person who asked can choose the workflow.",
     "self_approval": "You can't approve your own request. Another reviewer has to decide.",
     "editor_only_approver": "You edited this draft, so another reviewer has to approve it.",

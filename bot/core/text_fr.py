@@ -34,6 +34,8 @@ FR: dict[str, str] = {
                         "administrateur de Maple."),
     "not_allowed_any": "Vous n'avez pas encore accès à Maple. Demandez à un administrateur de Maple de vous ajouter à un rôle.",
     "not_allowed_decide": "Seuls les réviseurs de ce flux peuvent se prononcer sur cette ébauche. Rien n'a été modifié.",
+    "decide_outside_audience": ("Cette ébauche contient le texte d'une conversation que vous ne pouvez pas lire : "
+                                "vous ne pouvez pas vous prononcer. Rien n'a été modifié."),
     "only_requester_chooses": "Seule la personne qui a fait la demande peut choisir le flux.",
     "self_approval": "Vous ne pouvez pas approuver votre propre demande. Un autre réviseur doit trancher.",
     "editor_only_approver": "Vous avez modifié cette ébauche : un autre réviseur doit donc l'approuver.",

@@ -171,3 +171,29 @@ async def test_a_rejection_reason_of_a_private_run_is_withheld_from_status_outsi
     _, outside = await h.slash(REVIEWER, f"status {run_id}")
     assert run_id in outside["text"] and "Rejected" in outside["text"]
     assert "Ottawa" not in str(outside)
+
+
+async def test_a_reviewer_outside_a_runs_audience_cannot_decide_it_and_does_not_count_as_able(
+        private_source: Harness) -> None:
+    """The draft of a private channel's summary never reached REVIEWER (not a member); a click of theirs (a
+    forged payload) must not approve what they could not read, and they are no reviewer left to approve it: when
+    the one reviewer inside edits, the run is stuck (and said to be)."""
+    h = private_source
+    _, reply = await h.slash(REQUESTER, f"summarize the discussion in <#{SECRET_CHANNEL}|exec>")
+    run_id = run_id_of(reply)
+    await h.wait_state(run_id, "in_review")
+    await h.click(REVIEWER, "maple_approve", run_id)
+    run = await h.run(run_id)
+    assert run.state.value == "in_review" and REVIEWER not in run.approvals
+    opened = len(h.slack.calls_to("views.open"))
+    await h.click(REVIEWER, "maple_edit", run_id)  # the edit form holds the draft
+    await h.click(REVIEWER, "maple_reject", run_id)
+    assert len(h.slack.calls_to("views.open")) == opened
+    assert run_id not in await _home(h, REVIEWER)  # not "waiting for my review"
+    await h.submit(ADMIN, "maple_edit_view", run_id, {"draft_0": "The exec team met."})
+    await h.wait_for(lambda: h.run(run_id), what="the edit")
+    async def edited() -> bool:
+        return (await h.run(run_id)).draft_version == 2
+    await h.wait_for(edited, what="version 2")
+    _, said_back = await h.slash(REQUESTER, f"status {run_id}")
+    assert "Stuck" in said_back["text"]
