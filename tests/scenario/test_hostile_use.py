@@ -197,3 +197,26 @@ async def test_a_reviewer_outside_a_runs_audience_cannot_decide_it_and_does_not_
     await h.wait_for(edited, what="version 2")
     _, said_back = await h.slash(REQUESTER, f"status {run_id}")
     assert "Stuck" in said_back["text"]
+
+
+async def test_picking_a_workflow_for_a_held_goal_while_intake_is_paused_starts_nothing(harness: Harness) -> None:
+    h = harness
+    _, reply = await h.slash(REQUESTER, "Acme")
+    run_id = run_id_of({"text": str(reply["blocks"])})
+    r = aioredis.from_url(h.redis_url)
+    controls = RedisControls(redis=r, prefix=h.prefix)
+    try:
+        await controls.set("intake_paused", on=True, by="ops")
+        await h.wait_for(lambda: h.svc.control_state().intake_paused, what="the pause seen")
+        mark = len(h.slack.calls)
+        await h.interact({"type": "block_actions", "user": {"id": REQUESTER}, "channel": {"id": "C0GENERAL"},
+                          "trigger_id": "t-pick", "actions": [{"action_id": "maple_pick_draft",
+                                                               "value": f"{run_id}:draft"}]})
+        told = await h.wait_for(lambda: [c.params for c in h.slack.calls[mark:] if "paused" in str(c.params)],
+                                what="the paused notice")
+        assert told
+        run = await h.run(run_id)
+        assert run.workflow == "" and run.state.value == "queued" and not h.openai.requests
+    finally:
+        await controls.set("intake_paused", on=False, by="ops")
+        await r.aclose()
