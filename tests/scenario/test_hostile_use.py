@@ -12,7 +12,7 @@ import redis.asyncio as aioredis
 from integrations.redis_controls import RedisControls
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.slack_api import FakeSlack
-from tests.harness import ADMIN, REQUESTER, REVIEWER, Harness, spec_dict
+from tests.harness import ADMIN, OUTSIDER, REQUESTER, REVIEWER, Harness, spec_dict
 from tests.pane_kit import open_thread, said
 from tests.scenario.test_audience import PRIVATE_MODEL
 from tests.scenario.test_audience import SECRET as SECRET_CHANNEL
@@ -220,3 +220,15 @@ async def test_picking_a_workflow_for_a_held_goal_while_intake_is_paused_starts_
     finally:
         await controls.set("intake_paused", on=False, by="ops")
         await r.aclose()
+
+
+async def test_a_vote_from_someone_who_may_not_see_the_run_learns_nothing_about_it(harness: Harness) -> None:
+    """A crafted 👍 on a run id from an outsider is refused before anything about the run — whether it exists,
+    its state — is said."""
+    from tests.scenario.test_feedback import vote
+
+    h = harness
+    run_id = await start_draft(h)
+    answers = await vote(h, OUTSIDER, run_id, "good")
+    assert "in review" not in str(answers) and "You can only give feedback" in str(answers)
+    assert [e.kind for e in await h.svc.audit.timeline(run_id)].count("feedback.given") == 0
