@@ -203,7 +203,8 @@ def register(app: AsyncApp, *, desk: Desk, on_group_change: Callable[[str | None
             await _tell(desk, body, _message(exc))
             return
         if body.get("response_url"):
-            said = text.in_language(text.dismissed(run.goal), await desk.language(run.requester))
+            gone = text.dismissed(run.goal, withhold=bool(svc.assessment(run.goal)[1]))
+            said = text.in_language(gone, await desk.language(run.requester))
             await respond(text=mrkdwn(said), replace_original=True)
 
     @app.view(EDIT_VIEW)

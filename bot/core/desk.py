@@ -148,7 +148,8 @@ class Desk:
         if ask_model:
             return Answer(text.working_out(run.id), run_id=run.id, queued=True)
         queued = origin.kind in ("mention", "dm")  # a worker asks in the thread: the same question, the same offer
-        return Answer(text.ask_back(goal), choices=askback.choices(offer, self.svc.spec.workflows), run_id=run.id,
+        withhold = bool(self.svc.assessment(goal)[1])
+        return Answer(text.ask_back(goal, withhold=withhold), choices=askback.choices(offer, self.svc.spec.workflows), run_id=run.id,
                       queued=queued)
 
     async def _submit(self, *, user: str, origin: Origin, goal: str, workflow: str) -> Answer:

@@ -600,12 +600,13 @@ def working_no_review(run_id: str) -> Msg:
     return msg("working_no_review", run=run_id)
 
 
-def ask_back(goal: str) -> Msg:
-    return msg("ask_back", goal=Quote(" ".join(goal.split()), 150))
+def ask_back(goal: str, *, withhold: bool = False) -> Msg:
+    """``withhold``: the goal holds a detected value (a SIN, a card…), never repeated back."""
+    return msg("ask_back", goal=msg("goal_withheld") if withhold else Quote(" ".join(goal.split()), 150))
 
 
-def dismissed(goal: str) -> Msg:
-    return msg("dismissed", goal=Quote(" ".join(goal.split()), 150))
+def dismissed(goal: str, *, withhold: bool = False) -> Msg:
+    return msg("dismissed", goal=msg("goal_withheld") if withhold else Quote(" ".join(goal.split()), 150))
 
 
 def choice_line(title: str, description: str) -> Msg:

@@ -232,3 +232,16 @@ async def test_a_vote_from_someone_who_may_not_see_the_run_learns_nothing_about_
     answers = await vote(h, OUTSIDER, run_id, "good")
     assert "in review" not in str(answers) and "You can only give feedback" in str(answers)
     assert [e.kind for e in await h.svc.audit.timeline(run_id)].count("feedback.given") == 0
+
+
+async def test_an_ask_back_in_a_channel_does_not_quote_a_goal_with_a_sin(harness: Harness) -> None:
+    """A vague mention holding a SIN is asked back in the channel's thread, where everyone reads it (and Slack keeps
+    it): the question must not repeat the number."""
+    h = harness
+    await _mention(h, REQUESTER, f"do the thing with SIN {SIN}", ts="8103.000001")
+    asked = await h.wait_for(lambda: [p for p in h.slack.posted("C0GENERAL")
+                                      if p["metadata"]["event_payload"]["effect"] == "clarify"], what="ask-back")
+    assert asked[0]["thread_ts"] == "8103.000001" and "maple_pick_" in str(asked[0]["blocks"])
+    assert SIN not in str(asked)
+    _, reply = await h.slash(REQUESTER, f"do the thing with SIN {SIN}")
+    assert SIN not in str(reply)
