@@ -19,7 +19,13 @@ async def retry(svc: Services, run_id: str, *, by: str) -> Run:
     """Run a failed run again: one that was approved is delivered again, any other starts over from its draft.
     Whatever was already posted is not posted again (every post is a recorded effect); the notice that it failed
     may be sent again if it fails again. InvalidTransition for a run that is not failed, or that an operator
-    cancelled (cancelled stays cancelled: the requester was told so)."""
+    cancelled (cancelled stays cancelled: the requester was told so), or whose requester may no longer run its
+    workflow (a deactivated account, a role taken away): it would be drafted and delivered in their name."""
+    current = await svc.store.get(run_id)
+    workflow = svc.spec.workflow(current.workflow) if current.workflow else None
+    if workflow is not None and not await svc.access.may_run(current.requester, workflow):
+        raise InvalidTransition(f"run {run_id}: its requester may no longer run {workflow.id}; it is not run again")
+
     def again(r: Run) -> None:
         if r.decision is not None and r.decision.kind == "cancel":
             raise InvalidTransition(f"run {r.id} was cancelled by {r.decision.by}: it is not run again")
