@@ -141,6 +141,16 @@ class RedisRunStore(RunStore):
         deleted, _ = await guarded(pipe.execute)
         return bool(deleted)
 
+    async def every_id(self) -> list[str]:
+        """Every run record still in Redis, found by its key — also one whose index entry was trimmed (the index
+        drops runs by creation time, a record lives its retention after its last change). For ``maple purge``."""
+        key = self.run_key("")
+
+        async def scan() -> list[str]:
+            return [as_text(k)[len(key):] async for k in self._r.scan_iter(match=key + "*", count=1000)]
+
+        return await guarded(scan)
+
     async def ids_since(self, at: datetime) -> list[str]:
         return [as_text(i) for i in await guarded(lambda: self._r.zrangebyscore(self.index, int(at.timestamp()),
                                                                                   "+inf"))]

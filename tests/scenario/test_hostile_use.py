@@ -245,3 +245,28 @@ async def test_an_ask_back_in_a_channel_does_not_quote_a_goal_with_a_sin(harness
     assert SIN not in str(asked)
     _, reply = await h.slash(REQUESTER, f"do the thing with SIN {SIN}")
     assert SIN not in str(reply)
+
+
+async def test_purge_erases_a_persons_run_that_outlived_its_place_in_the_runs_index(harness: Harness) -> None:
+    """A run's text lives `text_ttl_days` after its *last change*, but its entry in the runs index is trimmed by
+    its *creation* time: a run created 40 days ago and changed since was missed by `maple purge --user`, its goal
+    and drafts left in Redis after the purge said it was done."""
+    from datetime import timedelta
+
+    from bot.core.models import Origin, Run
+    from tests.scenario.test_operations import cli
+
+    h = harness
+    old = h.svc.clock.now() - timedelta(days=40)
+    kept = await h.svc.store.create(Run(requester=REQUESTER, origin=Origin(channel="C0GENERAL"),
+                                        goal="an old goal with my address", workflow="draft", created_at=old,
+                                        updated_at=old))
+    await start_draft(h)  # a new run trims the index of runs created before the retention
+    assert kept.id not in await h.svc.store.ids_since(old - timedelta(days=1))
+    done = await cli(h, "purge", "--user", REQUESTER, "--by", "dpo")
+    assert done.returncode == 0, done.stdout + done.stderr
+    r = aioredis.from_url(h.redis_url)
+    try:
+        assert not await r.exists(h.svc.store.run_key(kept.id))
+    finally:
+        await r.aclose()
