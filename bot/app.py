@@ -8,6 +8,7 @@ import logging
 import os
 import socket
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -69,6 +70,9 @@ log = logging.getLogger("maple.app")
 ACK_WAIT = 1.0  # seconds a request waits, at most, for a directory look-up or the installation's identity
 
 
+MAX_ROTATION = timedelta(days=7)
+
+
 def previous_secret(settings: Settings) -> Previous | None:
     """Signing-secret rotation: the previous secret, accepted until ``MAPLE_SIGNING_SECRET_PREVIOUS_UNTIL``."""
     old = settings.secret("slack_signing_secret_previous")
@@ -78,6 +82,9 @@ def previous_secret(settings: Settings) -> Previous | None:
     if until is None or until.tzinfo is None:
         raise ConfigError("SLACK_SIGNING_SECRET_PREVIOUS needs MAPLE_SIGNING_SECRET_PREVIOUS_UNTIL, a time with its "
                           "zone (e.g. 2026-12-03T12:00:00Z) after which the previous secret is refused")
+    if until > datetime.now(UTC) + MAX_ROTATION:  # the secret being retired may be one that leaked
+        raise ConfigError("MAPLE_SIGNING_SECRET_PREVIOUS_UNTIL is more than 7 days away: a rotation window is hours, "
+                          "at most 7 days, after which the previous secret is refused")
     return Previous(secret=old, until=until)
 
 

@@ -54,7 +54,7 @@ def build_assistant(*, desk: Desk) -> AsyncAssistant:
         if event.get("subtype") or not by_a_person(event, context):
             return
         goal = event.get("text") or ""
-        await _quietly(set_title(title=_title(goal)), "title")
+        await _quietly(set_title(title=_title(desk, goal)), "title")
         await _quietly(set_status(status=str(text.PANE_THINKING)), "status")
         origin = Origin(kind="dm", channel=event.get("channel", ""), thread_ts=event.get("thread_ts"), in_thread=True,
                         team=event.get("team"), pane=True, context_channel=await _viewed(get_thread_context))
@@ -65,7 +65,11 @@ def build_assistant(*, desk: Desk) -> AsyncAssistant:
     return assistant
 
 
-def _title(goal: str) -> str:
+def _title(desk: Desk, goal: str) -> str:
+    """The thread's title: the goal — never one holding a detected value (Slack keeps titles in the pane's
+    history), which Maple does not repeat back."""
+    if desk.svc.assessment(goal)[1]:
+        return str(text.msg("goal_withheld"))
     flat = " ".join(goal.split())
     return flat if len(flat) <= TITLE_CHARS else flat[: TITLE_CHARS - 1] + "…"
 

@@ -14,7 +14,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 
 from bot.core import feedback, intake, review, reviewers, text
-from bot.core.desk import Desk, working
+from bot.core.desk import Desk, run_name, working
 from bot.core.errors import (
     AccessDenied,
     InputError,
@@ -132,10 +132,10 @@ def register(app: AsyncApp, *, desk: Desk, on_group_change: Callable[[str | None
         try:
             if action["action_id"] == TAKE:
                 run = await reviewers.take_over(svc, run_id=run_id, admin=user)
-                done = text.msg("took_review", run=text.run_name(run.id, run.goal))
+                done = text.msg("took_review", run=run_name(svc, run))
             else:
                 run = await reviewers.cancel(svc, run_id=run_id, user=user)
-                done = text.msg("cancel_done", run=text.run_name(run.id, run.goal))
+                done = text.msg("cancel_done", run=run_name(svc, run))
         except (AccessDenied, InvalidTransition, InputError, NotFound, StoreUnavailable) as exc:
             done = _message(exc)
         if (body.get("container") or {}).get("type") == "view":  # clicked in the App Home: show it again
@@ -203,7 +203,8 @@ def register(app: AsyncApp, *, desk: Desk, on_group_change: Callable[[str | None
             await _tell(desk, body, _message(exc))
             return
         if body.get("response_url"):
-            said = text.in_language(text.dismissed(run.goal), await desk.language(run.requester))
+            gone = text.dismissed(run.goal, withhold=bool(svc.assessment(run.goal)[1]))
+            said = text.in_language(gone, await desk.language(run.requester))
             await respond(text=mrkdwn(said), replace_original=True)
 
     @app.view(EDIT_VIEW)

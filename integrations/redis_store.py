@@ -59,8 +59,9 @@ class RedisRunStore(RunStore):
         return f"{self._prefix}runs:by_created"
 
     async def since(self, at: datetime, *, limit: int = 5000) -> list[Run]:
-        ids = await guarded(lambda: self._r.zrangebyscore(self.index, int(at.timestamp()), "+inf", start=0,
-                                                          num=limit))
+        newest = await guarded(lambda: self._r.zrevrangebyscore(self.index, "+inf", int(at.timestamp()), start=0,
+                                                                num=limit))
+        ids = list(reversed(newest))  # the newest ``limit``, oldest first
         runs: list[Run] = []
         for start in range(0, len(ids), 200):
             chunk = [self.run_key(as_text(i)) for i in ids[start:start + 200]]
@@ -139,6 +140,16 @@ class RedisRunStore(RunStore):
         pipe.zrem(self.index, run_id)
         deleted, _ = await guarded(pipe.execute)
         return bool(deleted)
+
+    async def every_id(self) -> list[str]:
+        """Every run record still in Redis, found by its key — also one whose index entry was trimmed (the index
+        drops runs by creation time, a record lives its retention after its last change). For ``maple purge``."""
+        key = self.run_key("")
+
+        async def scan() -> list[str]:
+            return [as_text(k)[len(key):] async for k in self._r.scan_iter(match=key + "*", count=1000)]
+
+        return await guarded(scan)
 
     async def ids_since(self, at: datetime) -> list[str]:
         return [as_text(i) for i in await guarded(lambda: self._r.zrangebyscore(self.index, int(at.timestamp()),

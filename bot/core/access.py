@@ -121,6 +121,8 @@ class Access:
         the compare-and-set that writes the decision; ``approver``: whether ``user`` holds a reviewer role."""
         if not approver:
             return text.NOT_ALLOWED_DECIDE
+        if not run.audience.admits(frozenset({user})):  # the draft never reached them: text keeps its audience
+            return text.msg("decide_outside_audience")
         if approve and user == run.requester and not self._spec.review.allow_self_approval:
             return text.SELF_APPROVAL
         if approve and edited_last_by(run) == user:

@@ -148,7 +148,8 @@ class Desk:
         if ask_model:
             return Answer(text.working_out(run.id), run_id=run.id, queued=True)
         queued = origin.kind in ("mention", "dm")  # a worker asks in the thread: the same question, the same offer
-        return Answer(text.ask_back(goal), choices=askback.choices(offer, self.svc.spec.workflows), run_id=run.id,
+        withhold = bool(self.svc.assessment(goal)[1])
+        return Answer(text.ask_back(goal, withhold=withhold), choices=askback.choices(offer, self.svc.spec.workflows), run_id=run.id,
                       queued=queued)
 
     async def _submit(self, *, user: str, origin: Origin, goal: str, workflow: str) -> Answer:
@@ -213,7 +214,8 @@ class Desk:
             return text.STATUS_DENIED
         workflow = self.svc.spec.workflow(run.workflow)
         zone = self.zone_of(await self.person(user))
-        report = status.report(run, zone=zone, now=self.svc.clock.now(), label=workflow.label if workflow else None)
+        report = status.report(run, zone=zone, now=self.svc.clock.now(), label=workflow.label if workflow else None,
+                               withhold_goal=bool(self.svc.assessment(run.goal)[1]), reader=user)
         stuck = await self._stuck(run)
         return text.lines([report, *stuck]) if stuck else report
 

@@ -35,13 +35,13 @@ async def give(svc: Services, *, run_id: str, user: str, vote: str) -> Msg:
         run = await svc.store.get(run_id)
     except NotFound:
         return text.run_not_found(run_id)
-    if run.state is not RunState.DELIVERED:
-        return text.msg("feedback_not_delivered", run=run.id, state=run.state.value.replace("_", " "))
     workflow = svc.spec.workflow(run.workflow)
     allowed = await svc.access.may_view(user, run, workflow) or (
         workflow is not None and await svc.access.may_run(user, workflow))
-    if not allowed:
+    if not allowed:  # before anything about the run is said
         return text.FEEDBACK_DENIED
+    if run.state is not RunState.DELIVERED:
+        return text.msg("feedback_not_delivered", run=run.id, state=run.state.value.replace("_", " "))
     model = model_of(run)
     await svc.audit.append(kind="feedback.given", run_id=run.id, actor=user, event_id=f"feedback:{run.id}:{user}",
                            attrs={"maple.workflow": run.workflow, "maple.model": model,

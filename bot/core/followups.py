@@ -1,8 +1,8 @@
 """Follow-ups: a reply in the thread of a draft waiting for review ("shorter", "more formal", "add the date")
 revises it as a new version of the same run.
 
-The reply is a goal like any other at intake — checked for size, throttled, and refused (``AccessDenied``) for
-someone who may not run the run's workflow. Then, in one compare-and-set: the run must still be in review, it goes
+The reply is a goal like any other at intake — checked for size, refused while intake is paused, throttled, and
+refused (``AccessDenied``) for anyone but the requester and for someone who may not run the run's workflow. Then, in one compare-and-set: the run must still be in review, it goes
 back to drafting, the approvals given so far are cleared (they were for the old text) and the follow-up is kept on
 the run. A worker drafts again through the same steps — the whole request (the goal, the previous draft, every
 follow-up) is assessed, routed, generated and checked again — and the new version goes back to the reviewers:
@@ -13,7 +13,7 @@ their review messages are updated in place and say what changed. A click made on
 from __future__ import annotations
 
 from bot.core import intake, text
-from bot.core.errors import InputError, InvalidTransition
+from bot.core.errors import AccessDenied, InputError, InvalidTransition
 from bot.core.models import AuditIntent, FollowUp, Job, Origin, Run, RunState
 from bot.core.services import Services
 from bot.core.states import transition
@@ -40,14 +40,20 @@ def asked(run: Run) -> str:
 
 async def revise(svc: Services, *, run: Run, user: str, instruction: str) -> Run:
     """Queue a new version of ``run`` as ``instruction`` asks. Raises InputError, AccessDenied, RateLimited,
-    InvalidTransition (no longer in review)."""
+    InvalidTransition (no longer in review).
+
+    Only the requester revises their run: anyone else replying in the thread (a reviewer above all, who could then
+    approve the text they steered) is refused. Paused intake stops follow-ups too: each is new work for a model."""
     instruction = intake.check_goal(svc, instruction)
     workflow = svc.spec.workflow(run.workflow)
     if workflow is None:
         raise InputError(text.unknown_workflow(run.workflow))
     await intake.authorize_run(svc, user=user, workflow=workflow)
-    await intake.throttle(svc, intake.Intake(requester=user, origin=run.origin, goal=instruction,
-                                             workflow=workflow.id))
+    if user != run.requester:
+        raise AccessDenied(text.msg("revise_not_yours"))
+    request = intake.Intake(requester=user, origin=run.origin, goal=instruction, workflow=workflow.id)
+    intake.check_open(svc, request)
+    await intake.throttle(svc, request)
     at = svc.clock.now()
     digest = svc.audit.text_attrs("maple.followup.text", instruction)
 

@@ -119,6 +119,7 @@ async def choose(svc: Services, *, run_id: str, user: str, workflow_id: str) -> 
     run = await svc.store.get(run_id)
     if run.requester != user:
         raise AccessDenied(text.ONLY_REQUESTER_CHOOSES)
+    check_open(svc, Intake(requester=user, origin=run.origin, goal=run.goal, workflow=workflow.id))  # work starts now
     await authorize_run(svc, user=user, workflow=workflow)
 
     def pick(r: Run) -> None:

@@ -69,7 +69,8 @@ async def readable(svc: Services, user: str) -> list[str]:
 
 async def retrieve(svc: Services, *, run: Run, step: StepSpec, level: Sensitivity, audience: Audience) -> Retrieved:
     """Search what the requester may read for the run's goal. ``level`` is the goal's: the query reaches an
-    embedding model only when it is cleared for it."""
+    embedding model only when it is cleared for it, and never one outside the deployment while external models
+    are frozen."""
     mine = await readable(svc, run.requester)
     wanted = [step.collection] if step.collection else mine
     allowed = [name for name in wanted if name in mine]
@@ -79,7 +80,8 @@ async def retrieve(svc: Services, *, run: Run, step: StepSpec, level: Sensitivit
     if svc.knowledge is None:
         return found
     embeddings = svc.spec.knowledge.embeddings
-    embed = embeddings is not None and level <= embeddings.cleared
+    embed = (embeddings is not None and level <= embeddings.cleared
+             and not (embeddings.leaves_deployment and svc.router.frozen()))  # frozen: BM25 alone
     passages = await svc.knowledge.search(query=run.goal, collections=allowed, top_k=svc.spec.knowledge.top_k,
                                           embed=embed)
     found.passages = [p for p in passages if p.collection in allowed][: svc.spec.knowledge.top_k]

@@ -63,6 +63,11 @@ class EmbeddingSpec(_Strict):
         return value
 
     @property
+    def leaves_deployment(self) -> bool:
+        """An endpoint's embeddings are sent out (``maple control freeze-external`` stops them); MiniLM's never."""
+        return self.kind != "minilm"
+
+    @property
     def cleared(self) -> Sensitivity:
         if self.clearance is not None:
             return self.clearance

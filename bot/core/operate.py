@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot.core import text
 from bot.core.errors import InvalidTransition
-from bot.core.models import AuditIntent, Job, Run, RunState
+from bot.core.models import AuditIntent, Decision, Job, Run, RunState
 from bot.core.notify import tell_requester
 from bot.core.services import Services
 from bot.core.states import reopen, transition
@@ -18,8 +18,17 @@ def _intent(run: Run, kind: str, actor: str, **attrs: str) -> AuditIntent:
 async def retry(svc: Services, run_id: str, *, by: str) -> Run:
     """Run a failed run again: one that was approved is delivered again, any other starts over from its draft.
     Whatever was already posted is not posted again (every post is a recorded effect); the notice that it failed
-    may be sent again if it fails again. InvalidTransition for a run that is not failed."""
+    may be sent again if it fails again. InvalidTransition for a run that is not failed, or that an operator
+    cancelled (cancelled stays cancelled: the requester was told so), or whose requester may no longer run its
+    workflow (a deactivated account, a role taken away): it would be drafted and delivered in their name."""
+    current = await svc.store.get(run_id)
+    workflow = svc.spec.workflow(current.workflow) if current.workflow else None
+    if workflow is not None and not await svc.access.may_run(current.requester, workflow):
+        raise InvalidTransition(f"run {run_id}: its requester may no longer run {workflow.id}; it is not run again")
+
     def again(r: Run) -> None:
+        if r.decision is not None and r.decision.kind == "cancel":
+            raise InvalidTransition(f"run {r.id} was cancelled by {r.decision.by}: it is not run again")
         approved = r.decision is not None and r.decision.kind == "approve"
         state = RunState.APPROVED if approved else RunState.QUEUED
         reopen(r, state)
@@ -35,13 +44,16 @@ async def retry(svc: Services, run_id: str, *, by: str) -> Run:
 
 async def cancel(svc: Services, run_id: str, *, by: str) -> Run:
     """Stop a run that has not finished: it is marked failed and its requester is told an operator cancelled it.
-    A job of it already in a worker finds it finished and does nothing more. InvalidTransition when finished."""
+    A job of it already in a worker finds it finished and does nothing more; ``retry`` refuses it. InvalidTransition
+    when finished."""
+    at = svc.clock.now()
 
     def stop(r: Run) -> None:
         if r.terminal:
             raise InvalidTransition(f"run {r.id} is {r.state.value}: nothing to cancel")
         transition(r, RunState.FAILED)
         r.error = str(text.CANCELLED)
+        r.decision = Decision(kind="cancel", by=by, at=at)  # an approval it had is in the audit trail
         r.outbox.append(_intent(r, "run.cancelled", by))
 
     run = await svc.mutate(run_id, stop)

@@ -98,7 +98,7 @@ class RunStore(Lifecycle, ABC):
 
     @abstractmethod
     async def since(self, at: datetime, *, limit: int = 5000) -> list[Run]:
-        """Runs created at or after ``at`` (oldest first, at most ``limit``) that have not expired."""
+        """Runs created at or after ``at`` that have not expired, oldest first: the newest ``limit`` of them."""
 
     @abstractmethod
     async def ping(self) -> bool: ...

@@ -28,6 +28,9 @@ async def load_for_review(svc: Services, *, run_id: str, user: str) -> tuple[Run
     if not await may_review(svc, run, user, workflow):
         await _denied(svc, run, user, "other")
         raise AccessDenied(text.NOT_ALLOWED_DECIDE)
+    if not run.audience.admits(frozenset({user})):  # the edit form would show them the draft
+        await _denied(svc, run, user, "other")
+        raise AccessDenied(text.msg("decide_outside_audience"))
     if run.state is not RunState.IN_REVIEW:
         raise InvalidTransition(text.already_decided(run.state.value))
     return run, workflow

@@ -58,13 +58,17 @@ async def edit_warning(svc: Services, run: Run, *, editor: str) -> text.Msg:
 
 
 async def take_over(svc: Services, *, run_id: str, admin: str) -> Run:
-    """An admin assigns the review of a run in review to themself (so a stuck run can be decided)."""
+    """An admin assigns the review of a stuck run to themself, so it can be decided. A run its reviewers can still
+    approve is refused: taking it would let someone with no reviewer role approve it."""
     if not await svc.access.is_admin(admin):
         raise AccessDenied(text.msg("admins_only"))
+    stuck = await is_stuck(svc, await svc.store.get(run_id))
 
     def assign(r: Run) -> None:
         if r.state is not RunState.IN_REVIEW:
             raise InvalidTransition(text.not_in_review(r.state.value))
+        if not stuck and admin not in r.assigned:
+            raise InvalidTransition(text.msg("take_not_stuck", run=r.id))
         refused = svc.access.decision_denial(user=admin, run=r, approver=True, approve=True)
         if refused is not None:
             raise AccessDenied(refused)

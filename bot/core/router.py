@@ -158,6 +158,9 @@ class Router:
                 continue
             client = self.clients[spec.name]
             for attempt in range(self.attempts_per_model):
+                if attempt and spec.leaves_deployment and self.frozen():  # frozen while it waited to retry
+                    failures.append(f"{spec.name}: frozen by operators")
+                    break
                 given: list[bool] = []
                 try:
                     if sink is not None and not tools:

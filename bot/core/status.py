@@ -33,9 +33,15 @@ def duration(span: timedelta) -> Msg:
     return text.msg("days", n=hours // 24)
 
 
-def report(run: Run, *, zone: str, now: datetime, label: str | None) -> Msg:
-    """The whole status of ``run`` for a reader in ``zone``; ``label`` is its workflow's title (None: none yet)."""
-    parts = [text.msg("status_title", goal=text.Quote(run.goal, 120), run=run.id), _state(run, zone=zone, now=now)]
+def report(run: Run, *, zone: str, now: datetime, label: str | None, withhold_goal: bool = False,
+           reader: str | None = None) -> Msg:
+    """The whole status of ``run`` for ``reader`` in ``zone``; ``label`` is its workflow's title (None: none yet).
+    ``withhold_goal``: the goal holds a detected value (a SIN, a card…), which is never repeated back. A reader
+    outside the run's audience (it read a conversation they cannot) is not shown a rejection reason, which may
+    quote it."""
+    goal = text.msg("goal_withheld") if withhold_goal else text.Quote(run.goal, 120)
+    inside = reader is None or run.audience.admits(frozenset({reader}))
+    parts = [text.msg("status_title", goal=goal, run=run.id), _state(run, zone=zone, now=now, inside=inside)]
     asked = local_time(run.created_at, zone)
     parts.append(text.msg("status_asked", workflow=label, user=text.User(run.requester), at=asked) if label
                  else text.msg("status_asked_unchosen", user=text.User(run.requester), at=asked))
@@ -48,7 +54,7 @@ def report(run: Run, *, zone: str, now: datetime, label: str | None) -> Msg:
     return text.lines(parts)
 
 
-def _state(run: Run, *, zone: str, now: datetime) -> Msg:
+def _state(run: Run, *, zone: str, now: datetime, inside: bool = True) -> Msg:
     state, decision = run.state, run.decision
     if state is RunState.QUEUED:
         return text.msg("status_queued", wait=duration(now - run.created_at))
@@ -63,7 +69,7 @@ def _state(run: Run, *, zone: str, now: datetime) -> Msg:
         return text.msg("status_delivered_unreviewed", at=local_time(run.updated_at, zone))
     if decision is not None and state is RunState.REJECTED:
         return text.msg("status_rejected", user=text.User(decision.by), at=local_time(decision.at, zone),
-                        reason=text.Quote(decision.reason or "", 500))
+                        reason=text.Quote(decision.reason or "", 500) if inside else text.msg("reason_withheld"))
     key = "status_refused" if state is RunState.REFUSED else "status_failed"
     return text.msg(key, error=text.Quote(run.error or "", 500))
 

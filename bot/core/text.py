@@ -175,6 +175,8 @@ EN: dict[str, str] = {
     "not_allowed_run": "You are not allowed to run the *{workflow}* workflow. Ask a Maple admin for access.",
     "not_allowed_any": "You don't have access to Maple yet. Ask a Maple admin to add you to a role.",
     "not_allowed_decide": "Only the reviewers of this workflow can decide on this draft. Nothing was changed.",
+    "decide_outside_audience": ("This draft carries text from a conversation you cannot read, so you cannot decide "
+                                "on it. Nothing was changed."),
     "only_requester_chooses": "Only the person who asked can choose the workflow.",
     "self_approval": "You can't approve your own request. Another reviewer has to decide.",
     "editor_only_approver": "You edited this draft, so another reviewer has to approve it.",
@@ -382,6 +384,8 @@ EN: dict[str, str] = {
                            "draft as it is, close this form and click Approve."),
     "edit_then_others": "After your edit you can't approve this version yourself: {who} can.",
     "admins_only": "Only Maple admins can do that. Nothing was changed.",
+    "take_not_stuck": "Run {run} is not stuck: its reviewers can still approve it, so its review stays theirs. "
+                      "Nothing was changed.",
     "cancel_not_yours": "Only the person who asked, or a Maple admin, can cancel this run. Nothing was changed.",
     "review_you_edited": "You edited this version, so another reviewer has to approve it.",
     "review_editor_cannot": "Edited by {user}, who can't approve this version.",
@@ -508,6 +512,8 @@ EN: dict[str, str] = {
                            "you to a role."),
     "pane_prompts_title": "Things you may ask Maple",
     "pane_thinking": "is reading your goal…",
+    "goal_withheld": "A goal with personal details",
+    "reason_withheld": "(withheld: the run carries text from a conversation you cannot read)",
     "pane_working": "is working on {run}…",
     # Streamed answers (bot/core/streaming.py): what replaces a stream that was stopped
     "stream_withheld": "_Maple stopped showing this answer as it was written: it is checked whole first, and you "
@@ -600,12 +606,13 @@ def working_no_review(run_id: str) -> Msg:
     return msg("working_no_review", run=run_id)
 
 
-def ask_back(goal: str) -> Msg:
-    return msg("ask_back", goal=Quote(" ".join(goal.split()), 150))
+def ask_back(goal: str, *, withhold: bool = False) -> Msg:
+    """``withhold``: the goal holds a detected value (a SIN, a card…), never repeated back."""
+    return msg("ask_back", goal=msg("goal_withheld") if withhold else Quote(" ".join(goal.split()), 150))
 
 
-def dismissed(goal: str) -> Msg:
-    return msg("dismissed", goal=Quote(" ".join(goal.split()), 150))
+def dismissed(goal: str, *, withhold: bool = False) -> Msg:
+    return msg("dismissed", goal=msg("goal_withheld") if withhold else Quote(" ".join(goal.split()), 150))
 
 
 def choice_line(title: str, description: str) -> Msg:

@@ -34,6 +34,8 @@ FR: dict[str, str] = {
                         "administrateur de Maple."),
     "not_allowed_any": "Vous n'avez pas encore accès à Maple. Demandez à un administrateur de Maple de vous ajouter à un rôle.",
     "not_allowed_decide": "Seuls les réviseurs de ce flux peuvent se prononcer sur cette ébauche. Rien n'a été modifié.",
+    "decide_outside_audience": ("Cette ébauche contient le texte d'une conversation que vous ne pouvez pas lire : "
+                                "vous ne pouvez pas vous prononcer. Rien n'a été modifié."),
     "only_requester_chooses": "Seule la personne qui a fait la demande peut choisir le flux.",
     "self_approval": "Vous ne pouvez pas approuver votre propre demande. Un autre réviseur doit trancher.",
     "editor_only_approver": "Vous avez modifié cette ébauche : un autre réviseur doit donc l'approuver.",
@@ -256,6 +258,8 @@ FR: dict[str, str] = {
                            "fermez ce formulaire et cliquez sur Approuver."),
     "edit_then_others": "Après votre modification, vous ne pourrez pas approuver cette version vous-même : {who} le peut.",
     "admins_only": "Seuls les administrateurs de Maple peuvent faire cela. Rien n'a été modifié.",
+    "take_not_stuck": ("La demande {run} n'est pas bloquée : ses réviseurs peuvent encore l'approuver, la révision "
+                       "leur revient. Rien n'a été modifié."),
     "cancel_not_yours": ("Seule la personne qui a fait la demande, ou un administrateur de Maple, peut l'annuler. "
                          "Rien n'a été modifié."),
     "review_you_edited": "Vous avez modifié cette version : un autre réviseur doit donc l'approuver.",
@@ -395,6 +399,8 @@ FR: dict[str, str] = {
                            "administrateur de Maple de vous ajouter à un rôle."),
     "pane_prompts_title": "Ce que vous pouvez demander à Maple",
     "pane_thinking": "lit votre objectif…",
+    "goal_withheld": "Une demande avec des renseignements personnels",
+    "reason_withheld": "(retenu : la demande contient le texte d'une conversation que vous ne pouvez pas lire)",
     "pane_working": "travaille sur {run}…",
     "stream_withheld": "_Maple a cessé d'afficher cette réponse au fil de l'écriture : elle est d'abord vérifiée en "
                        "entier, et la suite vous dit où elle va._",

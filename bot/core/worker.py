@@ -107,7 +107,7 @@ async def _clarify(svc: Services, run: Run) -> None:
     if svc.router.can_classify() and await _model_choice(svc, run, options):
         return
     offer = run.offered or askback.offered(options, [])
-    view = View(kind="choices", run=run, text=for_requester(svc, run, text.ask_back(run.goal)),
+    view = View(kind="choices", run=run, text=for_requester(svc, run, text.ask_back(run.goal, withhold=bool(svc.assessment(run.goal)[1]))),
                 options=askback.choices([i for i in offer if any(wf.id == i for wf in options)], options),
                 language=run_language(svc, run))
     in_thread = run.origin.kind in ("mention", "dm")

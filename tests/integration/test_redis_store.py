@@ -68,3 +68,22 @@ async def test_the_thread_index_finds_the_newest_run_of_a_thread(r: aioredis.Red
     assert await store.latest_in_thread(channel="C2", thread_ts="10.000001") is None
     assert await store.latest_in_thread(channel="C1", thread_ts="11.000001") is None
     assert 0 < await r.ttl(f"{r.test_prefix}thread:C1:10.000001") <= 3600  # type: ignore[attr-defined]
+
+
+async def test_since_with_a_limit_keeps_the_newest_runs(r: aioredis.Redis) -> None:
+    """Past ``limit`` runs in the window, the newest are the ones read (App Home's *waiting for my review*, a bare
+    ``/maple status``, the CLI's list): the oldest ``limit`` would hide every new run once a busy week — or one
+    person's burst of runs — passed the limit. Returned oldest first."""
+    from datetime import timedelta
+
+    store = RedisRunStore(redis=r, prefix=r.test_prefix)  # type: ignore[attr-defined]
+    start = datetime.now(UTC) - timedelta(hours=1)
+    ids = []
+    for minute in range(6):
+        at = start + timedelta(minutes=minute)
+        run = Run(requester="U1", origin=Origin(channel="C1"), goal=f"g{minute}", workflow="draft", created_at=at,
+                  updated_at=at)
+        ids.append((await store.create(run)).id)
+    got = await store.since(start, limit=3)
+    assert [x.id for x in got] == ids[3:]
+    assert [x.id for x in await store.since(start)] == ids
