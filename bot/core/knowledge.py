@@ -69,7 +69,7 @@ async def readable(svc: Services, user: str) -> list[str]:
 
 async def retrieve(svc: Services, *, run: Run, step: StepSpec, level: Sensitivity, audience: Audience) -> Retrieved:
     """Search what the requester may read for the run's goal. ``level`` is the goal's: the query reaches an
-    embedding model only when it is cleared for it."""
+    embedding model only when it is cleared for it, and an endpoint's never while external models are frozen."""
     mine = await readable(svc, run.requester)
     wanted = [step.collection] if step.collection else mine
     allowed = [name for name in wanted if name in mine]
@@ -80,6 +80,8 @@ async def retrieve(svc: Services, *, run: Run, step: StepSpec, level: Sensitivit
         return found
     embeddings = svc.spec.knowledge.embeddings
     embed = embeddings is not None and level <= embeddings.cleared
+    if embed and embeddings is not None and embeddings.kind != "minilm" and svc.router.frozen():
+        embed = False  # operators froze what leaves the deployment: an endpoint's embeddings too (BM25 alone)
     passages = await svc.knowledge.search(query=run.goal, collections=allowed, top_k=svc.spec.knowledge.top_k,
                                           embed=embed)
     found.passages = [p for p in passages if p.collection in allowed][: svc.spec.knowledge.top_k]

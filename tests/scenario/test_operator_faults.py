@@ -1,0 +1,54 @@
+"""What an operator runs into with Maple at work: the kill switch during an incident, a person's purge on request,
+probes while Redis is slow, controls changed from a host without the audit keys — through the running app, its
+command line and real Redis."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+
+from bot.core.knowledge_spec import EmbeddingSpec
+from integrations.knowledge.embeddings import build_embedder
+from integrations.redis_controls import RedisControls
+from tests.fakes.openai_api import FakeOpenAI
+from tests.fakes.slack_api import FakeSlack
+from tests.harness import REQUESTER, Harness, spec_dict
+from tests.knowledge_corpus import KNOWLEDGE_COLLECTIONS, KNOWLEDGE_ROLES, Corpus, build_corpus
+from tests.scenario.test_knowledge import picked_up
+from tests.scenario.test_loop import run_id_of
+
+
+async def test_a_freeze_keeps_questions_away_from_an_external_embedding_endpoint(
+        slack: FakeSlack, openai_fake: FakeOpenAI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``freeze-external`` is the kill switch for everything that leaves the deployment: a question asked while it
+    is on must not be sent to an openai-compatible embedding endpoint either (the search falls back to BM25)."""
+    monkeypatch.setenv("MAPLE_TEST_OPENAI_KEY", "sk-test")
+    embeddings = {"kind": "openai-compatible", "base_url": openai_fake.url, "api_key_env": "MAPLE_TEST_OPENAI_KEY",
+                  "model": "emb"}
+    spec = spec_dict()
+    spec["roles"], spec["collections"] = KNOWLEDGE_ROLES, KNOWLEDGE_COLLECTIONS
+    spec["knowledge"]["embeddings"] = embeddings
+    h = await Harness(slack=slack, openai=openai_fake, spec=spec).start()
+    embedder = build_embedder(EmbeddingSpec.model_validate(embeddings), api_key="sk-test")
+    corpus = Corpus(spec=h.svc.spec, prefix=h.prefix, embedder=embedder)
+    r = aioredis.from_url(h.redis_url)
+    try:
+        for name, root in build_corpus(tmp_path / "corpus").items():
+            await corpus.ingest.run(collection=name, paths=[root])
+        await picked_up(h, corpus)
+        await RedisControls(redis=r, prefix=h.prefix).set("freeze_external", on=True, by="ops-oncall")
+        await h.wait_for(lambda: h.svc.router.frozen(), what="the freeze seen by the running process")
+        openai_fake.embedded.clear()
+        question = "what is the daily meal allowance when travelling?"
+        _, reply = await h.slash(REQUESTER, f"run ask {question}")
+        run = await h.wait_state(run_id_of(reply), "delivered")  # extracts of the sources, without a model
+        assert openai_fake.requests == []  # the only chat model is external: not called
+        assert openai_fake.embedded == []  # nor the external embedding endpoint (searched by BM25 alone)
+        assert run.citations and run.citations[0].document == "travel.md"
+    finally:
+        await r.aclose()
+        await h.stop()
+        await corpus.close()
+        await h.cleanup_redis()
