@@ -184,7 +184,7 @@ async def purge_command(settings: Settings, args: argparse.Namespace) -> int:
     audit trail itself holds no text, so nothing in it is rewritten and the chain still verifies."""
     async with _maple(settings) as maple:
         store, audit = maple.svc.store, maple.svc.audit
-        ids = [args.run] if args.run else await store.ids_since(datetime(1970, 1, 1, tzinfo=UTC))
+        ids = [args.run] if args.run else await store.all_ids()  # not the index: it forgets runs still kept
         erased = 0
         for run_id in ids:
             if args.user:

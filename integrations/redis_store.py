@@ -144,6 +144,16 @@ class RedisRunStore(RunStore):
         return [as_text(i) for i in await guarded(lambda: self._r.zrangebyscore(self.index, int(at.timestamp()),
                                                                                   "+inf"))]
 
+    async def all_ids(self) -> list[str]:
+        """Every run record there is, found by its key rather than by the runs index: the index forgets a run a
+        retention after its creation, but the record lives a retention after its last change (``maple purge``)."""
+        head = len(self.run_key(""))
+
+        async def scan() -> list[str]:
+            return [as_text(k)[head:] async for k in self._r.scan_iter(match=self.run_key("*"), count=1000)]
+
+        return await guarded(scan)
+
     async def ping(self) -> bool:
         try:
             return bool(await self._r.ping())

@@ -4,20 +4,23 @@ command line and real Redis."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
 
+from bot.core.errors import NotFound
 from bot.core.knowledge_spec import EmbeddingSpec
 from integrations.knowledge.embeddings import build_embedder
 from integrations.redis_controls import RedisControls
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.slack_api import FakeSlack
-from tests.harness import REQUESTER, Harness, spec_dict
+from tests.harness import REQUESTER, REVIEWER, Harness, spec_dict
 from tests.knowledge_corpus import KNOWLEDGE_COLLECTIONS, KNOWLEDGE_ROLES, Corpus, build_corpus
 from tests.scenario.test_knowledge import picked_up
-from tests.scenario.test_loop import run_id_of
+from tests.scenario.test_loop import run_id_of, start_draft
+from tests.scenario.test_operations import cli
 
 
 async def test_a_freeze_keeps_questions_away_from_an_external_embedding_endpoint(
@@ -52,3 +55,23 @@ async def test_a_freeze_keeps_questions_away_from_an_external_embedding_endpoint
         await h.stop()
         await corpus.close()
         await h.cleanup_redis()
+
+
+async def test_purge_finds_a_persons_run_that_outlived_its_place_in_the_runs_index(harness: Harness) -> None:
+    """The runs index is trimmed by creation time, but a run's record expires a retention after its *last* change
+    (a review approved on day 29 keeps it to day 59): a person's purge must still find and erase it."""
+    h = harness
+    old = await start_draft(h)
+    r = aioredis.from_url(h.redis_url)
+    try:
+        month_ago = time.time() - 31 * 86400
+        await r.zadd(f"{h.prefix}runs:by_created", {old: month_ago})  # as if created a month ago, changed since
+        await start_draft(h, user=REVIEWER, reviews=1)  # the next run trims the index past the retention
+        assert await r.zscore(f"{h.prefix}runs:by_created", old) is None
+        assert (await h.run(old)).requester == REQUESTER  # the record itself is still there, with its text
+        done = await cli(h, "purge", "--user", REQUESTER, "--by", "dpo")
+        assert done.returncode == 0 and "purged 1 run record(s)" in done.stdout, done.stdout + done.stderr
+        with pytest.raises(NotFound):
+            await h.run(old)
+    finally:
+        await r.aclose()
