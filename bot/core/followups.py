@@ -39,15 +39,16 @@ def asked(run: Run) -> str:
 
 
 async def revise(svc: Services, *, run: Run, user: str, instruction: str) -> Run:
-    """Queue a new version of ``run`` as ``instruction`` asks. Raises InputError, AccessDenied, RateLimited,
-    InvalidTransition (no longer in review)."""
+    """Queue a new version of ``run`` as ``instruction`` asks. Raises InputError (too long, or intake paused),
+    AccessDenied, RateLimited, InvalidTransition (no longer in review)."""
     instruction = intake.check_goal(svc, instruction)
     workflow = svc.spec.workflow(run.workflow)
     if workflow is None:
         raise InputError(text.unknown_workflow(run.workflow))
+    arrived = intake.Intake(requester=user, origin=run.origin, goal=instruction, workflow=workflow.id)
+    intake.check_open(svc, arrived)  # operators paused intake: a follow-up starts new work too
     await intake.authorize_run(svc, user=user, workflow=workflow)
-    await intake.throttle(svc, intake.Intake(requester=user, origin=run.origin, goal=instruction,
-                                             workflow=workflow.id))
+    await intake.throttle(svc, arrived)
     at = svc.clock.now()
     digest = svc.audit.text_attrs("maple.followup.text", instruction)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
@@ -18,6 +19,7 @@ from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.slack_api import FakeSlack
 from tests.harness import REQUESTER, REVIEWER, Harness, spec_dict
 from tests.knowledge_corpus import KNOWLEDGE_COLLECTIONS, KNOWLEDGE_ROLES, Corpus, build_corpus
+from tests.scenario.test_followups import _mention, _run_in_thread, _version
 from tests.scenario.test_knowledge import picked_up
 from tests.scenario.test_loop import run_id_of, start_draft
 from tests.scenario.test_operations import cli
@@ -73,5 +75,32 @@ async def test_purge_finds_a_persons_run_that_outlived_its_place_in_the_runs_ind
         assert done.returncode == 0 and "purged 1 run record(s)" in done.stdout, done.stdout + done.stderr
         with pytest.raises(NotFound):
             await h.run(old)
+    finally:
+        await r.aclose()
+
+
+async def test_a_follow_up_while_intake_is_paused_is_refused_and_drafts_nothing(harness: Harness) -> None:
+    """A follow-up in a draft's thread is a new goal at intake: while operators pause intake it is answered like
+    any other goal (paused, nothing started) and the draft in review stays as it was."""
+    h = harness
+    await _mention(h, REQUESTER, "run draft a note to the team about friday's release", ts="8100.000001")
+    run_id = await _run_in_thread(h, "8100.000001")
+    await _version(h, run_id, 1)
+    r = aioredis.from_url(h.redis_url)
+    try:
+        await RedisControls(redis=r, prefix=h.prefix).set("intake_paused", on=True, by="ops-oncall")
+        await h.wait_for(lambda: h.svc.control_state().intake_paused, what="the pause seen")
+        asked, mark = len(h.openai.requests), len(h.slack.calls)
+        await _mention(h, REQUESTER, "make it shorter", ts="8100.000002", thread_ts="8100.000001")
+
+        async def answered() -> list[dict[str, Any]] | bool:
+            said = [c.params for c in h.slack.calls[mark:] if c.method == "chat.postEphemeral"]
+            return said or (await h.run(run_id)).state.value != "in_review"
+
+        said = await h.wait_for(answered, what="the follow-up answered or taken")
+        run = await h.run(run_id)
+        assert run.followups == [] and run.draft_version == 1 and run.state.value == "in_review"
+        assert isinstance(said, list) and "paused by its operators" in str(said[0])
+        assert len(h.openai.requests) == asked
     finally:
         await r.aclose()
