@@ -61,9 +61,10 @@ async def control_command(settings: Settings, args: argparse.Namespace) -> int:
         if args.action != "show":
             name, on = CONTROLS[args.action]
             actor = _actor(args)
-            change = await controls.set(name, on=on, by=actor, reason=args.reason)
+            # the audit first: a change it cannot record is refused, not made behind a configuration error
             audit, _ = build_audit(settings, load_spec(settings.config_path), r,
                                    keys=audit_keyring(settings, local=True), signer=None, worker=worker_id())
+            change = await controls.set(name, on=on, by=actor, reason=args.reason)
             await audit.append(kind="control.changed", run_id=None, actor=actor,
                                attrs={"maple.control": name, "maple.control.on": on,
                                       **audit.text_attrs("maple.control.reason", args.reason or None)})

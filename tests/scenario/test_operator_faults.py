@@ -4,6 +4,9 @@ command line and real Redis."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -102,5 +105,24 @@ async def test_a_follow_up_while_intake_is_paused_is_refused_and_drafts_nothing(
         assert run.followups == [] and run.draft_version == 1 and run.state.value == "in_review"
         assert isinstance(said, list) and "paused by its operators" in str(said[0])
         assert len(h.openai.requests) == asked
+    finally:
+        await r.aclose()
+
+
+async def test_a_control_that_cannot_be_audited_is_not_changed(harness: Harness, tmp_path: Path) -> None:
+    """`maple control` from a host without the audit keys: the command says why it cannot act, and the control is
+    not changed behind that error (a freeze in force nobody recorded, or a change the operator thinks failed)."""
+    h = harness
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("MAPLE_", "SLACK_"))},
+           "REDIS_URL": h.redis_url, "MAPLE_REDIS_PREFIX": h.prefix,
+           "MAPLE_AUDIT_KEY_FILE": str(tmp_path / "no-such-audit.key")}
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot.cli", "control", "freeze-external",
+                                                "--by", "ops-oncall", env=env, cwd=tmp_path,
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), 300)
+    assert proc.returncode == 1 and "configuration error" in err.decode(), out.decode() + err.decode()
+    r = aioredis.from_url(h.redis_url)
+    try:
+        assert await RedisControls(redis=r, prefix=h.prefix).read() == {}  # nothing changed
     finally:
         await r.aclose()
