@@ -23,6 +23,8 @@ async def retry(svc: Services, run_id: str, *, by: str) -> Run:
         approved = r.decision is not None and r.decision.kind == "approve"
         state = RunState.APPROVED if approved else RunState.QUEUED
         reopen(r, state)
+        if not approved:
+            r.approvals.clear()  # given to the text drafted before; the new one is reviewed from scratch
         r.error = None
         r.effects.pop("notify:failed", None)
         r.outbox.append(_intent(r, "run.retried", by, **{"maple.state": state.value}))

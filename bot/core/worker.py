@@ -168,7 +168,8 @@ async def _draft(svc: Services, run: Run) -> None:
         except (NoModelConfigured, NoEligibleModel, BudgetExceeded, PolicyViolation, ToolError, AccessDenied) as exc:
             await _refuse(svc, run, exc)
             return
-    if run.state is RunState.IN_REVIEW and run.followups and any(n.startswith("review:") for n in run.effects):
+    revised = run.followups or len(run.drafts) > 1  # a follow-up's, or an operator's retry's new version
+    if run.state is RunState.IN_REVIEW and revised and any(n.startswith("review:") for n in run.effects):
         await _refresh_reviews(svc, run)  # a revision: the new version on the review messages, with what changed
     elif run.state is RunState.IN_REVIEW:
         await _post_reviews(svc, run)

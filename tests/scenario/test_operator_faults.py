@@ -20,7 +20,7 @@ from integrations.knowledge.embeddings import build_embedder
 from integrations.redis_controls import RedisControls
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.slack_api import FakeSlack
-from tests.harness import REQUESTER, REVIEWER, Harness, spec_dict
+from tests.harness import REQUESTER, REVIEWER, REVIEWER2, Harness, spec_dict
 from tests.knowledge_corpus import KNOWLEDGE_COLLECTIONS, KNOWLEDGE_ROLES, Corpus, build_corpus
 from tests.scenario.test_followups import _mention, _run_in_thread, _version
 from tests.scenario.test_knowledge import picked_up
@@ -126,3 +126,49 @@ async def test_a_control_that_cannot_be_audited_is_not_changed(harness: Harness,
         assert await RedisControls(redis=r, prefix=h.prefix).read() == {}  # nothing changed
     finally:
         await r.aclose()
+
+
+async def test_a_retried_run_is_reviewed_again_from_scratch_on_the_messages_reviewers_hold(
+        slack: FakeSlack, openai_fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`maple runs retry` of a run that failed in review drafts it again: the approvals given to the old text no
+    longer count (a quorum of two is two approvals of the new text), and the reviewers' messages show the new
+    version, so their clicks on it are not refused as made on an old one."""
+    monkeypatch.setenv("MAPLE_TEST_OPENAI_KEY", "sk-test")
+    spec = spec_dict()
+    draft = next(wf for wf in spec["workflows"] if wf["id"] == "draft")
+    next(step for step in draft["steps"] if step["kind"] == "review")["quorum"] = 2
+    h = await Harness(slack=slack, openai=openai_fake, spec=spec).start()
+    try:
+        run_id = await start_draft(h)
+        await h.click(REVIEWER, "maple_approve", run_id)
+        await h.wait_for(lambda: _approvals(h, run_id, 1), what="one approval of two")
+        assert (await cli(h, "runs", "cancel", run_id, "--by", "ops")).returncode == 0
+        await h.wait_state(run_id, "failed")
+        mark = len(h.slack.calls)
+        done = await cli(h, "runs", "retry", run_id, "--by", "ops")
+        assert done.returncode == 0, done.stdout + done.stderr
+        run = await h.wait_for(lambda: _in_review_at(h, run_id, 2), what="version 2 in review")
+        assert run.approvals == []  # the approval was given to version 1
+
+        def shown() -> set[str]:
+            return {str(c.params.get("channel")) for c in h.slack.calls[mark:]
+                    if c.method in ("chat.update", "chat.postMessage") and f"{run_id}:2" in str(c.params)}
+
+        await h.wait_for(lambda: {"D0REVIEW", "D0REVIEW2"} <= shown(), what="both reviewers shown version 2")
+        await h.click(REVIEWER2, "maple_approve", run_id, channel="D0REVIEW2")
+        await h.wait_for(lambda: _approvals(h, run_id, 1), what="one approval of version 2")
+        assert (await h.run(run_id)).state.value == "in_review"  # one approval of the new text is not two
+        await h.click(REVIEWER, "maple_approve", run_id)
+        await h.wait_state(run_id, "delivered")
+    finally:
+        await h.stop()
+        await h.cleanup_redis()
+
+
+async def _approvals(h: Harness, run_id: str, count: int) -> bool:
+    return len((await h.run(run_id)).approvals) == count
+
+
+async def _in_review_at(h: Harness, run_id: str, version: int) -> Any:
+    run = await h.run(run_id)
+    return run if run.state.value == "in_review" and run.draft_version == version else None
