@@ -6,13 +6,20 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
+import signal
+import socket
+import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 
 from bot.core.errors import NotFound
 from bot.core.knowledge_spec import EmbeddingSpec
@@ -172,3 +179,62 @@ async def _approvals(h: Harness, run_id: str, count: int) -> bool:
 async def _in_review_at(h: Harness, run_id: str, version: int) -> Any:
     run = await h.run(run_id)
     return run if run.state.value == "in_review" and run.draft_version == version else None
+
+
+@pytest.fixture
+def paused_redis() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A Redis server of our own, which this test may stop (SIGSTOP) and resume — never the shared one."""
+    binary = shutil.which("redis-server")
+    assert binary, "redis-server is needed (make test installs it)"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    yield f"redis://127.0.0.1:{port}/0", proc
+    proc.send_signal(signal.SIGCONT)
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+PROBE_DEADLINE = 4.0  # a probe's own deadline (kubelet's default is 1 s; Prometheus' scrape timeout 10 s)
+
+
+async def test_liveness_and_metrics_answer_while_redis_hangs(
+        slack: FakeSlack, openai_fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch,
+        paused_redis: tuple[str, subprocess.Popen[bytes]]) -> None:
+    """Redis stops answering (a hung primary, a full network buffer): `/healthz` must still answer — a liveness
+    probe that waits on Redis past its deadline gets every Maple restarted, which cures nothing — and `/metrics`
+    must still be scraped, with the counters an operator needs during exactly that incident; `/readyz` says not
+    ready. Each within a probe's deadline: Redis' own socket timeout (5 s) is longer than any of them."""
+    url, server = paused_redis
+    monkeypatch.setenv("MAPLE_TEST_OPENAI_KEY", "sk-test")
+    probe = aioredis.from_url(url)
+    await _until_up(probe)
+    h = await Harness(slack=slack, openai=openai_fake, redis_url=url).start()
+    try:
+        await start_draft(h)
+        server.send_signal(signal.SIGSTOP)
+        timeout = aiohttp.ClientTimeout(total=PROBE_DEADLINE)
+        async with aiohttp.ClientSession(timeout=timeout) as s:
+            async with s.get(h.url + "/healthz") as r:
+                assert r.status == 200 and (await r.json())["redis"] != "ok"
+            async with s.get(h.url + "/readyz") as r:
+                assert r.status == 503
+            async with s.get(h.url + "/metrics") as r:
+                assert r.status == 200 and "maple_acks_total" in await r.text()
+    finally:
+        server.send_signal(signal.SIGCONT)
+        await probe.aclose()
+        await h.stop()
+        await h.cleanup_redis()
+
+
+async def _until_up(r: aioredis.Redis) -> None:
+    for _ in range(200):
+        try:
+            if await r.ping():
+                return
+        except (OSError, RedisError):
+            await asyncio.sleep(0.05)
+    raise AssertionError("the private Redis did not start")
