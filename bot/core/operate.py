@@ -36,8 +36,9 @@ async def retry(svc: Services, run_id: str, *, by: str) -> Run:
 
 
 async def cancel(svc: Services, run_id: str, *, by: str) -> Run:
-    """Stop a run that has not finished: it is marked failed and its requester is told an operator cancelled it.
-    A job of it already in a worker finds it finished and does nothing more. InvalidTransition when finished."""
+    """Stop a run that has not finished: it is marked failed, its requester is told an operator cancelled it, and a
+    worker shows the end on its review messages (no more buttons) and its run message. A job of it already in a
+    worker finds it finished and does nothing more. InvalidTransition when finished."""
 
     def stop(r: Run) -> None:
         if r.terminal:
@@ -46,5 +47,5 @@ async def cancel(svc: Services, run_id: str, *, by: str) -> Run:
         r.error = str(text.CANCELLED)
         r.outbox.append(_intent(r, "run.cancelled", by))
 
-    run = await svc.mutate(run_id, stop)
+    run = await svc.mutate(run_id, stop, job=Job(run_id=run_id, kind="refresh_reviews"))  # messages show the end
     return await tell_requester(svc, run, effect="failed", message=text.told_failed(run.id, text.CANCELLED))

@@ -238,3 +238,21 @@ async def _until_up(r: aioredis.Redis) -> None:
         except (OSError, RedisError):
             await asyncio.sleep(0.05)
     raise AssertionError("the private Redis did not start")
+
+
+async def test_an_operators_cancel_takes_the_buttons_off_the_review_messages(harness: Harness) -> None:
+    """`maple runs cancel` of a run in review: the reviewers' messages stop offering Approve (a click would only be
+    refused) and say how the run ended, and the requester's run message no longer says it is with reviewers."""
+    h = harness
+    run_id = await start_draft(h)
+    mark = len(h.slack.calls)
+    done = await cli(h, "runs", "cancel", run_id, "--by", "ops-oncall")
+    assert done.returncode == 0, done.stdout + done.stderr
+
+    def updated() -> dict[str, str]:
+        return {str(c.params.get("channel")): str(c.params.get("blocks")) for c in h.slack.calls[mark:]
+                if c.method == "chat.update" and str(c.params.get("channel")).startswith("D0REVIEW")}
+
+    found = await h.wait_for(lambda: updated() if {"D0REVIEW", "D0REVIEW2"} <= set(updated()) else None,
+                             what="both review messages updated")
+    assert all("maple_approve" not in blocks for blocks in found.values()), found
