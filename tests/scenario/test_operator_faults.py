@@ -31,7 +31,7 @@ from tests.harness import REQUESTER, REVIEWER, REVIEWER2, Harness, spec_dict
 from tests.knowledge_corpus import KNOWLEDGE_COLLECTIONS, KNOWLEDGE_ROLES, Corpus, build_corpus
 from tests.scenario.test_followups import _mention, _run_in_thread, _version
 from tests.scenario.test_knowledge import picked_up
-from tests.scenario.test_loop import run_id_of, start_draft
+from tests.scenario.test_loop import review_posts, run_id_of, start_draft
 from tests.scenario.test_operations import cli
 
 
@@ -256,3 +256,36 @@ async def test_an_operators_cancel_takes_the_buttons_off_the_review_messages(har
     found = await h.wait_for(lambda: updated() if {"D0REVIEW", "D0REVIEW2"} <= set(updated()) else None,
                              what="both review messages updated")
     assert all("maple_approve" not in blocks for blocks in found.values()), found
+
+
+async def test_a_follow_up_refused_by_the_freeze_leaves_the_draft_in_review(harness: Harness) -> None:
+    """A follow-up on a draft in review while external models are frozen cannot be drafted: that follow-up is
+    refused and said so, but the run is not — the version in review stays, and its reviewers can still approve it
+    (before, the whole run was refused and the draft lost)."""
+    h = harness
+    await _mention(h, REQUESTER, "run draft a note to the team about friday's release", ts="8200.000001")
+    run_id = await _run_in_thread(h, "8200.000001")
+    await _version(h, run_id, 1)
+    await h.wait_for(lambda: len(review_posts(h, run_id)) == 2, what="review posts")
+    r = aioredis.from_url(h.redis_url)
+    try:
+        await RedisControls(redis=r, prefix=h.prefix).set("freeze_external", on=True, by="ops-oncall")
+        await h.wait_for(lambda: h.svc.router.frozen(), what="the freeze seen")
+        mark = len(h.slack.calls)
+        await _mention(h, REQUESTER, "make it shorter", ts="8200.000002", thread_ts="8200.000001")
+
+        async def settled() -> Any:
+            run = await h.run(run_id)
+            return run if run.state.value != "drafting" and run.followups == [] or run.terminal else None
+
+        await h.wait_for(lambda: any(c.params.get("channel") == "D0REQUEST" for c in h.slack.calls[mark:]
+                                     if c.method == "chat.postMessage"), what="the requester told")
+        run = await h.wait_for(settled, what="the follow-up settled")
+        assert run.state.value == "in_review" and run.draft_version == 1 and run.followups == []
+        told = " ".join(str(c.params) for c in h.slack.calls[mark:] if c.method == "chat.postMessage"
+                        and c.params.get("channel") == "D0REQUEST")
+        assert "operators" in told and "still in review" in told
+        await h.click(REVIEWER, "maple_approve", run_id, version=1)
+        await h.wait_state(run_id, "delivered")
+    finally:
+        await r.aclose()
