@@ -59,8 +59,9 @@ class RedisRunStore(RunStore):
         return f"{self._prefix}runs:by_created"
 
     async def since(self, at: datetime, *, limit: int = 5000) -> list[Run]:
-        ids = await guarded(lambda: self._r.zrangebyscore(self.index, int(at.timestamp()), "+inf", start=0,
-                                                          num=limit))
+        newest = await guarded(lambda: self._r.zrevrangebyscore(self.index, "+inf", int(at.timestamp()), start=0,
+                                                                num=limit))
+        ids = list(reversed(newest))  # the newest ``limit``, oldest first
         runs: list[Run] = []
         for start in range(0, len(ids), 200):
             chunk = [self.run_key(as_text(i)) for i in ids[start:start + 200]]

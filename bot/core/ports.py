@@ -85,7 +85,7 @@ class RunStore(Lifecycle, ABC):
 
     @abstractmethod
     async def since(self, at: datetime, *, limit: int = 5000) -> list[Run]:
-        """Runs created at or after ``at`` (oldest first, at most ``limit``) that have not expired."""
+        """Runs created at or after ``at`` that have not expired: the newest ``limit`` of them, oldest first."""
 
     @abstractmethod
     async def ping(self) -> bool: ...

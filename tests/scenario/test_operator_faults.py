@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -289,3 +290,20 @@ async def test_a_follow_up_refused_by_the_freeze_leaves_the_draft_in_review(harn
         await h.wait_state(run_id, "delivered")
     finally:
         await r.aclose()
+
+
+async def test_a_busy_week_still_shows_everyones_latest_runs(harness: Harness) -> None:
+    """With more runs in the last week than a read takes (2,000 for App Home and a bare `/maple status`, 5,000 for
+    `maple runs list`), the newest are the ones shown — not the oldest of the week, leaving today's out."""
+    h = harness
+    template = await h.run(await start_draft(h, user=REVIEWER, reviews=1))
+    week_start = datetime.now(UTC) - timedelta(days=6)
+    for i in range(2000):  # a busy week of someone else's runs, all older than what comes next
+        await h.svc.store.create(template.model_copy(update={
+            "id": f"R-FILL{i:012d}", "created_at": week_start + timedelta(seconds=i)}))
+    newest = run_id_of((await h.slash(REQUESTER, "run draft a note about today's standup"))[1])
+    await h.wait_state(newest, "in_review")
+    _, reply = await h.slash(REQUESTER, "status")
+    assert newest in reply["text"], reply["text"]
+    listed = await cli(h, "runs", "list", "--limit", "5")
+    assert listed.returncode == 0 and newest in listed.stdout, listed.stdout + listed.stderr
