@@ -28,12 +28,12 @@ from integrations.knowledge.embeddings import build_embedder
 from integrations.redis_controls import RedisControls
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.slack_api import FakeSlack
-from tests.harness import REQUESTER, REVIEWER, REVIEWER2, Harness, spec_dict
+from tests.harness import REQUESTER, REVIEWER, REVIEWER2, SECRET, TOKEN, Harness, spec_dict
 from tests.knowledge_corpus import KNOWLEDGE_COLLECTIONS, KNOWLEDGE_ROLES, Corpus, build_corpus
 from tests.scenario.test_followups import _mention, _run_in_thread, _version
 from tests.scenario.test_knowledge import picked_up
 from tests.scenario.test_loop import review_posts, run_id_of, start_draft
-from tests.scenario.test_operations import cli
+from tests.scenario.test_operations import AUDIT_KEY, cli
 
 
 async def test_a_freeze_keeps_questions_away_from_an_external_embedding_endpoint(
@@ -307,3 +307,38 @@ async def test_a_busy_week_still_shows_everyones_latest_runs(harness: Harness) -
     assert newest in reply["text"], reply["text"]
     listed = await cli(h, "runs", "list", "--limit", "5")
     assert listed.returncode == 0 and newest in listed.stdout, listed.stdout + listed.stderr
+
+
+async def test_a_purge_killed_midway_is_already_in_the_audit_trail(harness: Harness) -> None:
+    """`maple purge --user` killed after it erased some runs (a pod evicted, a Ctrl-C): the request is in the
+    audit trail from before the first erasure — record, then act — and the chain still verifies."""
+    h = harness
+    template = await h.run(await start_draft(h))
+    ids = [f"R-PURGE{i:011d}" for i in range(3000)]
+    for run_id in ids:
+        await h.svc.store.create(template.model_copy(update={"id": run_id}))
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("MAPLE_", "SLACK_"))},
+           "REDIS_URL": h.redis_url, "MAPLE_REDIS_PREFIX": h.prefix, "MAPLE_AUDIT_KEY": AUDIT_KEY,
+           "SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": h.slack.url}
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot.cli", "purge", "--user", REQUESTER,
+                                                "--by", "dpo", env=env, stdout=asyncio.subprocess.DEVNULL,
+                                                stderr=asyncio.subprocess.DEVNULL)
+    r = aioredis.from_url(h.redis_url)
+    try:
+        keys = [f"{h.prefix}run:{run_id}" for run_id in ids]
+        left = len(ids)
+        while left == len(ids):  # until the purge has erased its first runs
+            assert proc.returncode is None, "the purge ended before it could be interrupted"
+            left = await r.exists(*keys)
+        proc.kill()
+        await proc.wait()
+        assert 0 < await r.exists(*keys) < len(ids)  # killed midway
+        events = [e async for e in h.svc.audit.export(datetime(2000, 1, 1, tzinfo=UTC))]
+        assert [e["actor"] for e in events if e["kind"].startswith("data.purge")] == ["dpo"]
+        verified = await cli(h, "audit", "verify")
+        assert verified.returncode == 0, verified.stdout + verified.stderr
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        await r.aclose()
