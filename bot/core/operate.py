@@ -3,12 +3,16 @@ with its audit event, through the same ``Services`` the workers use."""
 
 from __future__ import annotations
 
+import logging
+
 from bot.core import text
-from bot.core.errors import InvalidTransition
+from bot.core.errors import InvalidTransition, SurfaceError
 from bot.core.models import AuditIntent, Job, Run, RunState
 from bot.core.notify import tell_requester
 from bot.core.services import Services
 from bot.core.states import reopen, transition
+
+log = logging.getLogger("maple.operate")
 
 
 def _intent(run: Run, kind: str, actor: str, **attrs: str) -> AuditIntent:
@@ -48,4 +52,9 @@ async def cancel(svc: Services, run_id: str, *, by: str) -> Run:
         r.outbox.append(_intent(r, "run.cancelled", by))
 
     run = await svc.mutate(run_id, stop, job=Job(run_id=run_id, kind="refresh_reviews"))  # messages show the end
-    return await tell_requester(svc, run, effect="failed", message=text.told_failed(run.id, text.CANCELLED))
+    try:
+        return await tell_requester(svc, run, effect="failed", message=text.told_failed(run.id, text.CANCELLED))
+    except SurfaceError as exc:  # the run is cancelled all the same; its run message shows it
+        log.warning("cancelled, but the requester could not be told", extra={"run_id": run.id,
+                                                                             "error": type(exc).__name__})
+        return run

@@ -22,6 +22,7 @@ import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from bot.core import text
 from bot.core.errors import NotFound
 from bot.core.knowledge_spec import EmbeddingSpec
 from integrations.knowledge.embeddings import build_embedder
@@ -342,3 +343,16 @@ async def test_a_purge_killed_midway_is_already_in_the_audit_trail(harness: Harn
             proc.kill()
             await proc.wait()
         await r.aclose()
+
+
+async def test_a_cancel_whose_notice_slack_refuses_is_still_reported_done(harness: Harness) -> None:
+    """`maple runs cancel` cancels (a compare-and-set write), then tells the requester. When Slack refuses that
+    notice the command must not report a failure — the run *is* cancelled, and trying again answers "nothing to
+    cancel" — and the requester's run message still shows how it ended."""
+    h = harness
+    run_id = await start_draft(h)
+    h.slack.fail_next("chat.postMessage", error="account_inactive", status=200)
+    done = await cli(h, "runs", "cancel", run_id, "--by", "ops-oncall")
+    assert done.returncode == 0 and f"{run_id}: cancel done" in done.stdout, done.stdout + done.stderr
+    run = await h.wait_state(run_id, "failed")
+    assert run.error == str(text.CANCELLED)
