@@ -61,9 +61,10 @@ async def control_command(settings: Settings, args: argparse.Namespace) -> int:
         if args.action != "show":
             name, on = CONTROLS[args.action]
             actor = _actor(args)
-            change = await controls.set(name, on=on, by=actor, reason=args.reason)
+            # the audit first: a change it cannot record is refused, not made behind a configuration error
             audit, _ = build_audit(settings, load_spec(settings.config_path), r,
                                    keys=audit_keyring(settings, local=True), signer=None, worker=worker_id())
+            change = await controls.set(name, on=on, by=actor, reason=args.reason)
             await audit.append(kind="control.changed", run_id=None, actor=actor,
                                attrs={"maple.control": name, "maple.control.on": on,
                                       **audit.text_attrs("maple.control.reason", args.reason or None)})
@@ -180,11 +181,16 @@ def _run_of(payload: str) -> str:
 
 async def purge_command(settings: Settings, args: argparse.Namespace) -> int:
     """Erase run records (goal, drafts, edits, review notes, model inputs built from them) of one run or of every
-    run one person requested, then append a ``data.purged`` audit event that names the subject by digest. The
+    run one person requested, between a ``data.purge.requested`` audit event (appended before the first erasure)
+    and a ``data.purged`` one with the count, both naming the subject by digest. The
     audit trail itself holds no text, so nothing in it is rewritten and the chain still verifies."""
     async with _maple(settings) as maple:
         store, audit = maple.svc.store, maple.svc.audit
-        ids = [args.run] if args.run else await store.every_id()  # not the index: it forgets long-lived runs
+        subject = ("maple.purge.user", args.user) if args.user else ("maple.purge.run", args.run)
+        # record, then act: a purge stopped midway is in the trail from before its first erasure
+        await audit.append(kind="data.purge.requested", run_id=None, actor=_actor(args),
+                           attrs=audit.text_attrs(subject[0], subject[1]))
+        ids = [args.run] if args.run else await store.every_id()  # not the index: it forgets runs still kept
         erased = 0
         for run_id in ids:
             if args.user:
@@ -194,7 +200,6 @@ async def purge_command(settings: Settings, args: argparse.Namespace) -> int:
                 except NotFound:
                     continue
             erased += await store.erase(run_id)
-        subject = ("maple.purge.user", args.user) if args.user else ("maple.purge.run", args.run)
         await audit.append(kind="data.purged", run_id=None, actor=_actor(args),
                            attrs={**audit.text_attrs(subject[0], subject[1]), "maple.purge.runs.count": erased})
         print(f"purged {erased} run record(s); the audit trail keeps digests and decisions only, and records the purge")

@@ -9,6 +9,7 @@ payload, so what was checked is what runs.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -27,6 +28,7 @@ from integrations import metrics
 __all__ = ["build_http_app", "shape_error"]
 log = logging.getLogger("maple.http")
 MAX_BODY = 1_000_000
+PROBE_WAIT = 1.0  # seconds a probe or a scrape waits on Redis: a hung Redis must not make them miss their deadline
 Healthy = Callable[[], Awaitable[bool]]
 Ready = Callable[[], Awaitable[Mapping[str, bool]]]  # each check's name → whether it passes
 Refresh = Callable[[], Awaitable[None]]
@@ -106,18 +108,28 @@ def build_http_app(
         return await to_aiohttp_response(response)
 
     async def healthz(_request: web.Request) -> web.Response:
-        """Liveness: this process serves requests. Redis being down is a readiness problem (restarting Maple
-        would not fix it), so it is reported here but answered 200."""
-        return web.json_response({"status": "ok", "redis": "ok" if await healthy() else "unreachable"})
+        """Liveness: this process serves requests. Redis being down or hung is a readiness problem (restarting
+        Maple would not fix it), so it is reported here (within ``PROBE_WAIT``) but answered 200."""
+        try:
+            redis_ok = await asyncio.wait_for(healthy(), PROBE_WAIT)
+        except TimeoutError:
+            redis_ok = False
+        return web.json_response({"status": "ok", "redis": "ok" if redis_ok else "unreachable"})
 
     async def readyz(_request: web.Request) -> web.Response:
-        checks = dict(await ready()) if ready is not None else {"redis": await healthy()}
+        try:
+            checks = dict(await asyncio.wait_for(ready() if ready is not None else _redis_only(), PROBE_WAIT))
+        except TimeoutError:
+            checks = {"redis": False}  # Redis did not answer in time
         ok = all(checks.values())
         return web.json_response({"status": "ready" if ok else "not ready", "checks": checks},
                                  status=200 if ok else 503)
 
+    async def _redis_only() -> Mapping[str, bool]:
+        return {"redis": await healthy()}
+
     async def metrics_page(_request: web.Request) -> web.Response:
-        body, content_type = await metrics.exposition(refresh)
+        body, content_type = await metrics.exposition(refresh, wait=PROBE_WAIT)
         return web.Response(body=body, headers={"Content-Type": content_type})
 
     app = web.Application(client_max_size=MAX_BODY)

@@ -12,6 +12,8 @@ the most recent value (``mostrecent``), not summed over processes.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 from collections.abc import Awaitable, Callable
 
@@ -26,6 +28,7 @@ from prometheus_client import (
     multiprocess,
 )
 
+log = logging.getLogger("maple.metrics")
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 FAST = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 SLOW = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0)
@@ -70,10 +73,15 @@ def registry() -> CollectorRegistry:
     return REGISTRY
 
 
-async def exposition(refresh: Callable[[], Awaitable[None]] | None = None) -> tuple[bytes, str]:
-    """The text format, after ``refresh`` updated the gauges read from Redis."""
+async def exposition(refresh: Callable[[], Awaitable[None]] | None = None, *,
+                     wait: float | None = None) -> tuple[bytes, str]:
+    """The text format, after ``refresh`` updated the gauges read from Redis — given at most ``wait`` seconds:
+    when Redis hangs, the scrape still answers (those gauges keep their last value; every counter is current)."""
     if refresh is not None:
-        await refresh()
+        try:
+            await asyncio.wait_for(refresh(), wait)
+        except TimeoutError:
+            log.warning("metrics: the gauges read from Redis were not refreshed (no answer in %s s)", wait)
     return generate_latest(registry()), CONTENT_TYPE_LATEST
 
 

@@ -48,12 +48,12 @@ async def revise(svc: Services, *, run: Run, user: str, instruction: str) -> Run
     workflow = svc.spec.workflow(run.workflow)
     if workflow is None:
         raise InputError(text.unknown_workflow(run.workflow))
+    arrived = intake.Intake(requester=user, origin=run.origin, goal=instruction, workflow=workflow.id)
+    intake.check_open(svc, arrived)  # operators paused intake: a follow-up starts new work too
     await intake.authorize_run(svc, user=user, workflow=workflow)
     if user != run.requester:
         raise AccessDenied(text.msg("revise_not_yours"))
-    request = intake.Intake(requester=user, origin=run.origin, goal=instruction, workflow=workflow.id)
-    intake.check_open(svc, request)
-    await intake.throttle(svc, request)
+    await intake.throttle(svc, arrived)
     at = svc.clock.now()
     digest = svc.audit.text_attrs("maple.followup.text", instruction)
 

@@ -3,12 +3,16 @@ with its audit event, through the same ``Services`` the workers use."""
 
 from __future__ import annotations
 
+import logging
+
 from bot.core import text
-from bot.core.errors import InvalidTransition
+from bot.core.errors import InvalidTransition, SurfaceError
 from bot.core.models import AuditIntent, Decision, Job, Run, RunState
 from bot.core.notify import tell_requester
 from bot.core.services import Services
 from bot.core.states import reopen, transition
+
+log = logging.getLogger("maple.operate")
 
 
 def _intent(run: Run, kind: str, actor: str, **attrs: str) -> AuditIntent:
@@ -32,6 +36,8 @@ async def retry(svc: Services, run_id: str, *, by: str) -> Run:
         approved = r.decision is not None and r.decision.kind == "approve"
         state = RunState.APPROVED if approved else RunState.QUEUED
         reopen(r, state)
+        if not approved:
+            r.approvals.clear()  # given to the text drafted before; the new one is reviewed from scratch
         r.error = None
         r.effects.pop("notify:failed", None)
         r.outbox.append(_intent(r, "run.retried", by, **{"maple.state": state.value}))
@@ -43,9 +49,9 @@ async def retry(svc: Services, run_id: str, *, by: str) -> Run:
 
 
 async def cancel(svc: Services, run_id: str, *, by: str) -> Run:
-    """Stop a run that has not finished: it is marked failed and its requester is told an operator cancelled it.
-    A job of it already in a worker finds it finished and does nothing more; ``retry`` refuses it. InvalidTransition
-    when finished."""
+    """Stop a run that has not finished: it is marked failed, its requester is told an operator cancelled it, and a
+    worker shows the end on its review messages (no more buttons) and its run message. A job of it already in a
+    worker finds it finished and does nothing more; ``retry`` refuses it. InvalidTransition when finished."""
     at = svc.clock.now()
 
     def stop(r: Run) -> None:
@@ -56,5 +62,10 @@ async def cancel(svc: Services, run_id: str, *, by: str) -> Run:
         r.decision = Decision(kind="cancel", by=by, at=at)  # an approval it had is in the audit trail
         r.outbox.append(_intent(r, "run.cancelled", by))
 
-    run = await svc.mutate(run_id, stop)
-    return await tell_requester(svc, run, effect="failed", message=text.told_failed(run.id, text.CANCELLED))
+    run = await svc.mutate(run_id, stop, job=Job(run_id=run_id, kind="refresh_reviews"))  # messages show the end
+    try:
+        return await tell_requester(svc, run, effect="failed", message=text.told_failed(run.id, text.CANCELLED))
+    except SurfaceError as exc:  # the run is cancelled all the same; its run message shows it
+        log.warning("cancelled, but the requester could not be told", extra={"run_id": run.id,
+                                                                             "error": type(exc).__name__})
+        return run

@@ -523,6 +523,7 @@ EN: dict[str, str] = {
     "stream_moved": "_This answer was not finished here: {why}_",
     # Follow-ups
     "revising": "Revising run {run} as version {version}; the reviewers will see what changed.",
+    "followup_refused": "The follow-up on {run} was not drafted: {why} The version in review is still in review.",
     "followups_max": "This draft already had {count} follow-ups; ask again with a new goal instead.",
     "review_revised": "_Version {version}, revised after a follow-up from {user}: {asked} — {before} → {after} words._",
     # Feedback on delivered answers

@@ -409,6 +409,8 @@ FR: dict[str, str] = {
     "stream_moved": "_Cette réponse n'a pas été terminée ici : {why}_",
     # suivis
     "revising": "Révision de la demande {run} en version {version} ; les réviseurs verront ce qui a changé.",
+    "followup_refused": ("Le suivi de {run} n'a pas été rédigé : {why} La version soumise à la révision y est "
+                         "toujours."),
     "followups_max": ("Cette ébauche a déjà eu {count} suivis ; faites plutôt une nouvelle demande avec un nouvel "
                       "objectif."),
     "review_revised": ("_Version {version}, révisée après un suivi de {user} : {asked} — {before} → {after} "

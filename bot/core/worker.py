@@ -30,7 +30,7 @@ from bot.core.errors import (
     ToolError,
 )
 from bot.core.intake import choose
-from bot.core.models import Job, JobKind, Run, RunState, Target
+from bot.core.models import AuditIntent, Job, JobKind, Run, RunState, Target
 from bot.core.notify import for_requester, run_language, tell_requester
 from bot.core.ports import MessageRef, View
 from bot.core.router import Plan
@@ -178,9 +178,13 @@ async def _draft_and_route(svc: Services, run: Run) -> None:
         try:
             run = await produce_draft(svc, run)
         except (NoModelConfigured, NoEligibleModel, BudgetExceeded, PolicyViolation, ToolError, AccessDenied) as exc:
-            await _refuse(svc, run, exc)
+            if run.followups and run.draft is not None and run.draft_version == run.followups[-1].version:
+                await _refuse_followup(svc, run, exc)  # the follow-up is refused, not the draft in review
+            else:
+                await _refuse(svc, run, exc)
             return
-    if run.state is RunState.IN_REVIEW and run.followups and any(n.startswith("review:") for n in run.effects):
+    revised = run.followups or len(run.drafts) > 1  # a follow-up's, or an operator's retry's new version
+    if run.state is RunState.IN_REVIEW and revised and any(n.startswith("review:") for n in run.effects):
         await _refresh_reviews(svc, run)  # a revision: the new version on the review messages, with what changed
     elif run.state is RunState.IN_REVIEW:
         await _post_reviews(svc, run)
@@ -206,6 +210,29 @@ async def _refuse(svc: Services, run: Run, exc: Exception) -> None:
     await svc.record("run.refused", run, attrs={"error.type": type(exc).__name__})
     await tell_requester(svc, run, effect="refused", message=text.refused(_named(svc, run), why))
     await _show(svc, run.id)
+
+
+async def _refuse_followup(svc: Services, run: Run, exc: Exception) -> None:
+    """A follow-up that cannot be drafted (a freeze, the budget, a policy, no cleared model): the run goes back
+    to review with the version it had, the follow-up is dropped, and the requester is told why."""
+    why = text.NO_MODEL if isinstance(exc, NoModelConfigured) else text.as_msg(exc)
+    if isinstance(exc, PolicyViolation):
+        why = text.policy_blocked(exc)
+
+    def back(r: Run) -> None:
+        if r.state is not RunState.DRAFTING or not r.followups:
+            raise InvalidTransition(f"run {r.id} is {r.state.value}: no follow-up to refuse")
+        transition(r, RunState.IN_REVIEW)
+        r.followups.pop()
+        r.outbox.append(AuditIntent(id=f"{r.id}:followup_refused:{r.version + 1}", kind="draft.followup.refused",
+                                    attrs={"error.type": type(exc).__name__}))
+
+    try:
+        run = await svc.mutate(run.id, back, job=Job(run_id=run.id, kind="refresh_reviews"))
+    except InvalidTransition:
+        return  # cancelled or decided meanwhile: nothing to go back to
+    told = text.msg("followup_refused", run=_named(svc, run), why=why)
+    await tell_requester(svc, run, effect=f"followup_refused:{run.version}", message=told)
 
 
 async def review_targets(svc: Services, run: Run) -> tuple[list[tuple[str, str]], list[Msg]]:

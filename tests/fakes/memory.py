@@ -64,7 +64,7 @@ class MemoryStore(RunStore):
 
     async def since(self, at: datetime, *, limit: int = 5000) -> list[Run]:
         runs = [Run.model_validate_json(doc) for doc in self.docs.values()]
-        return sorted((r for r in runs if r.created_at >= at), key=lambda r: r.created_at)[-limit:]
+        return sorted((r for r in runs if r.created_at >= at), key=lambda r: r.created_at)[-limit:] if limit else []
 
     async def list_failed(self, *, limit: int = 50) -> list[Run]:
         return []
