@@ -59,7 +59,8 @@ async def give(svc: Services, *, run_id: str, user: str, vote: str) -> Msg:
         return text.msg("feedback_old_answer", run=run.id)
     model = model_of(run)
     key = answer_ref(run)
-    await svc.audit.append(kind="feedback.given", run_id=run.id, actor=user, event_id=f"feedback:{key}:{user}",
+    event_id = f"feedback:{run.id}:r{run.round}:{user}" if run.round else f"feedback:{run.id}:{user}"
+    await svc.audit.append(kind="feedback.given", run_id=run.id, actor=user, event_id=event_id,
                            attrs={"maple.workflow": run.workflow, "maple.model": model,
                                   "maple.vote": "positive" if vote == "good" else "negative"})
     if not await svc.feedback.vote(run_id=key, user=user, workflow=run.workflow, model=model,

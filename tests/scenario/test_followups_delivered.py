@@ -14,6 +14,7 @@ import redis.asyncio as aioredis
 from tests.harness import CHANNEL, OUTSIDER, REQUESTER, REVIEWER, Harness, spec_dict
 from tests.pane_kit import PANE, open_thread, said
 from tests.scenario.test_followups import _mention, _run_in_thread, _version
+from tests.scenario.test_feedback import vote
 from tests.scenario.test_loop import review_posts, run_id_of
 
 IDEA = {"id": "idea", "title": "Ideas", "description": "Brainstorm ideas, answered at once (no review).",
@@ -104,6 +105,12 @@ async def test_a_follow_up_on_an_unreviewed_answer_in_the_pane_is_answered_again
     revising = [p for p in h.slack.posted(PANE) if "Revising run" in str(p.get("text"))]
     assert revising and "posted where the last one was" in revising[0]["text"]
     assert "feedback:" + run_id + "@r1" in str(posted[1]["blocks"])  # the new answer's buttons name its round
+    old = await vote(h, REQUESTER, run_id, "bad", channel=PANE)
+    assert "revised since" in str(old[0]["blocks"])  # the earlier answer's buttons: a vote binds to what was seen
+    new = await vote(h, REQUESTER, f"{run_id}@r1", "good", channel=PANE)
+    assert "recorded" in str(new[0]["blocks"])
+    votes = [e for e in await h.svc.audit.timeline(run_id) if e.kind == "feedback.given"]
+    assert [e.attrs["maple.vote"] for e in votes] == ["positive"]
 
 
 async def test_a_reply_under_a_result_posted_at_the_top_of_a_channel_finds_its_run(harness: Harness) -> None:
