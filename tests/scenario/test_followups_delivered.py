@@ -13,8 +13,8 @@ import redis.asyncio as aioredis
 
 from tests.harness import CHANNEL, OUTSIDER, REQUESTER, REVIEWER, Harness, spec_dict
 from tests.pane_kit import PANE, open_thread, said
-from tests.scenario.test_followups import _mention, _run_in_thread, _version
 from tests.scenario.test_feedback import vote
+from tests.scenario.test_followups import _mention, _run_in_thread, _version
 from tests.scenario.test_loop import review_posts, run_id_of
 
 IDEA = {"id": "idea", "title": "Ideas", "description": "Brainstorm ideas, answered at once (no review).",
