@@ -179,3 +179,21 @@ async def test_follow_ups_on_a_delivered_answer_from_people_who_may_not_run_it_a
     run = await h.run(run_id)
     assert run.state.value == "delivered" and run.followups == [] and run.round == 0
     assert len(h.openai.requests) == asked
+
+
+async def test_a_follow_up_in_a_direct_message_thread_revises_the_delivered_draft(harness: Harness) -> None:
+    h = harness
+    status, _ = await h.event({"type": "message", "channel_type": "im", "user": REQUESTER, "channel": PANE,
+                               "ts": "8105.000001", "text": "run draft a note thanking the support team",
+                               "team": "T0TEST"})
+    assert status == 200
+    run_id = await _run_in_thread(h, "8105.000001")
+    await _version(h, run_id, 1)
+    await h.click(REVIEWER, "maple_approve", run_id)
+    await _delivered_round(h, run_id, 0)
+    await h.event(said(REQUESTER, "add the date", thread_ts="8105.000001"))  # a reply in that DM's thread
+    run = await _version(h, run_id, 2)
+    assert run.round == 1 and run.followups[0].text == "add the date"
+    await h.click(REVIEWER, "maple_approve", run_id)
+    await _delivered_round(h, run_id, 1)
+    assert [(p["channel"], p.get("thread_ts")) for p in results(h, run_id)] == [(PANE, "8105.000001")] * 2
