@@ -82,6 +82,8 @@ async def test_a_follow_up_on_a_delivered_draft_is_reviewed_again_and_delivered_
     assert "r0/result" in run.effects and run.effects["result"].ts != run.effects["r0/result"].ts
     kinds = [e.kind for e in await h.svc.audit.timeline(run_id)]
     assert kinds.count("run.delivered") == 2 and kinds.count("review.decided") >= 2 and "draft.followup" in kinds
+    for step in ("sensitivity.assessed", "route.decided", "policy.checked", "review.requested"):
+        assert kinds.count(step) >= 2, step  # assessed, routed, checked and reviewed again
     runs = await h.svc.store.since(h.svc.clock.now().replace(year=2000), limit=500)
     assert [r.id for r in runs] == [run_id]  # no second run
 
