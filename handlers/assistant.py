@@ -75,9 +75,14 @@ def _title(desk: Desk, goal: str) -> str:
 
 
 async def _viewed(get_thread_context: Any) -> str | None:
-    """The channel the person is viewing (a channel id, never a DM), or None when Slack did not say."""
+    """The channel the person is viewing (a channel id, never a DM), or None when Slack did not say. In a DM thread
+    that is not a pane's (a reply under Maple's answer to a DM), Bolt's store finds Maple's own message metadata —
+    a run's, not a thread context — and cannot read it: nothing is being viewed."""
     try:
         found = await get_thread_context()
+    except (KeyError, TypeError, ValueError) as exc:
+        log.info("no thread context in this DM thread", extra={"error": type(exc).__name__})
+        return None
     except (SlackApiError, SlackClientError, OSError, TimeoutError) as exc:
         log.warning("could not read the pane's thread context", extra={"error": type(exc).__name__})
         return None

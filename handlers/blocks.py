@@ -6,7 +6,8 @@ from typing import Any
 
 from bot.core import text as say
 from bot.core.access import edited_last_by
-from bot.core.followups import revision_of
+from bot.core.feedback import answer_ref
+from bot.core.followups import changes, previous_text, revision_of
 from bot.core.home import HomeRuns
 from bot.core.knowledge import cited
 from bot.core.models import Run
@@ -78,6 +79,7 @@ def review_blocks(run: Run, *, banner: Msg | None, buttons: bool, viewer: str | 
         blocks.append(context(escape_within(" · ".join(notes), SECTION_LIMIT - 100)))
     if (changed := revised_line(run)) is not None:
         blocks.append(context(mrkdwn(changed)))
+        blocks += changes_blocks(run)
     tail: list[Block] = [{"type": "divider"}, context(mrkdwn(say.msg(
         "review_details", workflow=say.Quote(run.workflow, 100), model=_model_line(run), run=run.id)))]
     if run.approvals and run.state.value == "in_review":
@@ -163,6 +165,22 @@ def revised_line(run: Run) -> Msg | None:
                    asked=say.Quote(asked.text, 300), before=len(before.split()), after=len(run.draft.text.split()))
 
 
+def changes_blocks(run: Run) -> list[Block]:
+    """What changed from the version a follow-up revised to this one, sentence by sentence: removed ones struck
+    through, added ones marked — each sentence cut, then escaped."""
+    before, asked = previous_text(run), revision_of(run)
+    if before is None or asked is None or run.draft is None:
+        return []
+    found, more = changes(before, run.draft.text)
+    if not found:
+        return [context(mrkdwn(say.msg("changes_none", version=asked.version)))]
+    rows = [say.msg("change_removed" if sign == "-" else "change_added", text=say.Quote(sentence, 300))
+            for sign, sentence in found]
+    if more:
+        rows.append(say.msg("changes_more", count=more))
+    return [section(escape_within_lines(mrkdwn(say.lines([say.msg("changes_head", version=asked.version), *rows]))))]
+
+
 def run_ref(run: Run) -> str:
     """What a review button or modal carries: the run and the draft version the reviewer is looking at."""
     return f"{run.id}:{run.draft_version}"
@@ -221,6 +239,8 @@ def result_blocks(run: Run) -> list[Block]:
     parts = [say.msg("footer_requested", user=say.User(run.requester), run=run.id)]
     if run.decision:
         parts.append(say.msg("footer_approved", user=say.User(run.decision.by)))
+    if (changed := revised_line(run)) is not None:  # a revised answer says which version it is, and why
+        blocks.append(context(mrkdwn(changed)))
     return fit([*blocks, context(mrkdwn(say.lines(parts, sep=" · "))), feedback_block(run)], keep_tail=2)
 
 def feedback_block(run: Run) -> Block:
@@ -229,9 +249,9 @@ def feedback_block(run: Run) -> Block:
 
     def button(emoji: str, label: str, vote: str) -> Block:
         return {"text": {"type": "plain_text", "text": emoji}, "accessibility_label": str(say.msg(label)),
-                "value": f"{run.id}:{vote}"}
+                "value": f"{answer_ref(run)}:{vote}"}
 
-    return {"type": "context_actions", "block_id": f"feedback:{run.id}",
+    return {"type": "context_actions", "block_id": f"feedback:{answer_ref(run)}",
             "elements": [{"type": "feedback_buttons", "action_id": FEEDBACK,
                           "positive_button": button("👍", "feedback_good_label", "good"),
                           "negative_button": button("👎", "feedback_bad_label", "bad")}]}

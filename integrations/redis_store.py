@@ -11,7 +11,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from bot.core.errors import ConflictError, NotFound, StoreUnavailable
+from bot.core.errors import ConflictError, NotFound
 from bot.core.models import Job, Run
 from bot.core.ports import RunStore
 from integrations.redis_conn import as_text, guarded
@@ -21,8 +21,10 @@ __all__ = ["RedisRunStore", "as_text", "guarded"]
 log = logging.getLogger("maple.store")
 THREAD_TTL = 7 * 86400  # runs that never expire: their threads are followed up for a week
 
-# KEYS: run hash, the runs index. ARGV: prefix, expected version ("" = must not exist), new version, document,
-# ttl, job ("" = none), the job's lane, run id, created (epoch s)
+# KEYS: run hash, the runs index, then thread keys. ARGV: prefix, expected version ("" = must not exist), new
+# version, document, ttl, job ("" = none), the job's lane, run id, created (epoch s), the thread keys' ttl,
+# "1" when KEYS[3] is the thread the run starts in (set: the newest run of a thread is the one followed up); the
+# other thread keys (threads of Maple's answers) are set only if free.
 _CAS = PRELUDE + """
 local cur = redis.call('HGET', KEYS[1], 'v')
 if ARGV[2] == '' then
@@ -38,6 +40,12 @@ end
 redis.call('HSET', KEYS[1], 'v', ARGV[3], 'doc', ARGV[4])
 if ARGV[5] ~= '0' then redis.call('EXPIRE', KEYS[1], ARGV[5]) end
 if ARGV[6] ~= '' then push(ARGV[7], ARGV[6]) end
+local first = 3
+if ARGV[11] == '1' then
+  redis.call('SET', KEYS[3], ARGV[8], 'EX', tonumber(ARGV[10]))
+  first = 4
+end
+for i = first, #KEYS do redis.call('SET', KEYS[i], ARGV[8], 'NX', 'EX', tonumber(ARGV[10])) end
 return 1
 """
 
@@ -78,13 +86,18 @@ class RedisRunStore(RunStore):
         return f"{self._prefix}jobs:dead"
 
     async def _write(self, run: Run, *, expected: str, job: Job | None) -> Run:
+        """One atomic write: the run (compare-and-set), its job, and the thread index follow-ups are found by —
+        so a reply in the thread of a run, or of its answer, always finds it once Slack shows the message."""
         new = run.model_copy(update={"version": run.version + 1})
         if job is not None and job.user is None:
             job = job.model_copy(update={"user": run.requester})  # the queue's fairness lane
+        started = run.origin_thread() if expected == "" else None
+        threads = [self._thread_key(*key) for key in ([started] if started else []) + run.answer_threads()]
         args = [self._prefix, expected, str(new.version), new.model_dump_json(), str(self._ttl),
                 job.model_dump_json() if job else "", lane(job) if job else "", run.id,
-                str(int(run.created_at.timestamp()))]
-        result: Any = await guarded(lambda: self._cas(keys=[self.run_key(run.id), self.index], args=args))
+                str(int(run.created_at.timestamp())), str(self._ttl or THREAD_TTL), "1" if started else ""]
+        keys = [self.run_key(run.id), self.index, *threads]
+        result: Any = await guarded(lambda: self._cas(keys=keys, args=args))
         if result == 1:
             return new
         if result == -1:
@@ -92,26 +105,14 @@ class RedisRunStore(RunStore):
         raise ConflictError(f"run {run.id} changed concurrently")
 
     async def create(self, run: Run, *, job: Job | None = None) -> Run:
-        created = await self._write(run.model_copy(update={"version": 0}), expected="", job=job)
-        if run.origin.thread_ts:  # the thread index follow-ups are found by; a lookup aid, not the run
-            try:
-                await guarded(lambda: self._r.set(self._thread_key(run.origin.channel, run.origin.thread_ts or ""),
-                                                  run.id, ex=self._ttl or THREAD_TTL))
-            except StoreUnavailable:
-                log.warning("thread index not written: a follow-up there starts a new run", extra={"run_id": run.id})
-        return created
+        return await self._write(run.model_copy(update={"version": 0}), expected="", job=job)
 
     def _thread_key(self, channel: str, thread_ts: str) -> str:
         return f"{self._prefix}thread:{channel}:{thread_ts}"
 
-    async def latest_in_thread(self, *, channel: str, thread_ts: str) -> Run | None:
+    async def thread_run(self, *, channel: str, thread_ts: str) -> str | None:
         run_id = await guarded(lambda: self._r.get(self._thread_key(channel, thread_ts)))
-        if run_id is None:
-            return None
-        try:
-            return await self.get(as_text(run_id))
-        except NotFound:
-            return None
+        return None if run_id is None else as_text(run_id)
 
     async def save(self, run: Run, *, job: Job | None = None) -> Run:
         return await self._write(run, expected=str(run.version), job=job)

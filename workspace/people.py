@@ -148,6 +148,8 @@ class People:
             "channel": {"id": channel, "name": "directmessage" if where.is_im else where.name},
             "trigger_id": self.state.issue_trigger(user, channel), "response_url": self._response_url(target),
             "state": {"values": {}}, "actions": [action]}
+        if message.get("thread_ts") and message["thread_ts"] != message_ts:  # a reply: Slack names its thread
+            payload["container"]["thread_ts"] = message["thread_ts"]
         if not ephemeral:
             payload["message"] = public(message, metadata=True)
         return await self._deliver("block_actions", payload, lambda: self.signer.interaction(payload))

@@ -211,7 +211,10 @@ class UiRoutes:
 
 
 def add_ui_routes(app: web.Application, *, state: WorkspaceState, people: People, token: str) -> None:
+    from workspace.pane_ui import add_pane_routes
+
     ui = UiRoutes(state, people, token=token)
+    add_pane_routes(app, ui)
     app.router.add_get("/", ui.index)
     app.router.add_static("/static/", STATIC, append_version=False)
     app.router.add_get("/ui/bootstrap", ui.bootstrap)

@@ -260,9 +260,9 @@ def conversations_replies(state: WorkspaceState, params: Params) -> Params:
     channel = _member_channel(state, params)
     ts = str(required(params, "ts"))
     parent = state.find(channel.id, ts)
-    if parent is None:
+    if parent is None and (channel.id, ts) not in state.panes:  # a pane's thread has no parent message
         raise ApiError("thread_not_found")
-    root = parent.get("thread_ts") or ts
+    root = (parent.get("thread_ts") if parent else None) or ts
     thread = [m for m in state.history[channel.id] if m["ts"] == root or m.get("thread_ts") == root]
     page, meta = _page(thread, params, default=100)
     show = flag(params.get("include_all_metadata"))

@@ -121,14 +121,9 @@ class Desk:
 
     async def _goal(self, *, user: str, origin: Origin, goal: str) -> Answer:
         intake.check_goal(self.svc, goal)
-        revising = await followups.open_in_thread(self.svc, origin)
-        if revising is not None:  # a reply in the thread of a draft in review: a new version of that run
-            try:
-                run = await followups.revise(self.svc, run=revising, user=user, instruction=goal)
-            except InvalidTransition as exc:
-                return Answer(text.as_msg(exc))
-            return Answer(text.msg("revising", run=run.id, version=run.draft_version + 1), run_id=run.id,
-                          private=origin.kind != "dm")
+        followed = await followups.thread_run(self.svc, origin)
+        if followed is not None:  # a reply in the thread of a run or of its answer: a new version of that run
+            return await self._follow_up(user=user, origin=origin, found=followed, instruction=goal)
         roles = await self.svc.access.roles_of(user)  # resolved once per request
         if not roles:
             return Answer(self.ask_admin("not_allowed_any_named", text.NOT_ALLOWED_ANY))
@@ -151,6 +146,18 @@ class Desk:
         withhold = bool(self.svc.assessment(goal)[1])
         return Answer(text.ask_back(goal, withhold=withhold), choices=askback.choices(offer, self.svc.spec.workflows), run_id=run.id,
                       queued=queued)
+
+    async def _follow_up(self, *, user: str, origin: Origin, found: Run | str, instruction: str) -> Answer:
+        private = origin.kind != "dm"
+        if isinstance(found, str):  # purged, or expired
+            return Answer(text.msg("followup_gone", run=found), private=private)
+        try:
+            run = await followups.revise(self.svc, run=found, user=user, instruction=instruction)
+        except InvalidTransition as exc:
+            return Answer(text.as_msg(exc), private=private)
+        workflow = self.svc.spec.workflow(run.workflow)
+        key = "revising" if workflow is None or workflow.review else "revising_answer"
+        return Answer(text.msg(key, run=run.id, version=run.draft_version + 1), run_id=run.id, private=private)
 
     async def _submit(self, *, user: str, origin: Origin, goal: str, workflow: str) -> Answer:
         who = await self.person(user)

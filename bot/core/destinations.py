@@ -87,6 +87,8 @@ async def deliver_to(svc: Services, run: Run) -> tuple[str, str | None, str | No
     the requester's DM — as (channel, thread, the person of a DM)."""
     workflow = svc.spec.workflow(run.workflow)
     if workflow is not None and private_result(run, workflow):  # unreviewed model text a person asked for
+        if run.origin.pane and run.origin.thread_ts:  # asked in the pane: its thread, in the requester's DM
+            return run.origin.channel, run.origin.thread_ts, run.requester
         return await svc.surface.open_dm(user=run.requester), None, run.requester
     step = next((s for s in (workflow.steps if workflow else []) if s.kind == "deliver"), None)
     if step is not None and step.to == "channel" and step.channel:

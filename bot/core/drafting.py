@@ -112,7 +112,7 @@ def build_messages(step: StepSpec, work: Work) -> list[ChatMessage]:
     user = asked(work.run)
     if work.context:
         joined = "\n\n".join(work.context)[:CONTEXT_LIMIT]
-        user = f"{work.run.goal}\n\n--- context ---\n{joined}"
+        user = f"{asked(work.run)}\n\n--- context ---\n{joined}"  # a revision: with its draft and follow-ups
     return [ChatMessage(role="system", content=_prompt(step, work)),
             ChatMessage(role="user", content=user)]
 

@@ -30,19 +30,26 @@ async def post_once(
     target = run.effects[effect]
     if target.done and target.ts:
         return run, MessageRef(channel=target.channel, ts=target.ts)
+    tag = tagged(run, effect)
     if tried_before:
-        found = await svc.surface.find_posted(channel=target.channel, run_id=run.id, effect=effect,
+        found = await svc.surface.find_posted(channel=target.channel, run_id=run.id, effect=tag,
                                               thread_ts=target.thread_ts)
         if found is not None:
             return await _done(svc, run, effect, found), found
     try:
         ref = await svc.surface.post(
-            channel=target.channel, view=view, run_id=run.id, effect=effect, thread_ts=target.thread_ts
+            channel=target.channel, view=view, run_id=run.id, effect=tag, thread_ts=target.thread_ts
         )
     except BaseException:
         await _release(svc, run.id, effect, target.claim)  # a retry may go at once (it looks for the post first)
         raise
     return await _done(svc, run, effect, ref), ref
+
+
+def tagged(run: Run, effect: str) -> str:
+    """The effect's name in the message's metadata: with the run's round after a follow-up reopened a delivered run
+    (``result@r1``), so a retry looking for the new result never mistakes the previous one for it."""
+    return f"{effect}@r{run.round}" if run.round else effect
 
 
 async def _release(svc: Services, run_id: str, effect: str, token: str | None) -> None:

@@ -37,6 +37,7 @@ class RunState(StrEnum):
     CANCELLED = "cancelled"
 
 
+ANSWER_EFFECTS = frozenset({"result", "progress"})  # Maple's messages whose threads lead back to their run
 TERMINAL = frozenset({RunState.REJECTED, RunState.DELIVERED, RunState.FAILED, RunState.REFUSED, RunState.CANCELLED})
 
 
@@ -92,7 +93,8 @@ class Audience(Model):
 
 
 class FollowUp(Model):
-    """A reply in the thread of a draft in review, asking for a new version (bot/core/followups.py)."""
+    """A reply in the thread of a draft in review or of a delivered answer, asking for a new version
+    (bot/core/followups.py)."""
 
     by: str
     text: str
@@ -225,6 +227,7 @@ class Run(Model):
     locale: str | None = None  # the requester's Slack locale, for what Maple tells them
     offered: list[str] = Field(default_factory=list)  # a held goal: the workflows offered to choose from
     followups: list[FollowUp] = Field(default_factory=list)
+    round: int = 0  # deliveries reopened by a follow-up: the effects of round n-1 are kept as "r{n-1}/{name}"
 
     @property
     def draft(self) -> DraftVersion | None:
@@ -233,6 +236,22 @@ class Run(Model):
     @property
     def terminal(self) -> bool:
         return self.state in TERMINAL
+
+    def origin_thread(self) -> tuple[str, str] | None:
+        """The thread the run started in (a mention's, a DM's, the pane's), as (channel, thread ts)."""
+        return (self.origin.channel, self.origin.thread_ts) if self.origin.thread_ts else None
+
+    def answer_threads(self) -> list[tuple[str, str]]:
+        """The threads of Maple's messages about this run elsewhere — its delivered result (every version) and the
+        requester's run message — as (channel, thread ts): a reply in one of them is a follow-up too."""
+        found: list[tuple[str, str]] = []
+        for name, effect in self.effects.items():
+            if name.rpartition("/")[2] not in ANSWER_EFFECTS or not effect.done or not effect.ts:
+                continue
+            key = (effect.channel, effect.thread_ts or effect.ts)
+            if key != self.origin_thread() and key not in found:
+                found.append(key)
+        return found
 
     @property
     def total_tokens(self) -> int:

@@ -103,12 +103,22 @@ class RunStore(Lifecycle, ABC):
     @abstractmethod
     async def ping(self) -> bool: ...
 
-    async def latest_in_thread(self, *, channel: str, thread_ts: str) -> Run | None:
-        """The newest run started in this thread (follow-ups). This default reads the last week's runs; the Redis
-        store keeps an index by thread instead."""
-        recent = await self.since(datetime.now(UTC) - timedelta(days=7), limit=5000)
-        return next((r for r in reversed(recent)
-                     if r.origin.channel == channel and r.origin.thread_ts == thread_ts), None)
+    async def thread_run(self, *, channel: str, thread_ts: str) -> str | None:
+        """The id of the run a reply in this thread follows up: the newest run started in it, else the run whose
+        result or run message heads it — whether or not that run still exists (a purged run's id is still
+        found, so a reply there is told so instead of starting a new run). This default reads the last week's
+        runs; the Redis store keeps an index by thread, written with the run."""
+        return run_of_thread(await self.since(datetime.now(UTC) - timedelta(days=7), limit=5000),
+                             channel=channel, thread_ts=thread_ts)
+
+
+def run_of_thread(runs: Sequence[Run], *, channel: str, thread_ts: str) -> str | None:
+    """Among ``runs`` (oldest first): the newest started in the thread, else the one whose answer heads it."""
+    key = (channel, thread_ts)
+    started = next((r for r in reversed(runs) if r.origin_thread() == key), None)
+    if started is not None:
+        return started.id
+    return next((r.id for r in reversed(runs) if key in r.answer_threads()), None)
 
 
 class JobQueue(Lifecycle, ABC):

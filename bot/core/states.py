@@ -13,7 +13,7 @@ ALLOWED: dict[RunState, frozenset[RunState]] = {
                             S.DRAFTING}),  # drafting: a follow-up
     S.APPROVED: frozenset({S.DELIVERED, S.FAILED}),
     S.REJECTED: frozenset(),
-    S.DELIVERED: frozenset(),
+    S.DELIVERED: frozenset({S.DRAFTING}),  # a follow-up on the delivered answer: its next version
     S.FAILED: frozenset(),
     S.REFUSED: frozenset(),
     S.CANCELLED: frozenset(),

@@ -526,11 +526,26 @@ EN: dict[str, str] = {
     "followup_refused": "The follow-up on {run} was not drafted: {why} The version in review is still in review.",
     "followups_max": "This draft already had {count} follow-ups; ask again with a new goal instead.",
     "review_revised": "_Version {version}, revised after a follow-up from {user}: {asked} — {before} → {after} words._",
+    "revising_answer": "Revising run {run} as version {version}; the new answer will be posted where the last one was.",
+    "followup_busy": "Run {run} is still being worked on ({state}); reply here again once its answer is posted.",
+    "followup_cancelled": "Run {run} was cancelled, so it cannot be revised; ask again with a new goal.",
+    "followup_rejected": ("Run {run} was rejected, so it cannot be revised here; use *Revise* on its run message, or "
+                          "ask again with a new goal."),
+    "followup_ended": "Run {run} has ended ({state}); ask again with a new goal.",
+    "followup_gone": ("Run {run} is no longer kept (purged or expired), so it cannot be revised; ask again with a new "
+                      "goal."),
+    "changes_head": "*What changed* since version {version}:",
+    "change_removed": "− ~{text}~",
+    "change_added": "+ {text}",
+    "changes_more": "_…and {count} more changed sentences._",
+    "changes_none": "_The text is the same as version {version}._",
     # Feedback on delivered answers
     "feedback_good_label": "This answer was helpful",
     "feedback_bad_label": "This answer was not helpful",
     "feedback_thanks": "Thanks — your {vote} on run {run} is recorded.",
     "feedback_again": "You already gave feedback on run {run}; it was recorded once.",
+    "feedback_old_answer": ("This is an earlier answer of run {run}, revised since; give your feedback on its latest "
+                            "answer."),
     "feedback_denied": "You can only give feedback on a result you may see.",
     "feedback_not_delivered": "Feedback is for delivered results; run {run} is {state}.",
     "feedback_head": "*Feedback on delivered answers* (👍 / 👎, per workflow and model):",

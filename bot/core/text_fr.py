@@ -415,10 +415,27 @@ FR: dict[str, str] = {
                       "objectif."),
     "review_revised": ("_Version {version}, révisée après un suivi de {user} : {asked} — {before} → {after} "
                        "mots._"),
+    "revising_answer": ("Révision de la demande {run} en version {version} ; la nouvelle réponse sera publiée là où "
+                        "était la précédente."),
+    "followup_busy": ("La demande {run} est encore en cours ({state}) ; répondez de nouveau ici une fois sa réponse "
+                      "publiée."),
+    "followup_cancelled": "La demande {run} a été annulée : elle ne peut pas être révisée ; faites une nouvelle demande.",
+    "followup_rejected": ("La demande {run} a été refusée : elle ne peut pas être révisée ici ; utilisez *Réviser* sur "
+                          "son message de suivi, ou faites une nouvelle demande."),
+    "followup_ended": "La demande {run} est terminée ({state}) ; faites une nouvelle demande.",
+    "followup_gone": ("La demande {run} n'est plus conservée (purgée ou expirée) : elle ne peut pas être révisée ; "
+                      "faites une nouvelle demande."),
+    "changes_head": "*Ce qui a changé* depuis la version {version} :",
+    "change_removed": "− ~{text}~",
+    "change_added": "+ {text}",
+    "changes_more": "_…et {count} autres phrases modifiées._",
+    "changes_none": "_Le texte est le même qu'en version {version}._",
     # avis sur les réponses livrées
     "feedback_good_label": "Cette réponse était utile",
     "feedback_bad_label": "Cette réponse n'était pas utile",
     "feedback_thanks": "Merci — votre {vote} pour la demande {run} est enregistré.",
+    "feedback_old_answer": ("Cette réponse de la demande {run} a été révisée depuis ; donnez votre avis sur sa "
+                            "dernière réponse."),
     "feedback_again": "Vous avez déjà donné votre avis sur la demande {run} ; il n'a été enregistré qu'une fois.",
     "feedback_denied": "Vous ne pouvez donner votre avis que sur un résultat que vous pouvez voir.",
     "feedback_not_delivered": "Les avis portent sur les résultats livrés ; la demande {run} est {state}.",

@@ -459,8 +459,6 @@ async def _post_result(svc: Services, run: Run, *, channel: str, thread_ts: str 
     run, ref = await post_once(svc, run, effect="result", channel=channel, view=View(kind="result", run=run),
                                thread_ts=thread_ts)
     return run, ref, False
-
-
 async def _destination(svc: Services, run: Run) -> tuple[str | None, str | None, Msg | None]:
     """(channel, thread, note): where the workflow says when the gate allows it, else the requester's DM."""
     existing = run.effects.get("result")

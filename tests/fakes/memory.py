@@ -30,6 +30,7 @@ from bot.core.ports import (
     Tally,
     UsageLedger,
     View,
+    run_of_thread,
 )
 
 
@@ -68,6 +69,9 @@ class MemoryStore(RunStore):
 
     async def list_failed(self, *, limit: int = 50) -> list[Run]:
         return []
+
+    async def thread_run(self, *, channel: str, thread_ts: str) -> str | None:
+        return run_of_thread(await self.since(datetime.min.replace(tzinfo=UTC)), channel=channel, thread_ts=thread_ts)
 
     async def ping(self) -> bool:
         return True

@@ -9,7 +9,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from bot.core.errors import ConflictError, NotFound, StoreUnavailable
-from bot.core.models import Job, Origin, Run
+from bot.core.models import Effect, Job, Origin, Run
 from integrations.redis_queue import RedisJobQueue
 from integrations.redis_store import RedisRunStore
 
@@ -62,11 +62,13 @@ async def test_the_thread_index_finds_the_newest_run_of_a_thread(r: aioredis.Red
     store = RedisRunStore(redis=r, prefix=r.test_prefix, ttl_seconds=3600)  # type: ignore[attr-defined]
     threaded = new_run().model_copy(update={"origin": Origin(kind="mention", channel="C1", thread_ts="10.000001")})
     first = await store.create(threaded)
-    assert (await store.latest_in_thread(channel="C1", thread_ts="10.000001")).id == first.id  # type: ignore[union-attr]
+    assert await store.thread_run(channel="C1", thread_ts="10.000001") == first.id
     second = await store.create(threaded.model_copy(update={"id": "R-SECONDRUN000000"}))
-    assert (await store.latest_in_thread(channel="C1", thread_ts="10.000001")).id == second.id  # type: ignore[union-attr]
-    assert await store.latest_in_thread(channel="C2", thread_ts="10.000001") is None
-    assert await store.latest_in_thread(channel="C1", thread_ts="11.000001") is None
+    assert await store.thread_run(channel="C1", thread_ts="10.000001") == second.id
+    await store.save(first)  # a later write of the older run does not take the thread back
+    assert await store.thread_run(channel="C1", thread_ts="10.000001") == second.id
+    assert await store.thread_run(channel="C2", thread_ts="10.000001") is None
+    assert await store.thread_run(channel="C1", thread_ts="11.000001") is None
     assert 0 < await r.ttl(f"{r.test_prefix}thread:C1:10.000001") <= 3600  # type: ignore[attr-defined]
 
 
@@ -87,3 +89,19 @@ async def test_since_with_a_limit_keeps_the_newest_runs(r: aioredis.Redis) -> No
     got = await store.since(start, limit=3)
     assert [x.id for x in got] == ids[3:]
     assert [x.id for x in await store.since(start)] == ids
+async def test_the_threads_of_a_runs_answers_are_indexed_in_the_write_that_records_them(r: aioredis.Redis) -> None:
+    store = RedisRunStore(redis=r, prefix=r.test_prefix)  # type: ignore[attr-defined]
+    run = await store.create(new_run())
+    assert run.answer_threads() == []
+    run.effects["result"] = Effect(channel="C9", ts="20.000001")  # claimed, not posted: no thread yet
+    run = await store.save(run)
+    assert await store.thread_run(channel="C9", thread_ts="20.000001") is None
+    run.effects["result"] = Effect(channel="C9", ts="20.000001", done=True)
+    run = await store.save(run)
+    assert await store.thread_run(channel="C9", thread_ts="20.000001") == run.id
+    other = await store.create(new_run().model_copy(update={"id": "R-OTHERRUN0000000"}))
+    other.effects["result"] = Effect(channel="C9", ts="20.000001", done=True)
+    await store.save(other)  # a thread already taken is not taken over
+    assert await store.thread_run(channel="C9", thread_ts="20.000001") == run.id
+    assert await store.erase(run.id)
+    assert await store.thread_run(channel="C9", thread_ts="20.000001") == run.id  # purged: still said to be its

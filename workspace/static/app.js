@@ -51,6 +51,7 @@ async function switchPerson(user) {
   ui.me = user;
   localStorage.setItem("maple.person", user);
   closeThread();
+  if (window.Pane) Pane.close();
   await loadBoot();
   const visible = ui.boot.channels.some((c) => c.id === ui.view.id) || ui.view.id === ui.boot.dm;
   if (ui.view.kind === "home") await openHome();
@@ -64,6 +65,7 @@ async function switchPerson(user) {
 async function openChannel(id) {
   ui.view = { kind: "channel", id };
   if (ui.thread && ui.thread.channel !== id) closeThread();
+  if (window.Pane) Pane.viewing(id);  // an open assistant pane learns which channel is on screen
   $("home").hidden = true;
   $("messages").hidden = false;
   $("composer").hidden = false;
@@ -226,6 +228,7 @@ async function send(text, threadTs) {
 
 // threads ---------------------------------------------------------------------------------------------------------
 function openThread(ts) {
+  if (window.Pane) Pane.close();  // the thread and the assistant share the right-hand column
   ui.thread = { channel: ui.view.id, ts };
   $("thread-panel").hidden = false;
   renderThread();
@@ -309,6 +312,7 @@ function onChange(change) {
   if (change.kind === "message" && !here && change.new && !change.reply && change.user !== ui.me) {
     schedule("boot", loadBoot);  // news elsewhere: the sidebar's unread counts
   }
+  if (window.Pane) Pane.onChange(change);  // the assistant pane (pane.js)
   if ((change.kind === "message" || change.kind === "ephemeral") && here) schedule("channel", refreshChannel);
   else if (change.kind === "modal") schedule("modal", refreshModal);
   else if (change.kind === "home") schedule("home", refreshHome);
