@@ -25,6 +25,7 @@ from redis.exceptions import RedisError
 from bot.core import text
 from bot.core.errors import NotFound
 from bot.core.knowledge_spec import EmbeddingSpec
+from bot.core.worker import fail
 from integrations.knowledge.embeddings import build_embedder
 from integrations.redis_controls import RedisControls
 from tests.fakes.openai_api import FakeOpenAI
@@ -139,7 +140,7 @@ async def test_a_control_that_cannot_be_audited_is_not_changed(harness: Harness,
 
 async def test_a_retried_run_is_reviewed_again_from_scratch_on_the_messages_reviewers_hold(
         slack: FakeSlack, openai_fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
-    """`maple runs retry` of a run that failed in review drafts it again: the approvals given to the old text no
+    """`maple runs retry` of a run that failed in review (its job dead-lettered) drafts it again: the approvals given to the old text no
     longer count (a quorum of two is two approvals of the new text), and the reviewers' messages show the new
     version, so their clicks on it are not refused as made on an old one."""
     monkeypatch.setenv("MAPLE_TEST_OPENAI_KEY", "sk-test")
@@ -151,7 +152,7 @@ async def test_a_retried_run_is_reviewed_again_from_scratch_on_the_messages_revi
         run_id = await start_draft(h)
         await h.click(REVIEWER, "maple_approve", run_id)
         await h.wait_for(lambda: _approvals(h, run_id, 1), what="one approval of two")
-        assert (await cli(h, "runs", "cancel", run_id, "--by", "ops")).returncode == 0
+        await fail(h.svc, run_id, why=text.GAVE_UP)  # what a dead-lettered job does (a cancel is not retried)
         await h.wait_state(run_id, "failed")
         mark = len(h.slack.calls)
         done = await cli(h, "runs", "retry", run_id, "--by", "ops")
