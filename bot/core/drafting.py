@@ -9,9 +9,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from bot.core import budget, knowledge, language, text
 from bot.core.actions import MAX_PLANNED_CALLS
@@ -39,6 +38,7 @@ from bot.core.sensitivity import redact, restore
 from bot.core.services import Services, ToolOutput
 from bot.core.spec import TIER_RANK, SourceFloorSpec, StepSpec, WorkflowSpec
 from bot.core.states import transition
+from bot.core.status import local_time
 from bot.core.tools.fence import fenced
 from bot.core.tools.history import EMPTY_WINDOW, WINDOW_MAX_CHARS
 
@@ -209,7 +209,7 @@ def _prepare(svc: Services, work: Work, step: StepSpec) -> tuple[list[ChatMessag
     level = max(level, work.floor)
     messages[1] = ChatMessage(role="user", content=masked)
     if mapping:
-        work.notes.append(f"{len(mapping)} personal value(s) were replaced by placeholders before the model call")
+        work.notes.append(text.note("placeholders_note", count=len(mapping)))
     return messages, level, mapping
 
 
@@ -289,10 +289,11 @@ async def _generate(svc: Services, work: Work, step: StepSpec) -> None:
 
 
 def quiet_period(svc: Services, run: Run) -> str:
-    zone = ZoneInfo(svc.spec.tools.timezone)
-    since, until = (datetime.fromtimestamp(t or 0, zone).strftime("%a %d %b %H:%M %Z")
-                    for t in (run.origin.since, run.origin.until))
-    return str(text.msg("digest_nothing", channel="the channel", since=since, until=until))
+    """A schedule's period with nothing posted: said in the configured language (a digest goes to a channel)."""
+    zone = svc.spec.tools.timezone
+    since, until = (local_time(datetime.fromtimestamp(t or 0, UTC), zone) for t in (run.origin.since, run.origin.until))
+    said = text.msg("digest_nothing", channel=text.msg("the_channel"), since=since, until=until)
+    return str(text.in_language(said, svc.spec.language))
 
 
 async def _condense(svc: Services, work: Work, step: StepSpec) -> None:
@@ -311,7 +312,7 @@ async def _condense(svc: Services, work: Work, step: StepSpec) -> None:
                                       wrap=lambda part: fenced(untrusted, part) if untrusted else part)
     lines = whole.count("\n") + 1
     work.context = [summaries]
-    work.notes.append(str(text.msg("digest_parts", messages=lines, parts=parts)))
+    work.notes.append(text.note("digest_parts", messages=lines, parts=parts))
 
 
 async def _run_requested(svc: Services, work: Work, call: ToolCall, level: Sensitivity) -> tuple[str, Sensitivity]:

@@ -217,7 +217,10 @@ class Surface(ABC):
     async def update(self, *, ref: MessageRef, view: View) -> None: ...
 
     @abstractmethod
-    async def post_ephemeral(self, *, channel: str, user: str, text: Msg, thread_ts: str | None = None) -> None: ...
+    async def post_ephemeral(self, *, channel: str, user: str, text: Msg, thread_ts: str | None = None,
+                             view: View | None = None) -> None:
+        """A message only ``user`` sees, in ``channel`` (a thread of it): ``text``, or ``view`` when it has
+        buttons (an ask-back). Raises SurfaceError when Slack cannot show it there."""
 
     async def set_status(self, *, channel: str, thread_ts: str, status: Msg | None) -> None:
         """Show what Maple is doing in an assistant-pane thread ("is drafting…"); ``None`` clears it. Cosmetic:

@@ -92,7 +92,7 @@ class ScheduleDesk:
         await svc.record("schedule.created", None, actor=user, attrs={
             "maple.schedule.id": schedule.id, "maple.workflow": spec.id, "maple.schedule.rule": when.rule.kind})
         return text.msg("schedule_created", id=schedule.id, workflow=spec.label, when=when.description, zone=zone,
-                        channel=text.Channel(origin.channel), times=", ".join(local(t, zone) for t in times[:3]))
+                        channel=text.Channel(origin.channel), times=text.lines([local(t, zone) for t in times[:3]], sep=", "))
 
     def _workflow_and_goal(self, rest: str, *, said: str) -> tuple[str, str]:
         """The workflow named with ``run``, else the one the classifier reads in everything the person said —

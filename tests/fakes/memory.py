@@ -31,6 +31,7 @@ from bot.core.ports import (
     UsageLedger,
     View,
 )
+from bot.core.text import Msg
 
 
 class MemoryStore(RunStore):
@@ -129,7 +130,8 @@ class MemorySurface(Surface, Directory):
     async def update(self, *, ref: MessageRef, view: View) -> None:
         self.updates.append((ref, view))
 
-    async def post_ephemeral(self, *, channel: str, user: str, text: str, thread_ts: str | None = None) -> None:
+    async def post_ephemeral(self, *, channel: str, user: str, text: Msg, thread_ts: str | None = None,
+                             view: View | None = None) -> None:
         self.ephemerals.append((channel, user, text))
 
     async def group_members(self, group_id: str) -> frozenset[str]:

@@ -147,7 +147,7 @@ class ToolRegistry:
     async def run(self, prepared: Prepared, *, ctx: ToolContext, approved: bool = False) -> ToolResult:
         tool = prepared.tool
         if prepared.effect and not approved:
-            raise ToolDenied(text.SIDE_EFFECT_BEFORE_APPROVAL.format(tool=tool.name, what=prepared.effect))
+            raise ToolDenied(text.side_effect_before_approval(tool.name, prepared.effect))
         outcome = "cancelled"
         try:
             result = await tool.run(prepared.args, ctx=ctx)
