@@ -532,6 +532,10 @@ EN: dict[str, str] = {
     "level_internal": "Internal",
     "level_confidential": "Confidential",
     "level_restricted": "Restricted",
+    "lvl_public": "public",
+    "lvl_internal": "internal",
+    "lvl_confidential": "confidential",
+    "lvl_restricted": "restricted",
     "no_draft": "_(no draft)_",
     "rest_too_long": "_…the rest is too long for one message; use Edit to see it in full._",
     "button_approve": "Approve",
@@ -589,6 +593,10 @@ EN: dict[str, str] = {
     "channel_not_found": ("I can't find a channel called #{name} that you can see, so I read nothing. Pick the "
                           "channel from Slack's list as you type # (it becomes a link), or ask from inside that "
                           "channel"),
+    "no_such_tool": "there is no tool called “{tool}”",
+    "tool_not_cleared": "{tool} is cleared for {cleared} data; this is {level}",
+    "tool_args_not_cleared": "{tool} is cleared for {cleared} data; these arguments are {level}",
+    "ops_digest_admins": "the operations digest is for Maple admins",
     "history_dm_only_here": "Maple reads a direct message only when you ask from that conversation",
     "history_not_member": "you are not a member of {channel}, so Maple will not read it for you",
     # date math, answered in the language of the question
@@ -879,6 +887,19 @@ HISTORY_DM_ONLY_HERE = msg("history_dm_only_here")
 
 def side_effect_before_approval(tool: str, what: str) -> Msg:
     return msg("side_effect_before_approval", tool=Quote(tool, 80), what=Quote(what, 200))
+
+
+OPS_DIGEST_ADMINS = msg("ops_digest_admins")
+
+
+def no_such_tool(tool: str) -> Msg:
+    return msg("no_such_tool", tool=Quote(tool, 80))
+
+
+def tool_not_cleared(tool: str, cleared: str, level: str, *, arguments: bool = False) -> Msg:
+    """A tool may not receive text of ``level`` (the run's, or its call's ``arguments``'): it is cleared for
+    ``cleared`` at most."""
+    return msg("tool_args_not_cleared" if arguments else "tool_not_cleared", tool=Quote(tool, 80), cleared=msg(f"lvl_{cleared}"), level=msg(f"lvl_{level}"))
 
 
 def channel_not_found(name: str) -> Msg:

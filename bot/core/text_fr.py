@@ -413,6 +413,10 @@ FR: dict[str, str] = {
     "level_internal": "Interne",
     "level_confidential": "Confidentiel",
     "level_restricted": "Restreint",
+    "lvl_public": "public",
+    "lvl_internal": "interne",
+    "lvl_confidential": "confidentiel",
+    "lvl_restricted": "restreint",
     "no_draft": "_(aucune ébauche)_",
     "rest_too_long": "_…la suite est trop longue pour un seul message ; Modifier l'affiche en entier._",
     "button_approve": "Approuver",
@@ -475,6 +479,11 @@ FR: dict[str, str] = {
     "channel_not_found": ("Je ne trouve aucun canal #{name} que vous pouvez voir : je n'ai donc rien lu. Choisissez "
                           "le canal dans la liste de Slack en tapant # (il devient un lien), ou posez la question "
                           "depuis ce canal"),
+    "no_such_tool": "il n'existe aucun outil nommé « {tool} »",
+    "tool_not_cleared": "{tool} est autorisé pour des données de niveau {cleared} au plus ; celles-ci sont de niveau {level}",
+    "tool_args_not_cleared": ("{tool} est autorisé pour des données de niveau {cleared} au plus ; ces arguments "
+                              "sont de niveau {level}"),
+    "ops_digest_admins": "le résumé des opérations est réservé aux administrateurs de Maple",
     "history_dm_only_here": ("Maple ne lit un message direct que lorsque vous le demandez depuis cette "
                              "conversation"),
     "history_not_member": "vous n'êtes pas membre de {channel} : Maple ne le lira pas pour vous",
