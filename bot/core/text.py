@@ -597,6 +597,30 @@ EN: dict[str, str] = {
     "tool_not_cleared": "{tool} is cleared for {cleared} data; this is {level}",
     "tool_args_not_cleared": "{tool} is cleared for {cleared} data; these arguments are {level}",
     "ops_digest_admins": "the operations digest is for Maple admins",
+    "workflow_gone": "The workflow *{workflow}* is no longer configured, so this draft cannot be decided here.",
+    "mcp_unreachable": "the MCP server {server} cannot be reached",
+    "mcp_unset": "the MCP server {server} cannot be reached: {missing} not set",
+    "mcp_timed_out": "the MCP server {server} did not answer within {seconds}s",
+    "mcp_broken": "the MCP server {server} closed the connection or answered something that is not MCP",
+    "mcp_tool_error": "{tool} answered with an error: {detail}",
+    "mcp_not_offered": "{tool} is allowed in the config, but its server does not offer it",
+    "mcp_unusable": "{tool} cannot be used: {problem}",
+    "http_path_utf8": "the URL path is not valid UTF-8",
+    "http_path_encoded": "the URL path is encoded twice or has control characters or backslashes",
+    "http_path_dot": "the URL path has a dot segment with parameters",
+    "http_url_characters": "the URL has spaces, control characters or backslashes",
+    "http_url_malformed": "that is not a well-formed URL",
+    "http_url_scheme": "only plain http(s) URLs are allowed",
+    "http_method": "{method} is not allowed for {target}",
+    "http_not_allowed": "{url} is not on the http allowlist",
+    "http_unresolved": "cannot resolve {host}",
+    "http_address": "{host} resolves to a {why} address; refused",
+    "http_not_cleared": "{target} is cleared for {cleared} data only",
+    "http_redirect": "{target} answered with a redirect, which is not allowed",
+    "http_redirects": "too many redirects",
+    "http_too_large": "the response is larger than {limit} bytes",
+    "http_timeout": "{target} did not answer within {seconds}s",
+    "http_failed": "{target}: {error}",
     "history_dm_only_here": "Maple reads a direct message only when you ask from that conversation",
     "history_not_member": "you are not a member of {channel}, so Maple will not read it for you",
     # date math, answered in the language of the question
@@ -1043,24 +1067,32 @@ def call_planned(tool: str, what: str) -> str:
             "once, only after a reviewer approves the draft. Say what will happen; do not say it already happened.")
 
 
-def mcp_unreachable(server: str) -> str:
-    return f"the MCP server {server} cannot be reached"
+def mcp_unreachable(server: str) -> Msg:
+    return msg("mcp_unreachable", server=Quote(server, 80))
 
 
-def mcp_timed_out(server: str, seconds: float) -> str:
-    return f"the MCP server {server} did not answer within {seconds:g}s"
+def mcp_unset(server: str, missing: list[str]) -> Msg:
+    return msg("mcp_unset", server=Quote(server, 80), missing=Quote(", ".join(missing), 200))
 
 
-def mcp_broken(server: str) -> str:
-    return f"the MCP server {server} closed the connection or answered something that is not MCP"
+def mcp_timed_out(server: str, seconds: float) -> Msg:
+    return msg("mcp_timed_out", server=Quote(server, 80), seconds=f"{seconds:g}")
 
 
-def mcp_tool_error(tool: str, detail: str) -> str:
-    return f"{tool} answered with an error: {detail}"
+def mcp_broken(server: str) -> Msg:
+    return msg("mcp_broken", server=Quote(server, 80))
 
 
-def mcp_not_offered(tool: str) -> str:
-    return f"{tool} is allowed in the config, but its server does not offer it"
+def mcp_tool_error(tool: str, detail: str) -> Msg:
+    return msg("mcp_tool_error", tool=Quote(tool, 80), detail=Quote(detail, 500))
+
+
+def mcp_not_offered(tool: str) -> Msg:
+    return msg("mcp_not_offered", tool=Quote(tool, 80))
+
+
+def mcp_unusable(tool: str, problem: str) -> Msg:
+    return msg("mcp_unusable", tool=Quote(tool, 80), problem=Quote(problem, 300))
 
 
 def mcp_cut(limit: int) -> str:
