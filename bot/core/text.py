@@ -523,8 +523,8 @@ EN: dict[str, str] = {
     "feedback_again": "You already gave feedback on run {run}; it was recorded once.",
     "feedback_denied": "You can only give feedback on a result you may see.",
     "feedback_not_delivered": "Feedback is for delivered results; run {run} is {state}.",
-    "feedback_head": "*Feedback on delivered answers* (👍 / 👎, per workflow and model):",
-    "feedback_line": "• {workflow} · {model}: 👍 {up} · 👎 {down}",
+    "feedback_head": "*Feedback on delivered answers* (:+1: / :-1:, per workflow and model):",
+    "feedback_line": "• {workflow} · {model}: :+1: {up} · :-1: {down}",
     "feedback_none": "No feedback on delivered answers yet.",
     "feedback_unavailable": "Feedback counts cannot be read right now; please try again in a minute.",
     # the review message's and the modals' own labels

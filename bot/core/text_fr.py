@@ -404,8 +404,8 @@ FR: dict[str, str] = {
     "feedback_again": "Vous avez déjà donné votre avis sur la demande {run} ; il n'a été enregistré qu'une fois.",
     "feedback_denied": "Vous ne pouvez donner votre avis que sur un résultat que vous pouvez voir.",
     "feedback_not_delivered": "Les avis portent sur les résultats livrés ; la demande {run} est {state}.",
-    "feedback_head": "*Avis sur les réponses livrées* (👍 / 👎, par flux et par modèle) :",
-    "feedback_line": "• {workflow} · {model} : 👍 {up} · 👎 {down}",
+    "feedback_head": "*Avis sur les réponses livrées* (:+1: / :-1:, par flux et par modèle) :",
+    "feedback_line": "• {workflow} · {model} : :+1: {up} · :-1: {down}",
     "feedback_none": "Aucun avis sur les réponses livrées pour l'instant.",
     "feedback_unavailable": "Les avis sont illisibles pour le moment ; veuillez réessayer dans une minute.",
     # les libellés du message de révision et des formulaires
