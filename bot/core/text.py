@@ -597,6 +597,20 @@ EN: dict[str, str] = {
     "tool_not_cleared": "{tool} is cleared for {cleared} data; this is {level}",
     "tool_args_not_cleared": "{tool} is cleared for {cleared} data; these arguments are {level}",
     "ops_digest_admins": "the operations digest is for Maple admins",
+    "when_at": "{label} at {at}",
+    "when_no_time": "{at} (no time given)",
+    "when_every_day": "every day",
+    "when_weekdays": "every weekday (Monday to Friday)",
+    "when_weekend": "every Saturday and Sunday",
+    "when_day": "every {day}",
+    "when_days": "every {days} and {last}",
+    "list_comma": "{a}, {b}",
+    "when_every_hour": "every hour",
+    "when_every_hours": "every {n} hours",
+    "when_every_minutes": "every {n} minutes",
+    "when_monthly": "on day {day} of every month at {at}{note}",
+    "when_skipped": " (months without that day are skipped)",
+    "when_cron": "cron `{cron}`",
     "workflow_gone": "The workflow *{workflow}* is no longer configured, so this draft cannot be decided here.",
     "mcp_unreachable": "the MCP server {server} cannot be reached",
     "mcp_unset": "the MCP server {server} cannot be reached: {missing} not set",
@@ -858,10 +872,10 @@ def note(key: str, **args: str | int) -> str:
     return json.dumps({"note": key, "args": args}, ensure_ascii=False)
 
 
-def note_msg(stored: str) -> Msg:
-    """A stored note as a message: a ``note`` in the reader's catalog; any other text (an older note, a policy's
-    words) literally."""
-    if stored.startswith(_NOTE):
+def note_msg(stored: str, *, depth: int = 0) -> Msg:
+    """A stored note as a message: a ``note`` in the reader's catalog (an argument that is a note itself too, a few
+    levels deep); any other text (an older note, a policy's words) literally."""
+    if stored.startswith(_NOTE) and depth < 12:
         try:
             data = json.loads(stored)
         except ValueError:
@@ -869,8 +883,14 @@ def note_msg(stored: str) -> Msg:
         key, args = (data.get("note"), data.get("args")) if isinstance(data, dict) else (None, None)
         if isinstance(key, str) and key in EN and isinstance(args, dict) and all(
                 isinstance(v, str | int) and not isinstance(v, bool) for v in args.values()):
-            return msg(key, **{k: Quote(v, 300) if isinstance(v, str) else v for k, v in args.items()})
+            return msg(key, **{k: _note_arg(v, depth) for k, v in args.items()})
     return msg("raw", text=Quote(stored, 1000))
+
+
+def _note_arg(value: str | int, depth: int) -> Arg:
+    if isinstance(value, int):
+        return value
+    return note_msg(value, depth=depth + 1) if value.startswith(_NOTE) else Quote(value, 300)
 
 
 def notes_msg(stored: Iterable[str]) -> Msg:
