@@ -158,7 +158,15 @@ async def _retrieve(svc: Services, work: Work, step: StepSpec) -> None:
         "maple.knowledge.passage.ids": [p.id[:128] for p in found.passages],
         "maple.sensitivity.level": work.level.label})
     if not work.passages:
-        work.draft, work.model, work.answered = knowledge.not_covered(found.collections), "knowledge", True
+        work.draft, work.model, work.answered = knowledge.not_covered(
+            found.collections, language=_answer_language(svc, work)), "knowledge", True
+
+
+def _answer_language(svc: Services, work: Work) -> str:
+    """What Maple's own answer (not covered, quoted passages) is said in: the workflow's language, else the goal's,
+    else the configured one."""
+    setting = work.workflow.language if work.workflow else "goal"
+    return setting if setting in ("en", "fr") else language.detect(work.run.goal) or svc.spec.language
 
 
 def _citations(work: Work) -> list[Citation]:
@@ -254,7 +262,8 @@ async def _generate(svc: Services, work: Work, step: StepSpec) -> None:
         await _condense(svc, work, step)
     messages, level, mapping = _prepare(svc, work, step)
     if work.passages and knowledge.demo_only(svc, step, level):
-        work.draft = await knowledge.extract(svc, query=work.run.goal, passages=work.passages)
+        work.draft = await knowledge.extract(svc, query=work.run.goal, passages=work.passages,
+                                             language=_answer_language(svc, work))
         work.model = "knowledge"
         work.notes.append(text.extract_note())
         return

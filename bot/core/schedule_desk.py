@@ -51,7 +51,7 @@ class ScheduleRow:
         parts = [text.msg("schedule_line", id=s.id, workflow=s.workflow, when=text.note_msg(s.description), zone=zone,
                           channel=text.Channel(s.channel), owner=text.User(s.owner), next=nxt, last=last)]
         if s.state == "paused":
-            parts.append(text.msg("schedule_paused_line", why=s.paused_reason or "paused"))
+            parts.append(text.msg("schedule_paused_line", why=text.note_msg(s.paused_reason or "paused")))
         if s.from_config:
             parts.append(text.msg("schedule_line_config"))
         return text.lines(parts)
@@ -153,7 +153,7 @@ class ScheduleDesk:
 
         def change(s: Schedule) -> None:
             if verb == "pause":
-                s.state, s.paused_reason = "paused", str(text.msg("schedule_paused_by_owner", user=text.User(user)))
+                s.state, s.paused_reason = "paused", text.keep(text.msg("schedule_paused_by_owner", user=text.User(user)))
             elif s.state != "active":
                 s.state, s.paused_reason, s.active_since = "active", None, now
 

@@ -161,7 +161,7 @@ async def may_post(svc: Services, *, user: str, channel: str) -> bool:
 async def pause(sch: Scheduling, schedule: Schedule, *, why: Msg) -> Schedule:
     for _ in range(5):
         current = await sch.store.get(schedule.id)
-        current.state, current.paused_reason = "paused", str(why)[:300]
+        current.state, current.paused_reason = "paused", text.keep(why)
         try:
             return await sch.store.save(current)
         except ConflictError:

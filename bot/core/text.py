@@ -872,25 +872,82 @@ def note(key: str, **args: str | int) -> str:
     return json.dumps({"note": key, "args": args}, ensure_ascii=False)
 
 
-def note_msg(stored: str, *, depth: int = 0) -> Msg:
-    """A stored note as a message: a ``note`` in the reader's catalog (an argument that is a note itself too, a few
-    levels deep); any other text (an older note, a policy's words) literally."""
-    if stored.startswith(_NOTE) and depth < 12:
+def keep(message: Msg) -> str:
+    """``message`` as it is stored (a schedule's pause reason): its id and arguments — text, numbers, people,
+    channels, nested messages — so that each reader later sees it in their own language (``note_msg``). A message
+    that cannot be kept so is kept as its English text."""
+    encoded = _encoded(message)
+    return json.dumps(encoded, ensure_ascii=False) if encoded is not None else str(message)[:500]
+
+
+def _encoded(message: Msg) -> dict[str, object] | None:
+    if message.key not in EN:
+        return None
+    args: dict[str, object] = {}
+    for name, value in message.args.items():
+        if isinstance(value, bool):
+            return None
+        if isinstance(value, int | str):
+            args[name] = value
+        elif isinstance(value, Quote):
+            args[name] = value.text[: value.limit]
+        elif isinstance(value, User):
+            args[name] = {"@": value.id}
+        elif isinstance(value, Channel):
+            args[name] = {"#": value.id}
+        elif isinstance(value, Msg) and (inner := _encoded(value)) is not None:
+            args[name] = inner
+        else:
+            return None
+    return {"note": message.key, "args": args}
+
+
+def note_msg(stored: str) -> Msg:
+    """A stored note as a message: a ``note`` (or a kept message) in the reader's catalog; any other text (an older
+    note, a policy's words) literally."""
+    if stored.startswith(_NOTE):
         try:
             data = json.loads(stored)
         except ValueError:
             data = None
-        key, args = (data.get("note"), data.get("args")) if isinstance(data, dict) else (None, None)
-        if isinstance(key, str) and key in EN and isinstance(args, dict) and all(
-                isinstance(v, str | int) and not isinstance(v, bool) for v in args.values()):
-            return msg(key, **{k: _note_arg(v, depth) for k, v in args.items()})
+        found = _decoded(data, 0)
+        if found is not None:
+            return found
     return msg("raw", text=Quote(stored, 1000))
 
 
-def _note_arg(value: str | int, depth: int) -> Arg:
-    if isinstance(value, int):
-        return value
-    return note_msg(value, depth=depth + 1) if value.startswith(_NOTE) else Quote(value, 300)
+def _decoded(data: object, depth: int) -> Msg | None:
+    """A stored message back, from known ids only; None when it is not one (nesting bounded)."""
+    if not isinstance(data, dict) or depth > 12:
+        return None
+    key, args = data.get("note"), data.get("args")
+    if not isinstance(key, str) or key not in EN or key.startswith("_") or not isinstance(args, dict):
+        return None
+    out: dict[str, Arg] = {}
+    for name, value in args.items():
+        if isinstance(value, bool) or not isinstance(name, str):
+            return None
+        if isinstance(value, int):
+            out[name] = value
+        elif isinstance(value, str):
+            nested = _decoded(_json_or_none(value), depth + 1) if value.startswith(_NOTE) else None
+            out[name] = nested if nested is not None else Quote(value, 300)
+        elif isinstance(value, dict) and isinstance(value.get("@"), str):
+            out[name] = User(value["@"])
+        elif isinstance(value, dict) and isinstance(value.get("#"), str):
+            out[name] = Channel(value["#"])
+        elif (nested := _decoded(value, depth + 1)) is not None:
+            out[name] = nested
+        else:
+            return None
+    return msg(key, **out)
+
+
+def _json_or_none(value: str) -> object:
+    try:
+        return json.loads(value)
+    except ValueError:
+        return None
 
 
 def notes_msg(stored: Iterable[str]) -> Msg:

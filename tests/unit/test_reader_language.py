@@ -127,3 +127,21 @@ def test_someone_maple_cannot_look_up_is_refused_in_both_languages_the_configure
     both = str(text.in_both(text.FOREIGN_WORKSPACE, "fr"))
     first, second = both.split("\n\n")
     assert first.startswith("Maple n'est pas configuré") and second.startswith("Maple isn't set up")
+
+
+def test_a_kept_message_is_read_back_in_each_language_with_its_people_and_channels() -> None:
+    from handlers.mrkdwn import mrkdwn
+
+    kept = text.keep(text.msg("schedule_paused_by_owner", user=text.User("U0ADMIN")))
+    assert mrkdwn(text.note_msg(kept)) == "paused by <@U0ADMIN>"  # a mention, not its escaped text
+    revoked = text.keep(text.msg("schedule_not_allowed", workflow="<!channel>"))
+    assert mrkdwn(text.in_language(text.note_msg(revoked), "fr")).count("&lt;!channel&gt;") == 1
+    forged = json.dumps({"note": "_lang", "args": {}})
+    assert text.note_msg(forged) == text.msg("raw", text=text.Quote(forged, 1000))  # only catalog ids are read
+
+
+def test_maples_own_answers_follow_the_language_they_are_given() -> None:
+    from bot.core import knowledge
+
+    assert knowledge.not_covered(["handbook"], language="fr").startswith("Les documents approuvés (handbook)")
+    assert knowledge.not_covered(["handbook"]).startswith("The approved documents (handbook) do not cover")
