@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot.core import text
 from bot.core.errors import InvalidTransition
 from bot.core.models import AuditIntent, Job, Run, RunState
-from bot.core.notify import tell_requester
+from bot.core.notify import for_requester, tell_requester
 from bot.core.services import Services
 from bot.core.states import reopen, transition
 
@@ -41,7 +41,7 @@ async def cancel(svc: Services, run_id: str, *, by: str) -> Run:
         if r.terminal:
             raise InvalidTransition(f"run {r.id} is {r.state.value}: nothing to cancel")
         transition(r, RunState.FAILED)
-        r.error = str(text.CANCELLED)
+        r.error = str(for_requester(svc, r, text.CANCELLED))  # kept as the requester reads it
         r.outbox.append(_intent(r, "run.cancelled", by))
 
     run = await svc.mutate(run_id, stop)

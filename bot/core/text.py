@@ -597,6 +597,7 @@ EN: dict[str, str] = {
     "tool_not_cleared": "{tool} is cleared for {cleared} data; this is {level}",
     "tool_args_not_cleared": "{tool} is cleared for {cleared} data; these arguments are {level}",
     "ops_digest_admins": "the operations digest is for Maple admins",
+    "dismissed_reason": "none of the offered workflows fit (the requester said so)",
     "when_at": "{label} at {at}",
     "when_no_time": "{at} (no time given)",
     "when_every_day": "every day",

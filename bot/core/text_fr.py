@@ -484,6 +484,7 @@ FR: dict[str, str] = {
     "tool_args_not_cleared": ("{tool} est autorisé pour des données de niveau {cleared} au plus ; ces arguments "
                               "sont de niveau {level}"),
     "ops_digest_admins": "le résumé des opérations est réservé aux administrateurs de Maple",
+    "dismissed_reason": "aucun des flux proposés ne convenait (selon le demandeur)",
     "when_at": "{label} à {at}",
     "when_no_time": "{at} (aucune heure indiquée)",
     "when_every_day": "tous les jours",

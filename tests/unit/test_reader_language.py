@@ -69,7 +69,7 @@ async def test_a_review_in_a_french_reviewers_dm_is_in_french_and_the_draft_as_w
     assert not any(word in " ".join(shown) for word in ("Approve posts", "Sensitivity", "Requested by", "demo model"))
 
 
-async def test_the_same_review_is_english_for_an_english_reviewer_and_the_channel_follows_the_config() -> None:
+async def test_the_same_review_is_english_for_an_english_reviewer_and_unknown_people_get_the_configured_one() -> None:
     svc, run = await reviewed({"U0REVIEW": "en-US", "U0REVIEW2": "fr-CA"}, language="fr")
     english = render(posted(svc, "review:U0REVIEW")["view"])[1]
     french = render(posted(svc, "review:U0REVIEW2")["view"])[1]
@@ -91,6 +91,18 @@ async def test_the_result_in_a_channel_follows_the_configured_language_and_the_r
     assert told["view"].language == "fr" and "a été approuvée par" in render(told["view"])[0]
     shown = " ".join(texts(render(run_message(svc))[1]))
     assert "Approuvée par" in shown and "publiée dans" in shown, shown
+
+
+async def test_a_review_channel_follows_the_configured_language_whoever_reads_it() -> None:
+    svc = replace(make_services(spec=make_spec(language="fr", review={"channel": "C0REVIEW"})),
+                  people=Locales({"U0REVIEW": "en-US"}))
+    svc.surface.kinds["C1"] = "public"
+    await intake.submit(svc, intake.Intake(requester="U0REQUEST", origin=Origin(channel="C1"), goal="draft a note",
+                                           workflow="draft", locale="en-US"))
+    await drain(svc)
+    post = posted(svc, "review:C0REVIEW")
+    assert post["view"].language == "fr" and texts(render(post["view"])[1])[0] == "Ébauche à réviser"
+    assert "U0REVIEW" not in svc.people.asked  # nobody's locale decides a channel's language
 
 
 async def test_modals_are_in_the_clickers_language() -> None:
