@@ -339,25 +339,25 @@ def build(
     ops = OpsReport(store=store, ledger=ledger, spec=spec, access=access, clock=clock)
     mcp = build_mcp_tools(spec, environ=settings.environ())
     knowledge = build_knowledge(settings, spec, r)
+    people = SlackZones(client, wait=ACK_WAIT)
     svc = Services(spec=spec, store=store, queue=queue, surface=surface, router=router, access=access, audit=audit,
                    clock=clock, ledger=ledger, assess=assessor(spec.sensitivity),
                    tools=build_tools(spec, client, compute, ops=ops, audit=audit, mcp=mcp),
                    limiter=RedisRateLimiter(redis=r, prefix=settings.redis_prefix), knowledge=knowledge,
                    controls=controls, feedback=RedisFeedback(redis=r, prefix=settings.redis_prefix),
-                   streaming=settings.streaming)
+                   streaming=settings.streaming, people=people)
     bolt = AsyncApp(signing_secret=signing, client=client, process_before_response=True,
                     request_verification_enabled=False, logger=logging.getLogger("maple.bolt"))
     classifier = Classifier(spec.workflows)
     schedule_store = RedisScheduleStore(redis=r, prefix=settings.redis_prefix)
     scheduling = Scheduling(svc=svc, store=schedule_store, timetable=ApsTimetable(),
                             lease_seconds=settings.schedule_lease)
-    people = SlackZones(client, wait=ACK_WAIT)
     schedule_desk = ScheduleDesk(sch=scheduling, zones=people, classifier=classifier,
                                  max_per_user=settings.schedules_per_user, grace_seconds=settings.schedule_grace)
     desk = Desk(svc=svc, classifier=classifier, schedules=schedule_desk, people=people)
     register(bolt, desk=desk, on_group_change=surface.forget_group, on_member_change=surface.member_changed)
     front = FrontDoor(bolt=bolt, deliveries=RedisDeliveries(redis=r, prefix=settings.redis_prefix),
-                      tenancy=lambda: installation.tenancy(wait=ACK_WAIT))
+                      tenancy=lambda: installation.tenancy(wait=ACK_WAIT), language=spec.language)
     http = build_http_app(front=front, signing_secret=signing, healthy=store.ping,
                           on_startup=lambda: _serving(installation, controls),
                           ready=lambda: readiness(store=store, queue=queue, router=router),

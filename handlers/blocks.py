@@ -13,13 +13,12 @@ from bot.core.knowledge import cited
 from bot.core.models import Run
 from bot.core.ports import View
 from bot.core.text import Msg
-from handlers.blocks_calls import outcome_blocks, planned_blocks
+from handlers.blocks_calls import cut_rendered, outcome_blocks, planned_blocks
 from handlers.mrkdwn import (
     INPUT_LIMIT,
     MESSAGE_BLOCK_LIMIT,
     SECTION_LIMIT,
     escape,
-    escape_within,
     mrkdwn,
     split_text,
 )
@@ -37,6 +36,16 @@ def section(text: str) -> Block:
 
 def context(text: str) -> Block:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+
+
+def said(message: Msg, language: str) -> str:
+    """``message`` as mrkdwn, in ``language`` (the reader's: see bot/core/notify.py ``language_at``)."""
+    return mrkdwn(say.in_language(message, language))
+
+
+def label(key: str, language: str, **args: say.Arg) -> str:
+    """A plain-text label (a button, a modal's title or field) in ``language``."""
+    return str(say.in_language(say.msg(key, **args), language))
 
 
 def body_sections(untrusted: str) -> list[Block]:
@@ -57,52 +66,55 @@ def _model_line(run: Run) -> Msg:
 
 
 def review_blocks(run: Run, *, banner: Msg | None, buttons: bool, viewer: str | None = None,
-                  notice: Msg | None = None) -> list[Block]:
+                  notice: Msg | None = None, language: str = "en") -> list[Block]:
     """The review message leads with the decision a reviewer makes: the draft (labelled), where Approve posts it
     and whether that is public, its sensitivity, what it read; then the details (workflow, model, tokens, cost,
-    run id). After a decision its header says which."""
+    run id). After a decision its header says which. Every label is in ``language``; the draft is as written."""
+    def m(message: Msg) -> str:
+        return said(message, language)
+
     draft = run.draft
     blocks: list[Block] = [
-        {"type": "header", "text": {"type": "plain_text", "text": str(say.msg(_header(run)))[:150]}},
-        {"type": "section", "fields": decision_fields(run)},
-        section(mrkdwn(say.msg("label_goal", goal=say.Quote(run.goal, SECTION_LIMIT - 20)))),
-        *planned_blocks(run),  # before the draft: a long draft is what gets cut, never a call approval makes
+        {"type": "header", "text": {"type": "plain_text", "text": label(_header(run), language)[:150]}},
+        {"type": "section", "fields": decision_fields(run, language=language)},
+        section(m(say.msg("label_goal", goal=say.Quote(run.goal, SECTION_LIMIT - 20)))),
+        *planned_blocks(run, language=language),  # before the draft: a long draft is cut, never a call it makes
         {"type": "divider"},
-        section(mrkdwn(say.msg("label_draft"))),
+        section(m(say.msg("label_draft"))),
     ]
     notes = [*(draft.notes if draft else []), *run.policy_notes]
-    blocks += body_sections(draft.text if draft else "(no draft)")
+    blocks += body_sections(draft.text) if draft else [section(m(say.msg("no_draft")))]
     if draft is not None and draft.truncated:
-        blocks.append(context(mrkdwn(say.msg("draft_truncated"))))
-    blocks += source_blocks(run)
+        blocks.append(context(m(say.msg("draft_truncated"))))
+    blocks += source_blocks(run, language=language)
     if notes:
-        blocks.append(context(escape_within(" · ".join(notes), SECTION_LIMIT - 100)))
+        blocks.append(context(cut_rendered(m(say.notes_msg(notes)), SECTION_LIMIT - 100)))
     if (changed := revised_line(run)) is not None:
-        blocks.append(context(mrkdwn(changed)))
-        blocks += changes_blocks(run)
-    tail: list[Block] = [{"type": "divider"}, context(mrkdwn(say.msg(
+        blocks.append(context(m(changed)))
+        blocks += changes_blocks(run, language=language)
+    tail: list[Block] = [{"type": "divider"}, context(m(say.msg(
         "review_details", workflow=say.Quote(run.workflow, 100), model=_model_line(run), run=run.id)))]
     if run.approvals and run.state.value == "in_review":
         who = say.lines([say.msg("raw", text=say.User(u)) for u in run.approvals[:20]], sep=", ")
-        tail.append(context(mrkdwn(say.msg("approvals_progress", who=who, count=len(run.approvals),
-                                           quorum=run.quorum))))
+        tail.append(context(m(say.msg("approvals_progress", who=who, count=len(run.approvals), quorum=run.quorum))))
     editor = edited_last_by(run)
     if buttons and editor is not None:
-        tail.append(context(mrkdwn(say.msg("review_you_edited") if viewer == editor
-                                   else say.msg("review_editor_cannot", user=say.User(editor)))))
+        tail.append(context(m(say.msg("review_you_edited") if viewer == editor
+                              else say.msg("review_editor_cannot", user=say.User(editor)))))
     if notice and buttons:
-        tail.append(context(mrkdwn(notice)))
+        tail.append(context(m(notice)))
     if banner:
-        tail.append(context(mrkdwn(banner)))
+        tail.append(context(m(banner)))
     if buttons:
         ref = run_ref(run)
-        approve = [] if viewer is not None and viewer == editor else [_button("Approve", APPROVE, ref, "primary")]
+        approve = ([] if viewer is not None and viewer == editor
+                   else [_button(label("button_approve", language), APPROVE, ref, "primary")])
         tail.append({"type": "actions", "block_id": f"review:{ref}", "elements": [
             *approve,
-            _button("Edit", EDIT, ref, None),
-            _button("Reject", REJECT, ref, "danger"),
+            _button(label("button_edit", language), EDIT, ref, None),
+            _button(label("button_reject", language), REJECT, ref, "danger"),
         ]})
-    return fit([*blocks, *tail], keep_tail=len(tail))
+    return fit([*blocks, *tail], keep_tail=len(tail), language=language)
 
 
 def _header(run: Run) -> str:
@@ -114,11 +126,11 @@ def _header(run: Run) -> str:
     return {"reject": "header_rejected", "cancel": "header_cancelled"}.get(decided or "", "header_closed")
 
 
-def decision_fields(run: Run) -> list[Block]:
+def decision_fields(run: Run, *, language: str = "en") -> list[Block]:
     """Where Approve posts (and what kind of conversation that is), the draft's level, who asked, what it read."""
     posted = "result" in run.effects or run.state.value in ("approved", "delivered")
     where = _where(run)
-    level = run.sensitivity.label.capitalize()
+    level = say.msg(f"level_{run.sensitivity.label}")
     found = ", ".join(sorted(run.sensitivity_hits))[:200]
     fields = [say.msg("field_posted_to" if posted else "field_posts_to", where=where),
               say.msg("field_level_found", level=level, found=found) if found else say.msg("field_level", level=level),
@@ -126,7 +138,7 @@ def decision_fields(run: Run) -> list[Block]:
     if run.read_from:
         fields.append(say.msg("field_read", channels=say.lines(
             [say.where(c) for c in run.read_from[:5]], sep=", ")))
-    return [{"type": "mrkdwn", "text": escape_within_lines(mrkdwn(f))[:2000]} for f in fields]
+    return [{"type": "mrkdwn", "text": escape_within_lines(said(f, language))[:2000]} for f in fields]
 
 
 def _where(run: Run) -> Msg:
@@ -147,11 +159,11 @@ def _where(run: Run) -> Msg:
 TAKE, CANCEL = "maple_take", "maple_cancel"
 
 
-def stuck_blocks(run: Run, message: Msg) -> list[Block]:
+def stuck_blocks(run: Run, message: Msg, *, language: str = "en") -> list[Block]:
     """To an admin: a run nobody left may approve, with Take the review / Cancel run."""
-    return [section(mrkdwn(message)), {"type": "actions", "block_id": f"stuck:{run.id}", "elements": [
-        _button(str(say.msg("button_take_review")), TAKE, run.id, "primary"),
-        _button(str(say.msg("button_cancel_run")), CANCEL, run.id, "danger")]}]
+    return [section(said(message, language)), {"type": "actions", "block_id": f"stuck:{run.id}", "elements": [
+        _button(label("button_take_review", language), TAKE, run.id, "primary"),
+        _button(label("button_cancel_run", language), CANCEL, run.id, "danger")]}]
 
 
 def revised_line(run: Run) -> Msg | None:
@@ -165,20 +177,21 @@ def revised_line(run: Run) -> Msg | None:
                    asked=say.Quote(asked.text, 300), before=len(before.split()), after=len(run.draft.text.split()))
 
 
-def changes_blocks(run: Run) -> list[Block]:
+def changes_blocks(run: Run, *, language: str = "en") -> list[Block]:
     """What changed from the version a follow-up revised to this one, sentence by sentence: removed ones struck
-    through, added ones marked — each sentence cut, then escaped."""
+    through, added ones marked — each sentence cut, then escaped; Maple's own words in ``language``."""
     before, asked = previous_text(run), revision_of(run)
     if before is None or asked is None or run.draft is None:
         return []
     found, more = changes(before, run.draft.text)
     if not found:
-        return [context(mrkdwn(say.msg("changes_none", version=asked.version)))]
+        return [context(said(say.msg("changes_none", version=asked.version), language))]
     rows = [say.msg("change_removed" if sign == "-" else "change_added", text=say.Quote(sentence, 300))
             for sign, sentence in found]
     if more:
         rows.append(say.msg("changes_more", count=more))
-    return [section(escape_within_lines(mrkdwn(say.lines([say.msg("changes_head", version=asked.version), *rows]))))]
+    return [section(escape_within_lines(said(say.lines([say.msg("changes_head", version=asked.version), *rows]),
+                                             language)))]
 
 
 def run_ref(run: Run) -> str:
@@ -199,16 +212,16 @@ def _button(label: str, action_id: str, value: str, style: str | None) -> Block:
     return button
 
 
-def fit(blocks: list[Block], *, keep_tail: int = 0) -> list[Block]:
+def fit(blocks: list[Block], *, keep_tail: int = 0, language: str = "en") -> list[Block]:
     """At most 50 blocks: keep the head and the last ``keep_tail`` blocks (banner, buttons), note the cut."""
     if len(blocks) <= MESSAGE_BLOCK_LIMIT:
         return blocks
     tail = blocks[len(blocks) - keep_tail:] if keep_tail else []
     head = blocks[: MESSAGE_BLOCK_LIMIT - 1 - len(tail)]
-    return [*head, context("_…the rest is too long for one message; use Edit to see it in full._"), *tail]
+    return [*head, context(said(say.msg("rest_too_long"), language)), *tail]
 
 
-def source_blocks(run: Run) -> list[Block]:
+def source_blocks(run: Run, *, language: str = "en") -> list[Block]:
     """The numbered sources the draft cites, rendered by Maple (title, section, link) — never the model's words
     for them. A number that matches no source (an edit can add one) is flagged."""
     draft = run.draft
@@ -222,7 +235,7 @@ def source_blocks(run: Run) -> list[Block]:
         lines.append(say.msg("citation_unknown", numbers=", ".join(f"[{n}]" for n in unknown[:10])))
     if not lines:
         return []
-    return [section(escape_within_lines(mrkdwn(say.lines([say.msg("sources_heading"), *lines]))))]
+    return [section(escape_within_lines(said(say.lines([say.msg("sources_heading"), *lines]), language)))]
 
 
 def escape_within_lines(rendered: str) -> str:
@@ -232,23 +245,29 @@ def escape_within_lines(rendered: str) -> str:
     return rendered[: rendered.rfind("\n", 0, SECTION_LIMIT - 2)] + "\n…"
 
 
-def result_blocks(run: Run) -> list[Block]:
+def result_blocks(run: Run, *, language: str = "en") -> list[Block]:
+    """The delivered result: its label when no person reviewed it, the text, its sources and calls, who asked
+    and who approved. Maple's own words are in ``language``; the result's text is as written."""
     draft = run.draft
-    blocks = [*unreviewed_label(run), *body_sections(draft.text if draft else ""), *source_blocks(run),
-              *outcome_blocks(run)]
+    blocks = [*unreviewed_label(run, language=language), *body_sections(draft.text if draft else ""),
+              *source_blocks(run, language=language), *outcome_blocks(run, language=language)]
     parts = [say.msg("footer_requested", user=say.User(run.requester), run=run.id)]
     if run.decision:
         parts.append(say.msg("footer_approved", user=say.User(run.decision.by)))
     if (changed := revised_line(run)) is not None:  # a revised answer says which version it is, and why
-        blocks.append(context(mrkdwn(changed)))
-    return fit([*blocks, context(mrkdwn(say.lines(parts, sep=" · "))), feedback_block(run)], keep_tail=2)
+        blocks.append(context(said(changed, language)))
+    return fit([*blocks, context(said(say.lines(parts, sep=" · "), language)), feedback_block(run, language=language)],
+               keep_tail=2, language=language)
 
-def feedback_block(run: Run) -> Block:
+
+def feedback_block(run: Run, *, language: str = "en") -> Block:
     """👍 / 👎 under a delivered answer: Slack's feedback buttons in a context-actions block. Each button's value
     names the run and the vote (``R-…:good``); the click goes to handlers/listeners.py."""
 
-    def button(emoji: str, label: str, vote: str) -> Block:
-        return {"text": {"type": "plain_text", "text": emoji}, "accessibility_label": str(say.msg(label)),
+    label_of = label
+
+    def button(emoji: str, key: str, vote: str) -> Block:
+        return {"text": {"type": "plain_text", "text": emoji}, "accessibility_label": label_of(key, language),
                 "value": f"{answer_ref(run)}:{vote}"}
 
     return {"type": "context_actions", "block_id": f"feedback:{answer_ref(run)}",
@@ -257,7 +276,7 @@ def feedback_block(run: Run) -> Block:
                           "negative_button": button("👎", "feedback_bad_label", "bad")}]}
 
 
-def unreviewed_label(run: Run) -> list[Block]:
+def unreviewed_label(run: Run, *, language: str = "en") -> list[Block]:
     """What a reader must know before reading text a model wrote that no person reviewed — above it, not in a
     footer: whether it comes from the approved documents (its valid citations), and its caveats (demo model…)."""
     draft = run.draft
@@ -270,27 +289,29 @@ def unreviewed_label(run: Run) -> list[Block]:
         label = say.msg("label_unreviewed_cited" if grounded else "label_unreviewed")
     lines = [label] if label is not None else []
     if draft.notes:
-        lines.append(say.msg("label_notes", notes=say.Quote(" · ".join(draft.notes), 1000)))
-    return [section(mrkdwn(say.lines(lines)))] if lines else []
+        lines.append(say.msg("label_notes", notes=say.notes_msg(draft.notes)))
+    return [section(said(say.lines(lines), language))] if lines else []
 
 
 REVISE, REVISE_VIEW = "maple_revise", "maple_revise_view"
 
 
-def progress_blocks(run: Run, *, stuck: Msg | None = None) -> list[Block]:
+def progress_blocks(run: Run, *, stuck: Msg | None = None, language: str = "en") -> list[Block]:
     """The requester's run message: the goal, where the run is (and who has it), Cancel while it is pending and
-    Revise after a rejection."""
-    blocks: list[Block] = [section(mrkdwn(say.msg("progress_goal", goal=say.Quote(run.goal, 300)))),
-                           section(mrkdwn(stuck if stuck is not None and run.state.value == "in_review"
-                                          else _progress_line(run))),
-                           context(mrkdwn(say.msg("progress_details", workflow=say.Quote(run.workflow, 100),
-                                                  run=run.id)))]
+    Revise after a rejection — in the requester's language."""
+    def m(message: Msg) -> str:
+        return said(message, language)
+
+    blocks: list[Block] = [section(m(say.msg("progress_goal", goal=say.Quote(run.goal, 300)))),
+                           section(m(stuck if stuck is not None and run.state.value == "in_review"
+                                     else _progress_line(run))),
+                           context(m(say.msg("progress_details", workflow=say.Quote(run.workflow, 100), run=run.id)))]
     if not run.terminal and run.state.value != "approved":
         blocks.append({"type": "actions", "block_id": f"progress:{run.id}", "elements": [
-            _button(str(say.msg("button_cancel_run")), CANCEL, run.id, "danger")]})
+            _button(label("button_cancel_run", language), CANCEL, run.id, "danger")]})
     elif run.state.value in ("rejected", "cancelled"):
         blocks.append({"type": "actions", "block_id": f"progress:{run.id}", "elements": [
-            _button(str(say.msg("button_revise")), REVISE, run.id, "primary")]})
+            _button(label("button_revise", language), REVISE, run.id, "primary")]})
     return blocks
 
 
@@ -335,63 +356,67 @@ def _reviewer(effect: str) -> Msg:
     return say.msg("raw", text=say.User(who) if who.startswith(("U", "W")) else say.Channel(who))
 
 
-def revise_modal(run: Run, *, limit: int) -> Block:
+def revise_modal(run: Run, *, limit: int, language: str = "en") -> Block:
     """Revise a rejected (or cancelled) run: its goal, pre-filled, to resubmit as a new run of the same workflow."""
     reason = []
     if run.decision and run.decision.kind == "reject":
-        reason = [context(mrkdwn(say.msg("revise_reason", user=say.User(run.decision.by),
-                                         reason=say.Quote(run.decision.reason or "", 1500))))]
+        reason = [context(said(say.msg("revise_reason", user=say.User(run.decision.by),
+                                       reason=say.Quote(run.decision.reason or "", 1500)), language))]
     return {"type": "modal", "callback_id": REVISE_VIEW, "private_metadata": run.id,
-            "title": {"type": "plain_text", "text": str(say.msg("revise_title"))[:24]},
-            "submit": {"type": "plain_text", "text": str(say.msg("revise_submit"))[:24]},
-            "close": {"type": "plain_text", "text": "Cancel"},
+            "title": {"type": "plain_text", "text": label("revise_title", language)[:24]},
+            "submit": {"type": "plain_text", "text": label("revise_submit", language)[:24]},
+            "close": {"type": "plain_text", "text": label("modal_close", language)[:24]},
             "blocks": [*reason, {"type": "input", "block_id": "goal",
-                                 "label": {"type": "plain_text", "text": str(say.msg("revise_goal"))},
+                                 "label": {"type": "plain_text", "text": label("revise_goal", language)},
                                  "element": {"type": "plain_text_input", "action_id": "text", "multiline": True,
                                              "max_length": min(limit, INPUT_LIMIT),
                                              "initial_value": run.goal[:min(limit, INPUT_LIMIT)]}}]}
 
 
 def render(view: View) -> tuple[str, list[Block]]:
-    """(notification text, blocks) for a view. The text never carries the draft."""
-    run = view.run
+    """(notification text, blocks) for a view, in the view's language. The text never carries the draft."""
+    run, lang = view.run, view.language
     if view.kind == "review" and run is not None:
-        return mrkdwn(say.msg("notice_review", run=run.id)), review_blocks(
-            run, banner=view.banner, buttons=view.buttons, viewer=view.viewer, notice=view.notice)
+        return said(say.msg("notice_review", run=run.id), lang), review_blocks(
+            run, banner=view.banner, buttons=view.buttons, viewer=view.viewer, notice=view.notice, language=lang)
     if view.kind == "progress" and run is not None:
-        return mrkdwn(text_of_progress(run)), progress_blocks(run, stuck=view.notice)
+        return said(text_of_progress(run), lang), progress_blocks(run, stuck=view.notice, language=lang)
     if view.kind == "stuck" and run is not None and view.text is not None:
-        return split_text(mrkdwn(view.text), 300)[0], stuck_blocks(run, view.text)
+        return split_text(said(view.text, lang), 300)[0], stuck_blocks(run, view.text, language=lang)
     if view.kind == "result" and run is not None:
-        return mrkdwn(say.msg("notice_result", run=run.id)), result_blocks(run)
-    body = mrkdwn(view.text) if view.text is not None else ""
+        return said(say.msg("notice_result", run=run.id), lang), result_blocks(run, language=lang)
+    body = said(view.text, lang) if view.text is not None else ""
     if view.kind == "choices" and run is not None:
         return split_text(body, 300)[0], choice_blocks(run_id=run.id, question=body, options=view.options,
                                                        language=view.language)
     return split_text(body, 300)[0], [section(chunk) for chunk in split_text(body)]
 
 
-def edit_modal(run: Run, *, warning: Msg | None = None) -> Block:
+def edit_modal(run: Run, *, warning: Msg | None = None, language: str = "en") -> Block:
     text = run.draft.text if run.draft else ""
     parts = split_text(text, INPUT_LIMIT)
     inputs = [{
         "type": "input", "block_id": f"draft_{i}", "optional": i > 0,
-        "label": {"type": "plain_text", "text": "Draft" if len(parts) == 1 else f"Draft (part {i + 1} of {len(parts)})"},
+        "label": {"type": "plain_text", "text": label("edit_field", language) if len(parts) == 1
+                  else label("edit_field_part", language, part=i + 1, parts=len(parts))},
         "element": {"type": "plain_text_input", "action_id": "text", "multiline": True,
                     "max_length": INPUT_LIMIT, "initial_value": part},
     } for i, part in enumerate(parts)]
     return {"type": "modal", "callback_id": EDIT_VIEW, "private_metadata": run_ref(run),
-            "title": {"type": "plain_text", "text": "Edit draft"},
-            "submit": {"type": "plain_text", "text": "Save"}, "close": {"type": "plain_text", "text": "Cancel"},
-            "blocks": [context(f"Run {run.id} · your edit replaces the draft; the original is kept."),
-                       *([section(mrkdwn(warning))] if warning is not None else []), *inputs]}
+            "title": {"type": "plain_text", "text": label("edit_title", language)[:24]},
+            "submit": {"type": "plain_text", "text": label("edit_submit", language)[:24]},
+            "close": {"type": "plain_text", "text": label("modal_close", language)[:24]},
+            "blocks": [context(said(say.msg("edit_intro", run=run.id), language)),
+                       *([section(said(warning, language))] if warning is not None else []), *inputs]}
 
 
-def reject_modal(run: Run) -> Block:
+def reject_modal(run: Run, *, language: str = "en") -> Block:
     return {"type": "modal", "callback_id": REJECT_VIEW, "private_metadata": run_ref(run),
-            "title": {"type": "plain_text", "text": "Reject draft"},
-            "submit": {"type": "plain_text", "text": "Reject"}, "close": {"type": "plain_text", "text": "Cancel"},
-            "blocks": [{"type": "input", "block_id": "reason", "label": {"type": "plain_text", "text": "Reason"},
+            "title": {"type": "plain_text", "text": label("reject_title", language)[:24]},
+            "submit": {"type": "plain_text", "text": label("reject_submit", language)[:24]},
+            "close": {"type": "plain_text", "text": label("modal_close", language)[:24]},
+            "blocks": [{"type": "input", "block_id": "reason",
+                        "label": {"type": "plain_text", "text": label("reject_reason", language)},
                         "element": {"type": "plain_text_input", "action_id": "text", "multiline": True,
                                     "max_length": 2000}}]}
 
@@ -405,10 +430,10 @@ def choice_blocks(*, run_id: str, question: str, options: list[tuple[str, str, s
     """The ask-back (``question`` is rendered mrkdwn, and quotes the goal): one section per offered workflow, its
     title and description beside a *Choose* button whose value carries run id and workflow id; then *None of
     these*."""
-    choose, none = (str(say.in_language(say.msg(key), language)) for key in ("choose", "none_of_these"))
+    choose, none = label("choose", language), label("none_of_these", language)
     blocks: list[Block] = [section(question)]
     for wf, title, description in options[:5]:
-        line = section(mrkdwn(say.choice_line(title, description)))
+        line = section(said(say.choice_line(title, description), language))
         line["block_id"] = f"pick:{run_id}:{wf}"
         line["accessory"] = {"type": "button", "text": {"type": "plain_text", "text": choose},
                              "action_id": f"{PICK}_{wf}", "value": f"{run_id}:{wf}",
@@ -439,7 +464,7 @@ def runs_blocks(runs: HomeRuns, *, notice: Msg | None = None, language: str = "e
             blocks.append(section(escape_within_lines(mrkdwn(say.lines([say.msg("home_attention"),
                                                                         *runs.attention])))))
         for run, message in runs.stuck:
-            blocks += stuck_blocks(run, message)
+            blocks += stuck_blocks(run, message, language=language)
     return blocks
 
 

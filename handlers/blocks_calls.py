@@ -18,32 +18,36 @@ def _section(text: str) -> Block:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
 
 
-def planned_blocks(run: Run) -> list[Block]:
+def _said(message: say.Msg, language: str) -> str:
+    return mrkdwn(say.in_language(message, language))
+
+
+def planned_blocks(run: Run, *, language: str = "en") -> list[Block]:
     """For the review message: each call the current version will make — every one, with its arguments whole
     (the core plans no more calls, and no longer arguments, than a review shows) — and a note when an edit
     dropped some."""
     calls = approved_calls(run)
     blocks: list[Block] = []
     if calls:
-        blocks.append(_section(mrkdwn(say.msg("calls_planned"))))
+        blocks.append(_section(_said(say.msg("calls_planned"), language)))
     for call in calls[:MAX_SHOWN]:
-        body = mrkdwn(say.call_planned_msg(call.tool, call.what))
+        body = _said(say.call_planned_msg(call.tool, call.what), language)
         chunks = split_text(escape(shown_arguments(call.arguments)), SECTION_LIMIT - len(body) - 10)
         blocks.append(_section(f"{body}\n```{chunks[0]}```"))
         blocks += [_section(f"```{chunk}```") for chunk in chunks[1:]]
     if dropped_calls(run) and run.state.value == "in_review":
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": mrkdwn(say.msg("calls_dropped"))}]})
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _said(say.msg("calls_dropped"), language)}]})
     return blocks
 
 
-def outcome_blocks(run: Run) -> list[Block]:
+def outcome_blocks(run: Run, *, language: str = "en") -> list[Block]:
     """For the result message: what each call made after approval answered."""
     made = [c for c in run.calls if c.state in ("done", "failed", "unknown")]
     if not made:
         return []
     lines = [say.call_outcome(c.tool, c.state, result=c.result, error=c.error) for c in made[:MAX_SHOWN]]
-    return [_section(mrkdwn(say.msg("calls_made"))),
-            *[_section(cut_rendered(mrkdwn(line), SECTION_LIMIT)) for line in lines]]
+    return [_section(_said(say.msg("calls_made"), language)),
+            *[_section(cut_rendered(_said(line, language), SECTION_LIMIT)) for line in lines]]
 
 
 def cut_rendered(rendered: str, limit: int, *, marker: str = "…") -> str:

@@ -70,10 +70,15 @@ def empty(status: int = 200) -> BoltResponse:
 
 
 class FrontDoor:
-    def __init__(self, *, bolt: AsyncApp, deliveries: Deliveries, tenancy: TenancySource) -> None:
+    """``language`` is the configured one: a refusal before the person is known (a workspace Maple does not
+    serve, or one it cannot confirm yet) is said in both official languages, that one first."""
+
+    def __init__(self, *, bolt: AsyncApp, deliveries: Deliveries, tenancy: TenancySource,
+                 language: str = "en") -> None:
         self._bolt = bolt
         self._deliveries = deliveries
         self._tenancy = tenancy
+        self._language = language
 
     async def handle(self, delivery: Delivery) -> BoltResponse:
         kind = delivery.payload.kind
@@ -100,10 +105,14 @@ class FrontDoor:
         command = delivery.payload.kind == "command"
         if tenancy is None:
             log.warning("request refused: the installation is not known yet", extra={"kind": delivery.payload.kind})
-            return _ephemeral(text.WORKSPACE_UNKNOWN) if command else empty(503)
+            return self._ephemeral(text.WORKSPACE_UNKNOWN) if command else empty(503)
         log.warning("request from a workspace Maple does not serve refused",
                     extra={"kind": delivery.payload.kind, "team_id": ctx.team_id, "enterprise_id": ctx.enterprise_id})
-        return _ephemeral(text.FOREIGN_WORKSPACE) if command else empty()
+        return self._ephemeral(text.FOREIGN_WORKSPACE) if command else empty()
+
+    def _ephemeral(self, message: Msg) -> BoltResponse:
+        said = text.in_both(message, self._language)  # nothing is known of this person: both official languages
+        return BoltResponse(status=200, body={"response_type": "ephemeral", "text": mrkdwn(said)})
 
     async def _once(self, delivery: Delivery, event_id: str) -> BoltResponse:
         state, token = await self._deliveries.claim(event_id)
@@ -129,6 +138,3 @@ class FrontDoor:
         response = await self._bolt.async_dispatch(request)
         return empty() if response.status == 404 else response
 
-
-def _ephemeral(message: Msg) -> BoltResponse:
-    return BoltResponse(status=200, body={"response_type": "ephemeral", "text": mrkdwn(message)})

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from bot.core.desk import Answer, Desk
-from bot.core.errors import MapleError
+from bot.core.errors import MapleError, SurfaceError, SurfaceUnavailable
 from bot.core.models import Origin
 from bot.core.ports import View
 from handlers.blocks import Block, choice_blocks, section
@@ -34,7 +34,7 @@ def ack_params(answer: Answer) -> dict[str, Any]:
     if answer.choices and answer.run_id:
         blocks = choice_blocks(run_id=answer.run_id, question=body, options=answer.choices, language=answer.language)
     elif answer.schedules:
-        blocks = schedule_blocks(answer.text, answer.schedules)
+        blocks = schedule_blocks(answer.text, answer.schedules, language=answer.language)
     elif len(body) > SECTION_LIMIT:  # a long answer (a goal over the limit shown back) in sections Slack accepts
         blocks = [section(chunk) for chunk in split_text(body)][:MESSAGE_BLOCK_LIMIT]
     body = split_text(body, SECTION_LIMIT)[0]
@@ -52,7 +52,20 @@ async def answer_in_conversation(desk: Desk, *, user: str, origin: Origin, answe
             await surface.post(channel=origin.channel, view=View(kind="notice", text=answer.text), run_id="",
                                effect="reply", thread_ts=origin.thread_ts)
         else:
-            await surface.post_ephemeral(channel=origin.channel, user=user, text=answer.text,
-                                         thread_ts=origin.thread_ts if origin.in_thread else None)
+            await _whisper(desk, user=user, origin=origin, answer=answer)
     except MapleError as exc:
         log.warning("could not answer in the conversation", extra={"error": type(exc).__name__})
+
+
+async def _whisper(desk: Desk, *, user: str, origin: Origin, answer: Answer) -> None:
+    """To the asker alone: ephemeral where they asked, or their DM when Slack cannot show it there (Maple is not a
+    member of that channel) — never posted in the channel."""
+    surface = desk.svc.surface
+    try:
+        await surface.post_ephemeral(channel=origin.channel, user=user, text=answer.text,
+                                     thread_ts=origin.thread_ts if origin.in_thread else None)
+    except SurfaceUnavailable:
+        raise
+    except SurfaceError:
+        dm = await surface.open_dm(user=user)
+        await surface.post(channel=dm, view=View(kind="notice", text=answer.text), run_id="", effect="reply")

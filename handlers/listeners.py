@@ -113,10 +113,11 @@ def register(app: AsyncApp, *, desk: Desk, on_group_change: Callable[[str | None
             run, _wf = await review.load_for_review(svc, run_id=run_id, user=user)
             if run.draft_version != seen:
                 raise InvalidTransition(text.DRAFT_CHANGED)
+            lang = await desk.language(user)  # a modal only the clicker sees: in their language
             if kind == EDIT:
-                modal = edit_modal(run, warning=await reviewers.edit_warning(svc, run, editor=user))
+                modal = edit_modal(run, warning=await reviewers.edit_warning(svc, run, editor=user), language=lang)
             else:
-                modal = reject_modal(run)
+                modal = reject_modal(run, language=lang)
             await client.views_open(trigger_id=body["trigger_id"], view=modal)
         except (AccessDenied, InvalidTransition, InputError, NotFound, StoreUnavailable) as exc:
             await _tell(desk, body, _message(exc))
@@ -155,8 +156,8 @@ def register(app: AsyncApp, *, desk: Desk, on_group_change: Callable[[str | None
             run = await svc.store.get(run_id)
             if run.requester != user:
                 raise AccessDenied(text.msg("revise_not_yours"))
-            await client.views_open(trigger_id=body["trigger_id"],
-                                    view=revise_modal(run, limit=svc.spec.limits.max_goal_chars))
+            await client.views_open(trigger_id=body["trigger_id"], view=revise_modal(
+                run, limit=svc.spec.limits.max_goal_chars, language=await desk.language(user)))
         except (AccessDenied, NotFound, StoreUnavailable) as exc:
             await _tell(desk, body, _message(exc))
         except SlackApiError as exc:
@@ -168,7 +169,7 @@ def register(app: AsyncApp, *, desk: Desk, on_group_change: Callable[[str | None
         goal = view.get("state", {}).get("values", {}).get("goal", {}).get("text", {}).get("value") or ""
         run_id = str(view.get("private_metadata", ""))[:40]
         await _submit_view(ack, "goal", lambda: intake.revise(svc, run_id=run_id, user=body["user"]["id"],
-                                                             goal=goal))
+                                                             goal=goal), desk=desk, user=body["user"]["id"])
 
     @app.action(FEEDBACK)
     async def on_feedback(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
@@ -214,14 +215,16 @@ def register(app: AsyncApp, *, desk: Desk, on_group_change: Callable[[str | None
                  if b.startswith("draft_")]
         run_id, seen = parse_ref(str(view.get("private_metadata", "")))
         await _submit_view(ack, "draft_0", lambda: review.edit(
-            svc, run_id=run_id, user=body["user"]["id"], new_text="\n".join(parts), seen_version=seen))
+            svc, run_id=run_id, user=body["user"]["id"], new_text="\n".join(parts), seen_version=seen),
+            desk=desk, user=body["user"]["id"])
 
     @app.view(REJECT_VIEW)
     async def on_reject(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         reason = view.get("state", {}).get("values", {}).get("reason", {}).get("text", {}).get("value") or ""
         run_id, seen = parse_ref(str(view.get("private_metadata", "")))
         await _submit_view(ack, "reason", lambda: review.decide(
-            svc, run_id=run_id, user=body["user"]["id"], kind="reject", reason=reason, seen_version=seen))
+            svc, run_id=run_id, user=body["user"]["id"], kind="reject", reason=reason, seen_version=seen),
+            desk=desk, user=body["user"]["id"])
 
 
 def _part_no(block_id: str) -> int:
@@ -229,11 +232,13 @@ def _part_no(block_id: str) -> int:
     return int(tail) if tail.isdigit() else 0
 
 
-async def _submit_view(ack: AsyncAck, block: str, act: Callable[[], Any]) -> None:
+async def _submit_view(ack: AsyncAck, block: str, act: Callable[[], Any], *, desk: Desk, user: str) -> None:
+    """Submit a modal; a refusal is shown on the modal's field, in the submitter's language."""
     try:
         await act()
     except (AccessDenied, InvalidTransition, InputError, NotFound, StoreUnavailable) as exc:
-        await ack(response_action="errors", errors={block: str(_message(exc))[:150]})
+        said = text.in_language(_message(exc), await desk.language(user))
+        await ack(response_action="errors", errors={block: str(said)[:150]})
         return
     await ack()
 

@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import re
 
+from bot.core import text as say
 from bot.core.schedule_desk import ScheduleRow, Verb
 from bot.core.text import Msg
-from handlers.blocks import Block, context, section
-from handlers.mrkdwn import mrkdwn
+from handlers.blocks import Block, context, label, said, section
 
 ACTION = "maple_schedule"
 ACTION_RE = re.compile(rf"^{ACTION}_(pause|resume|delete|run):(.+)$")
-_LABELS: dict[Verb, str] = {"pause": "Pause", "resume": "Resume", "delete": "Delete", "run": "Run now"}
+_LABELS: dict[Verb, str] = {"pause": "button_pause", "resume": "button_resume", "delete": "button_delete",
+                            "run": "button_run_now"}
 
 
 def action_id(verb: Verb, schedule_id: str) -> str:
@@ -25,21 +26,22 @@ def parse_action(value: str) -> tuple[Verb, str] | None:
     return (match.group(1), match.group(2)) if match else None  # type: ignore[return-value]
 
 
-def _button(verb: Verb, schedule_id: str) -> Block:
-    button: Block = {"type": "button", "text": {"type": "plain_text", "text": _LABELS[verb]},
+def _button(verb: Verb, schedule_id: str, language: str) -> Block:
+    button: Block = {"type": "button", "text": {"type": "plain_text", "text": label(_LABELS[verb], language)},
                      "action_id": action_id(verb, schedule_id), "value": schedule_id}
     if verb == "delete":
         button["style"] = "danger"
-        button["confirm"] = {"title": {"type": "plain_text", "text": "Delete this schedule?"},
-                             "text": {"type": "plain_text", "text": f"{schedule_id} will not run again."},
-                             "confirm": {"type": "plain_text", "text": "Delete"},
-                             "deny": {"type": "plain_text", "text": "Keep it"}}
+        button["confirm"] = {
+            "title": {"type": "plain_text", "text": label("schedule_delete_title", language)},
+            "text": {"type": "plain_text", "text": label("schedule_delete_text", language, id=schedule_id[:60])},
+            "confirm": {"type": "plain_text", "text": label("button_delete", language)},
+            "deny": {"type": "plain_text", "text": label("schedule_keep", language)}}
     return button
 
 
-def row_blocks(row: ScheduleRow) -> list[Block]:
+def row_blocks(row: ScheduleRow, *, language: str = "en") -> list[Block]:
     s = row.schedule
-    blocks: list[Block] = [section(mrkdwn(row.line()))]
+    blocks: list[Block] = [section(said(row.line(), language))]
     verbs: list[Verb] = []
     if row.may_change:
         verbs += ["pause" if s.state == "active" else "resume", "delete"]
@@ -47,19 +49,20 @@ def row_blocks(row: ScheduleRow) -> list[Block]:
         verbs.append("run")
     if verbs:
         blocks.append({"type": "actions", "block_id": f"schedule:{s.id}",
-                       "elements": [_button(v, s.id) for v in verbs]})
+                       "elements": [_button(v, s.id, language) for v in verbs]})
     return blocks
 
 
-def schedule_blocks(header: Msg, rows: list[ScheduleRow], *, notice: Msg | None = None, limit: int = 46) -> list[Block]:
+def schedule_blocks(header: Msg, rows: list[ScheduleRow], *, notice: Msg | None = None, limit: int = 46,
+                    language: str = "en") -> list[Block]:
     blocks: list[Block] = []
     if notice is not None:
-        blocks.append(context(mrkdwn(notice)))
-    blocks.append(section(mrkdwn(header)))
+        blocks.append(context(said(notice, language)))
+    blocks.append(section(said(header, language)))
     for row in rows:
-        more = row_blocks(row)
+        more = row_blocks(row, language=language)
         if len(blocks) + len(more) > limit:
-            blocks.append(context("_…more schedules than fit here_"))
+            blocks.append(context(said(say.msg("schedules_more"), language)))
             break
         blocks += more
     return blocks

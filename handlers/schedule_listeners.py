@@ -47,22 +47,26 @@ def register_schedules(app: AsyncApp, *, desk: Desk) -> None:
                 await publish_home(client, desk=desk, user=user, notice=notice)
             elif body.get("response_url"):
                 header, rows = await schedules.listing(user)
-                await respond(text=mrkdwn(notice), blocks=schedule_blocks(header, rows, notice=notice),
+                lang = await desk.language(user)
+                await respond(text=mrkdwn(text.in_language(notice, lang)),
+                              blocks=schedule_blocks(header, rows, notice=notice, language=lang),
                               replace_original=True, response_type="ephemeral")
         except Exception as exc:  # noqa: BLE001 - showing the list again is best effort; the change is saved
             log.warning("could not show the schedules again", extra={"error": type(exc).__name__})
 
 
-async def home_blocks(schedules: ScheduleDesk | None, *, user: str, notice: Msg | None = None) -> list[dict[str, Any]]:
-    """The App Home's schedules part: my schedules with their buttons."""
+async def home_blocks(schedules: ScheduleDesk | None, *, user: str, notice: Msg | None = None,
+                      language: str = "en") -> list[dict[str, Any]]:
+    """The App Home's schedules part: my schedules with their buttons, in the reader's language."""
     if schedules is None:
         return []
     rows = await schedules.rows(user)
     header = text.msg("home_schedules")
     if not rows:
-        return schedule_blocks(header, [], notice=notice) + [
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": mrkdwn(text.SCHEDULES_NONE)}]}]
-    return schedule_blocks(header, rows, notice=notice, limit=60)
+        return schedule_blocks(header, [], notice=notice, language=language) + [
+            {"type": "context", "elements": [{"type": "mrkdwn",
+                                              "text": mrkdwn(text.in_language(text.SCHEDULES_NONE, language))}]}]
+    return schedule_blocks(header, rows, notice=notice, limit=60, language=language)
 
 
 async def publish_home(client: Any, *, desk: Desk, user: str, notice: Msg | None = None,
@@ -72,6 +76,6 @@ async def publish_home(client: Any, *, desk: Desk, user: str, notice: Msg | None
     listing = text.in_language(await desk.workflows(user), lang)
     admin = await desk.svc.access.is_admin(user)
     runs = await home_runs(desk.svc, user)
-    extra = await home_blocks(desk.schedules, user=user, notice=notice)
+    extra = await home_blocks(desk.schedules, user=user, notice=notice, language=lang)
     await client.views_publish(user_id=user, view=home_view(listing, admin=admin, extra=extra, language=lang,
                                                             lead=runs_blocks(runs, notice=run_notice, language=lang)))

@@ -54,7 +54,7 @@ def _serve(conn: Connection, memory_mb: int | None) -> None:
         except ToolError as exc:
             reply = (False, exc)
         except BaseException as exc:  # noqa: BLE001 - a crash in the work becomes a tool failure, never a hang
-            reply = (False, ToolFailed(text.tool_failed(getattr(fn, "__name__", "the tool")) + f" ({type(exc).__name__})"))
+            reply = (False, ToolFailed(text.tool_crashed(getattr(fn, "__name__", "the tool"), type(exc).__name__)))
         try:
             conn.send(reply)
         except Exception:  # noqa: BLE001 - an unpicklable result
@@ -157,7 +157,7 @@ class ProcessCompute(Compute):
             ok, value = await worker.call(fn, args, timeout)
             healthy = True
         except _Broken as exc:
-            raise ToolFailed(str(exc)) from None
+            raise ToolFailed(exc.args[0] if exc.args else "") from None  # its message, said in the reader's language
         finally:
             self._busy.discard(worker)
             if healthy:

@@ -32,6 +32,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from pydantic import BaseModel, ConfigDict, Field
 from yarl import URL
 
+from bot.core import text as say
 from bot.core.errors import ToolDenied, ToolFailed
 from bot.core.spec import HttpTarget
 from bot.core.tools import Tool, ToolContext, ToolResult
@@ -144,9 +145,9 @@ def _segments(raw_path: str) -> tuple[tuple[str, ...], bool]:
     try:
         decoded = unquote(raw_path, errors="strict")
     except UnicodeDecodeError as exc:
-        raise ToolDenied("the URL path is not valid UTF-8") from exc
+        raise ToolDenied(say.msg("http_path_utf8")) from exc
     if _ENCODED.search(decoded) or _UNSAFE_DECODED.search(decoded):
-        raise ToolDenied("the URL path is encoded twice or has control characters or backslashes")
+        raise ToolDenied(say.msg("http_path_encoded"))
     out: list[str] = []
     parts = decoded.split("/")
     for part in parts:
@@ -157,7 +158,7 @@ def _segments(raw_path: str) -> tuple[tuple[str, ...], bool]:
                 out.pop()
             continue
         if part.split(";", 1)[0] in (".", ".."):
-            raise ToolDenied("the URL path has a dot segment with parameters")
+            raise ToolDenied(say.msg("http_path_dot"))
         out.append(part)
     return tuple(out), parts[-1] in ("", ".", "..")
 
@@ -165,20 +166,20 @@ def _segments(raw_path: str) -> tuple[tuple[str, ...], bool]:
 def canonical(url: str) -> Canonical:
     """``url`` in canonical form, or ToolDenied. Never raises anything else."""
     if _UNSAFE.search(url):
-        raise ToolDenied("the URL has spaces, control characters or backslashes")
+        raise ToolDenied(say.msg("http_url_characters"))
     try:
         parts = urlsplit(url)
         port = parts.port
         host = (parts.hostname or "").rstrip(".")
         host = host.encode("idna").decode("ascii") if not host.isascii() else host
     except (ValueError, UnicodeError) as exc:
-        raise ToolDenied("that is not a well-formed URL") from exc
+        raise ToolDenied(say.msg("http_url_malformed")) from exc
     scheme = parts.scheme.lower()
     if scheme not in DEFAULT_PORTS or not host or parts.username is not None or parts.password is not None \
             or "@" in parts.netloc:
-        raise ToolDenied("only plain http(s) URLs are allowed")
+        raise ToolDenied(say.msg("http_url_scheme"))
     if port == 0:
-        raise ToolDenied("that is not a well-formed URL")
+        raise ToolDenied(say.msg("http_url_malformed"))
     segments, trailing = _segments(parts.path)
     query = quote(parts.query, safe="=&;%+,/:@!$'()*?~-._")
     return Canonical(scheme=scheme, host=host.lower(), port=port or DEFAULT_PORTS[scheme], segments=segments,
@@ -230,9 +231,9 @@ class HttpTool(Tool):
         for target, prefix in self._targets:
             if canon.under(prefix):
                 if method not in target.methods:
-                    raise ToolDenied(f"{method} is not allowed for {target.name}")
+                    raise ToolDenied(say.msg("http_method", method=method, target=target.name))
                 return target, canon
-        raise ToolDenied(f"{canon.host}{canon.path} is not on the http allowlist")
+        raise ToolDenied(say.msg("http_not_allowed", url=f"{canon.host}{canon.path}"))
 
     async def addresses(self, canon: Canonical, target: HttpTarget) -> list[str]:
         """The checked addresses ``canon.host`` resolves to; ToolDenied when any of them is refused."""
@@ -240,13 +241,13 @@ class HttpTool(Tool):
         try:
             found = [host] if _is_ip(host) else await self._resolve(host, canon.port)
         except OSError as exc:
-            raise ToolFailed(f"cannot resolve {host}") from exc
+            raise ToolFailed(say.msg("http_unresolved", host=host)) from exc
         if not found:
-            raise ToolFailed(f"cannot resolve {host}")
+            raise ToolFailed(say.msg("http_unresolved", host=host))
         for address in found:
             why = forbidden(address, allow_private=target.allow_private)
             if why:
-                raise ToolDenied(f"{host} resolves to a {why} address; refused")
+                raise ToolDenied(say.msg("http_address", host=host, why=why))
         return found
 
     async def run(self, args: HttpArgs, *, ctx: ToolContext) -> ToolResult:
@@ -254,15 +255,15 @@ class HttpTool(Tool):
         for _hop in range(MAX_REDIRECTS + 1):
             target, canon = self.target_for(url, method)
             if ctx.sensitivity > target.clearance:
-                raise ToolDenied(f"{target.name} is cleared for {target.clearance.label} data only")
+                raise ToolDenied(say.msg("http_not_cleared", target=target.name, cleared=say.msg(f"lvl_{target.clearance.label}")))
             status, location, text = await self._fetch(canon, method, body, target)
             if status in (301, 302, 303, 307, 308) and location:
                 if not target.allow_redirects:
-                    raise ToolDenied(f"{target.name} answered with a redirect, which is not allowed")
+                    raise ToolDenied(say.msg("http_redirect", target=target.name))
                 url, method = urljoin(canon.url, location), ("GET" if status == 303 else method)
                 continue
             return ToolResult(text=text, data={"status": status, "target": target.name})
-        raise ToolDenied("too many redirects")
+        raise ToolDenied(say.msg("http_redirects"))
 
     async def _fetch(self, canon: Canonical, method: str, body: str | None,
                      target: HttpTarget) -> tuple[int, str, str]:
@@ -276,13 +277,13 @@ class HttpTool(Tool):
                 async for chunk in resp.content.iter_chunked(16_384):
                     size += len(chunk)
                     if size > self._max:
-                        raise ToolFailed(f"the response is larger than {self._max:,} bytes")
+                        raise ToolFailed(say.msg("http_too_large", limit=self._max))
                     chunks.append(chunk)
                 return resp.status, resp.headers.get("Location", ""), b"".join(chunks).decode("utf-8", "replace")
         except TimeoutError as exc:
-            raise ToolFailed(f"{target.name} did not answer within {self._timeout:g}s") from exc
+            raise ToolFailed(say.msg("http_timeout", target=target.name, seconds=f"{self._timeout:g}")) from exc
         except aiohttp.ClientError as exc:
-            raise ToolFailed(f"{target.name}: {type(exc).__name__}") from exc
+            raise ToolFailed(say.msg("http_failed", target=target.name, error=type(exc).__name__)) from exc
 
 
 def _is_ip(host: str) -> bool:

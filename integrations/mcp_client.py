@@ -123,7 +123,7 @@ class McpServer(Lifecycle):
                 return session
             self._drop()
             if self.missing:
-                raise ToolFailed(f"{text.mcp_unreachable(self.name)}: {', '.join(self.missing)} not set")
+                raise ToolFailed(text.mcp_unset(self.name, list(self.missing)))
             try:
                 return await asyncio.wait_for(self._start(), self.spec.connect_timeout)
             except (TimeoutError, Exception) as exc:  # noqa: BLE001 - whatever stops a server from starting

@@ -55,7 +55,7 @@ class McpTool(Tool):
         if listed is None:
             raise ToolDenied(text.mcp_not_offered(self.name))
         if listed.problem is not None:
-            raise ToolDenied(f"{self.name} cannot be used: {listed.problem}")
+            raise ToolDenied(text.mcp_unusable(self.name, str(listed.problem)))
 
     def validate(self, data: Any) -> Any:
         listed = self._listed()

@@ -9,7 +9,6 @@ effect on every process within about a second. When Redis cannot be read the las
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -23,6 +22,7 @@ from bot.core.ports import Controls, ControlState, QueueStats
 from integrations import metrics
 from integrations.redis_conn import as_text, guarded
 from integrations.redis_queue import RedisJobQueue
+from integrations.tasks import stop_task
 
 log = logging.getLogger("maple.controls")
 NAMES = ("freeze_external", "intake_paused")
@@ -99,8 +99,5 @@ class RedisControls(Controls):
             await self.refresh()
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None

@@ -264,8 +264,9 @@ class SlackSurface(Surface, Directory):
             params["metadata"] = {"event_type": METADATA_EVENT, "event_payload": {"run_id": run_id, "effect": effect}}
         await call(self._client, "chat.stopStream", ref.channel, **params)
 
-    async def post_ephemeral(self, *, channel: str, user: str, text: str, thread_ts: str | None = None) -> None:
-        rendered, blocks = self._render(View(kind="notice", text=text))
+    async def post_ephemeral(self, *, channel: str, user: str, text: Msg, thread_ts: str | None = None,
+                             view: View | None = None) -> None:
+        rendered, blocks = self._render(view or View(kind="notice", text=text))
         params: dict[str, Any] = {"user": user, "text": rendered, "blocks": blocks}
         if thread_ts:
             params["thread_ts"] = thread_ts

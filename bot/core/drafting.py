@@ -9,9 +9,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from bot.core import budget, knowledge, language, streaming, text
 from bot.core.actions import MAX_PLANNED_CALLS
@@ -39,6 +38,7 @@ from bot.core.sensitivity import redact, restore
 from bot.core.services import Services, ToolOutput
 from bot.core.spec import TIER_RANK, SourceFloorSpec, StepSpec, WorkflowSpec
 from bot.core.states import transition
+from bot.core.status import local_time
 from bot.core.tools.fence import fenced
 from bot.core.tools.history import EMPTY_WINDOW, WINDOW_MAX_CHARS
 
@@ -159,7 +159,15 @@ async def _retrieve(svc: Services, work: Work, step: StepSpec) -> None:
         "maple.knowledge.passage.ids": [p.id[:128] for p in found.passages],
         "maple.sensitivity.level": work.level.label})
     if not work.passages:
-        work.draft, work.model, work.answered = knowledge.not_covered(found.collections), "knowledge", True
+        work.draft, work.model, work.answered = knowledge.not_covered(
+            found.collections, language=_answer_language(svc, work)), "knowledge", True
+
+
+def _answer_language(svc: Services, work: Work) -> str:
+    """What Maple's own answer (not covered, quoted passages) is said in: the workflow's language, else the goal's,
+    else the configured one."""
+    setting = work.workflow.language if work.workflow else "goal"
+    return setting if setting in ("en", "fr") else language.detect(work.run.goal) or svc.spec.language
 
 
 def _citations(work: Work) -> list[Citation]:
@@ -210,7 +218,7 @@ def _prepare(svc: Services, work: Work, step: StepSpec) -> tuple[list[ChatMessag
     level = max(level, work.floor)
     messages[1] = ChatMessage(role="user", content=masked)
     if mapping:
-        work.notes.append(f"{len(mapping)} personal value(s) were replaced by placeholders before the model call")
+        work.notes.append(text.note("placeholders_note", count=len(mapping)))
     return messages, level, mapping
 
 
@@ -255,7 +263,8 @@ async def _generate(svc: Services, work: Work, step: StepSpec) -> None:
         await _condense(svc, work, step)
     messages, level, mapping = _prepare(svc, work, step)
     if work.passages and knowledge.demo_only(svc, step, level):
-        work.draft = await knowledge.extract(svc, query=work.run.goal, passages=work.passages)
+        work.draft = await knowledge.extract(svc, query=work.run.goal, passages=work.passages,
+                                             language=_answer_language(svc, work))
         work.model = "knowledge"
         work.notes.append(text.extract_note())
         return
@@ -303,10 +312,11 @@ async def _live(svc: Services, work: Work, step: StepSpec, *, level: Sensitivity
 
 
 def quiet_period(svc: Services, run: Run) -> str:
-    zone = ZoneInfo(svc.spec.tools.timezone)
-    since, until = (datetime.fromtimestamp(t or 0, zone).strftime("%a %d %b %H:%M %Z")
-                    for t in (run.origin.since, run.origin.until))
-    return str(text.msg("digest_nothing", channel="the channel", since=since, until=until))
+    """A schedule's period with nothing posted: said in the configured language (a digest goes to a channel)."""
+    zone = svc.spec.tools.timezone
+    since, until = (local_time(datetime.fromtimestamp(t or 0, UTC), zone) for t in (run.origin.since, run.origin.until))
+    said = text.msg("digest_nothing", channel=text.msg("the_channel"), since=since, until=until)
+    return str(text.in_language(said, svc.spec.language))
 
 
 async def _condense(svc: Services, work: Work, step: StepSpec) -> None:
@@ -325,7 +335,7 @@ async def _condense(svc: Services, work: Work, step: StepSpec) -> None:
                                       wrap=lambda part: fenced(untrusted, part) if untrusted else part)
     lines = whole.count("\n") + 1
     work.context = [summaries]
-    work.notes.append(str(text.msg("digest_parts", messages=lines, parts=parts)))
+    work.notes.append(text.note("digest_parts", messages=lines, parts=parts))
 
 
 async def _run_requested(svc: Services, work: Work, call: ToolCall, level: Sensitivity) -> tuple[str, Sensitivity]:

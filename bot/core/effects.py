@@ -12,10 +12,11 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from bot.core.errors import EffectInProgress, MapleError
+from bot.core.errors import EffectInProgress, MapleError, SurfaceError, SurfaceUnavailable
 from bot.core.models import Effect, Run
 from bot.core.ports import MessageRef, View
 from bot.core.services import Services
+from bot.core.text import Msg
 
 CLAIM_FOR = timedelta(seconds=120)  # longer than a post with the Slack client's retries can take
 
@@ -50,6 +51,34 @@ def tagged(run: Run, effect: str) -> str:
     """The effect's name in the message's metadata: with the run's round after a follow-up reopened a delivered run
     (``result@r1``), so a retry looking for the new result never mistakes the previous one for it."""
     return f"{effect}@r{run.round}" if run.round else effect
+async def whisper_once(
+    svc: Services, run: Run, *, effect: str, channel: str, user: str, view: View, thread_ts: str | None = None
+) -> Run:
+    """A message only ``user`` sees, in ``channel``'s thread (an ephemeral message), once: claimed, posted, marked
+    done. When Slack cannot show it there it goes to ``user``'s direct messages instead (``{effect}:dm``, posted
+    once). An ephemeral message cannot be looked up afterwards, so a delivery that died between posting it and
+    marking it done shows it again — to that one person, never to the channel."""
+    existing = run.effects.get(effect)
+    if existing and existing.done:
+        return run
+    run, _tried = await _claim(svc, run, effect=effect, channel=channel, thread_ts=thread_ts)
+    target = run.effects[effect]
+    if target.done:
+        return run
+    try:
+        await svc.surface.post_ephemeral(channel=channel, user=user, text=view.text or Msg("raw", {"text": ""}),
+                                         thread_ts=thread_ts, view=view)
+    except SurfaceError as exc:
+        if isinstance(exc, SurfaceUnavailable):  # Slack is down or throttling: the job is retried
+            await _release(svc, run.id, effect, target.claim)
+            raise
+        dm = await svc.surface.open_dm(user=user)  # e.g. not_in_channel: ephemeral is impossible there
+        run, ref = await post_once(svc, run, effect=f"{effect}:dm", channel=dm, view=view)
+        return await _done(svc, run, effect, ref)
+    except BaseException:
+        await _release(svc, run.id, effect, target.claim)
+        raise
+    return await _done(svc, run, effect, MessageRef(channel=channel, ts=""))
 
 
 async def _release(svc: Services, run_id: str, effect: str, token: str | None) -> None:

@@ -101,7 +101,10 @@ class BudgetExceeded(MapleError):
 
 
 class ToolError(MapleError):
-    pass
+    def __reduce__(self) -> tuple[object, ...]:
+        """Pickled with its message (a tool's error crosses the compute process), so it is still said in the
+        reader's language."""
+        return type(self), (self.msg if self.msg is not None else str(self),)
 
 
 class ToolDenied(ToolError):

@@ -160,7 +160,7 @@ async def revise(svc: Services, *, run_id: str, user: str, goal: str) -> Run:
     return run
 
 
-DISMISSED = "none of the offered workflows fit (the requester said so)"
+DISMISSED = text.msg("dismissed_reason")
 
 
 async def dismiss(svc: Services, *, run_id: str, user: str) -> Run:
@@ -175,7 +175,7 @@ async def dismiss(svc: Services, *, run_id: str, user: str) -> Run:
         if r.workflow:
             raise InvalidTransition(text.already_running(r.id, r.workflow))
         transition(r, RunState.REFUSED)
-        r.error = DISMISSED
+        r.error = str(text.in_language(DISMISSED, text.language_of(r.locale, svc.spec.language)))  # as they read it
 
     run = await svc.mutate(run_id, drop)
     await svc.record("run.dismissed", run, actor=user)

@@ -160,13 +160,14 @@ def demo_only(svc: Services, step: StepSpec, level: Sensitivity) -> bool:
     return all(TIER_RANK[m.tier] <= TIER_RANK["demo"] for m in plan.chain)
 
 
-async def extract(svc: Services, *, query: str, passages: list[Passage]) -> str:
-    """An answer made of the passages' most relevant sentences, quoted, each with its source number."""
+async def extract(svc: Services, *, query: str, passages: list[Passage], language: str = "en") -> str:
+    """An answer made of the passages' most relevant sentences, quoted, each with its source number, introduced in
+    ``language``."""
     assert svc.knowledge is not None
     quotes = await svc.knowledge.quotes(query=query, passages=passages, limit=MAX_QUOTES)
     if not quotes:
         quotes = [(0, passages[0].text)]
-    lines = [str(text.msg("extract_intro"))]
+    lines = [str(text.in_language(text.msg("extract_intro"), language))]
     for index, sentence in quotes:
         quote = " ".join(sentence.split())
         if len(quote) > MAX_QUOTE_CHARS:
@@ -175,8 +176,8 @@ async def extract(svc: Services, *, query: str, passages: list[Passage]) -> str:
     return "\n".join(lines)
 
 
-def not_covered(collections: list[str]) -> str:
-    return str(text.not_covered(collections))
+def not_covered(collections: list[str], *, language: str = "en") -> str:
+    return str(text.in_language(text.not_covered(collections), language))
 
 
 async def sources(svc: Services, user: str) -> text.Msg:

@@ -8,7 +8,7 @@ import logging
 from bot.core import text
 from bot.core.errors import InvalidTransition, SurfaceError
 from bot.core.models import AuditIntent, Decision, Job, Run, RunState
-from bot.core.notify import tell_requester
+from bot.core.notify import for_requester, tell_requester
 from bot.core.services import Services
 from bot.core.states import reopen, transition
 
@@ -58,7 +58,7 @@ async def cancel(svc: Services, run_id: str, *, by: str) -> Run:
         if r.terminal:
             raise InvalidTransition(f"run {r.id} is {r.state.value}: nothing to cancel")
         transition(r, RunState.FAILED)
-        r.error = str(text.CANCELLED)
+        r.error = str(for_requester(svc, r, text.CANCELLED))  # kept as the requester reads it
         r.decision = Decision(kind="cancel", by=by, at=at)  # an approval it had is in the audit trail
         r.outbox.append(_intent(r, "run.cancelled", by))
 

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.core import text
 from bot.core.access import Access
 from bot.core.errors import ToolDenied
 from bot.core.models import Run, RunState
@@ -131,7 +132,7 @@ class OpsReport(Tool):
 
     async def run(self, args: OpsArgs, *, ctx: ToolContext) -> ToolResult:
         if not await self._access.is_admin(ctx.requester):
-            raise ToolDenied("the operations digest is for Maple admins")
+            raise ToolDenied(text.OPS_DIGEST_ADMINS)
         now = self._clock.now()
         since = datetime.fromtimestamp(args.since, now.tzinfo) if args.since else now - timedelta(days=1)
         until = datetime.fromtimestamp(args.until, now.tzinfo) if args.until else now

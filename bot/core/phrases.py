@@ -93,7 +93,7 @@ def _cron(words: _Words, *, tz: str) -> When:
                          else text.not_understood(bad, words.raw[:80]))
     words.take(5)
     expression = " ".join(fields)
-    return When(rule=Recurrence(kind="cron", cron=expression, tz=tz), description=f"cron `{expression}`",
+    return When(rule=Recurrence(kind="cron", cron=expression, tz=tz), description=text.note("when_cron", cron=expression),
                 rest=words.rest())
 
 
@@ -109,7 +109,7 @@ def _phrase(words: _Words, *, tz: str, now: datetime) -> tuple[Recurrence, str]:
         return _every(words, tz=tz, now=now, after=head)
     words.take()
     if head == "daily":
-        return _at_days(words, tz=tz, days=None, label="every day")
+        return _at_days(words, tz=tz, days=None, label=text.note("when_every_day"))
     if head == "hourly":
         return _interval(words, seconds=3600, now=now, tz=tz)
     if head == "monthly":
@@ -118,7 +118,7 @@ def _phrase(words: _Words, *, tz: str, now: datetime) -> tuple[Recurrence, str]:
         return _monthly(words, tz=tz, already_month=True)
     if head in ("weekdays", "weekly"):
         if head == "weekdays":
-            return _at_days(words, tz=tz, days="mon-fri", label="every weekday (Monday to Friday)")
+            return _at_days(words, tz=tz, days="mon-fri", label=text.note("when_weekdays"))
         return _weekly(words, tz=tz)
     days = _day_list(words, first=head)
     if days:
@@ -130,13 +130,13 @@ def _every(words: _Words, *, tz: str, now: datetime, after: str) -> tuple[Recurr
     word = words.low()
     if word in ("day", "days") and after != "on":
         words.take()
-        return _at_days(words, tz=tz, days=None, label="every day")
+        return _at_days(words, tz=tz, days=None, label=text.note("when_every_day"))
     if word in ("weekday", "weekdays", "workday", "workdays", "business"):
         words.take(2 if word == "business" and words.low(1) in ("day", "days") else 1)
-        return _at_days(words, tz=tz, days="mon-fri", label="every weekday (Monday to Friday)")
+        return _at_days(words, tz=tz, days="mon-fri", label=text.note("when_weekdays"))
     if word in ("weekend", "weekends"):
         words.take()
-        return _at_days(words, tz=tz, days="sat,sun", label="every Saturday and Sunday")
+        return _at_days(words, tz=tz, days="sat,sun", label=text.note("when_weekend"))
     if word in _UNITS and after != "on":
         words.take()
         return _interval(words, seconds=_UNITS[word], now=now, tz=tz)
@@ -172,15 +172,15 @@ def _interval(words: _Words, *, seconds: int, now: datetime, tz: str) -> tuple[R
         raise InputError(text.too_rare())
     anchor = now.replace(second=0, microsecond=0) + timedelta(seconds=seconds)
     rule = Recurrence(kind="interval", every_seconds=seconds, anchor=anchor, tz=tz)
-    return rule, f"every {_duration(seconds)}"
+    return rule, _how_often(seconds)
 
 
-def _duration(seconds: int) -> str:
+def _how_often(seconds: int) -> str:
+    """How often, as said back (a catalog note: each reader sees it in their language)."""
     if seconds % 3600 == 0:
         hours = seconds // 3600
-        return "hour" if hours == 1 else f"{hours} hours"
-    minutes = seconds // 60
-    return f"{minutes} minutes"
+        return text.note("when_every_hour") if hours == 1 else text.note("when_every_hours", n=hours)
+    return text.note("when_every_minutes", n=seconds // 60)
 
 
 def _weekly(words: _Words, *, tz: str) -> tuple[Recurrence, str]:
@@ -224,15 +224,24 @@ def _day_word(word: str) -> str | None:
 
 
 def _days_label(days: list[str]) -> str:
-    names = [LONG_DAYS[DAY_NAMES.index(d)] for d in sorted(days, key=DAY_NAMES.index)]
-    return "every " + (names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1])
+    names = [text.note(f"weekday_{DAY_NAMES.index(d)}") for d in sorted(days, key=DAY_NAMES.index)]
+    if len(names) == 1:
+        return text.note("when_day", day=names[0])
+    listed = names[0]
+    for name in names[1:-1]:
+        listed = text.note("list_comma", a=listed, b=name)
+    return text.note("when_days", days=listed, last=names[-1])
 
 
 def _at_days(words: _Words, *, tz: str, days: str | None, label: str) -> tuple[Recurrence, str]:
     hour, minute, said = _time(words)
     cron = f"{minute} {hour} * * {days or '*'}"
-    at = f"{hour:02d}:{minute:02d}" + ("" if said else " (no time given)")
-    return Recurrence(kind="cron", cron=cron, tz=tz), f"{label} at {at}"
+    return Recurrence(kind="cron", cron=cron, tz=tz), text.note("when_at", label=label, at=_said_at(hour, minute, said))
+
+
+def _said_at(hour: int, minute: int, said: bool) -> str:
+    at = f"{hour:02d}:{minute:02d}"
+    return at if said else text.note("when_no_time", at=at)
 
 
 def _monthly(words: _Words, *, tz: str, already_month: bool = False) -> tuple[Recurrence, str]:
@@ -254,10 +263,9 @@ def _monthly(words: _Words, *, tz: str, already_month: bool = False) -> tuple[Re
             raise InputError(text.not_understood(words.word() or "(nothing)", words.upto() + " …"))
         words.take()
     hour, minute, said = _time(words)
-    at = f"{hour:02d}:{minute:02d}" + ("" if said else " (no time given)")
-    note = " (months without that day are skipped)" if day > 28 else ""
+    note = text.note("when_skipped" if day > 28 else "raw", **({} if day > 28 else {"text": ""}))
     return (Recurrence(kind="cron", cron=f"{minute} {hour} {day} * *", tz=tz),
-            f"on day {day} of every month at {at}{note}")
+            text.note("when_monthly", day=day, at=_said_at(hour, minute, said), note=note))
 
 
 def _time(words: _Words) -> tuple[int, int, bool]:

@@ -240,7 +240,10 @@ class Surface(ABC):
     async def update(self, *, ref: MessageRef, view: View) -> None: ...
 
     @abstractmethod
-    async def post_ephemeral(self, *, channel: str, user: str, text: Msg, thread_ts: str | None = None) -> None: ...
+    async def post_ephemeral(self, *, channel: str, user: str, text: Msg, thread_ts: str | None = None,
+                             view: View | None = None) -> None:
+        """A message only ``user`` sees, in ``channel`` (a thread of it): ``text``, or ``view`` when it has
+        buttons (an ask-back). Raises SurfaceError when Slack cannot show it there."""
 
     async def start_stream(self, *, channel: str, thread_ts: str, run_id: str, recipient: str,
                            team: str | None) -> MessageRef:

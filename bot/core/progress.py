@@ -15,6 +15,7 @@ from bot.core import reviewers, text
 from bot.core.effects import post_once
 from bot.core.errors import SurfaceError
 from bot.core.models import Run
+from bot.core.notify import run_language
 from bot.core.ports import MessageRef, View
 from bot.core.services import Services
 
@@ -37,7 +38,7 @@ async def show(svc: Services, run: Run) -> Run:
     stuck = None
     if await reviewers.is_stuck(svc, run):
         stuck = text.msg("progress_stuck", why=await reviewers.stuck_reason(svc, run))
-    view = View(kind="progress", run=run, notice=stuck)
+    view = View(kind="progress", run=run, notice=stuck, language=run_language(svc, run))  # the requester's DM
     if effect is not None and effect.done and effect.ts:
         try:
             await svc.surface.update(ref=MessageRef(channel=effect.channel, ts=effect.ts), view=view)

@@ -24,7 +24,7 @@ async def load_for_review(svc: Services, *, run_id: str, user: str) -> tuple[Run
     run = await svc.store.get(run_id)
     workflow = svc.spec.workflow(run.workflow)
     if workflow is None:
-        raise NotFound(f"workflow {run.workflow} is no longer configured")
+        raise NotFound(text.msg("workflow_gone", workflow=text.Quote(run.workflow, 40)))
     if not await may_review(svc, run, user, workflow):
         await _denied(svc, run, user, "other")
         raise AccessDenied(text.NOT_ALLOWED_DECIDE)

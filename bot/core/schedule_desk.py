@@ -48,10 +48,10 @@ class ScheduleRow:
         last = (text.msg("schedule_last", result=self.last.result, at=local(self.last.at, zone)) if self.last
                 else text.msg("schedule_last_none"))
         nxt = local(self.next_at, zone) if self.next_at and s.state == "active" else "—"
-        parts = [text.msg("schedule_line", id=s.id, workflow=s.workflow, when=s.description, zone=zone,
+        parts = [text.msg("schedule_line", id=s.id, workflow=s.workflow, when=text.note_msg(s.description), zone=zone,
                           channel=text.Channel(s.channel), owner=text.User(s.owner), next=nxt, last=last)]
         if s.state == "paused":
-            parts.append(text.msg("schedule_paused_line", why=s.paused_reason or "paused"))
+            parts.append(text.msg("schedule_paused_line", why=text.note_msg(s.paused_reason or "paused")))
         if s.from_config:
             parts.append(text.msg("schedule_line_config"))
         return text.lines(parts)
@@ -91,8 +91,8 @@ class ScheduleDesk:
             description=when.description, created_at=now, active_since=now, grace_seconds=self.grace_seconds))
         await svc.record("schedule.created", None, actor=user, attrs={
             "maple.schedule.id": schedule.id, "maple.workflow": spec.id, "maple.schedule.rule": when.rule.kind})
-        return text.msg("schedule_created", id=schedule.id, workflow=spec.label, when=when.description, zone=zone,
-                        channel=text.Channel(origin.channel), times=", ".join(local(t, zone) for t in times[:3]))
+        return text.msg("schedule_created", id=schedule.id, workflow=spec.label, when=text.note_msg(when.description), zone=zone,
+                        channel=text.Channel(origin.channel), times=text.lines([local(t, zone) for t in times[:3]], sep=", "))
 
     def _workflow_and_goal(self, rest: str, *, said: str) -> tuple[str, str]:
         """The workflow named with ``run``, else the one the classifier reads in everything the person said —
@@ -153,7 +153,7 @@ class ScheduleDesk:
 
         def change(s: Schedule) -> None:
             if verb == "pause":
-                s.state, s.paused_reason = "paused", str(text.msg("schedule_paused_by_owner", user=text.User(user)))
+                s.state, s.paused_reason = "paused", text.keep(text.msg("schedule_paused_by_owner", user=text.User(user)))
             elif s.state != "active":
                 s.state, s.paused_reason, s.active_since = "active", None, now
 
@@ -187,7 +187,7 @@ async def sync_config(sch: Scheduling, spec: MapleSpec) -> None:
         wanted.add(sid)
         fields = {"owner": item.requester, "workflow": item.workflow, "goal": item.goal, "channel": item.channel,
                   "rule": Recurrence(kind="cron", cron=item.cron, tz=spec.tools.timezone),
-                  "description": f"cron `{item.cron}`"}
+                  "description": text.note("when_cron", cron=item.cron)}
         existing = stored.get(sid)
         try:
             if existing is None:

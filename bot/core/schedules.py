@@ -22,11 +22,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from bot.core import intake, text
 from bot.core.errors import AccessDenied, ConflictError, InputError, MapleError, NotFound
 from bot.core.models import AuditIntent, Origin
+from bot.core.notify import reader_language
 from bot.core.ports import View
 from bot.core.recurrence import Timetable
 from bot.core.schedule_models import (
@@ -39,6 +39,7 @@ from bot.core.schedule_models import (
     fire_run_id,
 )
 from bot.core.services import Services
+from bot.core.status import local_time
 from bot.core.text import Msg
 
 log = logging.getLogger("maple.schedules")
@@ -160,7 +161,7 @@ async def may_post(svc: Services, *, user: str, channel: str) -> bool:
 async def pause(sch: Scheduling, schedule: Schedule, *, why: Msg) -> Schedule:
     for _ in range(5):
         current = await sch.store.get(schedule.id)
-        current.state, current.paused_reason = "paused", str(why)[:300]
+        current.state, current.paused_reason = "paused", text.keep(why)
         try:
             return await sch.store.save(current)
         except ConflictError:
@@ -227,7 +228,8 @@ async def _missed(sch: Scheduling, schedule: Schedule, late: list[datetime], *, 
 async def _tell(sch: Scheduling, schedule: Schedule, message: Msg, effect: str) -> None:
     try:
         dm = await sch.svc.surface.open_dm(user=schedule.owner)
-        await sch.svc.surface.post(channel=dm, view=View(kind="notice", text=message), run_id="",
+        lang = await reader_language(sch.svc, schedule.owner)
+        await sch.svc.surface.post(channel=dm, view=View(kind="notice", text=message, language=lang), run_id="",
                                    effect=f"schedule:{schedule.id}:{effect}")
     except MapleError as exc:
         log.warning("could not tell a schedule's owner", extra={"schedule": schedule.id, "error": type(exc).__name__})
@@ -239,6 +241,6 @@ def _attrs(schedule: Schedule, at: datetime, outcome: str) -> dict[str, object]:
             "maple.schedule.outcome": outcome}
 
 
-def local(at: datetime, zone: str) -> str:
-    """A time as a person in ``zone`` reads it: Mon 15 Mar 2027 09:00 EDT."""
-    return at.astimezone(ZoneInfo(zone)).strftime("%a %d %b %Y %H:%M %Z")
+def local(at: datetime, zone: str) -> Msg:
+    """A time as a person in ``zone`` reads it, in the reader's language: Mon 15 Mar 2027 09:00 EDT."""
+    return local_time(at, zone)

@@ -18,6 +18,7 @@ from bot.core.ports import (
     ControlState,
     FeedbackLedger,
     JobQueue,
+    People,
     RateLimiter,
     Retriever,
     RunStore,
@@ -103,6 +104,7 @@ class Services:
     limiter: RateLimiter | None = None
     knowledge: Retriever | None = None
     controls: Controls | None = None
+    people: People | None = None  # people's Slack locale and zone (users.info), for what only they read
 
     def control_state(self) -> ControlState:
         return self.controls.current() if self.controls is not None else ControlState()

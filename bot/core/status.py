@@ -16,9 +16,11 @@ from bot.core.text import Msg
 MAX_REVIEWERS = 5
 
 
-def local_time(at: datetime, zone: str) -> str:
-    """A time as a person in ``zone`` reads it: Mon 23 Nov 2026 15:04 EST."""
-    return at.astimezone(ZoneInfo(zone)).strftime("%a %d %b %Y %H:%M %Z")
+def local_time(at: datetime, zone: str) -> Msg:
+    """A time as a person in ``zone`` reads it, day and month named in the reader's language: Mon 23 Nov 2026
+    15:04 EST, lun. 23 nov. 2026 15:04 EST."""
+    here = at.astimezone(ZoneInfo(zone))
+    return text.local_time(here.weekday(), here.day, here.month, here.year, f"{here:%H:%M}", here.strftime("%Z"))
 
 
 def duration(span: timedelta) -> Msg:

@@ -230,7 +230,8 @@ async def _stop_quietly(svc: Services, ref: MessageRef, *, run_id: str | None = 
         log.info("stream already stopped", extra={"error": type(exc).__name__})
 
 
-async def finish(svc: Services, run: Run, *, channel: str, thread_ts: str | None) -> tuple[Run, MessageRef] | None:
+async def finish(svc: Services, run: Run, *, channel: str, thread_ts: str | None,
+                 language: str = "en") -> tuple[Run, MessageRef] | None:
     """Make the open stream the run's result: stopped, then replaced by the checked result (the message a
     buffered run posts), recorded as the ``result`` effect. None when there is none for this destination (the
     caller posts the result as usual)."""
@@ -242,7 +243,7 @@ async def finish(svc: Services, run: Run, *, channel: str, thread_ts: str | None
         return None
     ref = MessageRef(channel=effect.channel, ts=effect.ts or "")
     await _stop_quietly(svc, ref, run_id=run.id)  # marked as the run's result, like a posted one
-    await svc.surface.update(ref=ref, view=View(kind="result", run=run))  # idempotent: a retry updates again
+    await svc.surface.update(ref=ref, view=View(kind="result", run=run, language=language))  # idempotent: a retry updates again
 
     def done(r: Run) -> None:
         r.effects["result"] = Effect(channel=ref.channel, thread_ts=thread_ts, ts=ref.ts, done=True)

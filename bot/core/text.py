@@ -9,6 +9,7 @@ and ``Channel`` arguments become mentions, and only when they are well-formed id
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import string
@@ -88,6 +89,13 @@ def in_language(message: Msg, language: str | None) -> Msg:
     return Msg("_lang", {"lang": language, "m": message})
 
 
+def in_both(message: Msg, first: str) -> Msg:
+    """``message`` in both official languages, ``first`` (the configured one) first: for someone Maple cannot look
+    up, such as a person of another workspace."""
+    second = "fr" if first == "en" else "en"
+    return msg("both_languages", first=in_language(message, first), second=in_language(message, second))
+
+
 def language_of(locale: str | None, default: str) -> str:
     """The catalog for a Slack locale (``fr-CA`` → ``fr``, ``en-GB`` → ``en``); ``default`` when Slack did not say
     or Maple does not speak it."""
@@ -164,7 +172,6 @@ EN: dict[str, str] = {
     "admin_usage": ("Admins: `/maple audit R-…` shows a run's audit timeline; `/maple schedules` lists everyone's "
                     "schedules; `/maple schedule every monday at 8am run ops-digest operations` sends the "
                     "operations digest."),
-    "working_on_it": "Working on it — run {run}. I'll post the draft for review and let you know.",
     "working_out": "Working out which workflow fits — run {run}. I'll start, or ask you, in a moment.",
     "working_no_review": "Working on it — run {run}.",
     "goal_too_long": ("That goal is {got} characters; the limit is {limit} ({over} too many), so nothing was started. "
@@ -347,9 +354,6 @@ EN: dict[str, str] = {
     "digest_nothing": "Nothing was posted in {channel} between {since} and {until}.",
     "digest_parts": "{messages} messages summarized in {parts} parts and combined",
     "home_schedules": "*Your schedules*",
-    "home_pending": "*Waiting for your review*",
-    "home_recent": "*Your recent runs*",
-    "home_run_line": "• {run} · {workflow} · {state}",
     "calls_planned": "*On approval, Maple will make these calls, once each:*",
     "call_planned": "• `{tool}` — {what}",
     "calls_dropped": ("_The edit dropped the call(s) planned with the earlier version: approving this version makes "
@@ -400,7 +404,6 @@ EN: dict[str, str] = {
     "the_admins": "The Maple admins ({who})",
     "the_admins_unnamed": "A Maple admin",
     "status_stuck": "Stuck: nobody left can approve it ({why}). A Maple admin can take the review or cancel it.",
-    "status_waiting_for": "Waiting for: {who}",
     "cancelled_banner": ":no_entry_sign: Cancelled by {user} at {at}",
     "told_cancelled": "{run} was cancelled by {user}. Nothing was posted.",
     "took_review": "You are now a reviewer of {run}: the draft is in your messages with Maple.",
@@ -548,10 +551,175 @@ EN: dict[str, str] = {
                             "answer."),
     "feedback_denied": "You can only give feedback on a result you may see.",
     "feedback_not_delivered": "Feedback is for delivered results; run {run} is {state}.",
-    "feedback_head": "*Feedback on delivered answers* (👍 / 👎, per workflow and model):",
-    "feedback_line": "• {workflow} · {model}: 👍 {up} · 👎 {down}",
+    "feedback_head": "*Feedback on delivered answers* (:+1: / :-1:, per workflow and model):",
+    "feedback_line": "• {workflow} · {model}: :+1: {up} · :-1: {down}",
     "feedback_none": "No feedback on delivered answers yet.",
     "feedback_unavailable": "Feedback counts cannot be read right now; please try again in a minute.",
+    # the review message's and the modals' own labels
+    "level_public": "Public",
+    "level_internal": "Internal",
+    "level_confidential": "Confidential",
+    "level_restricted": "Restricted",
+    "lvl_public": "public",
+    "lvl_internal": "internal",
+    "lvl_confidential": "confidential",
+    "lvl_restricted": "restricted",
+    "no_draft": "_(no draft)_",
+    "rest_too_long": "_…the rest is too long for one message; use Edit to see it in full._",
+    "button_approve": "Approve",
+    "button_edit": "Edit",
+    "button_reject": "Reject",
+    "modal_close": "Cancel",
+    "edit_title": "Edit draft",
+    "edit_submit": "Save",
+    "edit_intro": "Run {run} · your edit replaces the draft; the original is kept.",
+    "edit_field": "Draft",
+    "edit_field_part": "Draft (part {part} of {parts})",
+    "reject_title": "Reject draft",
+    "reject_submit": "Reject",
+    "reject_reason": "Reason",
+    "button_pause": "Pause",
+    "button_resume": "Resume",
+    "button_delete": "Delete",
+    "button_run_now": "Run now",
+    "schedule_delete_title": "Delete this schedule?",
+    "schedule_delete_text": "{id} will not run again.",
+    "schedule_keep": "Keep it",
+    "schedules_more": "_…more schedules than fit here_",
+    # notes kept on a draft
+    "over_budget_note": "over the daily token budget: drafted by a free model",
+    "budget_capped_note": "the remaining daily token budget capped this answer at {tokens} tokens: it may be cut short",
+    "placeholders_note": "{count} personal value(s) were replaced by placeholders before the model call",
+    "budget_spent": ("the daily token budget (yours or your team's) has no room left for this request and no free "
+                     "model is eligible. Budgets reset at 00:00 UTC; an admin can raise them."),
+    # tools: refusals and failures on a person's input
+    "calc_not_arithmetic": "that is not an arithmetic expression",
+    "calc_too_complex": "the expression is too complex",
+    "calc_too_large": "the result (or a step on the way) is too large to compute exactly",
+    "calc_division_by_zero": "division by zero",
+    "calc_negative_sqrt": "square root of a negative number",
+    "calc_too_long": "the expression is longer than {limit} characters",
+    "calc_allowed": "only numbers, + - * / // % ** and {functions} are allowed",
+    "calc_exponent": "exponents must be whole numbers within ±{limit}",
+    "calc_one_argument": "{function} takes one argument",
+    "calc_other_arguments": "{function} takes other arguments",
+    "calc_round_digits": "round() takes a whole number of digits within ±{limit}",
+    "tool_timed_out": "the calculation took too long and was stopped; try a smaller one",
+    "tool_busy": "Maple's calculators are all busy; please try again in a minute",
+    "tool_failed": "{tool} could not handle that input",
+    "tool_crashed": "{tool} could not handle that input ({error})",
+    "tool_invalid_arguments": "invalid arguments for {tool}: {why}",
+    "side_effect_before_approval": "{tool} would change something ({what}), so it runs only after approval",
+    "no_calculation": "I couldn't find a calculation or a date question in that",
+    "no_date_question": "no date question found (use dates like 2027-03-31)",
+    "date_question_unclear": ("I couldn't tell what to work out with that date: ask e.g. \"days until 2027-03-31\", "
+                              "\"10 business days from 2026-12-01\" or \"is 2026-12-25 a business day?\""),
+    "date_out_of_range": "that date is outside the calendar Maple can count (years 1 to 9999)",
+    "date_limit": "at most {limit} {unit}",
+    "invalid_date": "{value} is not a valid date",
+    "unknown_time_zone": "unknown time zone “{name}”",
+    "channel_not_found": ("I can't find a channel called #{name} that you can see, so I read nothing. Pick the "
+                          "channel from Slack's list as you type # (it becomes a link), or ask from inside that "
+                          "channel"),
+    "no_such_tool": "there is no tool called “{tool}”",
+    "tool_not_cleared": "{tool} is cleared for {cleared} data; this is {level}",
+    "tool_args_not_cleared": "{tool} is cleared for {cleared} data; these arguments are {level}",
+    "ops_digest_admins": "the operations digest is for Maple admins",
+    "dismissed_reason": "none of the offered workflows fit (the requester said so)",
+    "when_at": "{label} at {at}",
+    "when_no_time": "{at} (no time given)",
+    "when_every_day": "every day",
+    "when_weekdays": "every weekday (Monday to Friday)",
+    "when_weekend": "every Saturday and Sunday",
+    "when_day": "every {day}",
+    "when_days": "every {days} and {last}",
+    "list_comma": "{a}, {b}",
+    "when_every_hour": "every hour",
+    "when_every_hours": "every {n} hours",
+    "when_every_minutes": "every {n} minutes",
+    "when_monthly": "on day {day} of every month at {at}{note}",
+    "when_skipped": " (months without that day are skipped)",
+    "when_cron": "cron `{cron}`",
+    "workflow_gone": "The workflow *{workflow}* is no longer configured, so this draft cannot be decided here.",
+    "mcp_unreachable": "the MCP server {server} cannot be reached",
+    "mcp_unset": "the MCP server {server} cannot be reached: {missing} not set",
+    "mcp_timed_out": "the MCP server {server} did not answer within {seconds}s",
+    "mcp_broken": "the MCP server {server} closed the connection or answered something that is not MCP",
+    "mcp_tool_error": "{tool} answered with an error: {detail}",
+    "mcp_not_offered": "{tool} is allowed in the config, but its server does not offer it",
+    "mcp_unusable": "{tool} cannot be used: {problem}",
+    "http_path_utf8": "the URL path is not valid UTF-8",
+    "http_path_encoded": "the URL path is encoded twice or has control characters or backslashes",
+    "http_path_dot": "the URL path has a dot segment with parameters",
+    "http_url_characters": "the URL has spaces, control characters or backslashes",
+    "http_url_malformed": "that is not a well-formed URL",
+    "http_url_scheme": "only plain http(s) URLs are allowed",
+    "http_method": "{method} is not allowed for {target}",
+    "http_not_allowed": "{url} is not on the http allowlist",
+    "http_unresolved": "cannot resolve {host}",
+    "http_address": "{host} resolves to a {why} address; refused",
+    "http_not_cleared": "{target} is cleared for {cleared} data only",
+    "http_redirect": "{target} answered with a redirect, which is not allowed",
+    "http_redirects": "too many redirects",
+    "http_too_large": "the response is larger than {limit} bytes",
+    "http_timeout": "{target} did not answer within {seconds}s",
+    "http_failed": "{target}: {error}",
+    "history_dm_only_here": "Maple reads a direct message only when you ask from that conversation",
+    "history_not_member": "you are not a member of {channel}, so Maple will not read it for you",
+    # date math, answered in the language of the question
+    "unit_business_day": "business day",
+    "unit_business_days": "business days",
+    "unit_day": "day",
+    "unit_days": "days",
+    "unit_week": "week",
+    "unit_weeks": "weeks",
+    "unit_month": "month",
+    "unit_months": "months",
+    "unit_year": "year",
+    "unit_years": "years",
+    "date_add": "{count} {unit} from {start} is {weekday} {result}{note}.",
+    "date_subtract": "{count} {unit} before {start} is {weekday} {result}{note}.",
+    "date_weekday": "{day} is a {weekday}.",
+    "date_is_business": "{day} ({weekday}) is a business day.",
+    "date_not_business": "{day} ({weekday}) is not a business day: {why}.",
+    "date_weekend": "a weekend day",
+    "date_holiday": "a configured holiday",
+    "date_between": "{n} {unit} between {a} and {b}{counted}{note}.",
+    "date_counted": ": after {a}, up to and including {b}",
+    "date_until": "{n} {unit} until {day} ({weekday}), counting from {today} in {tz}{counted}{note}.",
+    "date_since": "{n} {unit} since {day} ({weekday}), counting from {today} in {tz}{counted}{note}.",
+    "date_note_holidays": " (weekends and the configured holidays skipped)",
+    "date_note_no_holidays": " (weekends skipped; no holidays configured)",
+    "weekday_0": "Monday",
+    "weekday_1": "Tuesday",
+    "weekday_2": "Wednesday",
+    "weekday_3": "Thursday",
+    "weekday_4": "Friday",
+    "weekday_5": "Saturday",
+    "weekday_6": "Sunday",
+    "wd_0": "Mon",
+    "wd_1": "Tue",
+    "wd_2": "Wed",
+    "wd_3": "Thu",
+    "wd_4": "Fri",
+    "wd_5": "Sat",
+    "wd_6": "Sun",
+    "mon_1": "Jan",
+    "mon_2": "Feb",
+    "mon_3": "Mar",
+    "mon_4": "Apr",
+    "mon_5": "May",
+    "mon_6": "Jun",
+    "mon_7": "Jul",
+    "mon_8": "Aug",
+    "mon_9": "Sep",
+    "mon_10": "Oct",
+    "mon_11": "Nov",
+    "mon_12": "Dec",
+    "local_time": "{weekday} {day} {month} {year} {time} {zone}",
+    "the_channel": "the channel",
+    # the front door, to someone Maple cannot look up: both official languages
+    "both_languages": "{first}\n\n{second}",
 }
 
 
@@ -608,10 +776,6 @@ def pane_working(run_id: str) -> Msg:
 
 def queued_behind(head: Msg, others: int) -> Msg:
     return msg("queued_behind", head=head, others=others)
-
-
-def working_on_it(run_id: str) -> Msg:
-    return msg("working_on_it", run=run_id)
 
 
 def working_out(run_id: str) -> Msg:
@@ -722,17 +886,110 @@ def no_eligible_model(level: str) -> Msg:
 
 
 def weak_model_note(model: str) -> str:
-    """A note kept on a draft (plain text: notes are shown literally)."""
-    return str(msg("weak_model_note", model=model))
+    """A note kept on a draft (see ``note``): shown in each reader's language."""
+    return note("weak_model_note", model=model)
 
 
-BUDGET_SPENT = ("the daily token budget (yours or your team's) has no room left for this request and no free model "
-                "is eligible. Budgets reset at 00:00 UTC; an admin can raise them.")
-OVER_BUDGET_NOTE = "over the daily token budget: drafted by a free model"
+# Notes kept on a draft (budget, demo model, citations, placeholders) are stored with the run as plain strings; a
+# note written by ``note`` keeps its message id and arguments, so each reader sees it in their own language.
+_NOTE = '{"note":'
+
+
+def note(key: str, **args: str | int) -> str:
+    """A note for a draft: message ``key`` with plain arguments (text shown literally, numbers), as stored."""
+    if key not in EN:
+        raise KeyError(f"no message {key!r}")
+    return json.dumps({"note": key, "args": args}, ensure_ascii=False)
+
+
+def keep(message: Msg) -> str:
+    """``message`` as it is stored (a schedule's pause reason): its id and arguments — text, numbers, people,
+    channels, nested messages — so that each reader later sees it in their own language (``note_msg``). A message
+    that cannot be kept so is kept as its English text."""
+    encoded = _encoded(message)
+    return json.dumps(encoded, ensure_ascii=False) if encoded is not None else str(message)[:500]
+
+
+def _encoded(message: Msg) -> dict[str, object] | None:
+    if message.key not in EN:
+        return None
+    args: dict[str, object] = {}
+    for name, value in message.args.items():
+        if isinstance(value, bool):
+            return None
+        if isinstance(value, int | str):
+            args[name] = value
+        elif isinstance(value, Quote):
+            args[name] = value.text[: value.limit]
+        elif isinstance(value, User):
+            args[name] = {"@": value.id}
+        elif isinstance(value, Channel):
+            args[name] = {"#": value.id}
+        elif isinstance(value, Msg) and (inner := _encoded(value)) is not None:
+            args[name] = inner
+        else:
+            return None
+    return {"note": message.key, "args": args}
+
+
+def note_msg(stored: str) -> Msg:
+    """A stored note as a message: a ``note`` (or a kept message) in the reader's catalog; any other text (an older
+    note, a policy's words) literally."""
+    if stored.startswith(_NOTE):
+        try:
+            data = json.loads(stored)
+        except ValueError:
+            data = None
+        found = _decoded(data, 0)
+        if found is not None:
+            return found
+    return msg("raw", text=Quote(stored, 1000))
+
+
+def _decoded(data: object, depth: int) -> Msg | None:
+    """A stored message back, from known ids only; None when it is not one (nesting bounded)."""
+    if not isinstance(data, dict) or depth > 12:
+        return None
+    key, args = data.get("note"), data.get("args")
+    if not isinstance(key, str) or key not in EN or key.startswith("_") or not isinstance(args, dict):
+        return None
+    out: dict[str, Arg] = {}
+    for name, value in args.items():
+        if isinstance(value, bool) or not isinstance(name, str):
+            return None
+        if isinstance(value, int):
+            out[name] = value
+        elif isinstance(value, str):
+            nested = _decoded(_json_or_none(value), depth + 1) if value.startswith(_NOTE) else None
+            out[name] = nested if nested is not None else Quote(value, 300)
+        elif isinstance(value, dict) and isinstance(value.get("@"), str):
+            out[name] = User(value["@"])
+        elif isinstance(value, dict) and isinstance(value.get("#"), str):
+            out[name] = Channel(value["#"])
+        elif (nested := _decoded(value, depth + 1)) is not None:
+            out[name] = nested
+        else:
+            return None
+    return msg(key, **out)
+
+
+def _json_or_none(value: str) -> object:
+    try:
+        return json.loads(value)
+    except ValueError:
+        return None
+
+
+def notes_msg(stored: Iterable[str]) -> Msg:
+    return lines([note_msg(n) for n in stored], sep=" · ")
+
+
+BUDGET_SPENT = msg("budget_spent")
+OVER_BUDGET_NOTE = note("over_budget_note")
 
 
 def budget_capped_note(tokens: int) -> str:
-    return f"the remaining daily token budget capped this answer at {tokens:,} tokens: it may be cut short"
+    return note("budget_capped_note", tokens=tokens)
 
 
 def unknown_command(raw: str) -> Msg:
@@ -743,65 +1000,107 @@ def policy_blocked(why: object) -> Msg:
     return msg("policy_blocked", why=as_msg(why))
 
 
-# Tools: what a person reads when a tool refuses or fails on their input (never retried).
-CALC_NOT_ARITHMETIC = "that is not an arithmetic expression"
-CALC_TOO_COMPLEX = "the expression is too complex"
-CALC_TOO_LARGE = "the result (or a step on the way) is too large to compute exactly"
-CALC_DIVISION_BY_ZERO = "division by zero"
-CALC_NEGATIVE_SQRT = "square root of a negative number"
-TOOL_TIMED_OUT = "the calculation took too long and was stopped; try a smaller one"
-TOOL_BUSY = "Maple's calculators are all busy; please try again in a minute"
-NO_CALCULATION = "I couldn't find a calculation or a date question in that"
-NO_DATE_QUESTION = "no date question found (use dates like 2027-03-31)"
-DATE_QUESTION_UNCLEAR = ("I couldn't tell what to work out with that date: ask e.g. \"days until 2027-03-31\", "
-                         "\"10 business days from 2026-12-01\" or \"is 2026-12-25 a business day?\"")
-DATE_OUT_OF_RANGE = "that date is outside the calendar Maple can count (years 1 to 9999)"
-SIDE_EFFECT_BEFORE_APPROVAL = "{tool} would change something ({what}), so it runs only after approval"
+# Tools: what a person reads when a tool refuses or fails on their input (never retried). Messages, so that they
+# are said in the reader's language; a tool's error crosses the compute process with its message (errors.py).
+CALC_NOT_ARITHMETIC = msg("calc_not_arithmetic")
+CALC_TOO_COMPLEX = msg("calc_too_complex")
+CALC_TOO_LARGE = msg("calc_too_large")
+CALC_DIVISION_BY_ZERO = msg("calc_division_by_zero")
+CALC_NEGATIVE_SQRT = msg("calc_negative_sqrt")
+TOOL_TIMED_OUT = msg("tool_timed_out")
+TOOL_BUSY = msg("tool_busy")
+NO_CALCULATION = msg("no_calculation")
+NO_DATE_QUESTION = msg("no_date_question")
+DATE_QUESTION_UNCLEAR = msg("date_question_unclear")
+DATE_OUT_OF_RANGE = msg("date_out_of_range")
+HISTORY_DM_ONLY_HERE = msg("history_dm_only_here")
 
 
-def channel_not_found(name: str) -> str:
-    return (f"I can't find a channel called #{name[:80]} that you can see, so I read nothing. Pick the channel from "
-            "Slack's list as you type # (it becomes a link), or ask from inside that channel")
+def side_effect_before_approval(tool: str, what: str) -> Msg:
+    return msg("side_effect_before_approval", tool=Quote(tool, 80), what=Quote(what, 200))
 
 
-def calc_too_long(limit: int) -> str:
-    return f"the expression is longer than {limit} characters"
+OPS_DIGEST_ADMINS = msg("ops_digest_admins")
 
 
-def calc_allowed(functions: list[str]) -> str:
-    return f"only numbers, + - * / // % ** and {', '.join(functions)} are allowed"
+def no_such_tool(tool: str) -> Msg:
+    return msg("no_such_tool", tool=Quote(tool, 80))
 
 
-def calc_exponent(limit: int) -> str:
-    return f"exponents must be whole numbers within ±{limit:,}"
+def tool_not_cleared(tool: str, cleared: str, level: str, *, arguments: bool = False) -> Msg:
+    """A tool may not receive text of ``level`` (the run's, or its call's ``arguments``'): it is cleared for
+    ``cleared`` at most."""
+    return msg("tool_args_not_cleared" if arguments else "tool_not_cleared", tool=Quote(tool, 80), cleared=msg(f"lvl_{cleared}"), level=msg(f"lvl_{level}"))
 
 
-def calc_arguments(function: str) -> str:
-    return f"{function} takes {'one argument' if function in {'sqrt', 'abs'} else 'other arguments'}"
+def channel_not_found(name: str) -> Msg:
+    return msg("channel_not_found", name=Quote(name, 80))
 
 
-def calc_round_digits(limit: int) -> str:
-    return f"round() takes a whole number of digits within ±{limit}"
+def history_not_member(channel: str) -> Msg:
+    return msg("history_not_member", channel=Channel(channel))
 
 
-def date_limit(limit: int, unit: str) -> str:
-    return f"at most {limit:,} {unit}"
+def calc_too_long(limit: int) -> Msg:
+    return msg("calc_too_long", limit=limit)
 
 
-def invalid_date(value: str) -> str:
-    return f"{value} is not a valid date"
+def calc_allowed(functions: list[str]) -> Msg:
+    return msg("calc_allowed", functions=", ".join(functions))
 
 
-def unknown_time_zone(name: str) -> str:
-    return f"unknown time zone {name!r}"
+def calc_exponent(limit: int) -> Msg:
+    return msg("calc_exponent", limit=limit)
 
 
-def tool_failed(tool: str) -> str:
-    return f"{tool} could not handle that input"
+def calc_arguments(function: str) -> Msg:
+    return msg("calc_one_argument" if function in {"sqrt", "abs"} else "calc_other_arguments", function=function)
 
 
-def tool_invalid_arguments(tool: str, why: str) -> str:
-    return f"invalid arguments for {tool}: {why}"
+def calc_round_digits(limit: int) -> Msg:
+    return msg("calc_round_digits", limit=limit)
+
+
+def date_limit(limit: int, unit: str) -> Msg:
+    """``unit``: business days · days · months · years."""
+    return msg("date_limit", limit=limit, unit=msg("unit_" + unit.replace(" ", "_")))
+
+
+def invalid_date(value: str) -> Msg:
+    return msg("invalid_date", value=Quote(value, 40))
+
+
+def unknown_time_zone(name: str) -> Msg:
+    return msg("unknown_time_zone", name=Quote(name, 80))
+
+
+def tool_failed(tool: str) -> Msg:
+    return msg("tool_failed", tool=Quote(tool, 80))
+
+
+def tool_crashed(tool: str, error: str) -> Msg:
+    return msg("tool_crashed", tool=Quote(tool, 80), error=Quote(error, 80))
+
+
+def tool_invalid_arguments(tool: str, why: str) -> Msg:
+    return msg("tool_invalid_arguments", tool=Quote(tool, 80), why=Quote(why, 200))
+
+
+# Dates and times as people read them: weekday and month names from the reader's catalog.
+def weekday(day: int, *, short: bool = False) -> Msg:
+    """Monday is 0 (``date.weekday()``)."""
+    return msg(f"{'wd' if short else 'weekday'}_{day}")
+
+
+def month(number: int) -> Msg:
+    """January is 1; the short name (Jan)."""
+    return msg(f"mon_{number}")
+
+
+def local_time(weekday_no: int, day: int, month_no: int, year: int, clock: str, zone: str) -> Msg:
+    """Mon 23 Nov 2026 15:04 EST — lun. 23 nov. 2026 15:04 EST."""
+    return msg("local_time", weekday=weekday(weekday_no, short=True), day=f"{day:02d}", month=month(month_no),
+               year=str(year), time=clock, zone=zone)
 
 
 def throttled(*, scope: str, limit: int, retry_after: float) -> Msg:
@@ -875,24 +1174,32 @@ def call_planned(tool: str, what: str) -> str:
             "once, only after a reviewer approves the draft. Say what will happen; do not say it already happened.")
 
 
-def mcp_unreachable(server: str) -> str:
-    return f"the MCP server {server} cannot be reached"
+def mcp_unreachable(server: str) -> Msg:
+    return msg("mcp_unreachable", server=Quote(server, 80))
 
 
-def mcp_timed_out(server: str, seconds: float) -> str:
-    return f"the MCP server {server} did not answer within {seconds:g}s"
+def mcp_unset(server: str, missing: list[str]) -> Msg:
+    return msg("mcp_unset", server=Quote(server, 80), missing=Quote(", ".join(missing), 200))
 
 
-def mcp_broken(server: str) -> str:
-    return f"the MCP server {server} closed the connection or answered something that is not MCP"
+def mcp_timed_out(server: str, seconds: float) -> Msg:
+    return msg("mcp_timed_out", server=Quote(server, 80), seconds=f"{seconds:g}")
 
 
-def mcp_tool_error(tool: str, detail: str) -> str:
-    return f"{tool} answered with an error: {detail}"
+def mcp_broken(server: str) -> Msg:
+    return msg("mcp_broken", server=Quote(server, 80))
 
 
-def mcp_not_offered(tool: str) -> str:
-    return f"{tool} is allowed in the config, but its server does not offer it"
+def mcp_tool_error(tool: str, detail: str) -> Msg:
+    return msg("mcp_tool_error", tool=Quote(tool, 80), detail=Quote(detail, 500))
+
+
+def mcp_not_offered(tool: str) -> Msg:
+    return msg("mcp_not_offered", tool=Quote(tool, 80))
+
+
+def mcp_unusable(tool: str, problem: str) -> Msg:
+    return msg("mcp_unusable", tool=Quote(tool, 80), problem=Quote(problem, 300))
 
 
 def mcp_cut(limit: int) -> str:
@@ -939,11 +1246,11 @@ def not_covered(collections: list[str]) -> Msg:
 
 
 def extract_note() -> str:
-    return str(msg("extract_note"))
+    return note("extract_note")
 
 
 def citations_removed(numbers: list[int]) -> str:
-    return str(msg("citations_removed", numbers=", ".join(f"[{n}]" for n in numbers)))
+    return note("citations_removed", numbers=", ".join(f"[{n}]" for n in numbers))
 
 
 # The first hour (firsthour-a): runs named by their goal, people listed, nobody left to approve.

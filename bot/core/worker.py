@@ -16,7 +16,7 @@ from bot.core.classify import model_prompt, parse_model_choice
 from bot.core.desk import run_name, working
 from bot.core.destinations import deliver_to, refusal
 from bot.core.drafting import produce_draft
-from bot.core.effects import post_once
+from bot.core.effects import post_once, whisper_once
 from bot.core.errors import (
     AccessDenied,
     BudgetExceeded,
@@ -31,7 +31,7 @@ from bot.core.errors import (
 )
 from bot.core.intake import choose
 from bot.core.models import AuditIntent, Job, JobKind, Run, RunState, Target
-from bot.core.notify import for_requester, run_language, tell_requester
+from bot.core.notify import for_requester, language_at, run_language, tell_requester
 from bot.core.ports import MessageRef, View
 from bot.core.router import Plan
 from bot.core.services import Services
@@ -59,7 +59,7 @@ async def fail(svc: Services, run_id: str, *, why: Msg) -> None:
     def to_failed(r: Run) -> None:
         if not r.terminal:
             transition(r, RunState.FAILED)
-            r.error = str(why)
+            r.error = str(for_requester(svc, r, why))  # kept as the requester reads it
 
     run = await svc.mutate(run_id, to_failed)
     await svc.record("run.failed", run)
@@ -81,8 +81,9 @@ async def _ack_in_thread(svc: Services, run: Run) -> Run:
     """A mention or DM gets its "working on it" in the thread (slash commands got theirs in the ack)."""
     if run.origin.kind not in ("mention", "dm"):
         return run
+    lang = await language_at(svc, run, channel=run.origin.channel)  # a thread in a channel: everyone's language
     run, _ = await post_once(svc, run, effect="ack", channel=run.origin.channel, thread_ts=run.origin.thread_ts,
-                             view=View(kind="notice", text=for_requester(svc, run, working(svc, run))))
+                             view=View(kind="notice", text=text.in_language(working(svc, run), lang), language=lang))
     return run
 
 
@@ -110,6 +111,10 @@ async def _clarify(svc: Services, run: Run) -> None:
     view = View(kind="choices", run=run, text=for_requester(svc, run, text.ask_back(run.goal, withhold=bool(svc.assessment(run.goal)[1]))),
                 options=askback.choices([i for i in offer if any(wf.id == i for wf in options)], options),
                 language=run_language(svc, run))
+    if run.origin.kind == "mention" and not run.origin.channel.startswith("D"):  # asked in front of others
+        await whisper_once(svc, run, effect="clarify", channel=run.origin.channel, user=run.requester, view=view,
+                           thread_ts=run.origin.thread_ts if run.origin.in_thread else None)
+        return
     in_thread = run.origin.kind in ("mention", "dm")
     channel = run.origin.channel if in_thread else await svc.surface.open_dm(user=run.requester)
     await post_once(svc, run, effect="clarify", channel=channel, view=view,
@@ -204,7 +209,7 @@ async def _refuse(svc: Services, run: Run, exc: Exception) -> None:
 
     def to_refused(r: Run) -> None:
         transition(r, RunState.REFUSED)
-        r.error = str(why)
+        r.error = str(for_requester(svc, r, why))  # kept as the requester reads it
 
     run = await svc.mutate(run.id, to_refused)
     await svc.record("run.refused", run, attrs={"error.type": type(exc).__name__})
@@ -273,8 +278,9 @@ async def _post_reviews(svc: Services, run: Run) -> None:
     run = await _aim(svc, run)
     notice = await _stuck_notice(svc, run)
     for effect, channel in targets:
+        lang = await language_at(svc, run, channel=channel, reader=_viewer(effect))
         run, _ = await post_once(svc, run, effect=effect, channel=channel,
-                                 view=review_view(run, viewer=_viewer(effect), notice=notice))
+                                 view=review_view(run, viewer=_viewer(effect), notice=notice, language=lang))
     timeout = _review_timeout(svc, run)
     if fresh and timeout:
         await svc.queue.enqueue_at(Job(run_id=run.id, kind="review_timeout"),
@@ -327,8 +333,10 @@ async def _tell_stuck(svc: Services, run: Run) -> None:
         channel = await svc.surface.open_dm(user=admin)
         if await refusal(svc, run=run, channel=channel, user=admin) is not None:
             continue
+        lang = await language_at(svc, run, channel=channel, reader=admin)
         run, _ = await post_once(svc, run, effect=f"stuck:{run.draft_version}:{admin}", channel=channel,
-                                 view=View(kind="stuck", run=run, text=text.msg("stuck_admins", run=name, why=why)))
+                                 view=View(kind="stuck", run=run, text=text.msg("stuck_admins", run=name, why=why),
+                                           language=lang))
     told = text.msg("told_stuck", run=name, why=why, admins=text.the_admins(admins))
     await tell_requester(svc, run, effect=f"stuck:{run.draft_version}", message=told)
     await svc.record("review.stuck", run, attrs={"maple.review.notified": len(admins)})
@@ -354,15 +362,16 @@ async def _escalate(svc: Services, run: Run) -> None:
         channel = await svc.surface.open_dm(user=user)
         if await refusal(svc, run=run, channel=channel, user=user) is not None:
             continue
+        lang = await language_at(svc, run, channel=channel, reader=user)
         run, _ = await post_once(svc, run, effect=f"escalate:{user}", channel=channel,
-                                 view=View(kind="notice", text=message, run=run))
+                                 view=View(kind="notice", text=message, run=run, language=lang))
     await svc.record("review.escalated", run, attrs={"maple.review.notified": len(people)})
 
 
 def review_view(run: Run, banner: Msg | None = None, *, viewer: str | None = None,
-                notice: Msg | None = None) -> View:
+                notice: Msg | None = None, language: str = "en") -> View:
     return View(kind="review", run=run, banner=banner, buttons=banner is None and run.state is RunState.IN_REVIEW,
-                viewer=viewer, notice=notice)
+                viewer=viewer, notice=notice, language=language)
 
 
 async def _refresh_reviews(svc: Services, run: Run, banner: Msg | None = None) -> None:
@@ -376,9 +385,11 @@ async def _refresh_reviews(svc: Services, run: Run, banner: Msg | None = None) -
     if run.state is RunState.IN_REVIEW:
         targets, skipped = await review_targets(svc, run)
         allowed = {channel for _effect, channel in targets}
-        for _effect, ref in [(e, r) for e, r in refs if r.channel not in allowed]:
+        for effect, ref in [(e, r) for e, r in refs if r.channel not in allowed]:
             why = skipped[0] if skipped else text.NO_REVIEWERS
-            await _update_quietly(svc, run, ref, View(kind="notice", text=text.msg("review_moved", why=why)))
+            lang = await language_at(svc, run, channel=ref.channel, reader=_viewer(effect))
+            await _update_quietly(svc, run, ref, View(kind="notice", text=text.msg("review_moved", why=why),
+                                                      language=lang))
         refs = [(e, r) for e, r in refs if r.channel in allowed]
         if not targets:
             await fail(svc, run.id, why=_no_reviewers(skipped))
@@ -386,10 +397,13 @@ async def _refresh_reviews(svc: Services, run: Run, banner: Msg | None = None) -
         run = await _aim(svc, run)  # an edit can raise the level, and so change where Approve posts
         notice = await _stuck_notice(svc, run)
         for effect, channel in targets:
+            lang = await language_at(svc, run, channel=channel, reader=_viewer(effect))
             run, _ = await post_once(svc, run, effect=effect, channel=channel,
-                                     view=review_view(run, viewer=_viewer(effect), notice=notice))
+                                     view=review_view(run, viewer=_viewer(effect), notice=notice, language=lang))
     for effect, ref in refs:
-        await _update_quietly(svc, run, ref, review_view(run, banner, viewer=_viewer(effect), notice=notice))
+        lang = await language_at(svc, run, channel=ref.channel, reader=_viewer(effect))
+        await _update_quietly(svc, run, ref, review_view(run, banner, viewer=_viewer(effect), notice=notice,
+                                                         language=lang))
     if notice is not None:
         await _tell_stuck(svc, run)
     await _show(svc, run.id)
@@ -425,7 +439,8 @@ async def _deliver(svc: Services, run: Run) -> None:
         await fail(svc, run.id, why=why or text.not_for_you(run.sensitivity.label))
         return
     await svc.surface.check_member(channel=channel)
-    run, ref, streamed = await _post_result(svc, run, channel=channel, thread_ts=thread_ts, why=why)
+    lang = await language_at(svc, run, channel=channel)  # a channel's language; a DM, the requester's
+    run, ref, streamed = await _post_result(svc, run, channel=channel, thread_ts=thread_ts, why=why, language=lang)
     if why:
         run = await tell_requester(svc, run, effect="rerouted", message=why)
     if run.decision:
@@ -447,17 +462,17 @@ async def _deliver(svc: Services, run: Run) -> None:
 
 
 async def _post_result(svc: Services, run: Run, *, channel: str, thread_ts: str | None,
-                       why: Msg | None) -> tuple[Run, MessageRef, bool]:
+                       why: Msg | None, language: str) -> tuple[Run, MessageRef, bool]:
     """The result message: the answer's stream made the checked result when it streamed here (True), else a post —
     and a stream shown where the whole answer may not go is replaced by a notice first."""
-    streamed = await streaming.finish(svc, run, channel=channel, thread_ts=thread_ts)
+    streamed = await streaming.finish(svc, run, channel=channel, thread_ts=thread_ts, language=language)
     if streamed is not None:
         return *streamed, True
     if streaming.open_stream(run) is not None:
         notice = text.msg("stream_moved", why=why) if why else text.msg("stream_withheld")
         await streaming.retire(svc, run.id, reason="moved", notice=notice)
-    run, ref = await post_once(svc, run, effect="result", channel=channel, view=View(kind="result", run=run),
-                               thread_ts=thread_ts)
+    run, ref = await post_once(svc, run, effect="result", channel=channel,
+                               view=View(kind="result", run=run, language=language), thread_ts=thread_ts)
     return run, ref, False
 async def _destination(svc: Services, run: Run) -> tuple[str | None, str | None, Msg | None]:
     """(channel, thread, note): where the workflow says when the gate allows it, else the requester's DM."""

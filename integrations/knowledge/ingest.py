@@ -185,7 +185,7 @@ class Ingest:
                                             limits.max_file_bytes, limits.max_chunks_per_document,
                                             timeout=limits.parse_timeout)
         except ToolFailed as exc:
-            timed_out = str(exc) == text.TOOL_TIMED_OUT
+            timed_out = exc.msg == text.TOOL_TIMED_OUT
             why = f"took longer than {limits.parse_timeout:g} s to read (stopped)" if timed_out else \
                 "the reader crashed or ran out of memory"
             return Outcome(document, "failed", reason=why)

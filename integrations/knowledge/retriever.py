@@ -26,6 +26,7 @@ from bot.core.ports import CollectionInfo, Passage, Retriever
 from bot.core.spec import MapleSpec
 from integrations.knowledge.embeddings import Embedder
 from integrations.knowledge.store import CollectionStore, Manifest, unpack
+from integrations.tasks import stop_task
 
 if TYPE_CHECKING:
     from integrations.knowledge.index import CollectionIndex
@@ -50,11 +51,8 @@ class LlamaIndexRetriever(Retriever):
             self._task = asyncio.create_task(self._watch())
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
 
     def version(self, name: str) -> str | None:
         index = self._indexes.get(name)

@@ -28,6 +28,8 @@ async def test_feedback_buttons_under_an_answer_record_a_vote(page: Any, maple: 
     result = page.get_by_test_id("message").filter(has_text="409.5")
     await result.get_by_test_id("feedback-good").wait_for()
     assert await result.get_by_test_id("feedback-bad").get_attribute("aria-label") == "This answer was not helpful"
+    for side, icon in (("good", "+1"), ("bad", "-1")):  # drawn, so they never depend on an emoji font
+        assert await result.get_by_test_id(f"feedback-{side}").locator(f"[data-icon='{icon}']").count() == 1
     await result.get_by_test_id("feedback-good").click()
     await page.get_by_test_id("ephemeral").filter(has_text="recorded").wait_for()
     await page.screenshot(path=screenshot_path("feedback-recorded"))

@@ -118,3 +118,31 @@ async def test_an_edit_that_leaves_nobody_and_the_home_of_each_person(page: Any,
     await lone.wait_state(run_id, "cancelled")
     await admin.filter(has_text="was cancelled").wait_for()
     assert not [c for c in workspace.calls("chat.postMessage") if c.params.get("channel") == GENERAL]
+
+
+async def test_a_french_reviewers_review_message_is_in_french(page: Any, maple: Harness,
+                                                              workspace: Workspace) -> None:
+    """The reviewer's Slack locale is French: the review message in their DM — header, fields, labels, buttons and
+    the Edit form — is French; the draft is shown as the model wrote it; the requester (English) sees English."""
+    workspace.state.users[REVIEWER].locale = "fr-CA"
+    run_id = await submit_goal(page, workspace)
+    await act_as(page, REVIEWER)
+    await page.get_by_test_id("dm-maple").click()
+    review = page.get_by_test_id("message").filter(has_text=run_id).filter(has_text="Demandée par")
+    await review.get_by_test_id("button-maple_approve").wait_for()
+    shown = await review.inner_text()
+    assert shown.index("L'approbation publie dans") < shown.index("\nÉbauche\n") < shown.index(run_id)
+    assert "Ébauche à réviser" in shown and "#general — canal public" in shown and "Interne" in shown
+    assert [await review.get_by_test_id(f"button-maple_{b}").inner_text() for b in ("approve", "edit", "reject")] == [
+        "Approuver", "Modifier", "Refuser"]
+    for english in ("Approve posts to", "Sensitivity", "Requested by", "Draft for review"):
+        assert english not in shown, english
+    await page.screenshot(path=screenshot_path("review-message-fr"))
+    await review.get_by_test_id("button-maple_edit").click()
+    modal = page.get_by_test_id("modal")
+    await modal.filter(has_text="Modifier l'ébauche").wait_for()
+    assert await page.get_by_test_id("modal-submit").inner_text() == "Enregistrer"
+    await page.get_by_test_id("modal-close").click()
+    await modal.wait_for(state="detached")
+    message = await run_message(page, run_id)
+    await message.filter(has_text="With reviewers").wait_for()  # the requester reads English

@@ -12,7 +12,7 @@ import pytest
 from tests.browser.conftest import screenshot_path
 from tests.browser.test_workspace_browser import open_page, submit_goal, type_in
 from tests.harness import Harness
-from workspace import REQUESTER, Workspace
+from workspace import REQUESTER, REVIEWER, Workspace
 
 pytestmark = pytest.mark.browser
 
@@ -68,3 +68,17 @@ async def test_a_french_locale_is_answered_in_french(page: Any, maple: Harness, 
     assert await asked.get_by_test_id("button-maple_pick_draft").inner_text() == "Choisir"
     assert await asked.get_by_test_id("button-maple_dismiss").inner_text() == "Aucun de ceux-ci"
     await page.screenshot(path=screenshot_path("ask-back-fr"))
+
+
+async def test_a_mentions_ask_back_is_for_the_asker_alone(page: Any, maple: Harness, workspace: Workspace) -> None:
+    """@Maple with a vague goal in #general: the ask-back appears to the person who asked ("Only visible to you"),
+    its buttons work there, and nobody else sees it in the channel."""
+    await open_page(page, workspace, REQUESTER)
+    await type_in(page, "@Maple Acme")
+    asked = page.get_by_test_id("ephemeral").filter(has_text="“Acme”")
+    await asked.get_by_test_id("button-maple_pick_draft").wait_for()
+    assert not [c for c in workspace.calls("chat.postMessage") if "Acme" in str(c.params)]
+    await page.screenshot(path=screenshot_path("ask-back-mention"))
+    await asked.get_by_test_id("button-maple_dismiss").click()
+    await page.get_by_test_id("ephemeral").filter(has_text="Nothing was started for “Acme”").wait_for()
+    assert not workspace.ephemerals(REVIEWER)

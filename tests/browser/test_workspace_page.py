@@ -235,13 +235,14 @@ async def test_states_do_not_depend_on_an_emoji_font(page: Any, workspace: Works
         {"type": "header", "text": {"type": "plain_text", "text": ":hourglass: Waiting for review", "emoji": True}},
         {"type": "section", "text": {"type": "mrkdwn", "text": ":white_check_mark: Approved by <@U0REVIEW>"}},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": ":x: Rejected · :warning: check · :sparkles:"}]},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": ":double_vertical_bar: paused · :+1: 1 · :-1: 0"}]},
         {"type": "actions", "elements": [{"type": "button", "action_id": "b", "text": {
             "type": "plain_text", "text": ":pencil2: Edit", "emoji": True}}]}])
     await open_page(page, workspace, REQUESTER)
     message = page.get_by_test_id("message").filter(has_text="Approved by")
     await message.wait_for()
-    for code in ("hourglass", "white_check_mark", "x", "warning", "pencil2"):
-        icon = message.locator(f".emoji[data-emoji={code}]")
+    for code in ("hourglass", "white_check_mark", "x", "warning", "pencil2", "double_vertical_bar", "+1", "-1"):
+        icon = message.locator(f".emoji[data-emoji='{code}']")
         assert await icon.locator("svg").count() == 1, code
         box = await icon.bounding_box()
         assert box and box["width"] > 8 and box["height"] > 8, code  # drawn, not an empty box

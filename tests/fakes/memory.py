@@ -32,6 +32,7 @@ from bot.core.ports import (
     View,
     run_of_thread,
 )
+from bot.core.text import Msg
 
 
 class MemoryStore(RunStore):
@@ -149,7 +150,8 @@ class MemorySurface(Surface, Directory):
     async def stop_stream(self, *, ref: MessageRef, run_id: str | None = None, effect: str | None = None) -> None:
         self.stopped.add(ref.ts)
 
-    async def post_ephemeral(self, *, channel: str, user: str, text: str, thread_ts: str | None = None) -> None:
+    async def post_ephemeral(self, *, channel: str, user: str, text: Msg, thread_ts: str | None = None,
+                             view: View | None = None) -> None:
         self.ephemerals.append((channel, user, text))
 
     async def group_members(self, group_id: str) -> frozenset[str]:

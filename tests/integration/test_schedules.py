@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import pytest
 
+from bot.core import text
 from bot.core.models import RunState
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.slack_api import FakeSlack
@@ -210,7 +211,7 @@ async def test_a_revoked_role_pauses_the_schedule_and_tells_the_owner(
         h.maple.surface.forget_group("S0STAFF")
         assert await proc.runner.tick() == 0
         paused = await proc.sch.store.get(made.id)
-        assert paused.state == "paused" and "no longer run" in (paused.paused_reason or "")
+        assert paused.state == "paused" and "no longer run" in str(text.note_msg(paused.paused_reason or ""))
         assert await h.svc.store.since(T0) == []
         told = [p for p in slack.posted("D0REQUEST") if "was paused" in p.get("text", "")]
         assert len(told) == 1
@@ -234,7 +235,7 @@ async def test_an_owner_who_left_runs_nothing_even_named_by_id(
         slack.deactivated.add(REQUESTER)
         assert await proc.runner.tick() == 0
         paused = await proc.sch.store.get(made.id)
-        assert paused.state == "paused" and "deactivated" in (paused.paused_reason or "")
+        assert paused.state == "paused" and "deactivated" in str(text.note_msg(paused.paused_reason or ""))
         assert await h.svc.store.since(T0) == []
     finally:
         await h.stop()

@@ -1,6 +1,6 @@
 """The ask-back over signed requests: it quotes the goal, each option says what it does, the offered set fits the
 goal ("Acme" is not a calculation; Draft is offered), *None of these* ends the held goal, and a mention is asked
-the same question with the same options as the slash command."""
+the same question with the same options as the slash command — to the person alone, never in the channel."""
 
 from __future__ import annotations
 
@@ -43,14 +43,35 @@ async def test_none_of_these_ends_the_held_goal(harness: Harness) -> None:
     assert "Nothing was started for “Acme”" in replaced[0]["text"]
 
 
-async def test_a_mention_is_asked_the_same_question(harness: Harness) -> None:
+async def test_a_mention_is_asked_the_same_question_privately(harness: Harness) -> None:
+    """The ask-back to a mention quotes the goal: it is shown to the person who asked alone (ephemeral, in the
+    channel they asked in), never posted in the channel, and its buttons work from there."""
     h = harness
     _, slash = await h.slash(REQUESTER, "Acme")
     status, _ = await h.event({"type": "app_mention", "user": REQUESTER, "channel": CHANNEL, "ts": "1700000000.000100",
                                "text": "<@U0MAPLE> Acme", "team": "T0TEST"})
     assert status == 200
-    posts = await h.wait_for(lambda: [p for p in h.slack.posted(CHANNEL)
-                                      if p["metadata"]["event_payload"]["effect"] == "clarify"], what="ask-back")
-    assert posts[0]["thread_ts"] == "1700000000.000100"
-    assert offered(posts[0]["blocks"]) == offered(slash["blocks"])
-    assert "“Acme”" in posts[0]["text"]
+    asked = await h.wait_for(lambda: [c.params for c in h.slack.calls_to("chat.postEphemeral")
+                                      if c.ok and "“Acme”" in c.params.get("text", "")], what="ask-back")
+    assert asked[0]["channel"] == CHANNEL and asked[0]["user"] == REQUESTER
+    assert offered(asked[0]["blocks"]) == offered(slash["blocks"])
+    assert not [p for p in h.slack.posted(CHANNEL) if "Acme" in str(p)]  # nothing about it in the channel
+    run_id = run_id_of({"text": str(asked[0]["blocks"])})
+    url = h.slack.response_url("picked")
+    await h.interact({"type": "block_actions", "user": {"id": REQUESTER}, "team": {"id": "T0TEST"},
+                      "channel": {"id": CHANNEL}, "trigger_id": "t", "response_url": url,
+                      "container": {"type": "message", "is_ephemeral": True},
+                      "actions": [{"action_id": "maple_pick_draft", "value": f"{run_id}:draft"}]})
+    await h.wait_state(run_id, "in_review")
+    replaced = await h.wait_for(lambda: [r for r in h.slack.responses if r.get("replace_original")], what="answer")
+    assert run_id in replaced[0]["text"]
+
+
+async def test_a_mention_where_maple_cannot_whisper_is_asked_in_a_direct_message(harness: Harness) -> None:
+    h = harness
+    h.slack.fail_next("chat.postEphemeral", error="not_in_channel", status=200)
+    await h.event({"type": "app_mention", "user": REQUESTER, "channel": CHANNEL, "ts": "1700000000.000200",
+                   "text": "<@U0MAPLE> Acme", "team": "T0TEST"})
+    dm = await h.wait_for(lambda: [p for p in h.slack.posted("D0REQUEST") if "“Acme”" in p["text"]],
+                          what="ask-back by DM")
+    assert offered(dm[0]["blocks"]) and not [p for p in h.slack.posted(CHANNEL) if "Acme" in str(p)]

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from bot.core import text
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.slack_api import FakeSlack
 from tests.harness import REQUESTER, Harness, spec_dict
@@ -42,7 +43,7 @@ async def test_failures_fall_back_to_the_local_model(both: Harness, failure: str
     _, reply = await both.slash(REQUESTER, "run draft a thank-you note")
     run = await both.wait_state(run_id_of(reply), "in_review", timeout=180)
     assert run.routes[0].chosen == "local", run.routes[0]
-    assert run.drafts[0].model == "local" and "demo model" in " ".join(run.drafts[0].notes)
+    assert run.drafts[0].model == "local" and "demo model" in str(text.notes_msg(run.drafts[0].notes))
     assert len(both.openai.requests) == 2  # two attempts, then the next model in the chain
 
 

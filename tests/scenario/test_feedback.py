@@ -86,8 +86,8 @@ async def test_status_counts_votes_per_workflow_and_model_for_admins_alone(harne
     await vote(h, REQUESTER, draft, "bad")
     await vote(h, REVIEWER2, draft, "bad")
     _, reply = await h.slash(ADMIN, "status")
-    assert "calc · tool:calculator: 👍 1 · 👎 1" in reply["text"]
+    assert "calc · tool:calculator: :+1: 1 · :-1: 1" in reply["text"]  # Slack's codes: drawn without an emoji font
     model = (await h.run(draft)).draft.model
-    assert f"draft · {model}: 👍 0 · 👎 2" in reply["text"]
+    assert f"draft · {model}: :+1: 0 · :-1: 2" in reply["text"]
     _, reply = await h.slash(REQUESTER, "status")
     assert "Say which run" in reply["text"] and "👍" not in reply["text"]  # their runs and Maple's status, no votes

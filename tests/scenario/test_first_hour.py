@@ -130,8 +130,9 @@ async def test_the_run_message_follows_the_run_and_offers_revise(harness: Harnes
     await h.submit(REVIEWER, "maple_reject_view", run_id, {"reason": "mention the new date"})
     await h.wait_for(lambda: "Rejected by" in run_message(h, run_id), what="rejected")
     assert "maple_revise" in run_message(h, run_id)
-    told = [p for p in h.slack.posted("D0REQUEST") if "mention the new date" in p["text"]]
-    assert told and told[0].get("thread_ts") and "late shipment" in told[0]["text"]
+    told = await h.wait_for(lambda: [p for p in h.slack.posted("D0REQUEST") if "mention the new date" in p["text"]],
+                            what="the rejection told")  # it may follow the run message's update
+    assert told[0].get("thread_ts") and "late shipment" in told[0]["text"]
     await h.interact({"type": "block_actions", "user": {"id": REQUESTER}, "channel": {"id": "D0REQUEST"},
                       "trigger_id": "t3", "actions": [{"action_id": "maple_revise", "value": run_id,
                                                        "type": "button", "action_ts": "1.4"}]})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from bot.core import text
 from config.settings import DEFAULT_CONFIG
 from tests.fakes.openai_api import FakeOpenAI
 from tests.harness import REQUESTER, REVIEWER, SECRET, TOKEN, Harness
@@ -36,7 +37,7 @@ async def test_shipped_config_without_a_key_drafts_on_the_local_model(
             assert status == 200 and "Working on it" in str(body)
             run_id = run_id_of({"text": str(body)})
             run = await h.wait_state(run_id, "in_review", timeout=180)
-            assert run.routes[0].chosen == "local" and "demo model" in " ".join(run.drafts[0].notes)
+            assert run.routes[0].chosen == "local" and "demo model" in str(text.notes_msg(run.drafts[0].notes))
             assert run.drafts[0].text.strip()
             review = await h.wait_for(lambda: [p for p in ws.posted() if "review:" in str(p.get("metadata"))],
                                       what="the review post")

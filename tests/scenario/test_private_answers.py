@@ -36,3 +36,17 @@ async def test_refusal_to_a_mention_is_not_posted_in_the_thread(harness: Harness
     ephemerals = await h.wait_for(lambda: _calls_after(h, mark, "chat.postEphemeral"), what="ephemeral")
     assert ephemerals[0]["user"] == OUTSIDER and "access" in str(ephemerals[0]["blocks"])
     assert not [p for p in _calls_after(h, mark, "chat.postMessage") if p.get("channel") == CHANNEL]
+
+
+async def test_a_refusal_slack_cannot_show_in_the_channel_goes_to_a_direct_message(harness: Harness) -> None:
+    """Slack refuses the ephemeral message (Maple is not a member of that channel): the refusal goes to the
+    person's direct messages with Maple, and still nothing is posted in the channel."""
+    h = harness
+    h.slack.fail_next("chat.postEphemeral", error="not_in_channel", status=200)
+    mark = len(h.slack.calls)
+    await _mention(h, OUTSIDER, "draft a note to the team", "1800.0004")
+    told = await h.wait_for(lambda: [p for p in _calls_after(h, mark, "chat.postMessage")
+                                     if p.get("channel", "").startswith("D") and "access" in str(p["blocks"])],
+                            what="the refusal by DM")
+    assert told and not [p for p in _calls_after(h, mark, "chat.postMessage") if p.get("channel") == CHANNEL]
+    assert [c for c in h.slack.calls[mark:] if c.method == "chat.postEphemeral"]  # it was tried first

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.core import intake, language
+from bot.core import intake, language, text
 from bot.core.budget import CLASSIFY_MAX_TOKENS, MIN_OUTPUT_TOKENS, checked_usage, input_upper_bound
 from bot.core.errors import ModelResponseError
 from bot.core.models import ChatMessage, Completion, Origin, RunState, ToolCall
@@ -102,7 +102,7 @@ async def test_a_call_that_does_not_fit_whole_is_capped_to_what_is_left() -> Non
     await drain(svc)
     run = await svc.store.get(run.id)
     assert model.max_tokens == [100] and run.state is RunState.IN_REVIEW
-    assert any("capped this answer at 100 tokens" in n for n in run.drafts[0].notes)
+    assert any("capped this answer at 100 tokens" in str(text.note_msg(n)) for n in run.drafts[0].notes)
     assert (await ledger(svc).spent(user="U0REQUEST", team="-")).user_tokens == 15
 
 

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot.core import intake, review
+from bot.core import intake, review, text
 from bot.core.errors import AccessDenied, InputError, InvalidTransition
 from bot.core.models import Job, Origin, RunState
 from bot.core.worker import handle_job
@@ -55,7 +55,7 @@ async def test_full_flow_and_weak_model_note() -> None:
     await drain(svc)
     run = await svc.store.get(run.id)
     assert run.state is RunState.IN_REVIEW
-    assert "demo model" in run.drafts[0].notes[0]
+    assert "demo model" in str(text.note_msg(run.drafts[0].notes[0]))
     assert run.routes[0].chosen == "local" and "none reaches standard" in run.routes[0].reason
     channels = {p["channel"] for p in svc.surface.posts if p["effect"].startswith("review:")}
     assert channels == {"D-U0REVIEW", "D-U0REVIEW2"}  # user group expanded
@@ -177,7 +177,7 @@ async def test_over_budget_uses_a_free_model_or_refuses() -> None:
     await drain(svc)
     run = await svc.store.get(run.id)
     assert run.drafts[0].text == "free draft" and not paid.seen
-    assert any("budget" in n for n in run.drafts[0].notes)
+    assert any("over the daily token budget" in str(text.note_msg(n)) for n in run.drafts[0].notes)
 
     svc = make_services(spec=spec, models={"openai": paid})
     run = await goal(svc)

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.core import text
 from bot.core.errors import InputError
 from bot.core.phrases import read_when
 from integrations.timetable import ApsTimetable, weekdays
@@ -61,7 +62,20 @@ def test_phrasings_read_in_the_persons_zone(phrase: str, zone: str, now: datetim
     table = ApsTimetable()
     table.check(when.rule)
     got = [t.astimezone(ZoneInfo(zone)).strftime(TABLE) for t in table.upcoming(when.rule, after=now, count=3)]
-    assert (when.description, when.rest, got) == (description, rest, times)
+    assert (str(text.note_msg(when.description)), when.rest, got) == (description, rest, times)
+
+
+@pytest.mark.parametrize(("phrase", "french"), [
+    ("every weekday at 9:00 digest", "chaque jour de semaine (du lundi au vendredi) à 09:00"),
+    ("every monday, wednesday and friday at 8am digest", "chaque lundi, mercredi et vendredi à 08:00"),
+    ("every tuesday digest", "chaque mardi à 09:00 (aucune heure indiquée)"),
+    ("every 2 hours digest", "toutes les 2 heures"),
+    ("on the 31st of each month at 17:30 digest", "le 31 de chaque mois à 17:30 (les mois sans ce jour sont sautés)"),
+    ("0 9 * * 1-5 digest", "cron `0 9 * * 1-5`"),
+])
+def test_a_schedule_is_described_in_the_readers_language(phrase: str, french: str) -> None:
+    when = read_when(phrase, tz="America/Toronto", now=datetime(2026, 11, 23, 12, 0, tzinfo=ZoneInfo("UTC")))
+    assert str(text.in_language(text.note_msg(when.description), "fr")) == french
 
 
 def test_nine_oclock_stays_nine_oclock_across_the_change() -> None:

@@ -73,3 +73,17 @@ def test_drafts_follow_the_goal_unless_the_workflow_says_otherwise() -> None:
     assert "in French" in language.rule("rédige une note pour l'équipe", "goal")
     assert language.rule("rédige une note pour l'équipe", "en") == "Write your answer in English."
     assert "in French" in language.rule("draft a note for the team", "fr")
+
+
+def test_every_emoji_code_maple_writes_is_drawn_by_the_local_workspace() -> None:
+    """States never depend on an emoji font: each :code: in either catalog has a drawing in workspace/static/icons.js
+    (Slack draws them itself)."""
+    import re
+    from pathlib import Path
+
+    icons = (Path(__file__).parents[2] / "workspace" / "static" / "icons.js").read_text()
+    drawn = set(re.findall(r'^\s+"?([a-z0-9_+-]+)"?: \["', icons, re.M))
+    drawn |= set(re.findall(r'\b([a-z0-9_]+): "[a-z0-9_+-]+"', icons.split("ALIASES", 1)[1].split(";", 1)[0]))
+    used = {code for catalog in text.CATALOGS.values() for template in catalog.values()
+            for code in re.findall(r":([a-z0-9_+-]+):", template)}
+    assert used and not used - drawn, f"emoji codes without a drawing: {sorted(used - drawn)}"

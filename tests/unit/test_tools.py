@@ -9,7 +9,7 @@ from fractions import Fraction
 
 import pytest
 
-from bot.core import intake
+from bot.core import intake, text
 from bot.core.errors import ToolDenied, ToolError, ToolFailed
 from bot.core.levels import Sensitivity
 from bot.core.models import Origin, RunState
@@ -125,7 +125,7 @@ def test_division_by_zero_is_a_clear_error() -> None:
     ("how many business days until January 15, 2027?", "39 business days until 2027-01-15"),
     ("how many business days until Jan 15th?", "39 business days until 2027-01-15"),
     ("how many days until 15 January 2027", "53 days until 2027-01-15"),
-    ("combien de jours ouvrables jusqu'au 15 janvier 2027", None),  # French questions are not read (yet)
+    ("combien de jours ouvrables jusqu'au 15 janvier 2027", "39 jours ouvrables d'ici le 2027-01-15"),
     ("days until december 25", "32 days until 2026-12-25"),
     ("days until november 1", "343 days until 2027-11-01"),  # already past this year
     ("days until feb 29", "463 days until 2028-02-29"),  # the next leap day
@@ -151,6 +151,47 @@ def test_date_math_table(question: str, answer: str | None) -> None:
         return
     got = ask(question, now=NOW, tz="America/Toronto")
     assert answer in got, got
+
+
+@pytest.mark.parametrize(("question", "answer"), [
+    # French questions are read, and answered in French (Mon 2026-11-23 in Toronto)
+    ("combien de jours ouvrables avant le 15 janvier 2027 ?",
+     "39 jours ouvrables d'ici le 2027-01-15 (vendredi), à compter du 2026-11-23"),
+    ("Combien de jours d’ici le 15 janvier 2027 ?", "53 jours d'ici le 2027-01-15"),
+    ("combien de jours ouvrables d'ici la fin du mois ?", "5 jours ouvrables d'ici le 2026-11-30"),
+    ("combien de jours jusqu'à la fin de l'année", "38 jours d'ici le 2026-12-31"),
+    ("10 jours ouvrables après le 2026-11-23", "10 jours ouvrables après le 2026-11-23 : le lundi 2026-12-07"),
+    ("10 jours ouvrables à partir d'aujourd'hui", "10 jours ouvrables après le 2026-11-23 : le lundi 2026-12-07"),
+    ("5 jours ouvrables avant le 30 novembre 2026", "5 jours ouvrables avant le 2026-11-30 : le lundi 2026-11-23"),
+    ("dans 3 jours ouvrables", "3 jours ouvrables après le 2026-11-23 : le jeudi 2026-11-26"),
+    ("1 mois après le 31 janvier 2026", "1 mois après le 2026-01-31 : le samedi 2026-02-28"),
+    ("2 semaines après le 25 décembre 2026", "2 semaines après le 2026-12-25 : le vendredi 2027-01-08"),
+    ("combien de jours entre le 15 janvier 2026 et le 30 juin 2026", "166 jours entre le 2026-01-15 et le 2026-06-30"),
+    ("jours ouvrables entre le 27 novembre 2026 et le 30 novembre 2026",
+     "1 jour ouvrable entre le 2026-11-27 et le 2026-11-30 : après le 2026-11-27, jusqu'au 2026-11-30 inclusivement"),
+    ("combien de jours depuis le 1er novembre 2026", "22 jours depuis le 2026-11-01"),
+    ("quel jour de la semaine tombe le 29 février 2028 ?", "Le 2028-02-29 est un mardi."),
+    ("le 28 novembre 2026 est-il un jour ouvrable ?",
+     "Le 2026-11-28 (samedi) n'est pas un jour ouvrable : c'est la fin de semaine."),
+    ("est-ce que le 27 novembre 2026 est un jour ouvrable ?", "Le 2026-11-27 (vendredi) est un jour ouvrable."),
+    ("combien de jours ouvrables jusqu'au 15 janvier", "39 jours ouvrables d'ici le 2027-01-15"),  # the next one
+    ("combien de jours avant le 30 février 2027", "not a valid date"),
+])
+def test_date_math_in_french(question: str, answer: str) -> None:
+    if answer == "not a valid date":
+        with pytest.raises(ToolDenied) as refused:
+            ask(question, now=NOW, tz="America/Toronto")
+        assert refused.value.msg is not None  # a message, said in the reader's language
+        assert str(text.in_language(refused.value.msg, "fr")) == "2027-02-30 n'est pas une date valide"
+        return
+    got = ask(question, now=NOW, tz="America/Toronto")
+    assert answer in got, got
+    assert "business" not in got and "days" not in got  # nothing English in a French answer
+
+
+def test_an_english_question_is_answered_in_english_even_with_a_french_month() -> None:
+    got = ask("how many days until 15 janvier 2027", now=NOW, tz="America/Toronto")
+    assert got.startswith("53 days until 2027-01-15 (Friday)"), got
 
 
 def test_date_math_time_zone_and_holidays() -> None:

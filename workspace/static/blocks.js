@@ -148,6 +148,8 @@ const Blocks = (() => {
             const node = button({ type: "feedback_button", action_id: item.action_id, value: def.value,
                                   text: def.text }, b.block_id, ctx);
             node.dataset.testid = "feedback-" + name;
+            const drawn = Icons.emoji(name === "good" ? "+1" : "-1");  // 👍 / 👎 without an emoji font
+            if (drawn) node.replaceChildren(drawn);
             if (def.accessibility_label) node.setAttribute("aria-label", def.accessibility_label);
             a.appendChild(node);
           });

@@ -43,8 +43,20 @@ const Icons = (() => {
     lock_emoji: ["lock", [
       ["path", { d: "M7 10V7a5 5 0 0 1 10 0v3", fill: "none", stroke: AMBER, "stroke-width": "2.4" }],
       ["rect", { x: "4", y: "10", width: "16", height: "12", rx: "2.5", fill: AMBER }]]],
+    double_vertical_bar: ["pause", [
+      ["rect", { x: "5", y: "3", width: "5", height: "18", rx: "1.5", fill: BLUE }],
+      ["rect", { x: "14", y: "3", width: "5", height: "18", rx: "1.5", fill: BLUE }]]],
+    "+1": ["thumbs up", [
+      ["path", { d: "M2 10h4v11H2z", fill: AMBER }],
+      ["path", { d: "M8 10l4-8c1.7 0 2.8 1.3 2.5 3L14 9h6c1.2 0 2.1 1.1 1.9 2.3l-1.5 8A2 2 0 0 1 18.4 21H8z",
+                 fill: AMBER }]]],
+    "-1": ["thumbs down", [
+      ["path", { d: "M2 3h4v11H2z", fill: AMBER }],
+      ["path", { d: "M8 14l4 8c1.7 0 2.8-1.3 2.5-3L14 15h6c1.2 0 2.1-1.1 1.9-2.3l-1.5-8A2 2 0 0 0 18.4 3H8z",
+                 fill: AMBER }]]],
   };
-  const ALIASES = { hourglass_flowing_sand: "hourglass", memo: "pencil2", lock: "lock_emoji" };
+  const ALIASES = { hourglass_flowing_sand: "hourglass", memo: "pencil2", lock: "lock_emoji", thumbsup: "+1",
+                    thumbsdown: "-1" };
 
   function svg(name) {
     const [label, shapes] = SHAPES[name];

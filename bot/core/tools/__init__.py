@@ -116,7 +116,7 @@ class ToolRegistry:
 
     def get(self, name: str) -> Tool:
         if name not in self._tools:
-            raise ToolDenied(f"there is no tool called {name!r}")
+            raise ToolDenied(text.no_such_tool(name))
         return self._tools[name]
 
     def openai_schemas(self, *, include_side_effects: bool = False) -> list[dict[str, Any]]:
@@ -135,7 +135,7 @@ class ToolRegistry:
         """Validate and clear a call without making it: ToolDenied when it is not allowed."""
         tool = self.get(name)
         if ctx.sensitivity > tool.clearance:
-            raise ToolDenied(f"{name} is cleared for {tool.clearance.label} data; this is {ctx.sensitivity.label}")
+            raise ToolDenied(text.tool_not_cleared(name, tool.clearance.label, ctx.sensitivity.label))
         await tool.ready()
         args = _validated(tool, raw_args)
         return Prepared(tool=tool, args=args, effect=tool.side_effect_of(args))
@@ -147,7 +147,7 @@ class ToolRegistry:
     async def run(self, prepared: Prepared, *, ctx: ToolContext, approved: bool = False) -> ToolResult:
         tool = prepared.tool
         if prepared.effect and not approved:
-            raise ToolDenied(text.SIDE_EFFECT_BEFORE_APPROVAL.format(tool=tool.name, what=prepared.effect))
+            raise ToolDenied(text.side_effect_before_approval(tool.name, prepared.effect))
         outcome = "cancelled"
         try:
             result = await tool.run(prepared.args, ctx=ctx)

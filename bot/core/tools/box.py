@@ -87,7 +87,7 @@ class ToolBox:
         tool: Tool | None = None
         try:
             if by_model and not self.registry.get(name).model_visible:  # only a workflow's tool step may call it
-                raise ToolDenied(f"there is no tool called {name!r}")
+                raise ToolDenied(text.no_such_tool(name))
             prepared = await self._prepare(name, raw, run=run, level=level)
             tool = prepared.tool
             sent = canonical_json(tool.plain_arguments(prepared.args))
@@ -107,8 +107,7 @@ class ToolBox:
         tool = prepared.tool
         sent_level, _hits = self._assess(canonical_json(tool.plain_arguments(prepared.args)))
         if sent_level > tool.clearance:
-            raise ToolDenied(f"{name} is cleared for {tool.clearance.label} data; these arguments are "
-                             f"{sent_level.label}")
+            raise ToolDenied(text.tool_not_cleared(name, tool.clearance.label, sent_level.label, arguments=True))
         return prepared
 
     async def _planned(self, prepared: Prepared, sent: str, *, run: Run, level: Sensitivity) -> ToolOutput:

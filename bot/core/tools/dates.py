@@ -6,6 +6,10 @@ Business days are Monday to Friday minus the configured holidays (``tools.holida
 to a date and counting back gives N again. Months and years land on the same day of the month, or on the month's
 last day when it is shorter (2026-01-31 + 1 month = 2026-02-28; 2024-02-29 + 1 year = 2025-02-28).
 
+A question may be asked in French ("combien de jours ouvrables avant le 15 janvier 2027 ?", "10 jours ouvrables
+après le 2026-12-01", "le 2026-12-25 est-il un jour ouvrable ?"): its words are read as the English ones they stand
+for, and the answer is given in French.
+
 ``parse`` only reads the question (regular expressions, nothing computed, never raises); ``answer`` computes it and
 raises only ToolDenied / ToolFailed, with bounded work: at most ``MAX_DAYS`` days, ``MAX_MONTHS`` months.
 """
@@ -21,6 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.core import text
 from bot.core.errors import ToolDenied, ToolFailed
+from bot.core.text import Msg
 
 MAX_DAYS, MAX_MONTHS, MAX_YEARS = 3650, 1200, 100
 MAX_QUESTION = 300
@@ -48,6 +53,26 @@ _SINCE = re.compile(r"\b(?:since|ago)\b")
 _BETWEEN = re.compile(r"\b(?:between|from)\b")
 _WEEKDAY = re.compile(r"\bweekday\b|\bwhat day\b|\bday of the week\b")
 _IS_BUSINESS = re.compile(rf"\bis\s+{_REF}\s+an?\s+(?:business|working|work)\s+day\b")
+# French: recognised by its date words, then read as the English it stands for (in this order).
+_FRENCH = re.compile(r"\b(?:jours?|semaines?|mois|années?|aujourd'hui|demain|hier|combien|depuis|ouvrables?|ouvrés?|"
+                     r"férié|d'ici|jusqu'(?:au|à)|quel jour)(?!\w)")
+_FR_WORDS = tuple((re.compile(pattern), english) for pattern, english in (
+    (r"\bd'aujourd'hui\b", "today"), (r"\baujourd'hui\b", "today"), (r"\bdemain\b", "tomorrow"),
+    (r"\bhier\b", "yesterday"),
+    (r"\b(?:la\s+)?fin\s+(?:du|de\s+ce)\s+mois\b", "end-of-month"),
+    (r"\b(?:la\s+)?fin\s+(?:de\s+l'|d'|de\s+cette\s+)année\b", "end-of-year"),
+    (r"\bquel\s+jour\s+de\s+la\s+semaine\b|\bquel\s+jour\b", "what day"),
+    (rf"\best-ce\s+que\s+(?:le\s+)?{_REF}\s+est\s+un\s+jour\s+(?:ouvrable|ouvré)\b", r"is \1 a business day"),
+    (rf"\b{_REF}\s+est-(?:il|ce)\s+un\s+jour\s+(?:ouvrable|ouvré)\b", r"is \1 a business day"),
+    (r"\bjours\s+(?:ouvrables|ouvrés)\b", "business days"), (r"\bjour\s+(?:ouvrable|ouvré)\b", "business day"),
+    (r"\bjours\b", "days"), (r"\bjour\b", "day"), (r"\bsemaines\b", "weeks"), (r"\bsemaine\b", "week"),
+    (r"\bmois\b", "months"), (r"\b(?:années|ans)\b", "years"), (r"\b(?:année|an)\b", "year"),
+    (r"\bà\s+(?:partir|compter)\s+(?:du\s+|de\s+la\s+|de\s+l'|de\s+|d')?", "from "),
+    (r"\baprès\s+(?:le\s+|la\s+)?", "after "), (r"\bavant\s+(?:le\s+|la\s+)?", "before "),
+    (r"\bdepuis\s+(?:le\s+|la\s+)?", "since "),
+    (r"\b(?:jusqu'(?:au|à)|d'ici\s+(?:le|au|à|la)|d'ici)\s*", "until "),
+    (r"\bentre\s+(?:le\s+)?", "between "), (r"\bdans\s+(?=\d)", "in "),
+))
 
 
 @dataclass(frozen=True)
@@ -69,7 +94,7 @@ def zone(name: str) -> ZoneInfo:
 
 def parse(question: str) -> Question | None:
     """What ``question`` asks, or None when it is not a date question. Reads at most ``MAX_QUESTION`` characters."""
-    low = _named_dates(question[:MAX_QUESTION].lower())
+    low = _read(question)[0]
     added = _ADD.search(low) or _IN.search(low)
     if added:
         unit = added.group(2)
@@ -91,6 +116,21 @@ def parse(question: str) -> Question | None:
     if refs and _WEEKDAY.search(low):
         return Question(kind="weekday", refs=refs[:1])
     return None
+
+
+def _read(question: str) -> tuple[str, str]:
+    """The question as ``parse`` reads it (lower case, named dates as ISO tokens, French read as English), and its
+    language (``fr`` when it was asked in French)."""
+    low = _named_dates(question[:MAX_QUESTION].lower().replace("’", "'"))
+    if not _FRENCH.search(low):
+        return low, "en"
+    for pattern, english in _FR_WORDS:
+        low = pattern.sub(english, low)
+    return low, "fr"
+
+
+def language_of(question: str) -> str:
+    return _read(question)[1]
 
 
 def _named_dates(low: str) -> str:
@@ -200,57 +240,66 @@ def _shift(q: Question, start: date, holidays: frozenset[date]) -> date:
         raise ToolFailed(text.DATE_OUT_OF_RANGE) from exc
 
 
-def _count(q: Question, a: date, b: date, holidays: frozenset[date]) -> tuple[int, str]:
-    if q.business:
-        n = business_days_between(a, b, holidays)
-        return n, "business day" if n == 1 else "business days"
-    n = (b - a).days
-    return n, "day" if n == 1 else "days"
+def _count(q: Question, a: date, b: date, holidays: frozenset[date]) -> tuple[int, Msg]:
+    n = business_days_between(a, b, holidays) if q.business else (b - a).days
+    base = "business_day" if q.business else "day"
+    return n, text.msg(f"unit_{base}" if n == 1 else f"unit_{base}s")
 
 
-def _unit(q: Question) -> str:
+def _unit(q: Question) -> Msg:
     """The unit as said back: "1 business day", "3 weeks" (whatever the question wrote)."""
-    base = "business day" if q.business else q.unit.rstrip("s")
-    return base if q.count == 1 else base + "s"
+    base = "business_day" if q.business else q.unit.rstrip("s")
+    return text.msg(f"unit_{base}" if q.count == 1 else f"unit_{base}s")
 
 
-def _holiday_note(holidays: frozenset[date], business: bool) -> str:
+def _holiday_note(holidays: frozenset[date], business: bool) -> Msg:
     if not business:
-        return ""
-    return " (weekends and the configured holidays skipped)" if holidays else " (weekends skipped; no holidays configured)"
+        return text.msg("raw", text="")
+    return text.msg("date_note_holidays" if holidays else "date_note_no_holidays")
 
 
-def answer(q: Question, *, today: date, tz: str, holidays: frozenset[date] = frozenset()) -> str:
+def _said(day: date) -> dict[str, text.Arg]:
+    return {"weekday": text.weekday(day.weekday())}
+
+
+def _counted(q: Question, a: date, b: date) -> Msg:
+    return text.msg("date_counted", a=a.isoformat(), b=b.isoformat()) if q.business else text.msg("raw", text="")
+
+
+def answer(q: Question, *, today: date, tz: str, holidays: frozenset[date] = frozenset()) -> Msg:
     """The answer to a parsed question, ``today`` being the date in the user's time zone ``tz``."""
     note = _holiday_note(holidays, q.business)
     if q.kind == "add":
         start = _day(q.refs[0], today)
         result = _shift(q, start, holidays)
-        direction = "before" if q.sign < 0 else "from"
-        return f"{q.count:,} {_unit(q)} {direction} {start.isoformat()} is {result:%A} {result.isoformat()}{note}."
+        return text.msg("date_subtract" if q.sign < 0 else "date_add", count=q.count, unit=_unit(q),
+                        start=start.isoformat(), result=result.isoformat(), note=note, **_said(result))
     if q.kind == "weekday":
         day = _day(q.refs[0], today)
-        return f"{day.isoformat()} is a {day:%A}."
+        return text.msg("date_weekday", day=day.isoformat(), **_said(day))
     if q.kind == "is_business":
         day = _day(q.refs[0], today)
-        why = "a weekend day" if day.weekday() >= 5 else "a configured holiday" if day in holidays else ""
-        return f"{day.isoformat()} ({day:%A}) is " + (f"not a business day: {why}." if why else "a business day.")
+        why = "date_weekend" if day.weekday() >= 5 else "date_holiday" if day in holidays else None
+        if why is None:
+            return text.msg("date_is_business", day=day.isoformat(), **_said(day))
+        return text.msg("date_not_business", day=day.isoformat(), why=text.msg(why), **_said(day))
     if q.kind == "between":
         a, b = sorted((_day(q.refs[0], today), _day(q.refs[1], today)))
         n, unit = _count(q, a, b, holidays)
-        counted = f": after {a.isoformat()}, up to and including {b.isoformat()}" if q.business else ""
-        return f"{n:,} {unit} between {a.isoformat()} and {b.isoformat()}{counted}{note}."
+        return text.msg("date_between", n=n, unit=unit, a=a.isoformat(), b=b.isoformat(), counted=_counted(q, a, b),
+                        note=note)
     day = _day(q.refs[0], today)
     a, b = sorted((today, day))
     n, unit = _count(q, a, b, holidays)
-    word = "until" if day >= today else "since"
-    counted = f": after {a.isoformat()}, up to and including {b.isoformat()}" if q.business else ""
-    return (f"{n:,} {unit} {word} {day.isoformat()} ({day:%A}), counting from {today.isoformat()} in {tz}"
-            f"{counted}{note}.")
+    return text.msg("date_until" if day >= today else "date_since", n=n, unit=unit, day=day.isoformat(),
+                    today=today.isoformat(), tz=tz, counted=_counted(q, a, b), note=note, **_said(day))
 
 
 def date_math(goal: str, *, now: datetime, tz: str, holidays: Iterable[date] = ()) -> str | None:
-    """Answer a date question in ``goal``, or None when there is none."""
+    """Answer a date question in ``goal`` — in French when it was asked in French — or None when there is none."""
     today = now.astimezone(zone(tz)).date()
     question = parse(goal)
-    return None if question is None else answer(question, today=today, tz=tz, holidays=frozenset(holidays))
+    if question is None:
+        return None
+    said = answer(question, today=today, tz=tz, holidays=frozenset(holidays))
+    return str(text.in_language(said, language_of(goal)))

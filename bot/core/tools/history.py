@@ -7,6 +7,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.core import text as say
 from bot.core.errors import ToolDenied
 
 _CHANNEL = re.compile(r"<#([CG][A-Z0-9]+)(?:\|[^>]*)?>")
@@ -78,13 +79,13 @@ async def read_conversation(
     ``oldest``/``latest`` (a schedule's period) every message of the period is read, not the latest ones."""
     if channel.startswith("D"):
         if channel != origin:
-            raise ToolDenied("Maple reads a direct message only when you ask from that conversation")
+            raise ToolDenied(say.HISTORY_DM_ONLY_HERE)
         kind: SourceKind = "dm"
         members = frozenset({requester})
     else:
         members = await reader.members(channel)
         if requester not in members:
-            raise ToolDenied(f"you are not a member of <#{channel}>, so Maple will not read it for you")
+            raise ToolDenied(say.history_not_member(channel))
         kind = await reader.kind(channel)
     readers = None if kind == "public" else members
     if oldest is not None and latest is not None:
