@@ -217,9 +217,7 @@ class Maple:
                 log.warning("audit anchoring failed", extra={"error": type(exc).__name__})
 
     async def _handle(self, job: Job) -> None:
-        with tracing.tracer().start_as_current_span(f"maple.job {job.kind}", attributes={
-                "maple.run.id": job.run_id, "maple.job.kind": job.kind}):
-            await handle_job(self.svc, job)
+        await handle_job(self.svc, job)  # its spans (one trace per run) come from the core's stages
 
     async def _dead(self, job: Job, why: str) -> None:
         """A job that failed ``limits.max_attempts`` times: mark its run failed and tell the requester. A run
@@ -335,7 +333,8 @@ def build(
                    clock=clock, ledger=ledger, assess=assessor(spec.sensitivity),
                    tools=build_tools(spec, client, compute, ops=ops, audit=audit, mcp=mcp),
                    limiter=RedisRateLimiter(redis=r, prefix=settings.redis_prefix), knowledge=knowledge,
-                   controls=controls, feedback=RedisFeedback(redis=r, prefix=settings.redis_prefix))
+                   controls=controls, feedback=RedisFeedback(redis=r, prefix=settings.redis_prefix),
+                   stages=tracing.stages())
     bolt = AsyncApp(signing_secret=signing, client=client, process_before_response=True,
                     request_verification_enabled=False, logger=logging.getLogger("maple.bolt"))
     classifier = Classifier(spec.workflows)

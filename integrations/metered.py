@@ -8,6 +8,8 @@ from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from opentelemetry import trace
+
 from bot.core.errors import MapleError
 from bot.core.models import ChatMessage, Completion, Job, Run, RunState
 from bot.core.ports import AuditLog, ChatModel, Hold, Spending, UsageLedger
@@ -35,7 +37,8 @@ class MeteredModel(ChatModel):
         name = self.name
         metrics.MODEL_CALLS.labels(name).inc()
         started = time.perf_counter()
-        with tracing.tracer().start_as_current_span(f"chat {self.spec.model or name}", attributes={
+        kind = trace.SpanKind.INTERNAL if self.spec.kind == "local-gguf" else trace.SpanKind.CLIENT  # semconv
+        with tracing.tracer().start_as_current_span(f"chat {self.spec.model or name}", kind=kind, attributes={
                 "gen_ai.operation.name": "chat", "gen_ai.provider.name": _provider(self.spec),
                 "gen_ai.request.model": self.spec.model or name, "gen_ai.request.max_tokens": max_tokens,
                 "maple.model": name, "maple.model.messages.count": len(messages)}) as span:
@@ -122,7 +125,12 @@ class MeteredRunStore(RedisRunStore):
         return saved
 
     async def get(self, run_id: str) -> Run:
-        run = await super().get(run_id)
+        return self._saw(await super().get(run_id))
+
+    async def get_for_update(self, run_id: str) -> Run:
+        return self._saw(await super().get_for_update(run_id))
+
+    def _saw(self, run: Run) -> Run:
         self._seen[(run.id, run.version)] = run.state
         if len(self._seen) > SEEN_MAX:
             self._seen.popitem(last=False)

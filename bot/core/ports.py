@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import Any, Literal, NamedTuple, Self, TypeVar
+from typing import Any, Literal, NamedTuple, Protocol, Self, TypeVar
 
 from pydantic import BaseModel
 
@@ -36,6 +37,23 @@ class Lifecycle:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.close()
+
+
+class Stages(Protocol):
+    """Where the core marks the stages of a run (OpenTelemetry spans: ``integrations.tracing``). Attributes are
+    ids, names, counts and levels — never a goal, prompt, draft or answer. Absent (None on Services): nothing."""
+
+    def context(self) -> str | None:
+        """The current trace context as a W3C traceparent, to persist with a run (one trace per run)."""
+
+    def within(self, trace: str | None) -> AbstractContextManager[object]:
+        """Make ``trace`` (a traceparent, or None) the parent of the spans opened inside."""
+
+    def span(self, name: str, *, run_id: str | None, attrs: Mapping[str, Any]) -> AbstractContextManager[object]:
+        """A span for one stage, current while the block runs."""
+
+    def past(self, name: str, *, run_id: str, start: datetime, end: datetime, attrs: Mapping[str, Any]) -> None:
+        """A span for a stage that happened between ``start`` and ``end`` (a wait: queue, review)."""
 
 
 class Clock(ABC):
@@ -79,6 +97,12 @@ class RunStore(Lifecycle, ABC):
     async def save(self, run: Run, *, job: Job | None = None) -> Run:
         """Write ``run`` if the stored version equals ``run.version``; return it with the version bumped.
         ``job`` is enqueued in the same atomic write. Raise ConflictError otherwise."""
+
+    async def get_for_update(self, run_id: str) -> Run:
+        """The run as this process last wrote or read it, to change and ``save``: possibly stale, which the
+        compare-and-set of ``save`` catches (ConflictError), so it is for read-change-write only, never for a
+        decision made on what it says. This default reads the store."""
+        return await self.get(run_id)
 
     @abstractmethod
     async def list_failed(self, *, limit: int = 50) -> list[Run]: ...

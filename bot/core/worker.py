@@ -44,6 +44,13 @@ log = logging.getLogger("maple.worker")
 
 async def handle_job(svc: Services, job: Job) -> None:
     run = await svc.store.get(job.run_id)
+    with svc.traced(job.trace or run.trace):  # the run's one trace, whichever process runs the job
+        svc.waited("queue wait", run.id, start=job.queued_at, end=svc.clock.now(), **{"maple.job.kind": job.kind})
+        with svc.stage(f"job {job.kind}", run.id, **{"maple.job.kind": job.kind}):
+            await _handle(svc, job, run)
+
+
+async def _handle(svc: Services, job: Job, run: Run) -> None:
     if run.outbox:  # audit events of a decision whose append did not happen yet
         run = await svc.flush_audit(run)
     log.info("job start", extra={"run_id": run.id, "job": job.kind, "state": run.state.value})
@@ -104,8 +111,11 @@ async def _clarify(svc: Services, run: Run) -> None:
         return
     options = [wf for wf in svc.spec.workflows
                if not wf.unreviewed_text and await svc.access.may_run(run.requester, wf)]
-    if svc.router.can_classify() and await _model_choice(svc, run, options):
-        return
+    if svc.router.can_classify():
+        with svc.stage("classify", run.id, **{"maple.classify.by": "model"}):
+            chosen = await _model_choice(svc, run, options)
+        if chosen:
+            return
     offer = run.offered or askback.offered(options, [])
     view = View(kind="choices", run=run, text=for_requester(svc, run, text.ask_back(run.goal)),
                 options=askback.choices([i for i in offer if any(wf.id == i for wf in options)], options),
@@ -377,6 +387,19 @@ def _stamp(svc: Services, run: Run) -> str:
 async def _deliver(svc: Services, run: Run) -> None:
     if run.state is not RunState.APPROVED:
         return
+    _review_waited(svc, run)
+    with svc.stage("deliver", run.id, **{"maple.sensitivity.level": run.sensitivity.label}):
+        await _delivering(svc, run)
+
+
+def _review_waited(svc: Services, run: Run) -> None:
+    """The span of the run's wait for its reviewers: from the draft under review to the decision."""
+    if run.decision is not None and run.drafts:
+        svc.waited("review wait", run.id, start=run.drafts[-1].at, end=run.decision.at,
+                   **{"maple.review.decision": run.decision.kind, "maple.draft.version": run.draft_version})
+
+
+async def _delivering(svc: Services, run: Run) -> None:
     if run.decision:
         await _refresh_reviews(svc, run, text.approved_banner(run.decision.by, _stamp(svc, run)))
     if run.calls:  # approved side effects, each at most once, before the result that reports them
@@ -438,6 +461,7 @@ async def _destination(svc: Services, run: Run) -> tuple[str | None, str | None,
 async def _rejected(svc: Services, run: Run) -> None:
     if run.state is not RunState.REJECTED or run.decision is None:
         return
+    _review_waited(svc, run)
     await _refresh_reviews(svc, run, text.rejected_banner(run.decision.by, _stamp(svc, run)))
     reason = run.decision.reason or "(no reason given)"
     await tell_requester(
