@@ -182,10 +182,12 @@ async def purge_command(settings: Settings, args: argparse.Namespace) -> int:
     """Erase run records (goal, drafts, edits, review notes, model inputs built from them) of one run or of every
     run one person requested, then append a ``data.purged`` audit event that names the subject by digest. The
     audit trail itself holds no text, so nothing in it is rewritten and the chain still verifies."""
+    from bot.core.retention import erase_run
+
     async with _maple(settings) as maple:
         store, audit = maple.svc.store, maple.svc.audit
         ids = [args.run] if args.run else await store.ids_since(datetime(1970, 1, 1, tzinfo=UTC))
-        erased = 0
+        erased = deleted = 0
         for run_id in ids:
             if args.user:
                 try:
@@ -193,9 +195,12 @@ async def purge_command(settings: Settings, args: argparse.Namespace) -> int:
                         continue
                 except NotFound:
                     continue
-            erased += await store.erase(run_id)
+            done, messages = await erase_run(maple.svc, run_id)  # Maple's Slack messages of it first
+            erased, deleted = erased + done, deleted + messages
         subject = ("maple.purge.user", args.user) if args.user else ("maple.purge.run", args.run)
         await audit.append(kind="data.purged", run_id=None, actor=_actor(args),
-                           attrs={**audit.text_attrs(subject[0], subject[1]), "maple.purge.runs.count": erased})
-        print(f"purged {erased} run record(s); the audit trail keeps digests and decisions only, and records the purge")
+                           attrs={**audit.text_attrs(subject[0], subject[1]), "maple.purge.runs.count": erased,
+                                  "maple.purge.messages.count": deleted})
+        print(f"purged {erased} run record(s) and deleted {deleted} Slack message(s) of them; the audit trail keeps "
+              "digests and decisions only, and records the purge")
         return 0

@@ -13,7 +13,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from bot.core.errors import ConflictError, NotFound, StoreUnavailable
-from bot.core.models import Job, Run
+from bot.core.models import Job, Origin, Run
 from bot.core.ports import RunStore
 from integrations.redis_conn import as_text, guarded
 from integrations.redis_queue import PRELUDE, lane
@@ -42,6 +42,9 @@ if ARGV[5] ~= '0' then redis.call('EXPIRE', KEYS[1], ARGV[5]) end
 if ARGV[6] ~= '' then push(ARGV[7], ARGV[6]) end
 return 1
 """
+
+
+_DEL_IF = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
 
 
 class RedisRunStore(RunStore):
@@ -157,14 +160,22 @@ class RedisRunStore(RunStore):
                 continue  # a malformed job, or a run that has expired
         return runs
 
-    async def erase(self, run_id: str) -> bool:
-        """Delete a run record — its goal, drafts, edits and review notes — for good (``maple purge``)."""
+    async def erase(self, run_id: str, *, thread: Origin | None = None) -> bool:
+        """Delete a run record — its goal, drafts, edits and review notes — for good (``maple purge``), and the
+        thread index entry of its origin when it still names this run."""
         self._remember(run_id, None)
         pipe = self._r.pipeline(transaction=True)
         pipe.delete(self.run_key(run_id))
         pipe.zrem(self.index, run_id)
         deleted, _ = await guarded(pipe.execute)
+        if thread is not None and thread.thread_ts:
+            key = self._thread_key(thread.channel, thread.thread_ts)
+            await guarded(lambda: self._r.eval(_DEL_IF, 1, key, run_id))
         return bool(deleted)
+
+    async def ids_created_before(self, at: datetime) -> list[str]:
+        ids = await guarded(lambda: self._r.zrangebyscore(self.index, "-inf", f"({int(at.timestamp())}"))
+        return [as_text(i) for i in ids]
 
     async def ids_since(self, at: datetime) -> list[str]:
         return [as_text(i) for i in await guarded(lambda: self._r.zrangebyscore(self.index, int(at.timestamp()),

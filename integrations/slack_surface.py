@@ -238,6 +238,14 @@ class SlackSurface(Surface, Directory):
         text, blocks = self._render(view)
         await call(self._client, "chat.update", ref.channel, ts=ref.ts, text=text, blocks=blocks[:50])
 
+    async def delete(self, *, ref: MessageRef) -> None:
+        """``chat.delete`` of one of Maple's own messages; one already deleted is not an error."""
+        try:
+            await call(self._client, "chat.delete", ref.channel, ts=ref.ts)
+        except SurfaceError as exc:
+            if "message_not_found" not in str(exc):
+                raise
+
     async def post_ephemeral(self, *, channel: str, user: str, text: str, thread_ts: str | None = None) -> None:
         rendered, blocks = self._render(View(kind="notice", text=text))
         params: dict[str, Any] = {"user": user, "text": rendered, "blocks": blocks}

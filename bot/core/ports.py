@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from bot.core.audit import AuditEvent, SignedPoint
 from bot.core.audit_attrs import text_attrs
-from bot.core.models import ChatMessage, Completion, Job, Run
+from bot.core.models import ChatMessage, Completion, Job, Origin, Run
 from bot.core.text import Msg
 
 T = TypeVar("T")
@@ -97,6 +97,15 @@ class RunStore(Lifecycle, ABC):
     async def save(self, run: Run, *, job: Job | None = None) -> Run:
         """Write ``run`` if the stored version equals ``run.version``; return it with the version bumped.
         ``job`` is enqueued in the same atomic write. Raise ConflictError otherwise."""
+
+    async def erase(self, run_id: str, *, thread: Origin | None = None) -> bool:
+        """Delete a run record for good, and the thread index entry of ``thread`` (its origin) if it names this
+        run. True when there was a record."""
+        raise NotImplementedError
+
+    async def ids_created_before(self, at: datetime) -> list[str]:
+        """Ids of the runs created before ``at`` that have not expired (the retention sweep's candidates)."""
+        return [r.id for r in await self.since(datetime(1970, 1, 1, tzinfo=UTC), limit=100_000) if r.created_at < at]
 
     async def get_for_update(self, run_id: str) -> Run:
         """The run as this process last wrote or read it, to change and ``save``: possibly stale, which the
@@ -242,6 +251,11 @@ class Surface(ABC):
 
     @abstractmethod
     async def post_ephemeral(self, *, channel: str, user: str, text: Msg, thread_ts: str | None = None) -> None: ...
+
+    async def delete(self, *, ref: MessageRef) -> None:
+        """Delete a message Maple posted (``maple purge``, retention). Raises SurfaceError when it cannot; a
+        message already gone is not an error."""
+        return None
 
     async def set_status(self, *, channel: str, thread_ts: str, status: Msg | None) -> None:
         """Show what Maple is doing in an assistant-pane thread ("is drafting…"); ``None`` clears it. Cosmetic:

@@ -9,7 +9,7 @@ from typing import Any
 from bot.core.audit import GENESIS, AuditEvent, ChainPoint, seal
 from bot.core.audit_keys import Keyring, keyed_digest
 from bot.core.errors import ConflictError, ModelUnavailable, NotFound, NotInChannel
-from bot.core.models import ChatMessage, Completion, Job, Run
+from bot.core.models import ChatMessage, Completion, Job, Origin, Run
 from bot.core.ports import (
     AuditLog,
     ChatModel,
@@ -66,6 +66,9 @@ class MemoryStore(RunStore):
         runs = [Run.model_validate_json(doc) for doc in self.docs.values()]
         return sorted((r for r in runs if r.created_at >= at), key=lambda r: r.created_at)[:limit]
 
+    async def erase(self, run_id: str, *, thread: Origin | None = None) -> bool:
+        return self.docs.pop(run_id, None) is not None
+
     async def list_failed(self, *, limit: int = 50) -> list[Run]:
         return []
 
@@ -88,6 +91,7 @@ class MemorySurface(Surface, Directory):
     def __init__(self, *, groups: dict[str, set[str]] | None = None, not_member: set[str] | None = None) -> None:
         self.posts: list[dict[str, Any]] = []
         self.updates: list[tuple[MessageRef, View]] = []
+        self.deleted: list[MessageRef] = []
         self.ephemerals: list[tuple[str, str, str]] = []
         self.groups = groups or {}
         self.not_member = not_member or set()
@@ -128,6 +132,9 @@ class MemorySurface(Surface, Directory):
 
     async def update(self, *, ref: MessageRef, view: View) -> None:
         self.updates.append((ref, view))
+
+    async def delete(self, *, ref: MessageRef) -> None:
+        self.deleted.append(ref)
 
     async def post_ephemeral(self, *, channel: str, user: str, text: str, thread_ts: str | None = None) -> None:
         self.ephemerals.append((channel, user, text))
