@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import secrets
 import statistics
@@ -95,11 +94,12 @@ class Figures:
     name: str
     samples: list[float]
     elapsed: float
+    cpu: float  # this process's CPU seconds over the measured runs (not Redis's or PostgreSQL's)
 
     def line(self) -> str:
         q = statistics.quantiles(self.samples, n=100)
-        return (f"{self.name:34} p50 {statistics.median(self.samples):7.2f} ms   p99 {q[98]:7.2f} ms   "
-                f"{len(self.samples) / self.elapsed:7.1f} runs/s")
+        return (f"{self.name:36} p50 {statistics.median(self.samples):8.2f} ms  p99 {q[98]:8.2f} ms  "
+                f"{len(self.samples) / self.elapsed:7.1f} runs/s  {1000 * self.cpu / len(self.samples):6.2f} ms CPU/run")
 
 
 async def drive(name: str, *, runs: int, concurrency: int, one: Callable[[int], Awaitable[float]]) -> Figures:
@@ -112,9 +112,9 @@ async def drive(name: str, *, runs: int, concurrency: int, one: Callable[[int], 
         async with slots:
             samples.append(await one(i))
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(slot(i) for i in range(runs)))
-    return Figures(name, samples, time.perf_counter() - start)
+    return Figures(name, samples, time.perf_counter() - start, time.process_time() - cpu)
 
 
 # ---------------------------------------------------------------- Maple
@@ -342,18 +342,18 @@ async def main(args: argparse.Namespace) -> None:
     print(f"orchestration overhead per run: {args.runs} runs, {args.concurrency} concurrent, stub model, no Slack "
           f"(langgraph {version('langgraph')}, Python {sys.version.split()[0]})")
     print("load average before: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
-    results = [await maple_flow(runs=args.runs, concurrency=args.concurrency),
-               await langgraph_flow("LangGraph (in-memory checkpointer)", InMemorySaver(), runs=args.runs,
-                                    concurrency=args.concurrency)]
-    with contextlib.suppress(KeyboardInterrupt):
+    results = [await maple_flow(runs=args.runs, concurrency=args.concurrency)]
+    if not args.maple_only:
+        results.append(await langgraph_flow("LangGraph (in-memory checkpointer)", InMemorySaver(), runs=args.runs,
+                                            concurrency=args.concurrency))
         results.append(await langgraph_postgres(runs=args.runs, concurrency=args.concurrency))
     for figures in results:
         print(figures.line())
-    maple, memory = results[0], results[1]
-    p50 = statistics.median
-    if len(results) > 2:
-        print(f"Maple p50 / LangGraph-PostgreSQL p50: {p50(maple.samples) / p50(results[2].samples):.2f}×")
-    print(f"Maple p50 / LangGraph-in-memory p50: {p50(maple.samples) / p50(memory.samples):.2f}×")
+    if len(results) == 3:
+        maple, memory, postgres = results
+        p50 = statistics.median
+        print(f"Maple / LangGraph-PostgreSQL, p50 per run: {p50(maple.samples) / p50(postgres.samples):.2f}×; "
+              f"Maple / LangGraph-in-memory: {p50(maple.samples) / p50(memory.samples):.2f}×")
     print("load average after: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
 
 
@@ -362,6 +362,7 @@ if __name__ == "__main__":
     parser.add_argument("--runs", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--install", action="store_true", help="pip install LangGraph into this venv if missing")
+    parser.add_argument("--maple-only", action="store_true", help="measure Maple alone (profiling)")
     options = parser.parse_args()
     ensure_langgraph(options.install)
     asyncio.run(main(options))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from opentelemetry import trace
@@ -29,6 +30,16 @@ class MeteredModel(ChatModel):
     async def open(self) -> None:
         await self.inner.open()
 
+    def _span(self, *, max_tokens: int, messages: int) -> AbstractContextManager[trace.Span]:
+        """The GenAI semantic-convention span of one call (``chat {model}``); ids and counts, never text."""
+        if not tracing.active():
+            return _no_span()
+        kind = trace.SpanKind.INTERNAL if self.spec.kind == "local-gguf" else trace.SpanKind.CLIENT
+        return tracing.tracer().start_as_current_span(f"chat {self.spec.model or self.name}", kind=kind, attributes={
+            "gen_ai.operation.name": "chat", "gen_ai.provider.name": _provider(self.spec),
+            "gen_ai.request.model": self.spec.model or self.name, "gen_ai.request.max_tokens": max_tokens,
+            "maple.model": self.name, "maple.model.messages.count": messages})
+
     async def close(self) -> None:
         await self.inner.close()
 
@@ -37,11 +48,7 @@ class MeteredModel(ChatModel):
         name = self.name
         metrics.MODEL_CALLS.labels(name).inc()
         started = time.perf_counter()
-        kind = trace.SpanKind.INTERNAL if self.spec.kind == "local-gguf" else trace.SpanKind.CLIENT  # semconv
-        with tracing.tracer().start_as_current_span(f"chat {self.spec.model or name}", kind=kind, attributes={
-                "gen_ai.operation.name": "chat", "gen_ai.provider.name": _provider(self.spec),
-                "gen_ai.request.model": self.spec.model or name, "gen_ai.request.max_tokens": max_tokens,
-                "maple.model": name, "maple.model.messages.count": len(messages)}) as span:
+        with self._span(max_tokens=max_tokens, messages=len(messages)) as span:
             try:
                 done = await self.inner.complete(messages=messages, max_tokens=max_tokens, timeout=timeout,
                                                  tools=tools)
@@ -59,6 +66,10 @@ class MeteredModel(ChatModel):
         cost = (done.input_tokens * self.spec.price_in + done.output_tokens * self.spec.price_out) / 1_000_000
         metrics.MODEL_COST.labels(name).inc(cost)
         return done
+
+
+def _no_span() -> AbstractContextManager[trace.Span]:
+    return nullcontext(trace.INVALID_SPAN)  # tracing off: not even the API's no-op tracer is called
 
 
 def _provider(spec: ModelSpec) -> str:

@@ -123,7 +123,8 @@ async def produce_draft(svc: Services, run: Run) -> Run:
         if not r.terminal:  # cancelled meanwhile: nothing more is done
             transition(r, RunState.DRAFTING)
 
-    run = await svc.mutate(run.id, to_drafting)
+    if run.state is not RunState.DRAFTING:  # the worker may have moved it already (to show its progress)
+        run = await svc.mutate(run.id, to_drafting)
     if run.terminal:
         return run
     level, hits = svc.assessment(asked(run))  # a revision: the previous draft and the follow-ups too

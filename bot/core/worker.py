@@ -16,7 +16,7 @@ from bot.core.classify import model_prompt, parse_model_choice
 from bot.core.desk import private_result, run_name, working
 from bot.core.destinations import refusal
 from bot.core.drafting import produce_draft
-from bot.core.effects import post_once
+from bot.core.effects import Post, post_all, post_once
 from bot.core.errors import (
     AccessDenied,
     BudgetExceeded,
@@ -243,9 +243,8 @@ async def _post_reviews(svc: Services, run: Run) -> None:
     fresh = not any(name.startswith("review:") for name in run.effects)
     run = await _aim(svc, run)
     notice = await _stuck_notice(svc, run)
-    for effect, channel in targets:
-        run, _ = await post_once(svc, run, effect=effect, channel=channel,
-                                 view=review_view(run, viewer=_viewer(effect), notice=notice))
+    run, _ = await post_all(svc, run, [Post(effect=effect, channel=channel, view=review_view(
+        run, viewer=_viewer(effect), notice=notice)) for effect, channel in targets])
     timeout = _review_timeout(svc, run)
     if fresh and timeout:
         await svc.queue.enqueue_at(Job(run_id=run.id, kind="review_timeout"),
@@ -356,9 +355,8 @@ async def _refresh_reviews(svc: Services, run: Run, banner: Msg | None = None) -
             return
         run = await _aim(svc, run)  # an edit can raise the level, and so change where Approve posts
         notice = await _stuck_notice(svc, run)
-        for effect, channel in targets:
-            run, _ = await post_once(svc, run, effect=effect, channel=channel,
-                                     view=review_view(run, viewer=_viewer(effect), notice=notice))
+        run, _ = await post_all(svc, run, [Post(effect=effect, channel=channel, view=review_view(
+            run, viewer=_viewer(effect), notice=notice)) for effect, channel in targets])
     for effect, ref in refs:
         await _update_quietly(svc, run, ref, review_view(run, banner, viewer=_viewer(effect), notice=notice))
     if notice is not None:
