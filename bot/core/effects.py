@@ -39,10 +39,12 @@ async def post_once(
     return run, refs[0]
 
 
-async def post_all(svc: Services, run: Run, posts: Sequence[Post]) -> tuple[Run, list[MessageRef]]:
+async def post_all(svc: Services, run: Run, posts: Sequence[Post], *,
+                   then: Callable[[Run], None] | None = None) -> tuple[Run, list[MessageRef]]:
     """Post each of ``posts`` once: every intent is claimed in one write, the messages are posted in order (or
-    found, when an earlier attempt may have posted them), and all are marked done in one write. A failure marks
-    done what was posted and releases the other claims (a retry may go at once), then propagates."""
+    found, when an earlier attempt may have posted them), and all are marked done in one write — with ``then``
+    applied in that same write (a state change the posts complete). A failure marks done what was posted and
+    releases the other claims (a retry may go at once), then propagates."""
     refs: dict[str, MessageRef] = {}
     pending: list[Post] = []
     for post in posts:
@@ -52,6 +54,8 @@ async def post_all(svc: Services, run: Run, posts: Sequence[Post]) -> tuple[Run,
         else:
             pending.append(post)
     if not pending:
+        if then is not None:
+            run = await svc.mutate(run.id, then)
         return run, [refs[p.effect] for p in posts]
     run, token, tried = await _claim(svc, run, pending)
     performed: dict[str, MessageRef] = {}
@@ -70,17 +74,19 @@ async def post_all(svc: Services, run: Run, posts: Sequence[Post]) -> tuple[Run,
     except BaseException:
         await _settle(svc, run.id, performed, token=token, release=[p.effect for p in pending])
         raise
-    if performed:
-        run = await svc.mutate(run.id, _finish(performed))
+    if performed or then is not None:
+        run = await svc.mutate(run.id, _finish(performed, then))
     refs.update(performed)
     return run, [refs[p.effect] for p in posts]
 
 
-def _finish(performed: dict[str, MessageRef]) -> Callable[[Run], None]:
+def _finish(performed: dict[str, MessageRef], then: Callable[[Run], None] | None = None) -> Callable[[Run], None]:
     def finish(r: Run) -> None:
         for effect, ref in performed.items():
             r.effects[effect] = Effect(channel=ref.channel, thread_ts=r.effects[effect].thread_ts, ts=ref.ts,
                                        done=True)
+        if then is not None:
+            then(r)
 
     return finish
 

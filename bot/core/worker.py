@@ -31,7 +31,7 @@ from bot.core.errors import (
 )
 from bot.core.intake import choose
 from bot.core.models import Job, JobKind, Run, RunState, Target
-from bot.core.notify import for_requester, run_language, tell_requester
+from bot.core.notify import for_requester, notice, run_language, tell_requester
 from bot.core.ports import MessageRef, View
 from bot.core.router import Plan
 from bot.core.services import Services
@@ -252,7 +252,9 @@ async def _post_reviews(svc: Services, run: Run) -> None:
     await svc.record("review.requested", run, attrs={"maple.review.targets": len(targets)})
     if notice is not None:
         await _tell_stuck(svc, run)
-    await _show(svc, run.id)
+        await _show(svc, run.id)
+    else:
+        await progress.show(svc, run)  # as the posts' write left it
 
 
 async def _aim(svc: Services, run: Run) -> Run:
@@ -407,23 +409,21 @@ async def _delivering(svc: Services, run: Run) -> None:
         await fail(svc, run.id, why=why or text.not_for_you(run.sensitivity.label))
         return
     await svc.surface.check_member(channel=channel)
-    run, ref = await post_once(svc, run, effect="result", channel=channel, view=View(kind="result", run=run),
-                               thread_ts=thread_ts)
-    if why:
-        run = await tell_requester(svc, run, effect="rerouted", message=why)
+    posts = [Post(effect="result", channel=channel, view=View(kind="result", run=run), thread_ts=thread_ts)]
+    if why:  # the requester is told where it went instead, and who approved it: after the result, in order
+        posts.append(await notice(svc, run, effect="rerouted", message=why))
     if run.decision:
-        run = await tell_requester(
-            svc, run, effect="approved", message=text.told_approved(_named(svc, run), run.decision.by, ref.channel)
-        )
+        told = text.told_approved(_named(svc, run), run.decision.by, channel)
+        posts.append(await notice(svc, run, effect="approved", message=told))
 
     def to_delivered(r: Run) -> None:
         if r.state is RunState.APPROVED:
             transition(r, RunState.DELIVERED)
 
-    run = await svc.mutate(run.id, to_delivered)
-    await svc.record("run.delivered", run, attrs={"maple.destination": ref.channel,
+    run, refs = await post_all(svc, run, posts, then=to_delivered)  # posted, marked done and delivered: one write
+    await svc.record("run.delivered", run, attrs={"maple.destination": refs[0].channel,
                                                   "maple.sensitivity.level": run.sensitivity.label})
-    await _show(svc, run.id)
+    await progress.show(svc, run)  # as the write above left it
 
 
 async def _deliver_to(svc: Services, run: Run) -> tuple[str, str | None, str | None]:
