@@ -16,8 +16,10 @@ itself costs.
   afterwards). LangGraph's Redis checkpointer needs Redis modules this Redis lacks.
 
 LangGraph is installed only for this benchmark (``make bench-overhead`` or ``--install``), never for Maple.
-Each flow runs ``--runs`` runs with ``--concurrency`` in flight; per-run latency is from intake to delivered, minus
-the time the run spent waiting for its reviewer (none: the approval is sent as soon as the review is posted).
+Each flow runs ``--sequential`` runs one at a time (the overhead of one run: p50/p99 from intake to delivered; the
+approval is sent as soon as the review is posted, so no reviewer time is in it), then ``--runs`` runs with
+``--concurrency`` in flight (p50/p99 per run, runs/s). Each figure also gives this process's CPU time per run
+(Redis's and PostgreSQL's own CPU are not in it). Run it on a quiet machine; the load average is printed.
 """
 
 from __future__ import annotations
@@ -39,31 +41,21 @@ from typing import Any, TypedDict
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import redis.asyncio as aioredis  # noqa: E402
-
 from bot.app import metered_models  # noqa: E402
 from bot.core import intake, review  # noqa: E402
 from bot.core.access import Access  # noqa: E402
 from bot.core.audit_keys import Keyring  # noqa: E402
 from bot.core.classify import Classifier  # noqa: E402
-from bot.core.models import (  # noqa: E402
-    ChatMessage,
-    Completion,  # noqa: E402
-    Job,
-    Origin,
-)
+from bot.core.models import ChatMessage, Completion, Job, Origin  # noqa: E402
 from bot.core.policy import check_draft  # noqa: E402
-from bot.core.ports import (  # noqa: E402
-    ChatModel,
-    SystemClock,
-    View,  # noqa: E402
-)
+from bot.core.ports import ChatModel, SystemClock, View  # noqa: E402
 from bot.core.router import Router  # noqa: E402
 from bot.core.sensitivity import assessor  # noqa: E402
 from bot.core.services import Services  # noqa: E402
 from bot.core.worker import handle_job  # noqa: E402
 from integrations.metered import MeteredAudit, MeteredLedger, MeteredRunStore  # noqa: E402
 from integrations.redis_audit import RedisAuditLog  # noqa: E402
+from integrations.redis_conn import PoolSize, connect  # noqa: E402
 from integrations.redis_feedback import RedisFeedback  # noqa: E402
 from integrations.redis_queue import RedisJobQueue  # noqa: E402
 from integrations.redis_usage import RedisUsageLedger  # noqa: E402
@@ -98,7 +90,7 @@ class Figures:
 
     def line(self) -> str:
         q = statistics.quantiles(self.samples, n=100)
-        return (f"{self.name:36} p50 {statistics.median(self.samples):8.2f} ms  p99 {q[98]:8.2f} ms  "
+        return (f"{self.name:35} p50 {statistics.median(self.samples):8.2f} ms  p99 {q[98]:8.2f} ms  "
                 f"{len(self.samples) / self.elapsed:7.1f} runs/s  {1000 * self.cpu / len(self.samples):6.2f} ms CPU/run")
 
 
@@ -143,7 +135,7 @@ async def maple_flow(*, runs: int, concurrency: int) -> Figures:
     spec = make_spec(limits={**make_spec().limits.model_dump(), "runs_per_user_per_minute": 0,
                              "runs_per_team_per_minute": 0})
     prefix = f"bench:overhead:{uuid.uuid4().hex[:8]}:"
-    r = aioredis.from_url(REDIS_URL, max_connections=concurrency * 3 + 8)
+    r = connect(REDIS_URL, size=PoolSize(max_connections=concurrency * 3 + 8))  # the app's own client settings
     clock = SystemClock()
     surface = Recording()
     store = MeteredRunStore(redis=r, prefix=prefix, ttl_seconds=spec.audit.text_ttl_days * 86400)
@@ -298,7 +290,8 @@ async def langgraph_flow(name: str, saver: Any, *, runs: int, concurrency: int) 
     return await drive(name, runs=runs, concurrency=concurrency, one=one)
 
 
-async def langgraph_postgres(*, runs: int, concurrency: int) -> Figures:
+async def langgraph_postgres(modes: list[tuple[int, int]]) -> list[Figures]:
+    """The flow on LangGraph's PostgreSQL checkpointer, in a schema of its own, dropped afterwards."""
     import psycopg
     from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
     from psycopg.rows import dict_row
@@ -308,15 +301,16 @@ async def langgraph_postgres(*, runs: int, concurrency: int) -> Figures:
     async with await psycopg.AsyncConnection.connect(PG_URL, autocommit=True) as admin:
         await admin.execute(f'CREATE SCHEMA "{schema}"')
         try:
-            pool = AsyncConnectionPool(PG_URL, min_size=1, max_size=max(1, min(concurrency, 20)), open=False, kwargs={
+            size = max(1, min(max(c for _r, c in modes), 20))
+            pool = AsyncConnectionPool(PG_URL, min_size=1, max_size=size, open=False, kwargs={
                 "autocommit": True, "prepare_threshold": 0, "row_factory": dict_row,
                 "options": f"-c search_path={schema}"})
             await pool.open()
             try:
                 saver = AsyncPostgresSaver(pool)  # type: ignore[arg-type]
                 await saver.setup()
-                return await langgraph_flow("LangGraph (PostgreSQL checkpointer)", saver, runs=runs,
-                                            concurrency=concurrency)
+                return [await langgraph_flow("LangGraph, PostgreSQL checkpointer", saver, runs=runs,
+                                             concurrency=concurrency) for runs, concurrency in modes]
             finally:
                 await pool.close()
         finally:
@@ -339,27 +333,33 @@ async def main(args: argparse.Namespace) -> None:
 
     from langgraph.checkpoint.memory import InMemorySaver
 
-    print(f"orchestration overhead per run: {args.runs} runs, {args.concurrency} concurrent, stub model, no Slack "
-          f"(langgraph {version('langgraph')}, Python {sys.version.split()[0]})")
+    modes = [(args.sequential, 1), (args.runs, args.concurrency)]
+    print(f"orchestration overhead per run: stub model, no Slack; {args.sequential} runs one at a time, then "
+          f"{args.runs} runs {args.concurrency} at a time (langgraph {version('langgraph')}, "
+          f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs)")
     print("load average before: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
-    results = [await maple_flow(runs=args.runs, concurrency=args.concurrency)]
+    rows: list[list[Figures]] = [[await maple_flow(runs=r, concurrency=c) for r, c in modes]]
     if not args.maple_only:
-        results.append(await langgraph_flow("LangGraph (in-memory checkpointer)", InMemorySaver(), runs=args.runs,
-                                            concurrency=args.concurrency))
-        results.append(await langgraph_postgres(runs=args.runs, concurrency=args.concurrency))
-    for figures in results:
-        print(figures.line())
-    if len(results) == 3:
-        maple, memory, postgres = results
+        memory = InMemorySaver()
+        rows.append([await langgraph_flow("LangGraph, in-memory checkpointer", memory, runs=r, concurrency=c)
+                     for r, c in modes])
+        rows.append(await langgraph_postgres(modes))
+    for i, (_runs, concurrency) in enumerate(modes):
+        print(f"{concurrency} in flight:")
+        for row in rows:
+            print("  " + row[i].line())
+    if len(rows) == 3:
         p50 = statistics.median
-        print(f"Maple / LangGraph-PostgreSQL, p50 per run: {p50(maple.samples) / p50(postgres.samples):.2f}×; "
-              f"Maple / LangGraph-in-memory: {p50(maple.samples) / p50(memory.samples):.2f}×")
+        maple, memory_row, postgres = (row[0] for row in rows)
+        print(f"per run, one at a time (p50): Maple / LangGraph-PostgreSQL {p50(maple.samples) / p50(postgres.samples):.2f}×, "
+              f"Maple / LangGraph-in-memory {p50(maple.samples) / p50(memory_row.samples):.2f}×")
     print("load average after: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--runs", type=int, default=1000)
+    parser.add_argument("--runs", type=int, default=1000, help="runs at --concurrency")
+    parser.add_argument("--sequential", type=int, default=300, help="runs one at a time (latency per run)")
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--install", action="store_true", help="pip install LangGraph into this venv if missing")
     parser.add_argument("--maple-only", action="store_true", help="measure Maple alone (profiling)")
