@@ -8,7 +8,7 @@ TESTSTAMP := $(VENV)/.installed-test
 ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes)
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 
-.PHONY: run test bench system-deps browser-deps redis clean
+.PHONY: run test bench bench-overhead system-deps browser-deps redis clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -54,6 +54,12 @@ bench: $(TESTSTAMP) redis
 	$(BIN)/python benchmarks/sensitivity.py
 	$(BIN)/python benchmarks/schedules.py
 	$(BIN)/python benchmarks/retrieval.py
+	$(MAKE) bench-overhead
+
+# Maple's orchestration overhead side by side with LangGraph (in memory and on the machine's PostgreSQL).
+# LangGraph is installed into the venv for this benchmark only; Maple never imports it.
+bench-overhead: $(TESTSTAMP) redis
+	$(BIN)/python benchmarks/overhead.py --install
 
 clean:
 	rm -rf $(VENV) *.egg-info test-artifacts

@@ -17,7 +17,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.app_audit import audit_keyring, build_audit, process_signer
 from bot.app_ops import heartbeat, readiness, refresh_gauges
-from bot.core import text
+from bot.core import retention, text
 from bot.core.access import Access
 from bot.core.classify import Classifier
 from bot.core.desk import Desk
@@ -200,11 +200,21 @@ class Maple:
         return handler
 
     async def start_schedules(self) -> None:
-        """Run schedules in this process (every ``maple serve`` does; they fire once across all of them)."""
+        """Run schedules in this process (every ``maple serve`` does; they fire once across all of them), and the
+        retention sweep with them (``bot.core.retention``: idempotent, so every process may run it)."""
         assert self.scheduling is not None and self.schedule_store is not None
         self.schedules = Schedules(sch=self.scheduling, store=self.schedule_store,
                                    sweep_seconds=self.settings.schedule_sweep)
         await self.schedules.start()
+        self.tasks.append(asyncio.create_task(self._retention_loop()))
+
+    async def _retention_loop(self) -> None:
+        while True:
+            try:
+                await retention.sweep(self.svc)
+            except MapleError as exc:
+                log.warning("retention sweep failed; it runs again later", extra={"error": type(exc).__name__})
+            await asyncio.sleep(retention.SWEEP_SECONDS)
 
     def start_anchoring(self) -> None:
         """Anchor the audit chain heads outside Redis every ``audit.anchor_every_seconds`` — if this process
@@ -224,9 +234,7 @@ class Maple:
                 log.warning("audit anchoring failed", extra={"error": type(exc).__name__})
 
     async def _handle(self, job: Job) -> None:
-        with tracing.tracer().start_as_current_span(f"maple.job {job.kind}", attributes={
-                "maple.run.id": job.run_id, "maple.job.kind": job.kind}):
-            await handle_job(self.svc, job)
+        await handle_job(self.svc, job)  # its spans (one trace per run) come from the core's stages
 
     async def _dead(self, job: Job, why: str) -> None:
         """A job that failed ``limits.max_attempts`` times: mark its run failed and tell the requester. A run
@@ -345,7 +353,7 @@ def build(
                    tools=build_tools(spec, client, compute, ops=ops, audit=audit, mcp=mcp),
                    limiter=RedisRateLimiter(redis=r, prefix=settings.redis_prefix), knowledge=knowledge,
                    controls=controls, feedback=RedisFeedback(redis=r, prefix=settings.redis_prefix),
-                   streaming=settings.streaming, people=people)
+                   streaming=settings.streaming, people=people, stages=tracing.stages())
     bolt = AsyncApp(signing_secret=signing, client=client, process_before_response=True,
                     request_verification_enabled=False, logger=logging.getLogger("maple.bolt"))
     classifier = Classifier(spec.workflows)

@@ -184,6 +184,8 @@ async def purge_command(settings: Settings, args: argparse.Namespace) -> int:
     run one person requested, between a ``data.purge.requested`` audit event (appended before the first erasure)
     and a ``data.purged`` one with the count, both naming the subject by digest. The
     audit trail itself holds no text, so nothing in it is rewritten and the chain still verifies."""
+    from bot.core.retention import erase_run
+
     async with _maple(settings) as maple:
         store, audit = maple.svc.store, maple.svc.audit
         subject = ("maple.purge.user", args.user) if args.user else ("maple.purge.run", args.run)
@@ -191,7 +193,7 @@ async def purge_command(settings: Settings, args: argparse.Namespace) -> int:
         await audit.append(kind="data.purge.requested", run_id=None, actor=_actor(args),
                            attrs=audit.text_attrs(subject[0], subject[1]))
         ids = [args.run] if args.run else await store.every_id()  # not the index: it forgets runs still kept
-        erased = 0
+        erased = deleted = 0
         for run_id in ids:
             if args.user:
                 try:
@@ -199,8 +201,11 @@ async def purge_command(settings: Settings, args: argparse.Namespace) -> int:
                         continue
                 except NotFound:
                     continue
-            erased += await store.erase(run_id)
+            done, messages = await erase_run(maple.svc, run_id)  # Maple's Slack messages of it first
+            erased, deleted = erased + done, deleted + messages
         await audit.append(kind="data.purged", run_id=None, actor=_actor(args),
-                           attrs={**audit.text_attrs(subject[0], subject[1]), "maple.purge.runs.count": erased})
-        print(f"purged {erased} run record(s); the audit trail keeps digests and decisions only, and records the purge")
+                           attrs={**audit.text_attrs(subject[0], subject[1]), "maple.purge.runs.count": erased,
+                                  "maple.purge.messages.count": deleted})
+        print(f"purged {erased} run record(s) and deleted {deleted} Slack message(s) of them; the audit trail keeps "
+              "digests and decisions only, and records the purge")
         return 0

@@ -6,7 +6,10 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
+
+from opentelemetry import trace
 
 from bot.core.errors import MapleError
 from bot.core.models import ChatMessage, Completion, Job, Run, RunState
@@ -27,6 +30,16 @@ class MeteredModel(ChatModel):
     async def open(self) -> None:
         await self.inner.open()
 
+    def _span(self, *, max_tokens: int, messages: int) -> AbstractContextManager[trace.Span]:
+        """The GenAI semantic-convention span of one call (``chat {model}``); ids and counts, never text."""
+        if not tracing.active():
+            return _no_span()
+        kind = trace.SpanKind.INTERNAL if self.spec.kind == "local-gguf" else trace.SpanKind.CLIENT
+        return tracing.tracer().start_as_current_span(f"chat {self.spec.model or self.name}", kind=kind, attributes={
+            "gen_ai.operation.name": "chat", "gen_ai.provider.name": _provider(self.spec),
+            "gen_ai.request.model": self.spec.model or self.name, "gen_ai.request.max_tokens": max_tokens,
+            "maple.model": self.name, "maple.model.messages.count": messages})
+
     async def close(self) -> None:
         await self.inner.close()
 
@@ -35,10 +48,7 @@ class MeteredModel(ChatModel):
         name = self.name
         metrics.MODEL_CALLS.labels(name).inc()
         started = time.perf_counter()
-        with tracing.tracer().start_as_current_span(f"chat {self.spec.model or name}", attributes={
-                "gen_ai.operation.name": "chat", "gen_ai.provider.name": _provider(self.spec),
-                "gen_ai.request.model": self.spec.model or name, "gen_ai.request.max_tokens": max_tokens,
-                "maple.model": name, "maple.model.messages.count": len(messages)}) as span:
+        with self._span(max_tokens=max_tokens, messages=len(messages)) as span:
             try:
                 done = await self.inner.complete(messages=messages, max_tokens=max_tokens, timeout=timeout,
                                                  tools=tools)
@@ -86,6 +96,10 @@ class MeteredModel(ChatModel):
         finally:
             metrics.MODEL_SECONDS.labels(name).observe(time.perf_counter() - started)
             span.end()
+
+
+def _no_span() -> AbstractContextManager[trace.Span]:
+    return nullcontext(trace.INVALID_SPAN)  # tracing off: not even the API's no-op tracer is called
 
 
 def _provider(spec: ModelSpec) -> str:
@@ -152,7 +166,12 @@ class MeteredRunStore(RedisRunStore):
         return saved
 
     async def get(self, run_id: str) -> Run:
-        run = await super().get(run_id)
+        return self._saw(await super().get(run_id))
+
+    async def get_for_update(self, run_id: str) -> Run:
+        return self._saw(await super().get_for_update(run_id))
+
+    def _saw(self, run: Run) -> Run:
         self._seen[(run.id, run.version)] = run.state
         if len(self._seen) > SEEN_MAX:
             self._seen.popitem(last=False)

@@ -8,6 +8,10 @@ script that skips an event id already seen and checks the expected head before X
 can neither fork a chain nor append the same event twice. The audit keys never reach Redis: macs are computed
 here. What may be trimmed and what a verification concludes is decided in the core (``bot/core/audit_policy.py``,
 ``bot/core/audit_verify.py``); this adapter only reads and writes Redis.
+
+Group commit: the events a process appends while its previous append is on the wire are sealed in order, each
+chained to the one before, and sent together in one script call (checked and appended in order, all or up to an
+event id already seen) — one round trip for many concurrent runs, with the same chain and the same guarantees.
 """
 
 from __future__ import annotations
@@ -58,6 +62,39 @@ end
 return {1, id}
 """
 
+# A batch of events chained in order. KEYS: stream, head, shard set, then each event's event-id key and run index
+# when present. ARGV: expected seq, expected mac, shard, run index ttl (s), genesis mac, event-id ttl (s), count,
+# then per event: seq, event json, mac, event-id key position, run index position (0 = absent).
+# Returns {1, entry ids...}, {0, current seq, current mac} (the head moved: nothing appended) or
+# {2, k, 'shard|entry id', entry ids...} (the k-th event's id was seen: the k-1 before it were appended).
+_APPEND_MANY = """
+local seq = redis.call('HGET', KEYS[2], 'seq') or '0'
+local mac = redis.call('HGET', KEYS[2], 'mac') or ARGV[5]
+if seq ~= ARGV[1] or mac ~= ARGV[2] then return {0, seq, mac} end
+local ids = {}
+for i = 1, tonumber(ARGV[7]) do
+  local base = 7 + (i - 1) * 5
+  local eid, run = tonumber(ARGV[base + 4]), tonumber(ARGV[base + 5])
+  if eid > 0 then
+    local seen = redis.call('GET', KEYS[eid])
+    if seen then
+      if #ids > 0 then redis.call('SADD', KEYS[3], ARGV[3]) end
+      return {2, i, seen, unpack(ids)}
+    end
+  end
+  local id = redis.call('XADD', KEYS[1], '*', 'e', ARGV[base + 2])
+  redis.call('HSET', KEYS[2], 'seq', ARGV[base + 1], 'mac', ARGV[base + 3])
+  if eid > 0 then redis.call('SET', KEYS[eid], ARGV[3] .. '|' .. id, 'EX', ARGV[6]) end
+  if run > 0 then
+    redis.call('RPUSH', KEYS[run], ARGV[3] .. '|' .. id)
+    redis.call('EXPIRE', KEYS[run], ARGV[4])
+  end
+  ids[#ids + 1] = id
+end
+redis.call('SADD', KEYS[3], ARGV[3])
+return {1, unpack(ids)}
+"""
+
 # KEYS: stream, head, shard set. ARGV: checkpoint json, min id kept, whole ('1'/'0'), expected head seq, shard.
 _TRIM = """
 if ARGV[3] == '1' and redis.call('HGET', KEYS[2], 'seq') == ARGV[4] then
@@ -86,6 +123,18 @@ class StoredShard:
         return [event for _, event in self.entries]
 
 
+@dataclass(frozen=True, kw_only=True)
+class _Request:
+    """An event waiting for its append (group commit), and where its outcome goes."""
+
+    kind: str
+    run_id: str | None
+    actor: str | None
+    attrs: dict[str, Any]
+    event_id: str | None
+    done: asyncio.Future[AuditEvent | None]
+
+
 @dataclass(frozen=True)
 class _Seen:
     ref: str  # shard|entry id of the event first appended with this id
@@ -106,6 +155,8 @@ class RedisAuditLog(AuditLog):
         self._ttl, self._eid_ttl = int(run_index_ttl.total_seconds()), int(event_id_ttl.total_seconds())
         self._attempts = attempts
         self._append = redis.register_script(_APPEND)
+        self._append_many = redis.register_script(_APPEND_MANY)
+        self._pending: list[_Request] = []
         self._trim = redis.register_script(_TRIM)
         self._lock = asyncio.Lock()
         self._head: ChainPoint | None = None
@@ -140,23 +191,95 @@ class RedisAuditLog(AuditLog):
         event_id: str | None = None,
     ) -> AuditEvent | None:
         """Append one event to this worker's current shard and return it (sealed, with seq and mac). For an
-        ``event_id`` already appended, append nothing and return the first event (None once trimmed)."""
+        ``event_id`` already appended, append nothing and return the first event (None once trimmed).
+        Events recorded while another append is on the wire go with the next one (group commit)."""
+        request = _Request(kind=kind, run_id=run_id, actor=actor, attrs=dict(attrs), event_id=event_id,
+                           done=asyncio.get_running_loop().create_future())
+        self._pending.append(request)
+        try:
+            async with self._lock:
+                if not request.done.done():
+                    batch, self._pending = self._pending, []
+                    await self._commit_all(batch)
+        except asyncio.CancelledError:
+            if request in self._pending:  # not sent: it is not appended
+                self._pending.remove(request)
+            raise
+        return await request.done
+
+    async def _commit_all(self, batch: list[_Request]) -> None:
+        try:
+            await self._commit(batch)
+        except BaseException as exc:
+            for r in batch:
+                if not r.done.done():
+                    r.done.set_exception(exc if isinstance(exc, Exception) else ConflictError(
+                        "the audit append was interrupted"))
+            if not isinstance(exc, Exception):
+                raise
+            return
+
+    async def _commit(self, batch: list[_Request]) -> None:
         now = self._clock.now()
         shard = shard_name(now, self._worker)
-        async with self._lock:
-            head = self._head if self._head and self._head.shard == shard else ChainPoint(shard=shard, seq=0,
-                                                                                          mac=GENESIS)
-            for _ in range(self._attempts):
-                event = seal(self._keys.current, shard=shard, seq=head.seq + 1, prev=head.mac, kind=kind,
-                             run_id=run_id, actor=actor, ts=now, attrs=attrs, event_id=event_id)
-                outcome = await self._try_append(event, head)
-                if outcome is None:
-                    self._head = event.point()
-                    return event
-                if isinstance(outcome, _Seen):
-                    return await self._read_ref(outcome.ref)
+        head = self._head if self._head and self._head.shard == shard else ChainPoint(shard=shard, seq=0, mac=GENESIS)
+        for _ in range(self._attempts):
+            if not batch:
+                return
+            sealed, prev, kept = [], head, []
+            for r in batch:
+                try:
+                    event = seal(self._keys.current, shard=shard, seq=prev.seq + 1, prev=prev.mac, kind=r.kind,
+                                 run_id=r.run_id, actor=r.actor, ts=now, attrs=r.attrs, event_id=r.event_id)
+                except Exception as exc:  # noqa: BLE001 - an unsafe attribute fails its own append alone
+                    r.done.set_exception(exc)
+                    continue
+                kept.append(r)
+                sealed.append(event)
+                prev = event.point()
+            batch = kept
+            if not batch:
+                return
+            outcome = await self._try_append_many(sealed, head)
+            if isinstance(outcome, ChainPoint):  # the head moved: seal the batch again on it
                 head = outcome
+                continue
+            appended, seen = outcome
+            for r, event in zip(batch, sealed[:appended], strict=False):
+                r.done.set_result(event)
+            if appended:
+                head = self._head = sealed[appended - 1].point()
+            if seen is None:
+                return
+            batch[appended].done.set_result(await self._read_ref(seen))
+            batch = batch[appended + 1:]
         raise ConflictError(f"audit shard {shard} kept moving under us")
+
+    async def _try_append_many(self, events: list[AuditEvent], head: ChainPoint) -> ChainPoint | tuple[int, str | None]:
+        """Append ``events`` (chained on ``head``) in order: (how many were appended, the ref of the event id seen
+        that stopped them, or None), or the head now there when it moved."""
+        if len(events) == 1:
+            one = await self._try_append(events[0], head)
+            if isinstance(one, ChainPoint):
+                return one
+            return (0, one.ref) if isinstance(one, _Seen) else (1, None)
+        keys = [self.stream_key(head.shard), self.head_key(head.shard), self.shards_key]
+        args: list[str | int] = [head.seq, head.mac, head.shard, self._ttl, GENESIS, self._eid_ttl, len(events)]
+        for event in events:
+            eid_at = run_at = 0
+            if event.eid:
+                keys.append(self.event_id_key(event.eid))
+                eid_at = len(keys)
+            if event.run_id:
+                keys.append(self.run_key(event.run_id))
+                run_at = len(keys)
+            args += [event.seq, event.model_dump_json(), event.mac, eid_at, run_at]
+        result: Any = await guarded(lambda: self._append_many(keys=keys, args=args))
+        if int(result[0]) == 0:
+            return ChainPoint(shard=head.shard, seq=int(as_text(result[1])), mac=as_text(result[2]))
+        if int(result[0]) == 2:
+            return int(result[1]) - 1, as_text(result[2])
+        return len(events), None
 
     async def _try_append(self, event: AuditEvent, head: ChainPoint) -> ChainPoint | _Seen | None:
         """Append if the id is new and the shard's head is still ``head``; else say what is there instead."""

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import OrderedDict
 from datetime import datetime
 from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from bot.core.errors import ConflictError, NotFound
+from bot.core.errors import ConflictError, NotFound, StoreUnavailable
 from bot.core.models import Job, Run
 from bot.core.ports import RunStore
 from integrations.redis_conn import as_text, guarded
@@ -20,6 +21,7 @@ from integrations.redis_queue import PRELUDE, lane
 __all__ = ["RedisRunStore", "as_text", "guarded"]
 log = logging.getLogger("maple.store")
 THREAD_TTL = 7 * 86400  # runs that never expire: their threads are followed up for a week
+LAST_SEEN_MAX = 4096  # runs whose last written or read document this process keeps (``get_for_update``)
 
 # KEYS: run hash, the runs index, then thread keys. ARGV: prefix, expected version ("" = must not exist), new
 # version, document, ttl, job ("" = none), the job's lane, run id, created (epoch s), the thread keys' ttl,
@@ -58,6 +60,16 @@ class RedisRunStore(RunStore):
         self._prefix = prefix
         self._ttl = ttl_seconds
         self._cas = redis.register_script(_CAS)
+        self._last: OrderedDict[str, str | bytes] = OrderedDict()  # run id → its document as last seen here
+
+    def _remember(self, run_id: str, doc: str | bytes | None) -> None:
+        if doc is None:
+            self._last.pop(run_id, None)
+            return
+        self._last[run_id] = doc
+        self._last.move_to_end(run_id)
+        if len(self._last) > LAST_SEEN_MAX:
+            self._last.popitem(last=False)
 
     def run_key(self, run_id: str) -> str:
         return f"{self._prefix}run:{run_id}"
@@ -93,13 +105,20 @@ class RedisRunStore(RunStore):
             job = job.model_copy(update={"user": run.requester})  # the queue's fairness lane
         started = run.origin_thread() if expected == "" else None
         threads = [self._thread_key(*key) for key in ([started] if started else []) + run.answer_threads()]
-        args = [self._prefix, expected, str(new.version), new.model_dump_json(), str(self._ttl),
+        doc = new.model_dump_json()
+        args = [self._prefix, expected, str(new.version), doc, str(self._ttl),
                 job.model_dump_json() if job else "", lane(job) if job else "", run.id,
                 str(int(run.created_at.timestamp())), str(self._ttl or THREAD_TTL), "1" if started else ""]
         keys = [self.run_key(run.id), self.index, *threads]
-        result: Any = await guarded(lambda: self._cas(keys=keys, args=args))
+        try:
+            result: Any = await guarded(lambda: self._cas(keys=keys, args=args))
+        except StoreUnavailable:
+            self._remember(run.id, None)  # the write may or may not have happened
+            raise
         if result == 1:
+            self._remember(run.id, doc)
             return new
+        self._remember(run.id, None)
         if result == -1:
             raise NotFound(run.id)
         raise ConflictError(f"run {run.id} changed concurrently")
@@ -119,9 +138,15 @@ class RedisRunStore(RunStore):
 
     async def get(self, run_id: str) -> Run:
         doc = await guarded(lambda: self._r.hget(self.run_key(run_id), "doc"))
+        self._remember(run_id, doc)
         if doc is None:
             raise NotFound(run_id)
         return Run.model_validate_json(doc)
+
+    async def get_for_update(self, run_id: str) -> Run:
+        """The document this process last wrote or read, without a round trip (``RunStore.get_for_update``)."""
+        doc = self._last.get(run_id)
+        return Run.model_validate_json(doc) if doc is not None else await self.get(run_id)
 
     async def list_failed(self, *, limit: int = 50) -> list[Run]:
         entries = await guarded(lambda: self._r.xrevrange(self.dead_stream, count=limit))
@@ -135,7 +160,10 @@ class RedisRunStore(RunStore):
         return runs
 
     async def erase(self, run_id: str) -> bool:
-        """Delete a run record — its goal, drafts, edits and review notes — for good (``maple purge``)."""
+        """Delete a run record — its goal, drafts, edits and review notes — for good (``maple purge``). Its thread
+        index entries (a run id, no text) stay until their TTL, so a reply in its thread is told it is no longer
+        kept instead of starting a new run."""
+        self._remember(run_id, None)
         pipe = self._r.pipeline(transaction=True)
         pipe.delete(self.run_key(run_id))
         pipe.zrem(self.index, run_id)
@@ -151,6 +179,10 @@ class RedisRunStore(RunStore):
             return [as_text(k)[len(key):] async for k in self._r.scan_iter(match=key + "*", count=1000)]
 
         return await guarded(scan)
+
+    async def ids_created_before(self, at: datetime) -> list[str]:
+        ids = await guarded(lambda: self._r.zrangebyscore(self.index, "-inf", f"({int(at.timestamp())}"))
+        return [as_text(i) for i in ids]
 
     async def ids_since(self, at: datetime) -> list[str]:
         return [as_text(i) for i in await guarded(lambda: self._r.zrangebyscore(self.index, int(at.timestamp()),

@@ -264,6 +264,14 @@ class SlackSurface(Surface, Directory):
             params["metadata"] = {"event_type": METADATA_EVENT, "event_payload": {"run_id": run_id, "effect": effect}}
         await call(self._client, "chat.stopStream", ref.channel, **params)
 
+    async def delete(self, *, ref: MessageRef) -> None:
+        """``chat.delete`` of one of Maple's own messages; one already deleted is not an error."""
+        try:
+            await call(self._client, "chat.delete", ref.channel, ts=ref.ts)
+        except SurfaceError as exc:
+            if "message_not_found" not in str(exc):
+                raise
+
     async def post_ephemeral(self, *, channel: str, user: str, text: Msg, thread_ts: str | None = None,
                              view: View | None = None) -> None:
         rendered, blocks = self._render(view or View(kind="notice", text=text))

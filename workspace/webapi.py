@@ -197,6 +197,20 @@ def chat_update(state: WorkspaceState, params: Params) -> Params:
     return {"channel": channel.id, "ts": message["ts"], "text": text, "message": public(message, metadata=True)}
 
 
+@method("chat.delete")
+def chat_delete(state: WorkspaceState, params: Params) -> Params:
+    channel = _member_channel(state, params)
+    ts = str(required(params, "ts"))
+    message = state.find(channel.id, ts)
+    if message is None:
+        raise ApiError("message_not_found")
+    if message.get("user") != BOT_USER:
+        raise ApiError("cant_delete_message")
+    state.history[channel.id].remove(message)
+    state.changed(channel.id, ts)
+    return {"channel": channel.id, "ts": ts}
+
+
 @method("chat.postEphemeral")
 def chat_post_ephemeral(state: WorkspaceState, params: Params) -> Params:
     channel = _member_channel(state, params)

@@ -120,6 +120,10 @@ class Desk:
         return Answer(await self.schedules.create(user=user, origin=origin, raw=cmd.text))
 
     async def _goal(self, *, user: str, origin: Origin, goal: str) -> Answer:
+        with self.svc.stage("request", **{"maple.origin": origin.kind}):  # classify and ack: one trace
+            return await self._goal_traced(user=user, origin=origin, goal=goal)
+
+    async def _goal_traced(self, *, user: str, origin: Origin, goal: str) -> Answer:
         intake.check_goal(self.svc, goal)
         followed = await followups.thread_run(self.svc, origin)
         if followed is not None:  # a reply in the thread of a run or of its answer: a new version of that run
@@ -131,7 +135,8 @@ class Desk:
         if not mine:
             return Answer(self.ask_admin("no_workflows_named", text.NO_WORKFLOWS))
         offered = [wf for wf in mine if not wf.unreviewed_text]  # the ask-back never offers unreviewed model text
-        found = self.classifier.classify(goal) if self.classifier else None
+        with self.svc.stage("classify", **{"maple.classify.by": "local"}):
+            found = self.classifier.classify(goal) if self.classifier else None
         if found is not None and found.workflow and found.confidence >= self.svc.spec.classify_threshold:
             return await self._submit(user=user, origin=origin, goal=goal, workflow=found.workflow)
         offer = askback.offered(offered, found.ranked if found else [])  # never unreviewed model text

@@ -124,7 +124,8 @@ async def produce_draft(svc: Services, run: Run) -> Run:
         if not r.terminal:  # cancelled meanwhile: nothing more is done
             transition(r, RunState.DRAFTING)
 
-    run = await svc.mutate(run.id, to_drafting)
+    if run.state is not RunState.DRAFTING:  # the worker may have moved it already (to show its progress)
+        run = await svc.mutate(run.id, to_drafting)
     if run.terminal:
         return run
     level, hits = svc.assessment(asked(run))  # a revision: the previous draft and the follow-ups too
@@ -133,17 +134,24 @@ async def produce_draft(svc: Services, run: Run) -> Run:
     await svc.record("sensitivity.assessed", run, attrs={"maple.sensitivity.level": level.label,
                                                           "maple.sensitivity.hits": _hit_list(hits)})
     for step in steps_of(work.workflow):
-        if step.kind == "tool":
-            await _tool(svc, work, step)
-        elif step.kind == "generate":
-            await _generate(svc, work, step)
-        elif step.kind == "retrieve":
-            await _retrieve(svc, work, step)
-        elif step.kind == "check" and work.draft and not work.answered:
-            await _check(svc, work)
+        if step.kind in ("review", "deliver"):
+            continue  # the worker's, after the draft
+        with svc.stage(step.kind, run.id, **{"maple.step.kind": step.kind}):
+            await _step(svc, work, step)
     if not work.draft:
         raise ModelResponseError("the workflow produced no draft")
     return await svc.mutate(run.id, _accept(svc, work))
+
+
+async def _step(svc: Services, work: Work, step: StepSpec) -> None:
+    if step.kind == "tool":
+        await _tool(svc, work, step)
+    elif step.kind == "generate":
+        await _generate(svc, work, step)
+    elif step.kind == "retrieve":
+        await _retrieve(svc, work, step)
+    elif step.kind == "check" and work.draft and not work.answered:
+        await _check(svc, work)
 
 
 async def _retrieve(svc: Services, work: Work, step: StepSpec) -> None:

@@ -108,7 +108,7 @@ async def hold(svc: Services, intake: Intake, *, ask_model: bool = False) -> Run
     run = _new_run(svc, intake, goal, None)
     queued = ask_model or intake.origin.kind in ("mention", "dm")
     job = Job(run_id=run.id, kind="clarify") if queued else None
-    return await svc.store.create(run, job=job)
+    return await _persist(svc, run, job)
 
 
 async def choose(svc: Services, *, run_id: str, user: str, workflow_id: str) -> Run:
@@ -143,7 +143,15 @@ async def submit(svc: Services, intake: Intake) -> Run:
     await authorize_run(svc, user=intake.requester, workflow=workflow)
     await throttle(svc, intake)
     run = _new_run(svc, intake, goal, workflow)
-    return await svc.store.create(run, job=Job(run_id=run.id, kind="draft"))
+    return await _persist(svc, run, Job(run_id=run.id, kind="draft"))
+
+
+async def _persist(svc: Services, run: Run, job: Job | None) -> Run:
+    """The ack's own work: persist the run with its first job, in one atomic write. With tracing on, this is the
+    run's ``ack`` span, and its context is kept on the run so every later stage (in any process) joins its trace."""
+    with svc.stage("ack", run.id, **{"maple.origin": run.origin.kind, "maple.workflow": run.workflow or "-"}):
+        run.trace = svc.trace_context()
+        return await svc.store.create(run, job=svc.stamped(job, run))
 
 
 async def revise(svc: Services, *, run_id: str, user: str, goal: str) -> Run:

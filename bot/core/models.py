@@ -228,6 +228,7 @@ class Run(Model):
     offered: list[str] = Field(default_factory=list)  # a held goal: the workflows offered to choose from
     followups: list[FollowUp] = Field(default_factory=list)
     round: int = 0  # deliveries reopened by a follow-up: the effects of round n-1 are kept as "r{n-1}/{name}"
+    trace: str | None = None  # W3C traceparent of the run's ack, when tracing is on (ids only, never text)
 
     @property
     def draft(self) -> DraftVersion | None:
@@ -270,6 +271,8 @@ class Job(Model):
     kind: JobKind
     user: str | None = None  # on whose behalf the work is done: the queue serves users fairly (the run store
     #                          fills it with the run's requester when it enqueues with a run write)
+    trace: str | None = None  # the run's trace context (W3C traceparent) when tracing is on: one trace per run
+    queued_at: datetime | None = None  # when it was enqueued (tracing on): its span of queue wait
 
 
 class ToolCall(Model):

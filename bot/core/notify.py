@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.core import text
-from bot.core.effects import post_once
+from bot.core.effects import Post, post_all
 from bot.core.errors import MapleError
 from bot.core.models import Run
 from bot.core.ports import View
@@ -46,13 +46,18 @@ async def language_at(svc: Services, run: Run, *, channel: str, reader: str | No
 async def tell_requester(svc: Services, run: Run, *, effect: str, message: Msg) -> Run:
     """A notice to the requester, in their language: in their DM — a reply to the run's message when it has one
     (bot/core/progress.py) — or, for a goal asked from the assistant pane, in that pane's thread (their DM too)."""
+    run, _ = await post_all(svc, run, [await notice(svc, run, effect=effect, message=message)])
+    return run
+
+
+async def notice(svc: Services, run: Run, *, effect: str, message: Msg) -> Post:
+    """The post of ``tell_requester``, to post with others (``post_all``)."""
     if run.origin.pane:
         channel, thread = run.origin.channel, run.origin.thread_ts
     else:
         channel = await svc.surface.open_dm(user=run.requester)
         progress = run.effects.get("progress")
         thread = progress.ts if progress is not None and progress.done and progress.channel == channel else None
-    run, _ = await post_once(svc, run, effect=f"notify:{effect}", channel=channel, thread_ts=thread,
-                             view=View(kind="notice", text=for_requester(svc, run, message), run=run,
-                                       language=run_language(svc, run)))
-    return run
+    return Post(effect=f"notify:{effect}", channel=channel, thread_ts=thread,
+                view=View(kind="notice", text=for_requester(svc, run, message), run=run,
+                          language=run_language(svc, run)))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import Any, Literal, NamedTuple, Self, TypeVar
+from typing import Any, Literal, NamedTuple, Protocol, Self, TypeVar
 
 from pydantic import BaseModel
 
@@ -37,6 +38,23 @@ class Lifecycle:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.close()
+
+
+class Stages(Protocol):
+    """Where the core marks the stages of a run (OpenTelemetry spans: ``integrations.tracing``). Attributes are
+    ids, names, counts and levels — never a goal, prompt, draft or answer. Absent (None on Services): nothing."""
+
+    def context(self) -> str | None:
+        """The current trace context as a W3C traceparent, to persist with a run (one trace per run)."""
+
+    def within(self, trace: str | None) -> AbstractContextManager[object]:
+        """Make ``trace`` (a traceparent, or None) the parent of the spans opened inside."""
+
+    def span(self, name: str, *, run_id: str | None, attrs: Mapping[str, Any]) -> AbstractContextManager[object]:
+        """A span for one stage, current while the block runs."""
+
+    def past(self, name: str, *, run_id: str, start: datetime, end: datetime, attrs: Mapping[str, Any]) -> None:
+        """A span for a stage that happened between ``start`` and ``end`` (a wait: queue, review)."""
 
 
 class Clock(ABC):
@@ -92,6 +110,21 @@ class RunStore(Lifecycle, ABC):
     async def save(self, run: Run, *, job: Job | None = None) -> Run:
         """Write ``run`` if the stored version equals ``run.version``; return it with the version bumped.
         ``job`` is enqueued in the same atomic write. Raise ConflictError otherwise."""
+
+    async def erase(self, run_id: str) -> bool:
+        """Delete a run record for good (its thread index entries, a run id each, expire with their TTL). True
+        when there was a record."""
+        raise NotImplementedError
+
+    async def ids_created_before(self, at: datetime) -> list[str]:
+        """Ids of the runs created before ``at`` that have not expired (the retention sweep's candidates)."""
+        return [r.id for r in await self.since(datetime(1970, 1, 1, tzinfo=UTC), limit=100_000) if r.created_at < at]
+
+    async def get_for_update(self, run_id: str) -> Run:
+        """The run as this process last wrote or read it, to change and ``save``: possibly stale, which the
+        compare-and-set of ``save`` catches (ConflictError), so it is for read-change-write only, never for a
+        decision made on what it says. This default reads the store."""
+        return await self.get(run_id)
 
     @abstractmethod
     async def list_failed(self, *, limit: int = 50) -> list[Run]: ...
@@ -259,6 +292,11 @@ class Surface(ABC):
         """End a stream (``chat.stopStream``); its message stays, and ``update`` may then replace it. With
         ``run_id`` and ``effect`` the message is marked like a post (found again by ``find_posted``)."""
         raise SurfaceError("this surface does not stream")
+
+    async def delete(self, *, ref: MessageRef) -> None:
+        """Delete a message Maple posted (``maple purge``, retention). Raises SurfaceError when it cannot; a
+        message already gone is not an error."""
+        return None
 
     async def set_status(self, *, channel: str, thread_ts: str, status: Msg | None) -> None:
         """Show what Maple is doing in an assistant-pane thread ("is drafting…"); ``None`` clears it. Cosmetic:

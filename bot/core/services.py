@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from bot.core.access import Access
@@ -22,6 +24,7 @@ from bot.core.ports import (
     RateLimiter,
     Retriever,
     RunStore,
+    Stages,
     Surface,
     UsageLedger,
 )
@@ -110,6 +113,31 @@ class Services:
         return self.controls.current() if self.controls is not None else ControlState()
     feedback: FeedbackLedger | None = None
     streaming: bool = False  # answers that need no review may stream into their thread (bot/core/streaming.py)
+    stages: Stages | None = None  # spans of each run's stages; None: tracing is off, and costs nothing
+
+    def stage(self, name: str, run_id: str | None = None, **attrs: Any) -> AbstractContextManager[object]:
+        """A span for one stage of a run (``stages``), or nothing when tracing is off."""
+        if self.stages is None:
+            return nullcontext()
+        return self.stages.span(name, run_id=run_id, attrs=attrs)
+
+    def traced(self, trace: str | None) -> AbstractContextManager[object]:
+        """Spans opened inside join the run's trace (``trace``: the traceparent persisted with the run)."""
+        return nullcontext() if self.stages is None else self.stages.within(trace)
+
+    def waited(self, name: str, run_id: str, *, start: datetime | None, end: datetime, **attrs: Any) -> None:
+        """A span for a wait that is over (queue wait, review wait)."""
+        if self.stages is not None and start is not None and end >= start:
+            self.stages.past(name, run_id=run_id, start=start, end=end, attrs=attrs)
+
+    def trace_context(self) -> str | None:
+        return self.stages.context() if self.stages is not None else None
+
+    def stamped(self, job: Job | None, run: Run) -> Job | None:
+        """A job carries its run's trace context and when it was enqueued, when tracing is on."""
+        if job is None or self.stages is None or run.trace is None:
+            return job
+        return job.model_copy(update={"trace": job.trace or run.trace, "queued_at": self.clock.now()})
 
     def assessment(self, text: str) -> tuple[Sensitivity, dict[str, int]]:
         return (self.assess or no_assessment(self.spec.sensitivity.default))(text)
@@ -119,15 +147,26 @@ class Services:
     ) -> Run:
         """Read, apply ``change`` and write with optimistic concurrency, re-reading on conflict.
 
-        ``change`` may raise (e.g. InvalidTransition) to abort without writing.
+        ``change`` may raise (e.g. InvalidTransition) to abort without writing. The first read may be this
+        process's last copy of the run (``get_for_update``: no round trip); the compare-and-set refuses it if it
+        was stale, and a ``change`` that refuses it is asked again on a fresh read, so every decision is made
+        on the stored run.
         """
+        fresh = False
         for _ in range(attempts):
-            run = await self.store.get(run_id)
-            change(run)
+            run = await (self.store.get(run_id) if fresh else self.store.get_for_update(run_id))
+            try:
+                change(run)
+            except Exception:
+                if fresh:
+                    raise
+                fresh = True  # refused on a copy that may be stale: decide again on the stored run
+                continue
             run.updated_at = self.clock.now()
             try:
-                saved = await self.store.save(run, job=job(run) if callable(job) else job)
+                saved = await self.store.save(run, job=self.stamped(job(run) if callable(job) else job, run))
             except ConflictError:
+                fresh = True
                 continue
             return await self.flush_audit(saved) if saved.outbox else saved
         raise ConflictError(f"run {run_id} kept changing under us")

@@ -16,7 +16,7 @@ from bot.core.classify import model_prompt, parse_model_choice
 from bot.core.desk import run_name, working
 from bot.core.destinations import deliver_to, refusal
 from bot.core.drafting import produce_draft
-from bot.core.effects import post_once, whisper_once
+from bot.core.effects import Post, post_all, post_once, whisper_once
 from bot.core.errors import (
     AccessDenied,
     BudgetExceeded,
@@ -31,7 +31,7 @@ from bot.core.errors import (
 )
 from bot.core.intake import choose
 from bot.core.models import AuditIntent, Job, JobKind, Run, RunState, Target
-from bot.core.notify import for_requester, language_at, run_language, tell_requester
+from bot.core.notify import for_requester, language_at, notice, run_language, tell_requester
 from bot.core.ports import MessageRef, View
 from bot.core.router import Plan
 from bot.core.services import Services
@@ -44,6 +44,13 @@ log = logging.getLogger("maple.worker")
 
 async def handle_job(svc: Services, job: Job) -> None:
     run = await svc.store.get(job.run_id)
+    with svc.traced(job.trace or run.trace):  # the run's one trace, whichever process runs the job
+        svc.waited("queue wait", run.id, start=job.queued_at, end=svc.clock.now(), **{"maple.job.kind": job.kind})
+        with svc.stage(f"job {job.kind}", run.id, **{"maple.job.kind": job.kind}):
+            await _handle(svc, job, run)
+
+
+async def _handle(svc: Services, job: Job, run: Run) -> None:
     if run.outbox:  # audit events of a decision whose append did not happen yet
         run = await svc.flush_audit(run)
     log.info("job start", extra={"run_id": run.id, "job": job.kind, "state": run.state.value})
@@ -105,8 +112,11 @@ async def _clarify(svc: Services, run: Run) -> None:
         return
     options = [wf for wf in svc.spec.workflows
                if not wf.unreviewed_text and await svc.access.may_run(run.requester, wf)]
-    if svc.router.can_classify() and await _model_choice(svc, run, options):
-        return
+    if svc.router.can_classify():
+        with svc.stage("classify", run.id, **{"maple.classify.by": "model"}):
+            chosen = await _model_choice(svc, run, options)
+        if chosen:
+            return
     offer = run.offered or askback.offered(options, [])
     view = View(kind="choices", run=run, text=for_requester(svc, run, text.ask_back(run.goal, withhold=bool(svc.assessment(run.goal)[1]))),
                 options=askback.choices([i for i in offer if any(wf.id == i for wf in options)], options),
@@ -277,10 +287,9 @@ async def _post_reviews(svc: Services, run: Run) -> None:
     fresh = not any(name.startswith("review:") for name in run.effects)
     run = await _aim(svc, run)
     notice = await _stuck_notice(svc, run)
-    for effect, channel in targets:
-        lang = await language_at(svc, run, channel=channel, reader=_viewer(effect))
-        run, _ = await post_once(svc, run, effect=effect, channel=channel,
-                                 view=review_view(run, viewer=_viewer(effect), notice=notice, language=lang))
+    run, _ = await post_all(svc, run, [Post(effect=effect, channel=channel, view=review_view(
+        run, viewer=_viewer(effect), notice=notice,
+        language=await language_at(svc, run, channel=channel, reader=_viewer(effect)))) for effect, channel in targets])
     timeout = _review_timeout(svc, run)
     if fresh and timeout:
         await svc.queue.enqueue_at(Job(run_id=run.id, kind="review_timeout"),
@@ -288,7 +297,9 @@ async def _post_reviews(svc: Services, run: Run) -> None:
     await svc.record("review.requested", run, attrs={"maple.review.targets": len(targets)})
     if notice is not None:
         await _tell_stuck(svc, run)
-    await _show(svc, run.id)
+        await _show(svc, run.id)
+    else:
+        await progress.show(svc, run)  # as the posts' write left it
 
 
 async def _aim(svc: Services, run: Run) -> Run:
@@ -396,10 +407,10 @@ async def _refresh_reviews(svc: Services, run: Run, banner: Msg | None = None) -
             return
         run = await _aim(svc, run)  # an edit can raise the level, and so change where Approve posts
         notice = await _stuck_notice(svc, run)
-        for effect, channel in targets:
-            lang = await language_at(svc, run, channel=channel, reader=_viewer(effect))
-            run, _ = await post_once(svc, run, effect=effect, channel=channel,
-                                     view=review_view(run, viewer=_viewer(effect), notice=notice, language=lang))
+        run, _ = await post_all(svc, run, [Post(effect=effect, channel=channel, view=review_view(
+            run, viewer=_viewer(effect), notice=notice,
+            language=await language_at(svc, run, channel=channel, reader=_viewer(effect))))
+            for effect, channel in targets])
     for effect, ref in refs:
         lang = await language_at(svc, run, channel=ref.channel, reader=_viewer(effect))
         await _update_quietly(svc, run, ref, review_view(run, banner, viewer=_viewer(effect), notice=notice,
@@ -430,6 +441,19 @@ def _stamp(svc: Services, run: Run) -> str:
 async def _deliver(svc: Services, run: Run) -> None:
     if run.state is not RunState.APPROVED:
         return
+    _review_waited(svc, run)
+    with svc.stage("deliver", run.id, **{"maple.sensitivity.level": run.sensitivity.label}):
+        await _delivering(svc, run)
+
+
+def _review_waited(svc: Services, run: Run) -> None:
+    """The span of the run's wait for its reviewers: from the draft under review to the decision."""
+    if run.decision is not None and run.drafts:
+        svc.waited("review wait", run.id, start=run.drafts[-1].at, end=run.decision.at,
+                   **{"maple.review.decision": run.decision.kind, "maple.draft.version": run.draft_version})
+
+
+async def _delivering(svc: Services, run: Run) -> None:
     if run.decision:
         await _refresh_reviews(svc, run, text.approved_banner(run.decision.by, _stamp(svc, run)))
     if run.calls:  # approved side effects, each at most once, before the result that reports them
@@ -440,40 +464,41 @@ async def _deliver(svc: Services, run: Run) -> None:
         return
     await svc.surface.check_member(channel=channel)
     lang = await language_at(svc, run, channel=channel)  # a channel's language; a DM, the requester's
-    run, ref, streamed = await _post_result(svc, run, channel=channel, thread_ts=thread_ts, why=why, language=lang)
-    if why:
-        run = await tell_requester(svc, run, effect="rerouted", message=why)
+    run, streamed = await _settle_stream(svc, run, channel=channel, thread_ts=thread_ts, why=why, language=lang)
+    posts = [Post(effect="result", channel=channel, view=View(kind="result", run=run, language=lang),
+                  thread_ts=thread_ts)]  # already done when the stream became the result
+    if why:  # the requester is told where it went instead, and who approved it: after the result, in order
+        posts.append(await notice(svc, run, effect="rerouted", message=why))
     if run.decision:
-        run = await tell_requester(
-            svc, run, effect="approved", message=text.told_approved(_named(svc, run), run.decision.by, ref.channel)
-        )
+        told = text.told_approved(_named(svc, run), run.decision.by, channel)
+        posts.append(await notice(svc, run, effect="approved", message=told))
 
     def to_delivered(r: Run) -> None:
         if r.state is RunState.APPROVED:
             transition(r, RunState.DELIVERED)
 
-    run = await svc.mutate(run.id, to_delivered)
+    run, refs = await post_all(svc, run, posts, then=to_delivered)  # posted, marked done and delivered: one write
     delivered = run.draft.text if run.draft else None
-    await svc.record("run.delivered", run, attrs={"maple.destination": ref.channel,
+    await svc.record("run.delivered", run, attrs={"maple.destination": refs[0].channel,
                                                   "maple.sensitivity.level": run.sensitivity.label,
                                                   "maple.delivery.streamed": streamed,
                                                   **svc.audit.text_attrs("maple.delivered.text", delivered)})
-    await _show(svc, run.id)
+    await progress.show(svc, run)  # as the write above left it
 
 
-async def _post_result(svc: Services, run: Run, *, channel: str, thread_ts: str | None,
-                       why: Msg | None, language: str) -> tuple[Run, MessageRef, bool]:
-    """The result message: the answer's stream made the checked result when it streamed here (True), else a post —
-    and a stream shown where the whole answer may not go is replaced by a notice first."""
+async def _settle_stream(svc: Services, run: Run, *, channel: str, thread_ts: str | None,
+                         why: Msg | None, language: str) -> tuple[Run, bool]:
+    """The answer's stream made the checked result when it streamed here (True: the result is posted); a stream
+    shown where the whole answer may not go is replaced by a notice first (False: the result is to be posted)."""
     streamed = await streaming.finish(svc, run, channel=channel, thread_ts=thread_ts, language=language)
     if streamed is not None:
-        return *streamed, True
+        return streamed[0], True
     if streaming.open_stream(run) is not None:
-        notice = text.msg("stream_moved", why=why) if why else text.msg("stream_withheld")
-        await streaming.retire(svc, run.id, reason="moved", notice=notice)
-    run, ref = await post_once(svc, run, effect="result", channel=channel,
-                               view=View(kind="result", run=run, language=language), thread_ts=thread_ts)
-    return run, ref, False
+        shown = text.msg("stream_moved", why=why) if why else text.msg("stream_withheld")
+        await streaming.retire(svc, run.id, reason="moved", notice=shown)
+    return run, False
+
+
 async def _destination(svc: Services, run: Run) -> tuple[str | None, str | None, Msg | None]:
     """(channel, thread, note): where the workflow says when the gate allows it, else the requester's DM."""
     existing = run.effects.get("result")
@@ -492,6 +517,7 @@ async def _destination(svc: Services, run: Run) -> tuple[str | None, str | None,
 async def _rejected(svc: Services, run: Run) -> None:
     if run.state is not RunState.REJECTED or run.decision is None:
         return
+    _review_waited(svc, run)
     await _refresh_reviews(svc, run, text.rejected_banner(run.decision.by, _stamp(svc, run)))
     reason = run.decision.reason or "(no reason given)"
     await tell_requester(

@@ -68,6 +68,9 @@ class MemoryStore(RunStore):
         runs = [Run.model_validate_json(doc) for doc in self.docs.values()]
         return sorted((r for r in runs if r.created_at >= at), key=lambda r: r.created_at)[-limit:] if limit else []
 
+    async def erase(self, run_id: str) -> bool:
+        return self.docs.pop(run_id, None) is not None
+
     async def list_failed(self, *, limit: int = 50) -> list[Run]:
         return []
 
@@ -93,6 +96,7 @@ class MemorySurface(Surface, Directory):
     def __init__(self, *, groups: dict[str, set[str]] | None = None, not_member: set[str] | None = None) -> None:
         self.posts: list[dict[str, Any]] = []
         self.updates: list[tuple[MessageRef, View]] = []
+        self.deleted: list[MessageRef] = []
         self.ephemerals: list[tuple[str, str, str]] = []
         self.groups = groups or {}
         self.not_member = not_member or set()
@@ -149,6 +153,9 @@ class MemorySurface(Surface, Directory):
 
     async def stop_stream(self, *, ref: MessageRef, run_id: str | None = None, effect: str | None = None) -> None:
         self.stopped.add(ref.ts)
+
+    async def delete(self, *, ref: MessageRef) -> None:
+        self.deleted.append(ref)
 
     async def post_ephemeral(self, *, channel: str, user: str, text: Msg, thread_ts: str | None = None,
                              view: View | None = None) -> None:

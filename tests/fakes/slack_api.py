@@ -29,6 +29,7 @@ class FakeSlack:
     channels: dict[str, dict[str, Any]] = field(default_factory=dict)
     groups: dict[str, list[str]] = field(default_factory=dict)
     messages: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    deleted: list[tuple[str, str]] = field(default_factory=list)  # (channel, ts) of chat.delete calls
     calls: list[Call] = field(default_factory=list)
     failures: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     guests: set[str] = field(default_factory=set)
@@ -233,6 +234,14 @@ class FakeSlack:
         """The chunks appended to streams (to the one started at ``ts``), in order."""
         return [c.params.get("markdown_text", "") for c in self.calls_to("chat.appendStream")
                 if c.ok and (ts is None or c.params.get("ts") == ts)]
+
+    def m_chat_delete(self, p: dict[str, Any]) -> dict[str, Any]:
+        kept = [m for m in self.messages[p["channel"]] if m["ts"] != p["ts"]]
+        if len(kept) == len(self.messages[p["channel"]]):
+            return {"error": "message_not_found"}
+        self.messages[p["channel"]] = kept
+        self.deleted.append((p["channel"], p["ts"]))
+        return {"channel": p["channel"], "ts": p["ts"]}
 
     def m_chat_postEphemeral(self, p: dict[str, Any]) -> dict[str, Any]:
         if problems := _block_problems(p):

@@ -159,6 +159,26 @@ async def test_concurrent_appenders_in_one_shard_cannot_fork(make: Callable[...,
     assert report.ok and report.shards[0].last_seq == 100
 
 
+async def test_concurrent_appends_of_one_process_fail_alone_and_chain_in_order(
+        make: Callable[..., RedisAuditLog], clock: FixedClock) -> None:
+    """Appends made while another is on the wire go together (group commit): an unsafe event among them fails
+    alone, an event id already appended is skipped, and the chain stays whole."""
+    log = make()
+    await log.append(kind="run.created", run_id="R-0", actor=None, attrs={}, event_id="R-0:created")
+
+    async def one(i: int) -> object:
+        attrs = {"goal": "free text"} if i == 7 else {"gen_ai.tool.name": "search"}
+        return await log.record(kind="tool.called", run_id=f"R-{i % 5}", actor=None, attrs=attrs,
+                                event_id="R-0:created" if i == 11 else f"R-{i}:tool")
+
+    outcomes = await asyncio.gather(*(one(i) for i in range(40)), return_exceptions=True)
+    assert [i for i, o in enumerate(outcomes) if isinstance(o, Exception)] == [7]
+    assert isinstance(outcomes[7], UnsafeAttribute)
+    assert isinstance(outcomes[11], AuditEvent) and outcomes[11].kind == "run.created"  # the first, not a copy
+    report = await log.verify()
+    assert report.ok and report.shards[0].last_seq == 1 + 38
+
+
 async def test_an_event_id_is_appended_once(make: Callable[..., RedisAuditLog], r: aioredis.Redis,
                                             clock: FixedClock, prefix: str) -> None:
     w1, w2 = make("w1"), make("w2")

@@ -221,8 +221,18 @@ async def test_purge_erases_a_persons_runs_and_the_audit_chain_still_verifies(ha
     h = harness
     mine = await start_draft(h)
     other = await start_draft(h, user=REVIEWER, reviews=1)
+
+    def maples(run_id: str) -> set[tuple[str, str]]:  # Maple's messages of the run in the fake Slack, by metadata
+        return {(channel, m["ts"]) for channel, messages in h.slack.messages.items() for m in messages
+                if run_id in str(m.get("metadata"))}
+
+    shown = maples(mine)
+    assert len(shown) >= 2  # its review message and the requester's run message at least
     done = await cli(h, "purge", "--user", REQUESTER, "--by", "dpo")
     assert done.returncode == 0 and "purged 1 run record(s)" in done.stdout, done.stdout + done.stderr
+    assert f"deleted {len(shown)} Slack message(s)" in done.stdout, done.stdout
+    assert maples(mine) == set() and shown <= set(h.slack.deleted)  # chat.delete for each, nothing of it left
+    assert maples(other)  # someone else's messages stay
     with pytest.raises(NotFound):
         await h.run(mine)
     assert (await h.run(other)).requester == REVIEWER  # someone else's run is kept

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import bisect
 import functools
+import hashlib
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
 from pydantic import BaseModel, ConfigDict
@@ -114,13 +117,30 @@ def restore(text: str, mapping: dict[str, str]) -> str:
     return text
 
 
+RECENT = 128  # texts whose assessment an assessor remembers: a run's goal is assessed at several steps
+
+
 def assessor(spec: SensitivitySpec) -> Callable[[str], tuple[Sensitivity, dict[str, int]]]:
     """The assessor the pipeline uses: built-in detectors plus the organisation's patterns, ``spec.default`` when
-    nothing is found."""
+    nothing is found. A pure function of the text, so the last ``RECENT`` answers are remembered (in this process
+    only, by a digest of the text, never the text)."""
     patterns = tuple(spec.patterns)
+    recent: OrderedDict[bytes, tuple[Sensitivity, dict[str, int]]] = OrderedDict()
+    lock = threading.Lock()  # an assessor may be called from worker threads too
 
     def run(text: str) -> tuple[Sensitivity, dict[str, int]]:
-        found = assess(text, patterns=patterns, default=spec.default)
-        return found.level, dict(found.hits)
+        key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        with lock:
+            known = recent.get(key)
+            if known is not None:
+                recent.move_to_end(key)
+        if known is None:
+            found = assess(text, patterns=patterns, default=spec.default)
+            known = (found.level, dict(found.hits))
+            with lock:
+                recent[key] = known
+                if len(recent) > RECENT:
+                    recent.popitem(last=False)
+        return known[0], dict(known[1])
 
     return run
