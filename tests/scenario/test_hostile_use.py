@@ -235,14 +235,16 @@ async def test_a_vote_from_someone_who_may_not_see_the_run_learns_nothing_about_
 
 
 async def test_an_ask_back_in_a_channel_does_not_quote_a_goal_with_a_sin(harness: Harness) -> None:
-    """A vague mention holding a SIN is asked back in the channel's thread, where everyone reads it (and Slack keeps
-    it): the question must not repeat the number."""
+    """A vague mention holding a SIN is asked back to its asker alone, in the channel (Slack shows it on
+    their screen, in a channel where others look over shoulders): the question must not repeat the number, and
+    nothing of it is posted in the channel."""
     h = harness
     await _mention(h, REQUESTER, f"do the thing with SIN {SIN}", ts="8103.000001")
-    asked = await h.wait_for(lambda: [p for p in h.slack.posted("C0GENERAL")
-                                      if p["metadata"]["event_payload"]["effect"] == "clarify"], what="ask-back")
-    assert asked[0]["thread_ts"] == "8103.000001" and "maple_pick_" in str(asked[0]["blocks"])
+    asked = await h.wait_for(lambda: [c.params for c in h.slack.calls_to("chat.postEphemeral")
+                                      if c.ok and "maple_pick_" in str(c.params.get("blocks"))], what="ask-back")
+    assert asked[0]["channel"] == "C0GENERAL" and asked[0]["user"] == REQUESTER
     assert SIN not in str(asked)
+    assert not [p for p in h.slack.posted("C0GENERAL") if SIN in str(p)]
     _, reply = await h.slash(REQUESTER, f"do the thing with SIN {SIN}")
     assert SIN not in str(reply)
 
