@@ -40,6 +40,8 @@ def default_model_path() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / SHIPPED_GGUF
 
 
+SEED = 7  # every call samples from the same seed: one prompt gives one answer, whatever was asked before
+
 class _Call:
     """One call's life, shared by the event loop and the model thread: queued → running, or queued →
     withdrawn (never runs); while running, ``stop`` ends generation at the next token."""
@@ -108,7 +110,7 @@ class LlamaCppModel(ChatModel):
         """The ``Llama`` instance, loaded on first use (call it from the model thread, or before any call)."""
         if self._llama is None:
             self._llama = _stoppable_llama(self)(model_path=str(self.path), n_ctx=self._context,
-                                                 n_threads=self._threads, verbose=False, seed=7)
+                                                 n_threads=self._threads, verbose=False, seed=SEED)
         return self._llama
 
     def stop_requested(self) -> bool:
@@ -121,7 +123,7 @@ class LlamaCppModel(ChatModel):
         self._current = call
         try:
             result: dict[str, Any] = self.load().create_chat_completion(
-                messages=messages, max_tokens=max_tokens, temperature=0.2, top_p=0.9, repeat_penalty=1.15
+                messages=messages, max_tokens=max_tokens, temperature=0.2, top_p=0.9, repeat_penalty=1.15, seed=SEED
             )
             return result
         finally:
@@ -155,7 +157,7 @@ class LlamaCppModel(ChatModel):
             finish = None
             for chunk in self.load().create_chat_completion(
                     messages=messages, max_tokens=max_tokens, temperature=0.2, top_p=0.9, repeat_penalty=1.15,
-                    stream=True):
+                    seed=SEED, stream=True):
                 choice = chunk["choices"][0]
                 delta = (choice.get("delta") or {}).get("content")
                 if isinstance(delta, str) and delta:
