@@ -108,8 +108,12 @@ async def whisper_once(
         if isinstance(exc, SurfaceUnavailable):  # Slack is down or throttling: the job is retried
             await _settle(svc, run.id, {}, token=token, release=[effect])
             raise
-        dm = await svc.surface.open_dm(user=user)  # e.g. not_in_channel: ephemeral is impossible there
-        run, ref = await post_once(svc, run, effect=f"{effect}:dm", channel=dm, view=view)
+        try:  # e.g. not_in_channel: ephemeral is impossible there
+            dm = await svc.surface.open_dm(user=user)
+            run, ref = await post_once(svc, run, effect=f"{effect}:dm", channel=dm, view=view)
+        except BaseException:  # a throttled DM: released, so that the retry asks (never held until retries run out)
+            await _settle(svc, run.id, {}, token=token, release=[effect])
+            raise
         return await svc.mutate(run.id, _finish({effect: ref}))
     except BaseException:
         await _settle(svc, run.id, {}, token=token, release=[effect])

@@ -75,3 +75,18 @@ async def test_a_mention_where_maple_cannot_whisper_is_asked_in_a_direct_message
     dm = await h.wait_for(lambda: [p for p in h.slack.posted("D0REQUEST") if "“Acme”" in p["text"]],
                           what="ask-back by DM")
     assert offered(dm[0]["blocks"]) and not [p for p in h.slack.posted(CHANNEL) if "Acme" in str(p)]
+
+
+async def test_a_mention_whose_direct_message_is_throttled_is_still_asked(harness: Harness) -> None:
+    """Slack cannot show the ask-back in the channel, and throttles the direct message it falls back to: the job is
+    retried and the person is asked once, by DM — the throttled attempt does not keep the ask-back claimed until
+    the retries run out (which would fail the run instead)."""
+    h = harness
+    h.slack.fail_next("chat.postEphemeral", error="not_in_channel", status=200, times=3)
+    h.slack.fail_next("conversations.open", retry_after=0, times=4)  # past the Slack client's own retries
+    await h.event({"type": "app_mention", "user": REQUESTER, "channel": CHANNEL, "ts": "1700000000.000300",
+                   "text": "<@U0MAPLE> Acme", "team": "T0TEST"})
+    dm = await h.wait_for(lambda: [p for p in h.slack.posted("D0REQUEST") if "“Acme”" in p["text"]],
+                          what="ask-back by DM")
+    assert len(dm) == 1 and offered(dm[0]["blocks"])
+    assert not [p for p in h.slack.posted(CHANNEL) if "Acme" in str(p)]

@@ -176,6 +176,9 @@ def test_date_math_table(question: str, answer: str | None) -> None:
     ("est-ce que le 27 novembre 2026 est un jour ouvrable ?", "Le 2026-11-27 (vendredi) est un jour ouvrable."),
     ("combien de jours ouvrables jusqu'au 15 janvier", "39 jours ouvrables d'ici le 2027-01-15"),  # the next one
     ("combien de jours avant le 30 février 2027", "not a valid date"),
+    # years in French: "ans" / "an" after a number is French
+    ("dans 2 ans", "2 ans après le 2026-11-23 : le jeudi 2028-11-23"),
+    ("1 an après le 29 février 2024", "1 an après le 2024-02-29 : le vendredi 2025-02-28"),
 ])
 def test_date_math_in_french(question: str, answer: str) -> None:
     if answer == "not a valid date":
@@ -192,6 +195,8 @@ def test_date_math_in_french(question: str, answer: str) -> None:
 def test_an_english_question_is_answered_in_english_even_with_a_french_month() -> None:
     got = ask("how many days until 15 janvier 2027", now=NOW, tz="America/Toronto")
     assert got.startswith("53 days until 2027-01-15 (Friday)"), got
+    got = ask("what day is 2026-12-01, an important day", now=NOW, tz="America/Toronto")
+    assert got == "2026-12-01 is a Tuesday.", got  # "an" alone is English
 
 
 def test_date_math_time_zone_and_holidays() -> None:

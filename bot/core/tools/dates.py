@@ -55,7 +55,7 @@ _WEEKDAY = re.compile(r"\bweekday\b|\bwhat day\b|\bday of the week\b")
 _IS_BUSINESS = re.compile(rf"\bis\s+{_REF}\s+an?\s+(?:business|working|work)\s+day\b")
 # French: recognised by its date words, then read as the English it stands for (in this order).
 _FRENCH = re.compile(r"\b(?:jours?|semaines?|mois|années?|aujourd'hui|demain|hier|combien|depuis|ouvrables?|ouvrés?|"
-                     r"férié|d'ici|jusqu'(?:au|à)|quel jour)(?!\w)")
+                     r"férié|d'ici|jusqu'(?:au|à)|quel jour|ans|\d+\s+an)(?!\w)")  # "an" alone is English; "2 ans", "1 an" French
 _FR_WORDS = tuple((re.compile(pattern), english) for pattern, english in (
     (r"\bd'aujourd'hui\b", "today"), (r"\baujourd'hui\b", "today"), (r"\bdemain\b", "tomorrow"),
     (r"\bhier\b", "yesterday"),
