@@ -29,6 +29,7 @@ log = logging.getLogger("maple.http")
 MAX_BODY = 1_000_000
 Healthy = Callable[[], Awaitable[bool]]
 Ready = Callable[[], Awaitable[Mapping[str, bool]]]  # each check's name → whether it passes
+Details = Callable[[], Mapping[str, object]]  # more for /readyz's body (the worker processes: alive, expected…)
 Refresh = Callable[[], Awaitable[None]]
 Startup = Callable[[], Awaitable[None]]
 
@@ -65,6 +66,7 @@ def _bad(problem: str) -> web.Response:
 def build_http_app(
     *, front: FrontDoor, signing_secret: str, healthy: Healthy, on_startup: Startup | None = None,
     ready: Ready | None = None, refresh: Refresh | None = None, previous: Previous | None = None,
+    details: Details | None = None,
 ) -> web.Application:
     """``healthy``: liveness (Redis answers); ``ready``: the readiness checks; ``refresh``: update the gauges read
     from Redis before a scrape; ``previous``: a rotated-out signing secret still accepted for a while."""
@@ -113,8 +115,8 @@ def build_http_app(
     async def readyz(_request: web.Request) -> web.Response:
         checks = dict(await ready()) if ready is not None else {"redis": await healthy()}
         ok = all(checks.values())
-        return web.json_response({"status": "ready" if ok else "not ready", "checks": checks},
-                                 status=200 if ok else 503)
+        body = {"status": "ready" if ok else "not ready", "checks": checks, **(details() if details else {})}
+        return web.json_response(body, status=200 if ok else 503)
 
     async def metrics_page(_request: web.Request) -> web.Response:
         body, content_type = await metrics.exposition(refresh)
