@@ -79,7 +79,7 @@ async def serve(
     if supervised:
         from bot.supervisor import Supervisor
 
-        maple.supervisor = Supervisor(count=count)
+        maple.supervisor = Supervisor(count=count, nice=settings.worker_nice)
         await maple.supervisor.start()
     else:
         await maple.start_workers(count)

@@ -9,6 +9,8 @@ The ack path keeps serve's event loop to itself; the work runs in ``count`` chil
   them (integrations/worker_pool.py).
 - **Stopping.** ``stop(grace)`` sends SIGTERM to every child, each finishes its in-flight jobs within the grace (the
   child's own ``MAPLE_SHUTDOWN_GRACE``), and whatever is still running a few seconds after that is killed.
+- **The ack path first.** The children run at a lower CPU priority (``MAPLE_WORKER_NICE``, default 10): on a box
+  whose cores the workers keep busy, a Slack request is still answered at once (the work waits a little instead).
 - **No orphans.** Each child asks the kernel for SIGTERM when its parent dies (``PR_SET_PDEATHSIG``), so a serve
   that is killed outright takes its workers with it; a child whose parent is already gone at start exits at once.
 - **Metrics.** The children write their samples into serve's private ``PROMETHEUS_MULTIPROC_DIR`` (made by
@@ -36,8 +38,12 @@ BACKOFF_FIRST, BACKOFF_MAX, STEADY_SECONDS = 1.0, 30.0, 60.0
 KILL_AFTER_GRACE = 5.0  # seconds past the grace before a child that has not exited is killed
 
 
-def _die_with_parent(parent: int) -> None:
-    """Runs in the child between fork and exec: SIGTERM when the parent dies; exit if it already has."""
+def _child_setup(parent: int, nice: int) -> None:
+    """Runs in the child between fork and exec: a lower CPU priority (the ack path comes first on a shared box),
+    SIGTERM when the parent dies, and exit if it already has."""
+    if nice:
+        with contextlib.suppress(OSError):
+            os.nice(nice)
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
@@ -61,6 +67,7 @@ class Supervisor:
     argv: list[str] = field(default_factory=lambda: [sys.executable, "-m", "bot.cli", "worker", "--count", "1"])
     env: Mapping[str, str] | None = None
     backoff_first: float = BACKOFF_FIRST
+    nice: int = 0  # added to the children's niceness (MAPLE_WORKER_NICE)
     _children: list[Child] = field(default_factory=list)
     _watchers: list[asyncio.Task[None]] = field(default_factory=list)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
@@ -88,7 +95,7 @@ class Supervisor:
         env = dict(os.environ if self.env is None else self.env)  # with serve's PROMETHEUS_MULTIPROC_DIR
         parent = os.getpid()
         child.process = await asyncio.create_subprocess_exec(
-            *self.argv, env=env, stdin=asyncio.subprocess.DEVNULL, preexec_fn=lambda: _die_with_parent(parent))
+            *self.argv, env=env, stdin=asyncio.subprocess.DEVNULL, preexec_fn=lambda: _child_setup(parent, self.nice))
         child.started = time.monotonic()
         log.info("worker process started", extra={"slot": child.slot, "pid": child.process.pid})
 

@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     # own process); each runs one pool of MAPLE_WORKER_CONCURRENCY jobs at once
     workers: int = Field(2, alias="MAPLE_WORKERS", ge=0, le=64)
     worker_mode: Literal["process", "inprocess"] = Field("process", alias="MAPLE_WORKER_MODE")
+    worker_nice: int = Field(10, alias="MAPLE_WORKER_NICE", ge=0, le=19)  # the worker processes' lower CPU priority
     worker_concurrency: int = Field(4, alias="MAPLE_WORKER_CONCURRENCY", ge=1, le=256)
     visibility_timeout: float = Field(60.0, alias="MAPLE_VISIBILITY_TIMEOUT", gt=0)
     dead_letter_max: int = Field(1000, alias="MAPLE_DEAD_LETTER_MAX", ge=10)
