@@ -12,7 +12,11 @@ The rules of ownership (see ``integrations.redis_queue`` for the scripts):
 - a failure that is not the job's — Redis unreachable (a restart, a failover), or a side effect still claimed by
   an earlier delivery cut off mid-post (``EffectInProgress``, which clears when that claim ages out) — is retried
   after a longer backoff and does not count towards ``max_attempts``: a Redis restart must not fail the runs
-  that were in flight.
+  that were in flight;
+- a delivery cut off by its worker's death (a crash, a SIGKILL: its lease expired) counts as a delivery but not
+  as a failure: a job is dead-lettered for deliveries that never finished only after ``max_attempts`` +
+  ``EXTRA_DELIVERIES`` of them (a job that kills every worker that takes it still ends), so workers being killed
+  now and then do not fail the runs they held.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ log = logging.getLogger("maple.queue")
 Handler = Callable[[Job], Awaitable[None]]
 DeadHandler = Callable[[Job, str], Awaitable[None]]
 RENEWALS_PER_LEASE = 5
+EXTRA_DELIVERIES = 5
 NOT_THE_JOBS_FAULT = (StoreUnavailable, EffectInProgress, RedisError, OSError)
 
 
@@ -179,8 +184,8 @@ class WorkerPool:
                 await self._settle(lease, self._q.bury(claim, why=f"malformed job payload: {problem}"))
                 log.error("malformed job dead-lettered", extra={"entry": claim.id, "run_id": run_id_of(claim.payload),
                                                                 "why": problem})
-            elif claim.tries > self._max_attempts:
-                await self._give_up(claim, lease, job, f"failed {claim.tries - 1} times")
+            elif claim.tries > self._max_attempts + EXTRA_DELIVERIES:
+                await self._give_up(claim, lease, job, f"delivered {claim.tries - 1} times without finishing")
             else:
                 await self._attempt(claim, lease, job)
         except asyncio.CancelledError:
