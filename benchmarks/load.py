@@ -590,11 +590,13 @@ async def main() -> None:
     p.add_argument("--latency", choices=["realistic", "zero"], default="realistic")
     p.add_argument("--fault", choices=FAULTS)
     p.add_argument("--visibility", type=float, default=5.0)
+    p.add_argument("--max-faults", type=int, default=None, help="fault events at most (default: while runs are in flight)")
     args = p.parse_args()
     reports = []
     for workers in [int(w) for w in args.workers.split(",")]:
         report = await drive(Options(goals=args.goals, workers=workers, concurrency=args.concurrency,
-                                     latency=args.latency, fault=args.fault, visibility=args.visibility))
+                                     latency=args.latency, fault=args.fault, visibility=args.visibility,
+                                     max_faults=args.max_faults))
         show(report)
         reports.append(report)
     if len(reports) > 1 and reports[0].runs_per_second:

@@ -9,10 +9,11 @@ The rules of ownership (see ``integrations.redis_queue`` for the scripts):
 - a handler failure of any kind is retried (after a short backoff) and, after ``max_attempts`` deliveries,
   dead-lettered through ``on_dead``, which tells the requester; only a payload that is not a job at all is
   buried at once as malformed;
-- a failure that is not the job's — Redis unreachable (a restart, a failover), or a side effect still claimed by
+- a failure that is not the job's — Redis unreachable (a restart, a failover), Slack rate-limiting or unreachable
+  past the client's own retries (``SurfaceUnavailable``), or a side effect still claimed by
   an earlier delivery cut off mid-post (``EffectInProgress``, which clears when that claim ages out) — is retried
   after a longer backoff and does not count towards ``max_attempts``: a Redis restart must not fail the runs
-  that were in flight;
+  that were in flight, nor a burst of 429s from Slack;
 - a delivery cut off by its worker's death (a crash, a SIGKILL: its lease expired) counts as a delivery but not
   as a failure: a job is dead-lettered for deliveries that never finished only after ``max_attempts`` +
   ``EXTRA_DELIVERIES`` of them (a job that kills every worker that takes it still ends), so workers being killed
@@ -33,7 +34,7 @@ from collections.abc import Awaitable, Callable
 from pydantic import ValidationError
 from redis.exceptions import RedisError
 
-from bot.core.errors import EffectInProgress, StoreUnavailable
+from bot.core.errors import EffectInProgress, StoreUnavailable, SurfaceUnavailable
 from bot.core.models import Job
 from integrations.redis_queue import Claim, RedisJobQueue, run_id_of
 
@@ -42,7 +43,7 @@ Handler = Callable[[Job], Awaitable[None]]
 DeadHandler = Callable[[Job, str], Awaitable[None]]
 RENEWALS_PER_LEASE = 5
 EXTRA_DELIVERIES = 5
-NOT_THE_JOBS_FAULT = (StoreUnavailable, EffectInProgress, RedisError, OSError)
+NOT_THE_JOBS_FAULT = (StoreUnavailable, SurfaceUnavailable, EffectInProgress, RedisError, OSError)
 
 
 def consumer_prefix() -> str:

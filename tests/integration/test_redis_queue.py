@@ -153,13 +153,14 @@ async def test_handler_failures_are_retried_then_dead_lettered(r: aioredis.Redis
 
 
 async def test_failures_that_are_not_the_jobs_do_not_count_towards_dead_letters(r: aioredis.Redis) -> None:
-    """Redis unreachable and a side effect claimed by a cut-off delivery (a Redis restart mid-run): retried past
+    """Redis unreachable, Slack rate-limiting past the client's retries, a side effect claimed by a cut-off delivery
+    (a Redis restart mid-run): retried past
     ``max_attempts`` without dead-lettering, and the job still runs to the end."""
-    from bot.core.errors import EffectInProgress, StoreUnavailable
+    from bot.core.errors import EffectInProgress, StoreUnavailable, SurfaceUnavailable
 
     q = queue_of(r)
     outcomes: list[BaseException | None] = [StoreUnavailable("down"), EffectInProgress("claimed"),
-                                            StoreUnavailable("down"), EffectInProgress("claimed"), None]
+                                            SurfaceUnavailable("rate limited"), EffectInProgress("claimed"), None]
     calls: list[str] = []
 
     async def handle(j: Job) -> None:
