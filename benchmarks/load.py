@@ -569,8 +569,8 @@ def show(report: Report) -> None:
           f"{report.runs_per_second:.1f} runs/s")
     print(f"  run latency excluding model time: p50 {pct(report.latencies, 50):.0f} ms, "
           f"p99 {pct(report.latencies, 99):.0f} ms ({len(report.latencies)} runs); of which waiting for a free "
-          f"worker slot p50 {pct(report.waits, 50):.0f} ms; without that wait p50 {pct(report.own, 50):.0f} ms, "
-          f"p99 {pct(report.own, 99):.0f} ms")
+          f"worker slot p50 {pct(report.waits, 50):.0f} ms; from a worker taking the run (its deliver job may wait "
+          f"for a slot again) p50 {pct(report.own, 50):.0f} ms, p99 {pct(report.own, 99):.0f} ms")
     print(f"  memory (RSS): {rss}")
     print(f"  runs lost: {report.lost}   duplicate deliveries: {report.duplicates}   goals sent again: "
           f"{report.resent}")
