@@ -35,6 +35,7 @@ from bot.core.tools import Tool, ToolRegistry
 from bot.core.tools.box import ToolBox
 from bot.core.tools.builtin import Calculator, DateMath, SlackHistory
 from bot.core.worker import fail, handle_job
+from bot.supervisor import Supervisor
 from config.loader import load_spec, resolve_local_path
 from config.settings import Settings
 from handlers import blocks, mrkdwn
@@ -42,7 +43,7 @@ from handlers.front import FrontDoor
 from handlers.http import Previous, build_http_app
 from handlers.listeners import register
 from handlers.socket_mode import FrontDoorSocketModeHandler
-from integrations import tracing
+from integrations import metrics, tracing
 from integrations.compute import ProcessCompute
 from integrations.http_tool import HttpTool
 from integrations.knowledge.embeddings import build_embedder, embedding_key
@@ -163,6 +164,7 @@ class Maple:
     mcp: McpTools | None = None
     knowledge: LlamaIndexRetriever | None = None
     controls: RedisControls | None = None
+    supervisor: Supervisor | None = None  # maple serve's worker processes (bot/supervisor.py), when it has them
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start_workers(self, count: int) -> None:
@@ -234,7 +236,12 @@ class Maple:
                 log.warning("audit anchoring failed", extra={"error": type(exc).__name__})
 
     async def _handle(self, job: Job) -> None:
-        await handle_job(self.svc, job)  # its spans (one trace per run) come from the core's stages
+        try:
+            await handle_job(self.svc, job)  # its spans (one trace per run) come from the core's stages
+        except BaseException as exc:
+            metrics.JOBS.labels(job.kind, type(exc).__name__).inc()
+            raise
+        metrics.JOBS.labels(job.kind, "ok").inc()
 
     async def _dead(self, job: Job, why: str) -> None:
         """A job that failed ``limits.max_attempts`` times: mark its run failed and tell the requester. A run
@@ -368,9 +375,12 @@ def build(
                       tenancy=lambda: installation.tenancy(wait=ACK_WAIT), language=spec.language)
     http = build_http_app(front=front, signing_secret=signing, healthy=store.ping,
                           on_startup=lambda: _serving(installation, controls),
-                          ready=lambda: readiness(store=store, queue=queue, router=router),
+                          ready=lambda: readiness(store=store, queue=queue, router=router,
+                                                  processes=maple.supervisor),  # `maple` is bound below
+                          details=lambda: {"worker_processes": maple.supervisor.report()} if maple.supervisor else {},
                           refresh=lambda: refresh_gauges(queue=queue), previous=previous_secret(settings))
-    return Maple(settings=settings, spec=spec, redis=r, svc=svc, queue=queue, surface=surface, bolt=bolt,
-                 front=front, installation=installation, http=http, models=models, compute=compute,
-                 anchoring=anchor, scheduling=scheduling, schedule_store=schedule_store, mcp=mcp,
-                 knowledge=knowledge, controls=controls)
+    maple = Maple(settings=settings, spec=spec, redis=r, svc=svc, queue=queue, surface=surface, bolt=bolt,
+                  front=front, installation=installation, http=http, models=models, compute=compute,
+                  anchoring=anchor, scheduling=scheduling, schedule_store=schedule_store, mcp=mcp,
+                  knowledge=knowledge, controls=controls)
+    return maple

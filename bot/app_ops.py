@@ -9,6 +9,7 @@ import logging
 from bot.core.errors import MapleError
 from bot.core.ports import RunStore
 from bot.core.router import Router
+from bot.supervisor import Supervisor
 from integrations import metrics
 from integrations.redis_queue import RedisJobQueue
 
@@ -17,9 +18,11 @@ BEAT_SECONDS = 5.0
 ALIVE_WITHIN = 15.0  # a worker process that has not beaten for this long counts as gone
 
 
-async def readiness(*, store: RunStore, queue: RedisJobQueue, router: Router) -> dict[str, bool]:
+async def readiness(*, store: RunStore, queue: RedisJobQueue, router: Router,
+                    processes: Supervisor | None = None) -> dict[str, bool]:
     """``/readyz``: Redis answers, at least one worker process (on any host) is alive, and at least one model
-    may be used now (operator controls included)."""
+    may be used now (operator controls included); under ``maple serve``'s supervision, at least one of its own
+    worker processes is running (``/readyz`` says how many of how many)."""
     redis_ok = await store.ping()
     workers = 0
     if redis_ok:
@@ -27,7 +30,10 @@ async def readiness(*, store: RunStore, queue: RedisJobQueue, router: Router) ->
             workers = await queue.alive(within=ALIVE_WITHIN)
         except MapleError:
             redis_ok = False
-    return {"redis": redis_ok, "workers": workers > 0, "model": bool(router.usable())}
+    checks = {"redis": redis_ok, "workers": workers > 0, "model": bool(router.usable())}
+    if processes is not None:
+        checks["worker_processes"] = processes.alive() > 0
+    return checks
 
 
 async def refresh_gauges(*, queue: RedisJobQueue) -> None:

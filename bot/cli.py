@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import json
 import logging
 import os
+import shutil
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Mapping
+import tempfile
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 
 from aiohttp import web
 
@@ -24,6 +27,7 @@ from config.settings import Settings, mask
 from integrations.redis_deployment import PRODUCTION, claim_prefix
 
 log = logging.getLogger("maple.cli")
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # integrations.metrics.MULTIPROC_ENV, without importing it here
 
 
 async def _until_signal() -> None:
@@ -50,7 +54,8 @@ async def serve(
     deployment: str = PRODUCTION,
 ) -> None:
     """``deployment``: production, or the single-process local workspace. A worker-only process (``http=False``)
-    never anchors."""
+    never anchors. ``maple serve`` runs its workers as supervised processes (``MAPLE_WORKER_MODE=process``, the
+    default) or as pools in its own event loop (``inprocess``; always for the local workspace)."""
     from bot.app import build, redis_warnings
     from config.loader import config_warnings, load_spec
     from integrations import tracing
@@ -70,7 +75,14 @@ async def serve(
     for warning in await redis_warnings(maple.redis):
         log.warning("REDIS DURABILITY WARNING: " + warning)
     count = settings.workers if workers is None else workers
-    await maple.start_workers(count)
+    supervised = supervises(settings, http=http, deployment=deployment)
+    if supervised:
+        from bot.supervisor import Supervisor
+
+        maple.supervisor = Supervisor(count=count, nice=settings.worker_nice)
+        await maple.supervisor.start()
+    else:
+        await maple.start_workers(count)
     if http:
         maple.start_anchoring()
         await maple.start_schedules()
@@ -85,15 +97,46 @@ async def serve(
         socket_handler = await maple.connect_socket_mode(app_token)
     _settle_memory()
     log.info("maple started", extra={"port": settings.port if http else None, "workers": count,
+                                     "worker_mode": "process" if supervised else "inprocess",
                                      "socket_mode": bool(socket_handler)})
     await _until_signal()
     log.info("maple stopping: finishing in-flight work")
+    stopping = [maple.supervisor.stop(grace=settings.shutdown_grace)] if maple.supervisor is not None else []
     if socket_handler:
-        await socket_handler.close_async()
+        stopping.append(socket_handler.close_async())
     if runner:
-        await runner.cleanup()
+        stopping.append(runner.cleanup())
+    await asyncio.gather(*stopping)  # the workers begin to finish their jobs while the HTTP side closes
     await maple.stop()
     log.info("maple stopped")
+
+
+def supervises(settings: Settings, *, http: bool, deployment: str = PRODUCTION) -> bool:
+    """Whether this ``serve`` runs its workers as child processes: ``maple serve`` in production, unless
+    ``MAPLE_WORKER_MODE=inprocess``. A worker-only process and the local workspace run pools in-process."""
+    return http and deployment == PRODUCTION and settings.worker_mode == "process"
+
+
+@contextlib.contextmanager
+def metrics_dir() -> Iterator[str]:
+    """A fresh private ``PROMETHEUS_MULTIPROC_DIR`` for one ``maple serve`` and the worker processes it spawns
+    (they inherit it), removed when serve ends. Set before ``prometheus_client`` is first imported, which reads
+    the variable once (this module imports it only inside the commands)."""
+    path = tempfile.mkdtemp(prefix="maple-metrics-")
+    previous = os.environ.get(MULTIPROC_ENV)
+    os.environ[MULTIPROC_ENV] = path
+    try:
+        if "prometheus_client" in sys.modules:  # imported early by some embedding: make it write to the dir too
+            from prometheus_client import values
+
+            values.ValueClass = values.get_value_class()
+        yield path
+    finally:
+        if previous is None:
+            os.environ.pop(MULTIPROC_ENV, None)
+        else:
+            os.environ[MULTIPROC_ENV] = previous
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _settle_memory() -> None:
@@ -225,6 +268,16 @@ async def _dev(settings: Settings, _args: argparse.Namespace) -> int | None:
     return await run_dev(settings)
 
 
+def _supervising(settings: Settings, args: argparse.Namespace) -> bool:
+    """``maple serve`` (or ``maple start`` choosing it) with worker processes: it needs a metrics directory."""
+    if args.command == "start":
+        try:
+            return choose(settings)[0] == "serve" and supervises(settings, http=True)
+        except ConfigError:
+            return False
+    return args.command == "serve" and supervises(settings, http=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -235,7 +288,8 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(settings.log_level)
     handler = COMMANDS[args.command]
     try:
-        return asyncio.run(handler(settings, args)) or 0
+        with metrics_dir() if _supervising(settings, args) else contextlib.nullcontext():
+            return asyncio.run(handler(settings, args)) or 0
     except ConfigError as exc:
         print(f"maple: configuration error:\n{exc}", file=sys.stderr)
         return 1

@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 from dotenv import dotenv_values
 from pydantic import Field, SecretStr
@@ -42,8 +43,12 @@ class Settings(BaseSettings):
     audit_anchor_public_keys: str | None = Field(None, alias="MAPLE_AUDIT_ANCHOR_PUBLIC_KEYS")
     redis_prefix: str = Field("maple:", alias="MAPLE_REDIS_PREFIX")
     dev_redis_prefix: str = Field("maple-dev:", alias="MAPLE_DEV_REDIS_PREFIX")
-    workers: int = Field(4, alias="MAPLE_WORKERS", ge=0, le=64)
-    worker_concurrency: int = Field(2, alias="MAPLE_WORKER_CONCURRENCY", ge=1, le=64)
+    # maple serve: MAPLE_WORKERS worker processes it supervises (or, with MAPLE_WORKER_MODE=inprocess, pools in its
+    # own process); each runs one pool of MAPLE_WORKER_CONCURRENCY jobs at once
+    workers: int = Field(2, alias="MAPLE_WORKERS", ge=0, le=64)
+    worker_mode: Literal["process", "inprocess"] = Field("process", alias="MAPLE_WORKER_MODE")
+    worker_nice: int = Field(10, alias="MAPLE_WORKER_NICE", ge=0, le=19)  # the worker processes' lower CPU priority
+    worker_concurrency: int = Field(4, alias="MAPLE_WORKER_CONCURRENCY", ge=1, le=256)
     visibility_timeout: float = Field(60.0, alias="MAPLE_VISIBILITY_TIMEOUT", gt=0)
     dead_letter_max: int = Field(1000, alias="MAPLE_DEAD_LETTER_MAX", ge=10)
     redis_max_connections: int = Field(64, alias="MAPLE_REDIS_MAX_CONNECTIONS", ge=4, le=10000)

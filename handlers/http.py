@@ -31,6 +31,7 @@ MAX_BODY = 1_000_000
 PROBE_WAIT = 1.0  # seconds a probe or a scrape waits on Redis: a hung Redis must not make them miss their deadline
 Healthy = Callable[[], Awaitable[bool]]
 Ready = Callable[[], Awaitable[Mapping[str, bool]]]  # each check's name → whether it passes
+Details = Callable[[], Mapping[str, object]]  # more for /readyz's body (the worker processes: alive, expected…)
 Refresh = Callable[[], Awaitable[None]]
 Startup = Callable[[], Awaitable[None]]
 
@@ -67,6 +68,7 @@ def _bad(problem: str) -> web.Response:
 def build_http_app(
     *, front: FrontDoor, signing_secret: str, healthy: Healthy, on_startup: Startup | None = None,
     ready: Ready | None = None, refresh: Refresh | None = None, previous: Previous | None = None,
+    details: Details | None = None,
 ) -> web.Application:
     """``healthy``: liveness (Redis answers); ``ready``: the readiness checks; ``refresh``: update the gauges read
     from Redis before a scrape; ``previous``: a rotated-out signing secret still accepted for a while."""
@@ -122,8 +124,8 @@ def build_http_app(
         except TimeoutError:
             checks = {"redis": False}  # Redis did not answer in time
         ok = all(checks.values())
-        return web.json_response({"status": "ready" if ok else "not ready", "checks": checks},
-                                 status=200 if ok else 503)
+        body = {"status": "ready" if ok else "not ready", "checks": checks, **(details() if details else {})}
+        return web.json_response(body, status=200 if ok else 503)
 
     async def _redis_only() -> Mapping[str, bool]:
         return {"redis": await healthy()}

@@ -3,8 +3,10 @@
 Every metric is defined here, once, in the process-wide registry. When ``PROMETHEUS_MULTIPROC_DIR`` names a
 directory (set it in the environment of ``maple serve`` *and* of every ``maple worker`` on the same host, and
 empty it before they start) each process writes its samples there and ``/metrics`` on any of them reports the
-sum over all of them. Without it the metrics are the process's own (``maple serve``'s worker pools run in its
-process, so its ``/metrics`` covers them).
+sum over all of them. ``maple serve`` does this by itself for the worker processes it supervises: it makes a fresh
+private directory, hands it to its children and removes it when it stops (bot/supervisor.py). Without it the
+metrics are the process's own (``MAPLE_WORKER_MODE=inprocess``: the pools run in serve's process, so its
+``/metrics`` covers them).
 
 Gauges read from Redis at scrape time (queue depth, oldest job) are set by the scraping process and reported as
 the most recent value (``mostrecent``), not summed over processes.
@@ -60,6 +62,9 @@ SLACK_RETRIES = Counter("maple_slack_api_retries", "Slack Web API calls retried,
 SLACK_429 = Counter("maple_slack_api_rate_limited", "Slack Web API answers with status 429")
 WORKERS = Gauge("maple_workers_alive", "Worker processes alive under this supervisor",
                 multiprocess_mode="mostrecent")
+WORKER_PROCESSES = Gauge("maple_worker_processes", "Worker processes maple serve supervises that are running now",
+                         multiprocess_mode="mostrecent")
+WORKER_RESTARTS = Counter("maple_worker_restarts", "Worker processes maple serve started again after they exited")
 CONTROLS = Gauge("maple_control", "Operator controls in force (1 = on), by control", ["control"],
                  multiprocess_mode="mostrecent")
 

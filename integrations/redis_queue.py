@@ -121,10 +121,13 @@ forget(ARGV[2])
 return 1
 """
 
-# ARGV: prefix, id, token, delay ms: give the job back, to be claimed again after the delay
+# ARGV: prefix, id, token, delay ms, forgive (1: this delivery does not count towards the dead-letter rule)
 _RELEASE = PRELUDE + """
 if not owns(ARGV[2], ARGV[3]) then return 0 end
 redis.call('HDEL', K.owner, ARGV[2])
+if ARGV[5] == '1' and tonumber(redis.call('HGET', K.tries, ARGV[2]) or '0') > 0 then
+  redis.call('HINCRBY', K.tries, ARGV[2], -1)
+end
 redis.call('ZADD', K.leases, now_ms() + tonumber(ARGV[4]), ARGV[2])
 return 1
 """
@@ -189,9 +192,12 @@ class RedisJobQueue(JobQueue):
     async def ack(self, claim: Claim) -> bool:
         return bool(await self._ack(args=[self.prefix, claim.id, claim.token]))
 
-    async def release(self, claim: Claim, *, delay: float) -> bool:
-        """Give the job back, to be claimed again (by anyone) after ``delay`` seconds."""
-        return bool(await self._release(args=[self.prefix, claim.id, claim.token, _ms(delay)]))
+    async def release(self, claim: Claim, *, delay: float, forgive: bool = False) -> bool:
+        """Give the job back, to be claimed again (by anyone) after ``delay`` seconds. ``forgive``: this delivery
+        failed for a reason outside the job (Redis unreachable, its side effect claimed by an earlier delivery),
+        so it does not count towards ``max_attempts``."""
+        return bool(await self._release(args=[self.prefix, claim.id, claim.token, _ms(delay),
+                                              "1" if forgive else "0"]))
 
     async def bury(self, claim: Claim, *, why: str) -> bool:
         """Move the job to the (capped) dead-letter stream with its reason."""

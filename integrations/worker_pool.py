@@ -8,7 +8,16 @@ The rules of ownership (see ``integrations.redis_queue`` for the scripts):
   whole visibility timeout) cancels the job instead of racing the new owner, and acks nothing;
 - a handler failure of any kind is retried (after a short backoff) and, after ``max_attempts`` deliveries,
   dead-lettered through ``on_dead``, which tells the requester; only a payload that is not a job at all is
-  buried at once as malformed.
+  buried at once as malformed;
+- a failure that is not the job's — Redis unreachable (a restart, a failover), Slack rate-limiting or unreachable
+  past the client's own retries (``SurfaceUnavailable``), or a side effect still claimed by
+  an earlier delivery cut off mid-post (``EffectInProgress``, which clears when that claim ages out) — is retried
+  after a longer backoff and does not count towards ``max_attempts``: a Redis restart must not fail the runs
+  that were in flight, nor a burst of 429s from Slack;
+- a delivery cut off by its worker's death (a crash, a SIGKILL: its lease expired) counts as a delivery but not
+  as a failure: a job is dead-lettered for deliveries that never finished only after ``max_attempts`` +
+  ``EXTRA_DELIVERIES`` of them (a job that kills every worker that takes it still ends), so workers being killed
+  now and then do not fail the runs they held.
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ from collections.abc import Awaitable, Callable
 from pydantic import ValidationError
 from redis.exceptions import RedisError
 
+from bot.core.errors import EffectInProgress, StoreUnavailable, SurfaceUnavailable
 from bot.core.models import Job
 from integrations.redis_queue import Claim, RedisJobQueue, run_id_of
 
@@ -32,6 +42,8 @@ log = logging.getLogger("maple.queue")
 Handler = Callable[[Job], Awaitable[None]]
 DeadHandler = Callable[[Job, str], Awaitable[None]]
 RENEWALS_PER_LEASE = 5
+EXTRA_DELIVERIES = 5
+NOT_THE_JOBS_FAULT = (StoreUnavailable, SurfaceUnavailable, EffectInProgress, RedisError, OSError)
 
 
 def consumer_prefix() -> str:
@@ -173,8 +185,8 @@ class WorkerPool:
                 await self._settle(lease, self._q.bury(claim, why=f"malformed job payload: {problem}"))
                 log.error("malformed job dead-lettered", extra={"entry": claim.id, "run_id": run_id_of(claim.payload),
                                                                 "why": problem})
-            elif claim.tries > self._max_attempts:
-                await self._give_up(claim, lease, job, f"failed {claim.tries - 1} times")
+            elif claim.tries > self._max_attempts + EXTRA_DELIVERIES:
+                await self._give_up(claim, lease, job, f"delivered {claim.tries - 1} times without finishing")
             else:
                 await self._attempt(claim, lease, job)
         except asyncio.CancelledError:
@@ -204,6 +216,13 @@ class WorkerPool:
         error = work.exception() if not work.cancelled() else asyncio.CancelledError()
         if error is None:
             await self._settle(lease, self._q.ack(claim))
+            return
+        if isinstance(error, NOT_THE_JOBS_FAULT):
+            delay = min(self._lease, 2.0 ** min(claim.tries + 1, 5))
+            log.warning("job deferred: not its own failure", extra={
+                "entry": claim.id, "run_id": job.run_id, "job": job.kind, "error": type(error).__name__,
+                "retry_in": delay})
+            await self._settle(lease, self._q.release(claim, delay=delay, forgive=True))
             return
         log.error("job failed", exc_info=error, extra={"entry": claim.id, "run_id": job.run_id, "job": job.kind,
                                                        "attempt": claim.tries, "error": type(error).__name__})

@@ -11,6 +11,7 @@ import json
 import re
 import struct
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,10 +22,12 @@ from aiohttp import web
 class FakeOpenAI:
     reply: str = "Hello team, the shipment is delayed by two days. We apologise for the inconvenience."
     requests: list[dict[str, Any]] = field(default_factory=list)
-    script: deque[str] = field(default_factory=deque)  # "429", "500", "slow", "garbage", "empty", "ok",
+    script: deque[str] = field(default_factory=deque)  # "429", "500", "503", "slow", "drip", "garbage", "empty", "ok",
     # "usage:<prompt>,<completion>" (an answer reporting those token counts, e.g. "usage:-5000000,20")
     gate: asyncio.Event | None = None  # when set to an Event, every answer waits for it (requests are recorded first)
     slow_seconds: float = 30.0
+    # seconds each successful chat answer takes, from its request body (a latency distribution for load runs)
+    latency: Callable[[dict[str, Any]], float] | None = None
     url: str = ""
     embedded: list[str] = field(default_factory=list)  # every text /v1/embeddings received
     embed_script: deque[str] = field(default_factory=deque)  # for /v1/embeddings: "500", "drip" (a byte at a
@@ -68,8 +71,10 @@ class FakeOpenAI:
         if action == "429":
             return web.json_response({"error": {"message": "rate limited", "type": "rate_limit"}}, status=429,
                                      headers={"Retry-After": "0"})
-        if action == "500":
-            return web.json_response({"error": {"message": "boom"}}, status=500)
+        if action in ("500", "503"):
+            return web.json_response({"error": {"message": "boom"}}, status=int(action))
+        if action == "drip":  # headers at once, then a byte at a time: only the client's own timeout ends it
+            return await self._drip(request)
         if action == "slow":
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._closing.wait(), self.slow_seconds)
@@ -92,6 +97,9 @@ class FakeOpenAI:
                 "id": "chatcmpl-t", "object": "chat.completion", "created": 1, "model": body.get("model", "gpt"),
                 "choices": [{"index": 0, "finish_reason": "tool_calls", "message": message}],
                 "usage": {"prompt_tokens": 30, "completion_tokens": 10, "total_tokens": 40}})
+        if self.latency is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), self.latency(body))
         text = "" if action == "empty" else self.reply
         out = min(20, int(body.get("max_tokens") or 20))  # a real endpoint never answers past max_tokens
         usage: dict[str, Any] = {"prompt_tokens": 40, "completion_tokens": out, "total_tokens": 40 + out}

@@ -152,6 +152,38 @@ async def test_handler_failures_are_retried_then_dead_lettered(r: aioredis.Redis
     assert await q.depth() == 0
 
 
+async def test_failures_that_are_not_the_jobs_do_not_count_towards_dead_letters(r: aioredis.Redis) -> None:
+    """Redis unreachable, Slack rate-limiting past the client's retries, a side effect claimed by a cut-off delivery
+    (a Redis restart mid-run): retried past
+    ``max_attempts`` without dead-lettering, and the job still runs to the end."""
+    from bot.core.errors import EffectInProgress, StoreUnavailable, SurfaceUnavailable
+
+    q = queue_of(r)
+    outcomes: list[BaseException | None] = [StoreUnavailable("down"), EffectInProgress("claimed"),
+                                            SurfaceUnavailable("rate limited"), EffectInProgress("claimed"), None]
+    calls: list[str] = []
+
+    async def handle(j: Job) -> None:
+        calls.append(j.run_id)
+        error = outcomes.pop(0)
+        if error is not None:
+            raise error
+
+    await q.enqueue(job(1))
+    pool = WorkerPool(queue=q, consumer="a", handler=handle, on_dead=nothing, concurrency=1,
+                      visibility_timeout=0.2, max_attempts=2)
+    task = asyncio.create_task(pool.run())
+    await until(lambda: not outcomes, what="five deliveries")
+    await until(lambda: _depth_zero(q), what="the job to be acked")
+    await pool.stop(grace=1)
+    task.cancel()
+    assert calls == ["R-1"] * 5 and await q.dead_letters() == []
+
+
+async def _depth_zero(q: RedisJobQueue) -> bool:
+    return await q.depth() == 0
+
+
 async def test_a_malformed_payload_is_dead_lettered_with_its_reason(r: aioredis.Redis) -> None:
     q = queue_of(r)
     await r.eval(PRELUDE + "return push(ARGV[2], ARGV[3])", 0, r.test_prefix, "-", '{"run_id": "R-X"}')  # type: ignore[attr-defined]

@@ -50,8 +50,10 @@ async def test_a_pathological_calculation_does_not_stop_maple(slack: FakeSlack, 
         assert good.drafts[0].text == "6*7 = 42"
         refused = await h.wait_state(bad, "refused", "failed", timeout=120)
         assert refused.state.value == "refused" and "too large" in (refused.error or "")
-        told = [p for p in slack.posted("D0REQUEST") if bad in str(p.get("text", "")) + str(p.get("blocks", ""))]
-        assert told and "too large" in str(told[-1])
+        told = await h.wait_for(  # the requester is told right after the state is written, by a worker process
+            lambda: [p for p in slack.posted("D0REQUEST") if bad in str(p.get("text", "")) + str(p.get("blocks", ""))
+                     and "too large" in str(p)], what="the requester told")
+        assert "too large" in str(told[-1])
     finally:
         proc.kill()
         await asyncio.to_thread(proc.wait, 10)

@@ -232,7 +232,7 @@ def maple_process(h: Harness, tmp_path: Path, *args: str, **env: str) -> subproc
 async def test_slow_model_two_pools_short_visibility_each_run_drafted_once(
     slack: FakeSlack, openai_fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """`maple serve` with two pools, a 1 s visibility timeout and a model that takes 3 s: every run is drafted
+    """`maple serve` with two worker processes, a 1 s visibility timeout and a model that takes 3 s: every run is drafted
     by exactly one worker — one model call and one review post per approver each."""
     monkeypatch.setenv("MAPLE_TEST_OPENAI_KEY", "sk-test")
     openai_fake.slow_seconds = 3.0
@@ -243,7 +243,8 @@ async def test_slow_model_two_pools_short_visibility_each_run_drafted_once(
     proc = maple_process(h, tmp_path, "serve", MAPLE_WORKERS="2", MAPLE_VISIBILITY_TIMEOUT="1", PORT=str(port))
     try:
         h.url = f"http://127.0.0.1:{port}"
-        await h.wait_for(lambda: _healthy(h.url), what="maple serve to start")
+        # a generous cap: each worker process imports llama-index and the model stack before its first claim
+        await h.wait_for(lambda: _workers_up(h.url, 2), timeout=240, what="maple serve's two worker processes")
         run_ids = [run_id_of((await h.slash(REQUESTER, f"run draft note {n}"))[1]) for n in range(8)]
         for run_id in run_ids:
             await h.wait_state(run_id, "in_review", timeout=60)
@@ -257,12 +258,13 @@ async def test_slow_model_two_pools_short_visibility_each_run_drafted_once(
         await h.cleanup_redis()
 
 
-async def _healthy(url: str) -> bool:
+async def _workers_up(url: str, count: int) -> bool:
     try:
-        async with aiohttp.ClientSession() as s, s.get(url + "/healthz") as r:
-            return r.status == 200
-    except aiohttp.ClientError:
+        async with aiohttp.ClientSession() as s, s.get(url + "/readyz") as r:
+            body = await r.json()
+    except (aiohttp.ClientError, ValueError):
         return False
+    return bool(body.get("worker_processes", {}).get("alive") == count and body["checks"].get("workers"))
 
 
 async def test_worker_processes_killed_at_random_never_post_twice(

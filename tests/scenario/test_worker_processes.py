@@ -1,0 +1,186 @@
+"""`maple serve` runs its work in worker processes it supervises: their counters reach serve's /metrics, a killed
+one is started again, SIGTERM stops them all, and a serve that is killed outright takes them with it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import yaml
+
+from tests.fakes.openai_api import FakeOpenAI
+from tests.fakes.slack_api import FakeSlack
+from tests.harness import REQUESTER, SECRET, Harness
+from tests.scenario.test_loop import run_id_of
+from tests.scenario.test_shutdown import free_port
+
+START_CAP = 180.0  # a generous cap for a loaded machine (each worker process imports llama-index), not a timing check
+
+
+def spawn_serve(h: Harness, tmp_path: Path, **env: str) -> tuple[subprocess.Popen[bytes], str]:
+    config = tmp_path / "maple.yaml"
+    config.write_text(yaml.safe_dump(h.spec_data))
+    port = free_port()
+    inherited = {k: v for k, v in os.environ.items() if k not in ("MAPLE_WORKER_MODE", "PROMETHEUS_MULTIPROC_DIR")}
+    full = {**inherited, "SLACK_BOT_TOKEN": "xoxb-test-token-secret-value", "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": h.slack.url, "REDIS_URL": h.redis_url, "MAPLE_REDIS_PREFIX": h.prefix,
+            "OPENAI_BASE_URL": h.openai.url, "MAPLE_CONFIG": str(config), "MAPLE_VISIBILITY_TIMEOUT": "2",
+            "MAPLE_SHUTDOWN_GRACE": "5", "PORT": str(port), "MAPLE_HOST": "127.0.0.1", "TMPDIR": str(tmp_path),
+            "MAPLE_AUDIT_KEY": "test-audit-key-0123456789abcdef", "MAPLE_WORKERS": "2", **env}
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve"], env=full, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    return proc, f"http://127.0.0.1:{port}"
+
+
+async def ready(url: str) -> dict[str, Any] | None:
+    try:
+        async with aiohttp.ClientSession() as s, s.get(url + "/readyz") as r:
+            return await r.json()  # type: ignore[no-any-return]
+    except (aiohttp.ClientError, ValueError):
+        return None
+
+
+async def scrape(url: str) -> str:
+    async with aiohttp.ClientSession() as s, s.get(url + "/metrics") as r:
+        return await r.text()
+
+
+def sample(page: str, name: str) -> float:
+    """The value of one series (``name`` with its labels, as written in the text format), 0 when absent."""
+    for line in page.splitlines():
+        if line.startswith(name + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def processes(report: dict[str, Any] | None) -> dict[str, Any]:
+    return (report or {}).get("worker_processes") or {}
+
+
+def running(pid: int) -> bool:
+    """Not gone and not a zombie."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+    return state != "Z"
+
+
+@pytest.fixture
+async def offline(slack: FakeSlack, openai_fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A harness that serves nothing itself: it reads Redis and signs requests for the subprocess."""
+    monkeypatch.setenv("MAPLE_TEST_OPENAI_KEY", "sk-test")
+    h = Harness(slack=slack, openai=openai_fake)
+    await h.start(workers=0)
+    yield h
+    await h.stop()
+    await h.cleanup_redis()
+
+
+async def test_work_runs_in_worker_processes_whose_counters_reach_serves_metrics(
+    offline: Harness, tmp_path: Path
+) -> None:
+    h = offline
+    proc, url = spawn_serve(h, tmp_path)
+    try:
+        report = await h.wait_for(lambda: _all_alive(url, 2), timeout=START_CAP, what="two worker processes")
+        pids = processes(report)["pids"]
+        assert proc.pid not in pids and len(set(pids)) == 2
+        h.url = url
+        _, reply = await h.slash(REQUESTER, "run draft a note about the fire drill")
+        run_id = run_id_of(reply)
+        await h.wait_state(run_id, "in_review")
+        page = await h.wait_for(lambda: _with(url, 'maple_jobs_total{kind="draft",outcome="ok"}'),
+                                what="the worker's finished job in serve's /metrics")
+        # serve itself runs no worker pool: these were counted in a worker process and summed by serve
+        assert sample(page, 'maple_model_calls_total{model="openai"}') == 1.0
+        assert sample(page, 'maple_jobs_total{kind="draft",outcome="ok"}') == 1.0
+        assert sample(page, "maple_worker_processes") == 2.0
+        metrics_dirs = [p for p in tmp_path.iterdir() if p.name.startswith("maple-metrics-")]
+        assert len(metrics_dirs) == 1 and any(metrics_dirs[0].iterdir())
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(proc.wait, 60) == 0
+        assert not [pid for pid in pids if running(pid)]
+        assert not metrics_dirs[0].exists()  # the private directory is removed with serve
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+async def test_a_killed_worker_process_is_started_again(offline: Harness, tmp_path: Path) -> None:
+    h = offline
+    proc, url = spawn_serve(h, tmp_path)
+    try:
+        report = await h.wait_for(lambda: _all_alive(url, 2), timeout=START_CAP, what="two worker processes")
+        victim = processes(report)["pids"][0]
+        os.kill(victim, signal.SIGKILL)
+        report = await h.wait_for(lambda: _restarted(url, victim), timeout=START_CAP, what="a restarted worker")
+        assert processes(report)["restarts"] == 1 and report["checks"]["worker_processes"]
+        page = await scrape(url)
+        assert sample(page, "maple_worker_restarts_total") == 1.0
+        h.url = url  # the restarted process works
+        _, reply = await h.slash(REQUESTER, "run draft a note about the parking lot")
+        await h.wait_state(run_id_of(reply), "in_review")
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+async def test_a_killed_serve_takes_its_worker_processes_with_it(offline: Harness, tmp_path: Path) -> None:
+    h = offline
+    proc, url = spawn_serve(h, tmp_path)
+    try:
+        report = await h.wait_for(lambda: _all_alive(url, 2), timeout=START_CAP, what="two worker processes")
+        pids = processes(report)["pids"]
+        proc.kill()  # no chance to stop them itself
+        proc.wait()
+        await h.wait_for(lambda: not [pid for pid in pids if running(pid)], timeout=60,
+                         what="the orphaned worker processes to exit")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+async def test_in_process_mode_still_serves(offline: Harness, tmp_path: Path) -> None:
+    """``MAPLE_WORKER_MODE=inprocess``: no worker processes, the pools run in serve and drafts still happen."""
+    h = offline
+    proc, url = spawn_serve(h, tmp_path, MAPLE_WORKER_MODE="inprocess", MAPLE_WORKERS="1")
+    try:
+        report = await h.wait_for(lambda: _ready(url), timeout=START_CAP, what="maple serve ready")
+        assert "worker_processes" not in report and "worker_processes" not in report["checks"]
+        h.url = url
+        _, reply = await h.slash(REQUESTER, "run draft a note about the fire drill")
+        await h.wait_state(run_id_of(reply), "in_review")
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+async def _ready(url: str) -> dict[str, Any] | None:
+    report = await ready(url)
+    return report if report and report.get("status") == "ready" else None
+
+
+async def _all_alive(url: str, count: int) -> dict[str, Any] | None:
+    report = await ready(url)
+    return report if processes(report).get("alive") == count and report and report["checks"]["workers"] else None
+
+
+async def _restarted(url: str, victim: int) -> dict[str, Any] | None:
+    report = await ready(url)
+    found = processes(report)
+    return report if found.get("alive") == 2 and victim not in found.get("pids", [victim]) else None
+
+
+async def _with(url: str, series: str) -> str | None:
+    page = await scrape(url)
+    return page if sample(page, series) > 0 else None
