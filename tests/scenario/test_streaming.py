@@ -155,6 +155,23 @@ async def test_a_card_number_mid_answer_stops_the_stream_before_any_of_it_is_sen
         assert run.effects["result"].ts != ts
 
 
+async def test_a_card_number_padded_with_zero_width_characters_is_never_sent_in_part(streams: Harness) -> None:
+    """The detectors read the text without zero-width spaces: padding between the groups of a card number (longer
+    than the held-back part) must not let its first groups out before the last one arrives."""
+    h = streams
+    pad = "\u200b" * (WINDOW + 60)
+    card = pad.join(f"{group} " for group in CARD.split())
+    h.openai.reply = ANSWER.replace("Ask your manager", f"Pay with card {card}. Ask your manager")
+    h.openai.chunk_chars = 24  # the whole answer within the model's timeout, each padding over several appends
+    run_id = await _ask(h, ts="5350.000100")
+    await h.wait_for(lambda: h.slack.calls_to("chat.stopStream"), what="the stream stopped")
+    await h.wait_state(run_id, "delivered", "refused", "failed")
+    streamed = _unescaped("".join(h.slack.appended())).replace("\u200b", "")
+    assert streamed and "Pay with card" not in streamed and "4111" not in streamed, streamed[-80:]
+    stopped = next(e for e in await _events(h, run_id) if e.kind == "stream.stopped")
+    assert stopped.attrs["maple.stream.cause"] == "checks"
+
+
 @pytest.mark.parametrize("failure", ["500-mid", "cut"])
 async def test_a_model_failing_mid_stream_is_told_and_the_answer_comes_whole(streams: Harness, failure: str) -> None:
     h = streams
