@@ -34,7 +34,7 @@ from bot.core.levels import Sensitivity
 from bot.core.models import Audience, Effect, Run, RunState
 from bot.core.policy import check_draft
 from bot.core.ports import MessageRef, View
-from bot.core.sensitivity import normalise
+from bot.core.sensitivity.normalise import normalise
 from bot.core.services import Services
 from bot.core.spec import StepSpec, WorkflowSpec
 from bot.core.text import Msg
