@@ -255,8 +255,11 @@ class SlackSurface(Surface, Directory):
 
     async def append_stream(self, *, ref: MessageRef, text: str) -> None:
         """``chat.appendStream`` with the chunk escaped (model text: nothing in it becomes a mention or a link;
-        the core cuts chunks at spaces, so a broadcast never straddles two of them)."""
-        await call(self._client, "chat.appendStream", ref.channel, ts=ref.ts, markdown_text=self._escape(text))
+        the core cuts chunks at spaces, so a broadcast never straddles two of them). ``markdown_text`` is Markdown,
+        not mrkdwn: ``[label](url)`` would be a link showing only its label, so every ``]`` is followed by a
+        zero-width space — inline, reference and image links lose their form whichever chunk holds their parts."""
+        markdown = self._escape(text).replace("]", "]" + _ZWSP)
+        await call(self._client, "chat.appendStream", ref.channel, ts=ref.ts, markdown_text=markdown)
 
     async def stop_stream(self, *, ref: MessageRef, run_id: str | None = None, effect: str | None = None) -> None:
         params: dict[str, Any] = {"ts": ref.ts}
@@ -442,6 +445,9 @@ def readable(text: str, names: dict[str, str]) -> str:
 
 def _str(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+_ZWSP = "\u200b"
 
 
 def _escaped(text: str) -> str:

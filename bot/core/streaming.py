@@ -34,6 +34,7 @@ from bot.core.levels import Sensitivity
 from bot.core.models import Audience, Effect, Run, RunState
 from bot.core.policy import check_draft
 from bot.core.ports import MessageRef, View
+from bot.core.sensitivity.normalise import normalise
 from bot.core.services import Services
 from bot.core.spec import StepSpec, WorkflowSpec
 from bot.core.text import Msg
@@ -126,8 +127,12 @@ class LiveAnswer:
         await self.stop("model", notice=text.msg("stream_interrupted"))
 
     def _cut(self) -> int:
-        """Where the next chunk may end: ``WINDOW`` characters before the newest text, after a space."""
-        end = min(len(self.written) - WINDOW, self._limit)
+        """Where the next chunk may end: ``WINDOW`` characters before the newest text, after a space. The window
+        is counted in the characters the detectors read (``normalise``), so characters they drop (zero-width
+        spaces, combining marks) padding a number never push its first digits out of the held-back part."""
+        seen = normalise(self.written)
+        held = seen.origin(len(seen.text) - WINDOW, len(seen.text))[0] if len(seen.text) > WINDOW else 0
+        end = min(len(self.written) - WINDOW, self._limit, held)
         if end <= self.sent:
             return self.sent
         space = max(self.written.rfind(" ", self.sent, end), self.written.rfind("\n", self.sent, end))

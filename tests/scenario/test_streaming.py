@@ -63,7 +63,8 @@ async def _ask(h: Harness, *, ts: str, words: str = f"run ask {QUESTION}") -> st
 
 
 def _unescaped(text: str) -> str:
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    """What a reader of the streamed Markdown sees (a zero-width space follows every ``]``: no masked link)."""
+    return text.replace("]\u200b", "]").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def _everything_sent(slack: FakeSlack) -> str:
@@ -153,6 +154,37 @@ async def test_a_card_number_mid_answer_stops_the_stream_before_any_of_it_is_sen
     assert stream_ts.ok
     if run.state.value == "delivered":  # the whole answer took the buffered path: checked, then posted whole
         assert run.effects["result"].ts != ts
+
+
+async def test_a_card_number_padded_with_zero_width_characters_is_never_sent_in_part(streams: Harness) -> None:
+    """The detectors read the text without zero-width spaces: padding between the groups of a card number (longer
+    than the held-back part) must not let its first groups out before the last one arrives."""
+    h = streams
+    pad = "\u200b" * (WINDOW + 60)
+    card = pad.join(f"{group} " for group in CARD.split())
+    h.openai.reply = ANSWER.replace("Ask your manager", f"Pay with card {card}. Ask your manager")
+    h.openai.chunk_chars = 24  # the whole answer within the model's timeout, each padding over several appends
+    run_id = await _ask(h, ts="5350.000100")
+    await h.wait_for(lambda: h.slack.calls_to("chat.stopStream"), what="the stream stopped")
+    await h.wait_state(run_id, "delivered", "refused", "failed")
+    streamed = _unescaped("".join(h.slack.appended())).replace("\u200b", "")
+    assert streamed and "Pay with card" not in streamed and "4111" not in streamed, streamed[-80:]
+    stopped = next(e for e in await _events(h, run_id) if e.kind == "stream.stopped")
+    assert stopped.attrs["maple.stream.cause"] == "checks"
+
+
+async def test_a_masked_link_in_a_streamed_answer_is_never_a_link(streams: Harness) -> None:
+    """Streams are sent as ``markdown_text`` (Markdown, where ``[label](url)`` is a link whose address is hidden),
+    not mrkdwn: a model (or a passage steering it) must not show a disguised link while the answer grows, split
+    across chunks or not."""
+    h = streams
+    lure = "If your card was refused, [reset your travel profile here](https://evil.example/login) first. "
+    h.openai.reply = lure + ANSWER
+    run_id = await _ask(h, ts="5360.000100")
+    run = await h.wait_state(run_id, "delivered")
+    shown = "".join(h.slack.appended(run.effects["result"].ts))  # exactly as sent
+    assert "reset your travel profile here" in shown  # the words are shown, as text
+    assert "](" not in shown and "][" not in shown, shown[:160]
 
 
 @pytest.mark.parametrize("failure", ["500-mid", "cut"])

@@ -127,3 +127,13 @@ async def test_a_draft_that_needs_review_is_never_streamed() -> None:
     assert after.state.value == "in_review" and after.draft is not None and FILLER in after.draft.text
     assert surface.streams == {}  # nothing of the draft reached the requester's thread
     assert not [p for p in surface.posts if p["channel"] == "C1" and p["effect"] == "result"]
+
+
+@pytest.mark.parametrize("padding", ["\u200b", "\u0301", "\u2060"])  # zero-width space, combining acute, word joiner
+async def test_characters_the_detectors_drop_do_not_count_in_the_held_back_part(padding: str) -> None:
+    live, surface, clock = await _live()
+    card = (padding * (WINDOW + 40)).join(f"{group} " for group in "4111 1111 1111 1111".split())
+    await _feed(live, clock, FILLER + f"Pay with card {card}. " + FILLER, size=9)
+    shown = "".join(next(iter(surface.streams.values()))).replace(padding, "")
+    assert shown and "4111" not in shown and "Pay with card" not in shown
+    assert live.stopped == "checks"
