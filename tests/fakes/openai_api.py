@@ -73,8 +73,8 @@ class FakeOpenAI:
                                      headers={"Retry-After": "0"})
         if action in ("500", "503"):
             return web.json_response({"error": {"message": "boom"}}, status=int(action))
-        if action == "drip":  # headers at once, then a byte at a time: only the client's own timeout ends it
-            return await self._drip(request)
+        if action == "drip" and not body.get("stream"):  # headers at once, then a byte at a time: only the
+            return await self._drip(request)  # client's own timeout ends it (a stream drips its chunks, below)
         if action == "slow":
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._closing.wait(), self.slow_seconds)
