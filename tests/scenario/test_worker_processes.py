@@ -142,7 +142,7 @@ async def test_a_killed_serve_takes_its_worker_processes_with_it(offline: Harnes
         pids = processes(report)["pids"]
         proc.kill()  # no chance to stop them itself
         proc.wait()
-        await h.wait_for(lambda: not [pid for pid in pids if running(pid)], timeout=60,
+        await h.wait_for(lambda: not [pid for pid in pids if running(pid)], timeout=180,  # SIGTERM: each drains first
                          what="the orphaned worker processes to exit")
     finally:
         if proc.poll() is None:
