@@ -58,9 +58,7 @@ class MeteredModel(ChatModel):
                 raise
             finally:
                 metrics.MODEL_SECONDS.labels(name).observe(time.perf_counter() - started)
-            span.set_attributes({"gen_ai.usage.input_tokens": done.input_tokens,
-                                 "gen_ai.usage.output_tokens": done.output_tokens,
-                                 "gen_ai.response.model": done.model or name})
+            span.set_attributes(_answered(done, name))
         self._count(done)
         return done
 
@@ -85,9 +83,7 @@ class MeteredModel(ChatModel):
             async for item in self.inner.stream(messages=messages, max_tokens=max_tokens, timeout=timeout):
                 if isinstance(item, Completion):
                     self._count(item)
-                    span.set_attributes({"gen_ai.usage.input_tokens": item.input_tokens,
-                                         "gen_ai.usage.output_tokens": item.output_tokens,
-                                         "gen_ai.response.model": item.model or name})
+                    span.set_attributes(_answered(item, name))
                 yield item
         except Exception as exc:
             metrics.MODEL_ERRORS.labels(name, type(exc).__name__).inc()
@@ -188,3 +184,9 @@ class MeteredRunStore(RedisRunStore):
 def tool_observed(name: str, server: str | None, outcome: str) -> None:
     """The tool registry's hook: one call of ``name`` (an MCP tool when ``server`` is set) and how it ended."""
     metrics.TOOL_CALLS.labels(name, "mcp" if server else "maple", outcome).inc()
+
+
+def _answered(done: Completion, name: str) -> dict[str, int | str]:
+    """The GenAI attributes of a call's answer (counts and the model only, never text)."""
+    return {"gen_ai.usage.input_tokens": done.input_tokens, "gen_ai.usage.output_tokens": done.output_tokens,
+            "gen_ai.response.model": done.model or name}

@@ -266,13 +266,7 @@ class RedisAuditLog(AuditLog):
         keys = [self.stream_key(head.shard), self.head_key(head.shard), self.shards_key]
         args: list[str | int] = [head.seq, head.mac, head.shard, self._ttl, GENESIS, self._eid_ttl, len(events)]
         for event in events:
-            eid_at = run_at = 0
-            if event.eid:
-                keys.append(self.event_id_key(event.eid))
-                eid_at = len(keys)
-            if event.run_id:
-                keys.append(self.run_key(event.run_id))
-                run_at = len(keys)
+            eid_at, run_at = self._event_keys(keys, event)
             args += [event.seq, event.model_dump_json(), event.mac, eid_at, run_at]
         result: Any = await guarded(lambda: self._append_many(keys=keys, args=args))
         if int(result[0]) == 0:
@@ -281,9 +275,8 @@ class RedisAuditLog(AuditLog):
             return int(result[1]) - 1, as_text(result[2])
         return len(events), None
 
-    async def _try_append(self, event: AuditEvent, head: ChainPoint) -> ChainPoint | _Seen | None:
-        """Append if the id is new and the shard's head is still ``head``; else say what is there instead."""
-        keys = [self.stream_key(event.shard), self.head_key(event.shard), self.shards_key]
+    def _event_keys(self, keys: list[str], event: AuditEvent) -> tuple[int, int]:
+        """Append ``event``'s id key and run key to ``keys``; their 1-based positions (0: none) for the scripts."""
         eid_at = run_at = 0
         if event.eid:
             keys.append(self.event_id_key(event.eid))
@@ -291,6 +284,12 @@ class RedisAuditLog(AuditLog):
         if event.run_id:
             keys.append(self.run_key(event.run_id))
             run_at = len(keys)
+        return eid_at, run_at
+
+    async def _try_append(self, event: AuditEvent, head: ChainPoint) -> ChainPoint | _Seen | None:
+        """Append if the id is new and the shard's head is still ``head``; else say what is there instead."""
+        keys = [self.stream_key(event.shard), self.head_key(event.shard), self.shards_key]
+        eid_at, run_at = self._event_keys(keys, event)
         args: list[str | int] = [head.seq, head.mac, event.seq, event.model_dump_json(), event.mac, event.shard,
                                  self._ttl, GENESIS, eid_at, run_at, self._eid_ttl]
         result: Any = await guarded(lambda: self._append(keys=keys, args=args))
