@@ -85,7 +85,8 @@ class Options:
     visibility: float = 5.0  # MAPLE_VISIBILITY_TIMEOUT: how soon a killed worker's job is taken over
     deadline: float = 600.0  # seconds to wait for every run to be delivered
     max_faults: int | None = None  # stop injecting after this many fault events (None: while runs are in flight)
-    model_burst: int = 12  # model 5xx answers per burst (a run retries attempts_per_model × max_attempts calls)
+    model_burst: int = 12  # model 5xx answers per burst, drips up to 4 (a run makes attempts_per_model × max_attempts
+    # calls before it fails)
     quiet: bool = False
 
 
@@ -486,7 +487,7 @@ class Driver:
         elif kind == "model-5xx":
             await self._bursts(lambda: self.model.script.extend((["503", "500"] * self.opts.model_burst)[:self.opts.model_burst]), lambda: bool(self.model.script))
         elif kind == "model-drip":
-            await self._bursts(lambda: self.model.script.extend(["drip"] * 4), lambda: bool(self.model.script))
+            await self._bursts(lambda: self.model.script.extend(["drip"] * min(4, self.opts.model_burst)), lambda: bool(self.model.script))
 
     async def _redis_restart(self) -> None:
         """Redis stopped (cleanly) and started again 1 s later, a third of the way in and again at two thirds;
@@ -538,6 +539,13 @@ class Driver:
             while sum(len(t) for t in self.results.values()) == count and self.pending():
                 await asyncio.sleep(0.05)
             self.report.recover.append(max(0.0, time.monotonic() - end))
+            # The next burst waits for every run that was in flight when this one was spent: a run's retries
+            # (attempts_per_model × max_attempts calls) then never span two bursts, so a burst shorter than
+            # that budget cannot fail a run by chaining into the next one.
+            hit = [r for r in self.acked if not self.results.get(r)]
+            calm = time.monotonic() + 120.0
+            while any(not self.results.get(r) for r in hit) and self.pending() and time.monotonic() < calm:
+                await asyncio.sleep(0.05)
             await asyncio.sleep(3.0)
 
 

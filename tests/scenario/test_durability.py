@@ -323,6 +323,7 @@ async def test_one_users_burst_does_not_hold_back_another_users_draft(
     slack: FakeSlack, openai_fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MAPLE_TEST_OPENAI_KEY", "sk-test")
+    monkeypatch.setenv("MAPLE_WORKER_CONCURRENCY", "1")  # one job at a time: reviews are posted in the order taken
     h = Harness(slack=slack, openai=openai_fake, spec=spec_dict(limits=NO_THROTTLES))
     await h.start(workers=0)
     try:
@@ -332,7 +333,7 @@ async def test_one_users_burst_does_not_hold_back_another_users_draft(
         await h.wait_state(burst[-1], "in_review", timeout=60)
         await h.wait_state(other, "in_review")
         order = list(dict.fromkeys(all_review_posts(slack)))  # runs in the order their reviews were posted
-        assert order.index(other) <= 2, order.index(other)  # served among the first, not after the burst
+        assert order.index(other) <= 1, order  # taken first or second (the queue alternates people), not after 30
     finally:
         await h.stop()
         await h.cleanup_redis()

@@ -12,8 +12,9 @@ GOALS = 30
 
 
 # A run gives up on its model after attempts_per_model (2) calls in each of limits.max_attempts (3) deliveries: 6
-# failed calls in a row fail the run, and its requester is told. Bursts shorter than that must lose nothing (the
-# benchmark's bursts of 12 can fail a run whose every call lands in one: that is a failed run, not a lost one).
+# failed calls in a row fail the run, and its requester is told. Bursts shorter than that (5 answers 5xx, 4 drip),
+# each waiting for the runs the last one hit, must lose nothing (the benchmark's bursts of 12 can fail a run whose
+# every call lands in one: that is a failed run, not a lost one).
 MODEL_BURST = 5
 
 
