@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -295,7 +296,8 @@ def worker_id() -> str:
 
 
 def build_tools(spec: MapleSpec, client: Any, compute: Compute, *, ops: OpsReport | None = None,
-                audit: AuditLog | None = None, mcp: McpTools | None = None) -> ToolBox:
+                audit: AuditLog | None = None, mcp: McpTools | None = None,
+                frozen: Callable[[], bool] = lambda: False) -> ToolBox:
     limit = spec.tools.compute_timeout
     tools: list[Tool] = [Calculator(compute, time_limit=limit),
                          DateMath(compute, holidays=spec.tools.holidays, time_limit=limit),
@@ -307,7 +309,7 @@ def build_tools(spec: MapleSpec, client: Any, compute: Compute, *, ops: OpsRepor
                               max_bytes=spec.tools.http_max_bytes))
     tools.extend(mcp.tools if mcp is not None else [])
     return ToolBox(registry=ToolRegistry(tools, observe=tool_observed), assess=assessor(spec.sensitivity), clock=SystemClock(),
-                   timezone=spec.tools.timezone, audit=audit)
+                   timezone=spec.tools.timezone, audit=audit, frozen=frozen)
 
 
 def build_knowledge(settings: Settings, spec: MapleSpec, r: aioredis.Redis) -> LlamaIndexRetriever:
@@ -357,7 +359,7 @@ def build(
     people = SlackZones(client, wait=ACK_WAIT)
     svc = Services(spec=spec, store=store, queue=queue, surface=surface, router=router, access=access, audit=audit,
                    clock=clock, ledger=ledger, assess=assessor(spec.sensitivity),
-                   tools=build_tools(spec, client, compute, ops=ops, audit=audit, mcp=mcp),
+                   tools=build_tools(spec, client, compute, ops=ops, audit=audit, mcp=mcp, frozen=router.frozen),
                    limiter=RedisRateLimiter(redis=r, prefix=settings.redis_prefix), knowledge=knowledge,
                    controls=controls, feedback=RedisFeedback(redis=r, prefix=settings.redis_prefix),
                    streaming=settings.streaming, people=people, stages=tracing.stages())

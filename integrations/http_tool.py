@@ -254,6 +254,8 @@ class HttpTool(Tool):
         url, method, body = args.url, args.method, args.body
         for _hop in range(MAX_REDIRECTS + 1):
             target, canon = self.target_for(url, method)
+            if ctx.frozen and target.leaves_deployment:  # a redirect is checked again: it may lead outside
+                raise ToolDenied(say.tool_frozen(f"{self.name} ({target.name})"))
             if ctx.sensitivity > target.clearance:
                 raise ToolDenied(say.msg("http_not_cleared", target=target.name, cleared=say.msg(f"lvl_{target.clearance.label}")))
             status, location, text = await self._fetch(canon, method, body, target)

@@ -40,6 +40,7 @@ class McpTool(Tool):
         self.name = maple_name(spec.name, tool)
         self.clearance, self.floor, self.side_effect, self.server = spec.clearance, spec.floor, side_effect, spec.name
         self.timeout = spec.timeout + spec.connect_timeout + 1
+        self.leaves_deployment = spec.leaves_deployment
 
     def _listed(self) -> Listed | None:
         tools = self._server.tools

@@ -166,8 +166,15 @@ class HttpTarget(Strict):
     clearance: Sensitivity = Sensitivity.INTERNAL
     allow_redirects: bool = False
     allow_private: bool = False
+    # false: an API inside the deployment, called while operators freeze external parts; not set: external
+    external: bool | None = None
 
     _lv = field_validator("clearance", mode="before")(_level)
+
+    @property
+    def leaves_deployment(self) -> bool:
+        """Calls to a target not marked ``external: false`` leave the deployment (fail closed)."""
+        return self.external is not False
 
     @field_validator("url")
     @classmethod

@@ -623,6 +623,8 @@ EN: dict[str, str] = {
                           "channel"),
     "no_such_tool": "there is no tool called “{tool}”",
     "tool_not_cleared": "{tool} is cleared for {cleared} data; this is {level}",
+    "tool_frozen": ("{tool} calls outside this deployment, and Maple's operators have frozen everything external "
+                    "for now: nothing was sent"),
     "tool_args_not_cleared": "{tool} is cleared for {cleared} data; these arguments are {level}",
     "ops_digest_admins": "the operations digest is for Maple admins",
     "dismissed_reason": "none of the offered workflows fit (the requester said so)",
@@ -1025,6 +1027,11 @@ OPS_DIGEST_ADMINS = msg("ops_digest_admins")
 
 def no_such_tool(tool: str) -> Msg:
     return msg("no_such_tool", tool=Quote(tool, 80))
+
+
+def tool_frozen(tool: str) -> Msg:
+    """Operators froze everything outside the deployment and ``tool`` would call out."""
+    return msg("tool_frozen", tool=Quote(tool, 80))
 
 
 def tool_not_cleared(tool: str, cleared: str, level: str, *, arguments: bool = False) -> Msg:

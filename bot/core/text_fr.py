@@ -510,6 +510,8 @@ FR: dict[str, str] = {
                           "le canal dans la liste de Slack en tapant # (il devient un lien), ou posez la question "
                           "depuis ce canal"),
     "no_such_tool": "il n'existe aucun outil nommé « {tool} »",
+    "tool_frozen": ("{tool} appelle hors de ce déploiement, et les opérateurs de Maple ont gelé pour l'instant "
+                    "tout ce qui est externe : rien n'a été envoyé"),
     "tool_not_cleared": "{tool} est autorisé pour des données de niveau {cleared} au plus ; celles-ci sont de niveau {level}",
     "tool_args_not_cleared": ("{tool} est autorisé pour des données de niveau {cleared} au plus ; ces arguments "
                               "sont de niveau {level}"),

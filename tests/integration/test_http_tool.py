@@ -35,6 +35,9 @@ async def server() -> AsyncIterator[str]:
     async def hop_inside(r: web.Request) -> web.Response:
         raise web.HTTPFound("/api/ok")
 
+    async def to_admin(r: web.Request) -> web.Response:
+        raise web.HTTPFound("/admin/secret")
+
     async def secret(r: web.Request) -> web.Response:
         HITS.append(f"{r.method} {r.path}")
         return web.Response(text="the admin secret")
@@ -45,7 +48,7 @@ async def server() -> AsyncIterator[str]:
 
     app = web.Application()
     for path, handler in (("/api/ok", ok), ("/api/big", big), ("/api/slow", slow), ("/api/hop", hop),
-                          ("/api/hop-inside", hop_inside), ("/admin/secret", secret), ("/admin", secret),
+                          ("/api/hop-inside", hop_inside), ("/api/to-admin", to_admin), ("/admin/secret", secret), ("/admin", secret),
                           ("/apiary", secret)):
         app.router.add_get(path, handler)
     app.router.add_post("/api/write", write)
@@ -61,8 +64,8 @@ async def server() -> AsyncIterator[str]:
 HITS: list[str] = []
 
 
-def ctx(level: Sensitivity = Sensitivity.INTERNAL) -> ToolContext:
-    return ToolContext(requester="U1", timezone="UTC", sensitivity=level, now=datetime.now(UTC))
+def ctx(level: Sensitivity = Sensitivity.INTERNAL, *, frozen: bool = False) -> ToolContext:
+    return ToolContext(requester="U1", timezone="UTC", sensitivity=level, now=datetime.now(UTC), frozen=frozen)
 
 
 def tool(base: str, **target: object) -> HttpTool:
@@ -95,6 +98,22 @@ async def test_redirects(server: str) -> None:
     assert (await t.run(HttpArgs(url=f"{server}/api/hop-inside"), ctx=ctx())).text == "status: green"
     with pytest.raises(ToolDenied, match="allowlist"):
         await t.run(HttpArgs(url=f"{server}/api/hop"), ctx=ctx())  # off the allowlist: metadata address
+
+
+async def test_frozen_external_parts_stop_targets_not_marked_inside(server: str) -> None:
+    """While operators freeze external parts, a target not marked ``external: false`` is never called, and a
+    redirect from an inside target to one that is not is refused before it is followed."""
+    with pytest.raises(ToolDenied, match="frozen everything external"):
+        await tool(server, allow_private=True).run(HttpArgs(url=f"{server}/api/ok"), ctx=ctx(frozen=True))
+    inside = HttpTarget(name="status", url=f"{server}/api/", allow_private=True, allow_redirects=True,
+                        external=False)
+    outside = HttpTarget(name="admin", url=f"{server}/admin/", allow_private=True)
+    both = HttpTool(targets=[inside, outside], timeout=0.5, max_bytes=10_000)
+    assert (await both.run(HttpArgs(url=f"{server}/api/ok"), ctx=ctx(frozen=True))).text == "status: green"
+    with pytest.raises(ToolDenied, match="frozen everything external"):
+        await both.run(HttpArgs(url=f"{server}/api/to-admin"), ctx=ctx(frozen=True))
+    assert HITS == []  # neither the first call nor the redirect's target was reached
+    assert (await both.run(HttpArgs(url=f"{server}/api/to-admin"), ctx=ctx())).text == "the admin secret"
 
 
 async def test_allowlist_method_and_clearance(server: str) -> None:

@@ -136,6 +136,23 @@ async def test_a_rejected_draft_never_makes_the_call(mcp_harness: tuple[Harness,
     assert received(log, "create_ticket") == [] and (await h.run(run_id)).state.value == "rejected"
 
 
+async def test_a_freeze_after_approval_keeps_the_call_from_a_server_outside_the_deployment(
+    mcp_harness: tuple[Harness, Path]
+) -> None:
+    """``maple control freeze-external`` lands between the approval and the delivery: the approved call to a
+    server not marked ``external: false`` is not made, and the result says why."""
+    h, log = mcp_harness
+    run_id = await drafted(h, "open a ticket: the VPN drops", f"tickets__create_ticket {TICKET}")
+    assert h.svc.controls is not None
+    await h.svc.controls.set("freeze_external", on=True, by="ops-oncall", reason="incident")  # type: ignore[attr-defined]
+    await h.wait_for(lambda: h.svc.router.frozen(), what="the freeze seen by the running process")
+    await h.click(REVIEWER, "maple_approve", run_id)
+    run = await h.wait_state(run_id, "delivered", "failed")
+    assert received(log, "create_ticket") == [], "nothing sent outside while frozen"
+    assert run.calls[0].state != "done"
+    assert "frozen everything external" in json.dumps(result_posts(h, run_id)[0]["blocks"])
+
+
 async def test_an_edit_drops_the_planned_calls(mcp_harness: tuple[Harness, Path]) -> None:
     h, log = mcp_harness
     run_id = await drafted(h, "file this: printer on floor 3 is broken", workflow="file")

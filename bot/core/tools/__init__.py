@@ -35,6 +35,7 @@ class ToolContext:
     thread_ts: str | None = None
     run_id: str = ""
     call_id: str | None = None  # an approved planned call: the key a server can use to make it once
+    frozen: bool = False  # operators froze everything outside the deployment (``maple control freeze-external``)
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class Tool(ABC):
     floor: Sensitivity = Sensitivity.PUBLIC  # the least level of what the tool returns
     untrusted_output: bool = False  # its output reaches models fenced as data (bot/core/tools/fence.py)
     timeout: float = 60.0  # the longest one call can take, in seconds
+    leaves_deployment: bool = False  # its calls go outside the deployment: refused while external parts are frozen
 
     def side_effect_of(self, args: Any) -> str | None:
         """What this call would change (None for a call that only reads). Per call: e.g. an http POST."""
@@ -134,6 +136,7 @@ class ToolRegistry:
     async def prepare(self, name: str, raw_args: str | Mapping[str, Any], *, ctx: ToolContext) -> Prepared:
         """Validate and clear a call without making it: ToolDenied when it is not allowed."""
         tool = self.get(name)
+        _not_frozen(tool, ctx)
         if ctx.sensitivity > tool.clearance:
             raise ToolDenied(text.tool_not_cleared(name, tool.clearance.label, ctx.sensitivity.label))
         await tool.ready()
@@ -148,6 +151,7 @@ class ToolRegistry:
         tool = prepared.tool
         if prepared.effect and not approved:
             raise ToolDenied(text.side_effect_before_approval(tool.name, prepared.effect))
+        _not_frozen(tool, ctx)  # frozen since it was prepared
         outcome = "cancelled"
         try:
             result = await tool.run(prepared.args, ctx=ctx)
@@ -162,6 +166,11 @@ class ToolRegistry:
         finally:
             if self._observe is not None:
                 self._observe(tool.name, tool.server, outcome)
+
+
+def _not_frozen(tool: Tool, ctx: ToolContext) -> None:
+    if ctx.frozen and tool.leaves_deployment:
+        raise ToolDenied(text.tool_frozen(tool.name))
 
 
 def _validated(tool: Tool, raw_args: str | Mapping[str, Any]) -> Any:

@@ -17,7 +17,7 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from bot.core import text
@@ -42,9 +42,9 @@ def canonical_json(data: Mapping[str, Any]) -> str:
 
 class ToolBox:
     def __init__(self, *, registry: ToolRegistry, assess: Assessor, clock: Clock, timezone: str,
-                 audit: AuditLog | None = None) -> None:
+                 audit: AuditLog | None = None, frozen: Callable[[], bool] = lambda: False) -> None:
         self.registry, self._assess, self._clock, self._tz = registry, assess, clock, timezone
-        self._audit = audit
+        self._audit, self._frozen = audit, frozen  # frozen: operators froze external parts (read at each call)
 
     async def __call__(self, *, name: str, run: Run, step: StepSpec, level: Sensitivity,
                        draft: str | None = None) -> ToolOutput:
@@ -124,7 +124,7 @@ class ToolBox:
     def _ctx(self, run: Run, level: Sensitivity, *, call_id: str | None = None) -> ToolContext:
         return ToolContext(requester=run.requester, timezone=run.timezone or self._tz, sensitivity=level, now=self._clock.now(),
                            channel=run.origin.channel, thread_ts=run.origin.thread_ts, run_id=run.id,
-                           call_id=call_id)
+                           call_id=call_id, frozen=self._frozen())
 
     def _output(self, result: ToolResult, tool: Tool) -> ToolOutput:
         capped = result.text[:MAX_OUTPUT]
