@@ -28,7 +28,7 @@ from bot.core.errors import AccessDenied, ConflictError, InputError, MapleError,
 from bot.core.models import AuditIntent, Origin
 from bot.core.notify import reader_language
 from bot.core.ports import View
-from bot.core.recurrence import Timetable
+from bot.core.recurrence import Recurrence, Timetable
 from bot.core.schedule_models import (
     FireRecord,
     FireState,
@@ -125,13 +125,38 @@ async def _run_exists(sch: Scheduling, run_id: str) -> bool:
 
 
 async def _window_start(sch: Scheduling, schedule: Schedule, at: datetime) -> datetime:
-    """A firing covers the period since the schedule's previous firing (the first: one period back)."""
+    """A firing covers the period since the schedule's previous firing. The first covers one whole period: a
+    scheduled first firing the time since the fire time before it; a first "run now" between fire times one
+    period back from now (at 8:55 or at 9:05, a 9:00 daily digest covers the day before, not five minutes)."""
     state = (await sch.store.states([schedule.id])).get(schedule.id, FireState())
     if state.last_fired is not None and state.last_fired < at:
         return state.last_fired
-    nxt = sch.timetable.next_after(schedule.rule, at)
-    period = (nxt - at) if nxt is not None else timedelta(days=1)
-    return at - min(period, timedelta(days=31))
+    return at - first_period(sch.timetable, schedule.rule, at)
+
+
+def first_period(timetable: Timetable, rule: Recurrence, at: datetime) -> timedelta:
+    """How far back the first firing at ``at`` reaches: one period of the rule, at most 31 days."""
+    just_before = at - timedelta(microseconds=1)
+    nxt = timetable.next_after(rule, just_before)
+    prev = previous_fire_time(timetable, rule, at)
+    if prev is None:
+        period = (nxt - at) if nxt is not None and nxt > at else timedelta(days=1)
+    elif nxt == at:  # a fire time: back to the one before
+        period = at - prev
+    else:
+        period = (nxt - prev) if nxt is not None else at - prev
+    return min(period, timedelta(days=31))
+
+
+def previous_fire_time(timetable: Timetable, rule: Recurrence, at: datetime) -> datetime | None:
+    """The rule's latest fire time strictly before ``at``, looked for at most 31 days back (None: none there).
+    The search widens step by step, so a rule that fires every minute costs an hour of fire times, not a month."""
+    until = at - timedelta(microseconds=1)
+    for back in (timedelta(hours=1), timedelta(days=1), timedelta(days=7), timedelta(days=31)):
+        times = timetable.between(rule, after=at - back, until=until, limit=1)
+        if times:
+            return times[-1]
+    return None
 
 
 async def denial(sch: Scheduling, schedule: Schedule) -> Msg | None:
