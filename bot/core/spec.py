@@ -10,7 +10,7 @@ from pydantic import Field, field_validator, model_validator
 from bot.core.config_checks import regex_problem, url_problem, zone_problem
 from bot.core.knowledge_spec import COLLECTION_NAME, CollectionSpec, KnowledgeSpec
 from bot.core.levels import Sensitivity
-from bot.core.spec_base import Strict, level
+from bot.core.spec_base import Reachable, Strict, level
 from bot.core.spec_mcp import McpServerSpec, mcp_problems, split_name
 
 Capability = Literal["classify", "draft", "summarize", "reason"]
@@ -159,22 +159,15 @@ class BudgetSpec(Strict):
     team_tokens_per_day: int = Field(2_000_000, ge=0)
 
 
-class HttpTarget(Strict):
+class HttpTarget(Reachable):
     name: str
     url: str = Field(pattern=r"^https?://")
     methods: list[HttpMethod] = Field(default_factory=lambda: [_GET])
     clearance: Sensitivity = Sensitivity.INTERNAL
     allow_redirects: bool = False
     allow_private: bool = False
-    # false: an API inside the deployment, called while operators freeze external parts; not set: external
-    external: bool | None = None
 
     _lv = field_validator("clearance", mode="before")(_level)
-
-    @property
-    def leaves_deployment(self) -> bool:
-        """Calls to a target not marked ``external: false`` leave the deployment (fail closed)."""
-        return self.external is not False
 
     @field_validator("url")
     @classmethod

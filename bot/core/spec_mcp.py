@@ -16,7 +16,7 @@ from pydantic import Field, field_validator, model_validator
 
 from bot.core.config_checks import url_problem
 from bot.core.levels import Sensitivity
-from bot.core.spec_base import Strict, level
+from bot.core.spec_base import Reachable, level
 
 SEPARATOR = "__"
 SERVER_NAME = r"^[a-z][a-z0-9-]{0,23}$"
@@ -39,7 +39,7 @@ def split_name(name: str) -> tuple[str, str] | None:
     return server, tool
 
 
-class McpServerSpec(Strict):
+class McpServerSpec(Reachable):
     """One MCP server."""
 
     name: str = Field(pattern=SERVER_NAME)
@@ -58,16 +58,8 @@ class McpServerSpec(Strict):
     timeout: float = Field(15.0, gt=0, le=300, description="seconds one call may take")
     connect_timeout: float = Field(10.0, gt=0, le=120)
     max_output_chars: int = Field(20_000, gt=0, le=200_000)
-    external: bool | None = Field(None, description="false: the server stays inside the deployment (it is still "
-                                  "called while operators freeze external parts); not set: it is external")
 
     _lv = field_validator("clearance", "floor", mode="before")(level)
-
-    @property
-    def leaves_deployment(self) -> bool:
-        """Calls to a server not marked ``external: false`` leave the deployment (fail closed), stdio ones too: what
-        a program does with its arguments is not Maple's to know."""
-        return self.external is not False
 
     @field_validator("allow", "side_effects")
     @classmethod
