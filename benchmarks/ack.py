@@ -7,7 +7,9 @@ Maple's worker processes (`MAPLE_WORKERS`, default 2, supervised by serve) work 
 fake Slack Web API and a stub OpenAI-compatible model, both local.
 
 Prints ack latency p50/p99 in ms for both, the ratio, the load average, and completed runs per second.
-``BENCH_WORKERS=N`` sets the worker processes; ``BENCH_MODE=inprocess`` runs them as pools in serve's own process
+``BENCH_ACK=inline`` has serve classify, authorize and persist in the ack (the default, ``deferred``, acks after one
+write and lets a worker place the goal and answer through the command's response_url, which every command carries
+as Slack's do); ``BENCH_WORKERS=N`` sets the worker processes; ``BENCH_MODE=inprocess`` runs them as pools in serve's own process
 (the layout before worker processes) for comparison; ``BENCH_PROFILE=FILE`` runs serve under pyinstrument and
 writes its profile there.
 """
@@ -76,8 +78,8 @@ async def wait_ready(url: str, workers: int) -> None:
 class Load:
     """Rounds of ``CONCURRENCY`` signed slash commands, each a goal of the labelled set, from 50 people."""
 
-    def __init__(self, url: str) -> None:
-        self.url, self.sent = url, 0
+    def __init__(self, url: str, responses: str) -> None:
+        self.url, self.responses, self.sent = url, responses, 0
         self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONCURRENCY))
 
     async def round(self) -> list[float]:
@@ -87,7 +89,8 @@ class Load:
             goal = GOALS[self.sent % len(GOALS)]
             self.sent += 1
             body = urlencode({"command": "/maple", "text": goal, "user_id": f"UBENCH{i:03d}",
-                              "channel_id": "C0GENERAL", "team_id": "T0TEST", "trigger_id": uuid.uuid4().hex})
+                              "channel_id": "C0GENERAL", "team_id": "T0TEST", "trigger_id": uuid.uuid4().hex,
+                              "response_url": f"{self.responses}/response/{uuid.uuid4().hex}"})
             headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(body, secret=SECRET)}
             start = time.perf_counter()
             async with self.session.post(self.url, data=body, headers=headers) as r:
@@ -133,7 +136,8 @@ async def main() -> None:
            "MAPLE_REDIS_PREFIX": prefix, "OPENAI_BASE_URL": urls["openai"], "MAPLE_CONFIG": str(cfg),
            "MAPLE_TEST_OPENAI_KEY": "sk-bench", "PORT": str(maple_port), "MAPLE_HOST": "127.0.0.1",
            "MAPLE_LOG_LEVEL": "WARNING", "MAPLE_WORKERS": str(workers), "MAPLE_WORKER_MODE": mode,
-           "MAPLE_AUDIT_KEYS": "bench:bench-audit-key-0123456789abcdef"}
+           "MAPLE_AUDIT_KEYS": "bench:bench-audit-key-0123456789abcdef",
+           "MAPLE_ACK": os.environ.get("BENCH_ACK", "deferred")}
     profile = os.environ.get("BENCH_PROFILE")  # a file: serve runs under pyinstrument (pip install pyinstrument)
     serve = ([sys.executable, "-m", "pyinstrument", "-r", "text", "-p", "flat=true", "-p", "short_mode=false", "-o", profile, "-m", "bot.cli", "serve"]
              if profile else [sys.executable, "-m", "bot.cli", "serve"])
@@ -147,7 +151,8 @@ async def main() -> None:
         await wait_up(bolt_url)
         if workers:
             await wait_ready(f"http://127.0.0.1:{maple_port}/readyz", workers if mode == "process" else 0)
-        maple_load, bare_load = Load(maple_url), Load(bolt_url)
+        hooks = urls["slack"].removesuffix("/api/")  # where the fake Slack takes response_url posts
+        maple_load, bare_load = Load(maple_url, hooks), Load(bolt_url, hooks)
         await bare_load.round()  # warm both servers up (imports, connections, pools, the 50 people's look-ups)
         await maple_load.round()
         while workers and await queue_left(prefix):
@@ -165,6 +170,7 @@ async def main() -> None:
             await asyncio.sleep(0.2)
         elapsed = time.perf_counter() - started
         layout = f"{workers} worker processes" if mode == "process" else f"{workers} in-process pools"
+        layout += f", MAPLE_ACK={env['MAPLE_ACK']}"
         print(f"samples: {len(maple)} Maple, {len(bare)} bare Bolt ({ROUNDS} rounds x {CONCURRENCY} concurrent, "
               f"alternating; {len(set(GOALS))} varied goals classified by Maple; {layout})")
         print(f"load average (1 min) {load_before[0]:.2f} before, {load_after[0]:.2f} after the measured rounds")

@@ -362,16 +362,18 @@ def build(
                    tools=build_tools(spec, client, compute, ops=ops, audit=audit, mcp=mcp, frozen=router.frozen),
                    limiter=RedisRateLimiter(redis=r, prefix=settings.redis_prefix), knowledge=knowledge,
                    controls=controls, feedback=RedisFeedback(redis=r, prefix=settings.redis_prefix),
-                   streaming=settings.streaming, people=people, stages=tracing.stages())
+                   streaming=settings.streaming, people=people, stages=tracing.stages(),
+                   classifier=Classifier(spec.workflows))
     bolt = AsyncApp(signing_secret=signing, client=client, process_before_response=True,
                     request_verification_enabled=False, logger=logging.getLogger("maple.bolt"))
-    classifier = Classifier(spec.workflows)
+    classifier = svc.classifier
     schedule_store = RedisScheduleStore(redis=r, prefix=settings.redis_prefix)
     scheduling = Scheduling(svc=svc, store=schedule_store, timetable=ApsTimetable(),
                             lease_seconds=settings.schedule_lease)
     schedule_desk = ScheduleDesk(sch=scheduling, zones=people, classifier=classifier,
                                  max_per_user=settings.schedules_per_user, grace_seconds=settings.schedule_grace)
-    desk = Desk(svc=svc, classifier=classifier, schedules=schedule_desk, people=people)
+    desk = Desk(svc=svc, classifier=classifier, schedules=schedule_desk, people=people,
+                deferred=settings.ack == "deferred")
     register(bolt, desk=desk, on_group_change=surface.forget_group, on_member_change=surface.member_changed)
     front = FrontDoor(bolt=bolt, deliveries=RedisDeliveries(redis=r, prefix=settings.redis_prefix),
                       tenancy=lambda: installation.tenancy(wait=ACK_WAIT), language=spec.language)

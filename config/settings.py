@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", alias="MAPLE_LOG_LEVEL")
     # answers that need no review stream into their thread as the model writes them (README: "Streaming")
     streaming: bool = Field(True, alias="MAPLE_STREAMING")
+    # deferred: a slash command's goal is acked at once ("On it — run R-…") and placed by a worker, which answers
+    # through the command's response_url; inline: classified, authorized and answered in the ack (README: "The ack")
+    ack: Literal["inline", "deferred"] = Field("deferred", alias="MAPLE_ACK")
     schedule_sweep: float = Field(60.0, alias="MAPLE_SCHEDULE_SWEEP", gt=0)
     schedule_lease: float = Field(60.0, alias="MAPLE_SCHEDULE_LEASE", gt=0)
     schedule_grace: int = Field(900, alias="MAPLE_SCHEDULE_GRACE", ge=0, le=86400)

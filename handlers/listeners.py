@@ -65,7 +65,8 @@ def register(app: AsyncApp, *, desk: Desk, on_group_change: Callable[[str | None
     @app.command("/maple")
     async def on_command(ack: AsyncAck, command: dict[str, Any]) -> None:
         origin = Origin(kind="command", channel=command.get("channel_id", ""), team=command.get("team_id"))
-        answer = await desk.handle(user=command.get("user_id", ""), origin=origin, raw=command.get("text", ""))
+        answer = await desk.handle(user=command.get("user_id", ""), origin=origin, raw=command.get("text", ""),
+                                   reply_url=command.get("response_url") or None)
         await ack(**ack_params(answer))
         log.info("command acked", extra={"run_id": answer.run_id})
 

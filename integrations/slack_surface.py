@@ -16,7 +16,9 @@ import re
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
+import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -144,10 +146,13 @@ class SlackSurface(Surface, Directory):
         self._people: Lookups[Profile] = Lookups(name="users.info", load=self._person, ttl=600.0)
         self._members: dict[str, float] = {}
         self._guest_set: tuple[float, frozenset[str]] | None = None
+        self._hooks: aiohttp.ClientSession | None = None  # response_url answers (not Web API calls)
 
     async def close(self) -> None:
         for lookups in (self._groups, self._channels, self._people):
             await lookups.close()
+        if self._hooks is not None:
+            await self._hooks.close()
         await self._installation.close()
 
     async def check_member(self, *, channel: str) -> None:
@@ -274,6 +279,39 @@ class SlackSurface(Surface, Directory):
         except SurfaceError as exc:
             if "message_not_found" not in str(exc):
                 raise
+
+    def answers_at(self, url: str) -> bool:
+        """Is ``url`` a response_url Maple may post to: Slack's (``https://hooks.slack.com/``) or, where Maple
+        talks to a Slack-compatible API of its own (the local workspace, a test's fake), that API's origin. Any
+        other address is refused, so a stored URL can never make Maple post somewhere else."""
+        try:
+            parts, api = urlsplit(url), urlsplit(self._client.base_url)
+        except ValueError:
+            return False
+        if parts.scheme == "https" and parts.hostname == "hooks.slack.com" and parts.port in (None, 443):
+            return True
+        return api.hostname not in (None, "slack.com") and (parts.scheme, parts.netloc) == (api.scheme, api.netloc)
+
+    async def respond(self, *, url: str, view: View) -> None:
+        """POST the view to the command's response_url, replacing its ephemeral answer. Slack answers ``ok`` with
+        200; an expired URL (30 minutes, five uses), a refusal or no answer within 10 s raises SurfaceError."""
+        if not self.answers_at(url):
+            raise SurfaceError("response_url is not Slack's")
+        rendered, blocks = self._render(view)
+        body = {"text": rendered, "blocks": blocks or [], "response_type": "ephemeral", "replace_original": True}
+        if self._hooks is None:
+            self._hooks = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+        try:
+            async with self._hooks.post(url, json=body) as resp:
+                answer = await resp.text()
+                if resp.status == 429:
+                    metrics.SLACK_429.inc()
+                if resp.status != 200:
+                    raise SurfaceError(f"response_url: HTTP {resp.status}")
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise SurfaceError(f"response_url: {type(exc).__name__}") from exc
+        if answer.strip() not in ("ok", "") and '"ok": true' not in answer and '"ok":true' not in answer:
+            raise SurfaceError("response_url: refused")
 
     async def post_ephemeral(self, *, channel: str, user: str, text: Msg, thread_ts: str | None = None,
                              view: View | None = None) -> None:

@@ -53,8 +53,9 @@ def sign(body: str, *, secret: str = SECRET, ts: int | None = None) -> dict[str,
 class Harness:
     def __init__(self, *, slack: FakeSlack, openai: FakeOpenAI, spec: dict[str, Any] | None = None,
                  workers: int = 1, visibility: float = 2.0, redis_url: str = "redis://127.0.0.1:6379/0",
-                 streaming: bool = False) -> None:
+                 streaming: bool = False, ack: str = "inline") -> None:
         self.slack, self.openai = slack, openai
+        self.ack = ack  # inline unless a test is about the deferred intake (its own tests: test_deferred_ack.py)
         self.streaming = streaming  # off unless a test is about streaming: the others see answers posted whole
         self.prefix = f"test:{uuid.uuid4().hex[:10]}:"
         self.spec_data = spec or spec_dict()
@@ -69,7 +70,7 @@ class Harness:
                         SLACK_API_URL=self.slack.url, REDIS_URL=self.redis_url, MAPLE_REDIS_PREFIX=self.prefix,
                         OPENAI_BASE_URL=self.openai.url, MAPLE_VISIBILITY_TIMEOUT=self.visibility,
                         MAPLE_SHUTDOWN_GRACE=5, MAPLE_AUDIT_KEY="test-audit-key-0123456789abcdef",
-                        MAPLE_STREAMING=self.streaming)
+                        MAPLE_STREAMING=self.streaming, MAPLE_ACK=self.ack)
 
     async def start(self, *, workers: int | None = None) -> Harness:
         data = dict(self.spec_data)

@@ -66,21 +66,25 @@ class People:
                   "channel_id": where.id, "channel_name": "directmessage" if where.is_im else where.name,
                   "user_id": user, "user_name": person["name"], "command": command, "text": text,
                   "api_app_id": APP_ID, "is_enterprise_install": "false",
-                  "response_url": self._response_url(ResponseTarget(user=user, channel=where.id)),
                   "trigger_id": self.state.issue_trigger(user, where.id)}
+        target = ResponseTarget(user=user, channel=where.id)  # answered later, it replaces the ack (as in Slack)
+        fields["response_url"] = self._response_url(target)
         reply = await self._deliver("slash", fields, lambda: self.signer.form(fields))
         if reply.status != 200:
             self._failed(user, where.id, command, reply)
         else:
-            self.show(ResponseTarget(user=user, channel=where.id), reply.body)
+            shown = self.show(ResponseTarget(user=user, channel=where.id), reply.body)
+            if shown is not None:
+                target.message_ts, target.ephemeral = shown["ts"], True
         return reply
 
-    def show(self, target: ResponseTarget, body: Any) -> None:
-        """Show a slash-command answer or a response_url message: ephemeral unless ``in_channel``."""
+    def show(self, target: ResponseTarget, body: Any) -> Message | None:
+        """Show a slash-command answer or a response_url message: ephemeral unless ``in_channel``. Returns the
+        ephemeral message it added, if any."""
         if isinstance(body, str) and body:
             body = {"text": body}
         if not isinstance(body, dict) or not (body.get("text") or body.get("blocks")):
-            return
+            return None
         text, blocks = str(body.get("text") or ""), list(body.get("blocks") or [])
         if body.get("replace_original") in (True, "true") and target.message_ts:
             self._replace(target, text, blocks)
@@ -88,7 +92,8 @@ class People:
             self.state.post(target.channel, {"user": BOT_USER, "bot_id": "B0MAPLE", "app_id": APP_ID,
                                              "text": text, "blocks": blocks})
         else:
-            self.state.add_ephemeral(channel=target.channel, user=target.user, text=text, blocks=blocks)
+            return self.state.add_ephemeral(channel=target.channel, user=target.user, text=text, blocks=blocks)
+        return None
 
     def _replace(self, target: ResponseTarget, text: str, blocks: list[Any]) -> None:
         ts = target.message_ts or ""

@@ -45,12 +45,27 @@ class Answer:
     language: str = "en"  # what the text is said in (and the buttons beside it)
 
 
+@dataclass(frozen=True)
+class Placement:
+    """Where a goal goes, decided before anything is written: refused (``refusal``), a workflow (``workflow``),
+    or asked back — of a cleared model first (``ask_model``), else of the person, offering ``offer``."""
+
+    refusal: Msg | None = None
+    workflow: str | None = None
+    offer: list[str] = field(default_factory=list)
+    ask_model: bool = False
+
+
 @dataclass(kw_only=True)
 class Desk:
+    """``deferred`` (``MAPLE_ACK=deferred``): a slash command's goal is acked at once with a fixed message and
+    placed by a worker, which answers through the command's response_url (bot/core/deferred.py)."""
+
     svc: Services
     classifier: Classifier | None = None
     schedules: ScheduleDesk | None = None
     people: People | None = None
+    deferred: bool = False
 
     async def person(self, user: str) -> Person:
         """The person's zone and locale (users.info), or nothing known: the configured defaults apply."""
@@ -66,10 +81,15 @@ class Desk:
         """The language Maple speaks to ``user``: their Slack locale's, else the configured one."""
         return self.language_of(await self.person(user))
 
-    async def handle(self, *, user: str, origin: Origin, raw: str) -> Answer:
-        """Never raises for user-facing problems: they become the answer, in the person's language."""
+    async def handle(self, *, user: str, origin: Origin, raw: str, reply_url: str | None = None) -> Answer:
+        """Never raises for user-facing problems: they become the answer, in the person's language. ``reply_url``:
+        the slash command's response_url, where a deferred intake is answered."""
         try:
-            answer = await self._dispatch(user=user, origin=origin, cmd=commands.parse(raw))
+            cmd = commands.parse(raw)
+            if self.deferred and reply_url and origin.kind == "command" and _placeable(cmd):
+                answer = await self._accept(user=user, origin=origin, cmd=cmd, reply_url=reply_url)
+            else:
+                answer = await self._dispatch(user=user, origin=origin, cmd=cmd)
         except StoreUnavailable:
             answer = Answer(text.UNAVAILABLE)
         except (InputError, AccessDenied) as exc:
@@ -128,29 +148,56 @@ class Desk:
         followed = await followups.thread_run(self.svc, origin)
         if followed is not None:  # a reply in the thread of a run or of its answer: a new version of that run
             return await self._follow_up(user=user, origin=origin, found=followed, instruction=goal)
+        placed = await self.place(user, goal)
+        if placed.refusal is not None:
+            return Answer(placed.refusal)
+        if placed.workflow is not None:
+            return await self._submit(user=user, origin=origin, goal=goal, workflow=placed.workflow)
+        who = await self.person(user)
+        run = await intake.hold(self.svc, intake.Intake(requester=user, origin=origin, goal=goal, workflow="",
+                                                        timezone=who.timezone, locale=who.locale,
+                                                        offered=placed.offer), ask_model=placed.ask_model)
+        if placed.ask_model:
+            return Answer(text.working_out(run.id), run_id=run.id, queued=True)
+        queued = origin.kind in ("mention", "dm")  # a worker asks in the thread: the same question, the same offer
+        return self.asked_back(run, placed.offer, queued=queued)
+
+    async def place(self, user: str, goal: str) -> Placement:
+        """Which workflow a goal is for, among those ``user`` may run: the local classifier's pick when it is
+        confident; otherwise ask back (a cleared model first, when the classifier had a guess)."""
         roles = await self.svc.access.roles_of(user)  # resolved once per request
         if not roles:
-            return Answer(self.ask_admin("not_allowed_any_named", text.NOT_ALLOWED_ANY))
+            return Placement(refusal=self.ask_admin("not_allowed_any_named", text.NOT_ALLOWED_ANY))
         mine = [wf for wf in self.svc.spec.workflows if roles.intersection(wf.run_roles)]
         if not mine:
-            return Answer(self.ask_admin("no_workflows_named", text.NO_WORKFLOWS))
+            return Placement(refusal=self.ask_admin("no_workflows_named", text.NO_WORKFLOWS))
         offered = [wf for wf in mine if not wf.unreviewed_text]  # the ask-back never offers unreviewed model text
         with self.svc.stage("classify", **{"maple.classify.by": "local"}):
             found = self.classifier.classify(goal) if self.classifier else None
         if found is not None and found.workflow and found.confidence >= self.svc.spec.classify_threshold:
-            return await self._submit(user=user, origin=origin, goal=goal, workflow=found.workflow)
-        offer = askback.offered(offered, found.ranked if found else [])  # never unreviewed model text
-        ask_model = found is not None and found.workflow is not None and self.svc.router.can_classify()
+            return Placement(workflow=found.workflow)
+        return Placement(offer=askback.offered(offered, found.ranked if found else []),  # never unreviewed text
+                         ask_model=found is not None and found.workflow is not None and self.svc.router.can_classify())
+
+    def asked_back(self, run: Run, offer: list[str], *, queued: bool = False) -> Answer:
+        """The question for a held goal, with a button for each workflow offered (the goal is not repeated back
+        when it holds a detected value)."""
+        withhold = bool(self.svc.assessment(run.goal)[1])
+        return Answer(text.ask_back(run.goal, withhold=withhold), choices=askback.choices(offer, self.svc.spec.workflows),
+                      run_id=run.id, queued=queued)
+
+    async def _accept(self, *, user: str, origin: Origin, cmd: commands.Command, reply_url: str) -> Answer:
+        """A deferred intake's ack: the cheap checks (length, intake paused, a named workflow that exists), then
+        one write — the goal, held, with its ``intake`` job — and a fixed answer that never repeats the goal."""
+        goal = intake.check_goal(self.svc, cmd.text)
+        named = cmd.workflow if cmd.kind == "run" else None
+        if named is not None and self.svc.spec.workflow(named) is None:
+            raise InputError(text.unknown_workflow(named))
         who = await self.person(user)
-        run = await intake.hold(self.svc, intake.Intake(requester=user, origin=origin, goal=goal, workflow="",
-                                                        timezone=who.timezone, locale=who.locale, offered=offer),
-                                ask_model=ask_model)
-        if ask_model:
-            return Answer(text.working_out(run.id), run_id=run.id, queued=True)
-        queued = origin.kind in ("mention", "dm")  # a worker asks in the thread: the same question, the same offer
-        withhold = bool(self.svc.assessment(goal)[1])
-        return Answer(text.ask_back(goal, withhold=withhold), choices=askback.choices(offer, self.svc.spec.workflows), run_id=run.id,
-                      queued=queued)
+        run = await intake.accept(self.svc, intake.Intake(requester=user, origin=origin, goal=goal,
+                                                          workflow=named or "", timezone=who.timezone,
+                                                          locale=who.locale), reply_url=reply_url)
+        return Answer(text.msg("intake_accepted", run=run.id), run_id=run.id, queued=True)
 
     async def _follow_up(self, *, user: str, origin: Origin, found: Run | str, instruction: str) -> Answer:
         private = origin.kind != "dm"
@@ -168,9 +215,9 @@ class Desk:
         who = await self.person(user)
         run = await intake.submit(self.svc, intake.Intake(requester=user, origin=origin, goal=goal, workflow=workflow,
                                                           timezone=who.timezone, locale=who.locale))
-        return Answer(self._behind(working(self.svc, run)), run_id=run.id, queued=True)
+        return Answer(self.behind(working(self.svc, run)), run_id=run.id, queued=True)
 
-    def _behind(self, said: Msg) -> Msg:
+    def behind(self, said: Msg) -> Msg:
         """Backpressure: when the queue's oldest job waited longer than ``limits.backpressure_seconds``, say how
         many runs are ahead (the queue as seen within the last seconds). Nothing is refused or dropped."""
         backlog = self.svc.controls.backlog() if self.svc.controls is not None else None
@@ -260,6 +307,11 @@ class Desk:
                 if e.actor else text.msg("audit_line", at=f"{e.ts:%Y-%m-%d %H:%M:%S}", kind=e.kind)
                 for e in events[:40]]
         return text.lines([text.msg("audit_head", run=run_id), *rows])
+
+
+def _placeable(cmd: commands.Command) -> bool:
+    """A goal, or ``/maple run <workflow> <goal>`` in full: what a deferred intake acks before placing."""
+    return cmd.kind == "goal" or (cmd.kind == "run" and bool(cmd.workflow) and bool(cmd.text))
 
 
 def working(svc: Services, run: Run) -> Msg:

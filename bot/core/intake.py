@@ -111,8 +111,19 @@ async def hold(svc: Services, intake: Intake, *, ask_model: bool = False) -> Run
     return await _persist(svc, run, job)
 
 
-async def choose(svc: Services, *, run_id: str, user: str, workflow_id: str) -> Run:
-    """The requester picked a workflow for a held goal: authorize, then queue it."""
+async def accept(svc: Services, intake: Intake, *, reply_url: str) -> Run:
+    """A deferred intake (``MAPLE_ACK=deferred``): persist the goal, held, with an ``intake`` job — one write; a
+    worker places it (classify, authorize, throttle) and answers through ``reply_url`` (bot/core/deferred.py)."""
+    goal = check_goal(svc, intake.goal)
+    check_open(svc, intake)
+    run = _new_run(svc, intake, goal, None)
+    run.reply_url, run.named_workflow = reply_url, intake.workflow or None
+    return await _persist(svc, run, Job(run_id=run.id, kind="intake"))
+
+
+async def choose(svc: Services, *, run_id: str, user: str, workflow_id: str, by: str = "requester") -> Run:
+    """A workflow for a held goal — the requester picked it (``by``: or named it, or the classifier did):
+    authorize, then queue it."""
     workflow = svc.spec.workflow(workflow_id)
     if workflow is None:
         raise InputError(text.unknown_workflow(workflow_id))
@@ -129,7 +140,7 @@ async def choose(svc: Services, *, run_id: str, user: str, workflow_id: str) -> 
 
     run = await svc.mutate(run_id, pick, job=Job(run_id=run_id, kind="draft"))
     await svc.record("run.classified", run, actor=user, attrs={"maple.workflow": workflow.id,
-                                                                 "maple.classify.by": "requester"})
+                                                                 "maple.classify.by": by})
     return run
 
 

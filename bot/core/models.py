@@ -229,6 +229,10 @@ class Run(Model):
     followups: list[FollowUp] = Field(default_factory=list)
     round: int = 0  # deliveries reopened by a follow-up: the effects of round n-1 are kept as "r{n-1}/{name}"
     trace: str | None = None  # W3C traceparent of the run's ack, when tracing is on (ids only, never text)
+    # a goal acked before it was placed (``MAPLE_ACK=deferred``): where the worker answers the slash command (its
+    # response_url), and the workflow the person named with ``/maple run`` (None: the classifier decides)
+    reply_url: str | None = None
+    named_workflow: str | None = None
 
     @property
     def draft(self) -> DraftVersion | None:
@@ -263,7 +267,7 @@ class Run(Model):
         return sum(u.cost_usd for u in self.usage)
 
 
-JobKind = Literal["draft", "deliver", "reject", "refresh_reviews", "clarify", "review_timeout", "cancelled"]
+JobKind = Literal["intake", "draft", "deliver", "reject", "refresh_reviews", "clarify", "review_timeout", "cancelled"]
 
 
 class Job(Model):

@@ -278,6 +278,12 @@ class Surface(ABC):
         """A message only ``user`` sees, in ``channel`` (a thread of it): ``text``, or ``view`` when it has
         buttons (an ask-back). Raises SurfaceError when Slack cannot show it there."""
 
+    async def respond(self, *, url: str, view: View) -> None:
+        """Answer a slash command later through its ``response_url``: the command's ephemeral answer is replaced
+        by ``view``. Raise SurfaceError when the URL is not Slack's, has expired or is refused (the caller then
+        tells the person another way)."""
+        raise SurfaceError("this surface cannot answer through a response_url")
+
     async def start_stream(self, *, channel: str, thread_ts: str, run_id: str, recipient: str,
                            team: str | None) -> MessageRef:
         """Start a message that grows as text is appended (``chat.startStream``), a reply in ``thread_ts`` read by

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from bot.core.access import Access
+from bot.core.classify import Classifier
 from bot.core.errors import ConflictError, MapleError
 from bot.core.levels import Sensitivity
 from bot.core.models import Job, PlannedCall, Run, ToolCall
@@ -108,12 +109,13 @@ class Services:
     knowledge: Retriever | None = None
     controls: Controls | None = None
     people: People | None = None  # people's Slack locale and zone (users.info), for what only they read
-
-    def control_state(self) -> ControlState:
-        return self.controls.current() if self.controls is not None else ControlState()
     feedback: FeedbackLedger | None = None
     streaming: bool = False  # answers that need no review may stream into their thread (bot/core/streaming.py)
     stages: Stages | None = None  # spans of each run's stages; None: tracing is off, and costs nothing
+    classifier: Classifier | None = None  # which workflow a goal asks for (the desk's, and a deferred intake's)
+
+    def control_state(self) -> ControlState:
+        return self.controls.current() if self.controls is not None else ControlState()
 
     def stage(self, name: str, run_id: str | None = None, **attrs: Any) -> AbstractContextManager[object]:
         """A span for one stage of a run (``stages``), or nothing when tracing is off."""

@@ -172,6 +172,8 @@ EN: dict[str, str] = {
     "admin_usage": ("Admins: `/maple audit R-…` shows a run's audit timeline; `/maple schedules` lists everyone's "
                     "schedules; `/maple schedule every monday at 8am run ops-digest operations` sends the "
                     "operations digest."),
+    "intake_accepted": "On it — run {run}. I'm working out what to do with your request and will answer here.",
+    "intake_cancelled": "Run {run} was cancelled before it started.",
     "working_out": "Working out which workflow fits — run {run}. I'll start, or ask you, in a moment.",
     "working_no_review": "Working on it — run {run}.",
     "goal_too_long": ("That goal is {got} characters; the limit is {limit} ({over} too many), so nothing was started. "

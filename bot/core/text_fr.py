@@ -22,6 +22,8 @@ FR: dict[str, str] = {
     "admin_usage": ("Administrateurs : `/maple audit R-…` affiche le journal d'audit d'une demande ; `/maple schedules` "
                     "liste les horaires de tout le monde ; `/maple schedule every monday at 8am run ops-digest "
                     "operations` envoie le bilan des opérations."),
+    "intake_accepted": "C'est noté — demande {run}. Je regarde que faire de votre demande et je réponds ici.",
+    "intake_cancelled": "La demande {run} a été annulée avant de commencer.",
     "working_out": "Je cherche le flux qui convient — demande {run}. Je commence, ou je vous pose la question, dans un instant.",
     "working_no_review": "Je m'en occupe — demande {run}.",
     "goal_too_long": ("Cet objectif compte {got} caractères ; la limite est de {limit} ({over} de trop), donc rien n'a "

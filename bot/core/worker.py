@@ -13,6 +13,7 @@ from datetime import timedelta
 from bot.core import askback, budget, progress, reviewers, streaming, text
 from bot.core.actions import make_approved_calls
 from bot.core.classify import model_prompt, parse_model_choice
+from bot.core.deferred import place_and_answer
 from bot.core.desk import run_name, working
 from bot.core.destinations import deliver_to, refusal
 from bot.core.drafting import produce_draft
@@ -540,6 +541,7 @@ async def _cancelled(svc: Services, run: Run) -> None:
 
 Handler = Callable[[Services, Run], Awaitable[None]]
 HANDLERS: dict[JobKind, Handler] = {
+    "intake": place_and_answer,
     "draft": _draft,
     "deliver": _deliver,
     "reject": _rejected,

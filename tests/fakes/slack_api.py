@@ -41,6 +41,7 @@ class FakeSlack:
     deactivated: set[str] = field(default_factory=set)  # users.info answers deleted: true (people who left)
     grid_teams: dict[str, list[str]] = field(default_factory=dict)  # members of the org → their workspaces
     responses: list[dict[str, Any]] = field(default_factory=list)  # bodies posted to response_urls
+    expired: set[str] = field(default_factory=set)  # response_url keys that answer 404 expired_url, as Slack's do
     names: dict[str, str] = field(default_factory=dict)  # users.info profile.display_name per user
     zones: dict[str, str] = field(default_factory=dict)  # users.info tz per user (default America/Toronto)
     locales: dict[str, str] = field(default_factory=dict)  # users.info locale per user (default en-US)
@@ -100,7 +101,9 @@ class FakeSlack:
         self.url = f"http://127.0.0.1:{port}/api/"
 
     async def _respond(self, request: web.Request) -> web.Response:
-        """A response_url: what was posted to it is kept in ``responses``."""
+        """A response_url: what was posted to it is kept in ``responses`` (an expired one keeps nothing)."""
+        if request.match_info["key"] in self.expired:
+            return web.Response(status=404, text="expired_url")
         self.responses.append({"key": request.match_info["key"], **(await request.json())})
         return web.json_response({"ok": True})
 

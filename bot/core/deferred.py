@@ -1,0 +1,112 @@
+"""A deferred intake (``MAPLE_ACK=deferred``, the default under ``maple serve``): the worker's half.
+
+The ack did only the cheap checks and one write: the goal, held (no workflow yet), with an ``intake`` job, and a
+fixed answer that never repeats the goal (bot/core/desk.py ``Desk._accept``). Here a worker does what the inline
+ack path does — roles, the classifier, authorization, the start limits — on that run, and answers the person
+through the command's response_url (``effects.respond_once``: replacing the ack; ephemeral or their DM when the
+URL is gone):
+
+- a confident workflow, or the one named with ``/maple run``: the run is queued for drafting (``intake.choose``)
+  and the answer is the one an inline ack gives ("Working on R-…");
+- an unclear goal: the question with a button per workflow offered, or — when the classifier had a guess and a
+  cleared model classifies — a ``clarify`` job asks that model first, as inline;
+- a refusal (no role, not allowed, the start limit, intake paused meanwhile): the run is refused with the reason.
+
+The run id is the ack's, so a redone job (a worker died mid-job, the queue handed it out again) finds the run it
+placed and answers with it again: it never creates a second run or queues a second draft.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bot.core import intake, text
+from bot.core.desk import Answer, Desk, working
+from bot.core.effects import respond_once
+from bot.core.errors import AccessDenied, InputError, InvalidTransition
+from bot.core.models import Job, Run, RunState
+from bot.core.notify import for_requester, run_language
+from bot.core.ports import View
+from bot.core.services import Services
+from bot.core.states import transition
+from bot.core.text import Msg
+
+log = logging.getLogger("maple.intake")
+
+EFFECT = "intake"  # the run's answer to its slash command
+
+
+async def place_and_answer(svc: Services, run: Run) -> None:
+    """The ``intake`` job. Once answered, the response_url (whoever holds one may post to the person for half an
+    hour) is dropped from the run."""
+    if not (EFFECT in run.effects and run.effects[EFFECT].done):
+        answer = await _place(svc, run)
+        run = await svc.store.get(run.id)
+        run = await respond_once(svc, run, effect=EFFECT, url=run.reply_url, view=_view(svc, run, answer))
+    if run.reply_url:
+        await svc.mutate(run.id, _forget_url)
+
+
+def _forget_url(r: Run) -> None:
+    r.reply_url = None
+
+
+async def _place(svc: Services, run: Run) -> Answer:
+    desk = Desk(svc=svc, classifier=svc.classifier, people=svc.people)
+    if run.terminal:  # refused by an earlier attempt that died before answering, or cancelled
+        said = text.msg("raw", text=run.error) if run.error else text.msg("intake_cancelled", run=run.id)
+        return Answer(said, run_id=run.id)
+    if run.workflow:  # placed by an earlier attempt that died before answering
+        return Answer(desk.behind(working(svc, run)), run_id=run.id)
+    try:
+        intake.check_open(svc, intake.Intake(requester=run.requester, origin=run.origin, goal=run.goal,
+                                             workflow=""))  # paused since the ack: nothing new starts
+        chosen, by = run.named_workflow, "requester"
+        if chosen is None:
+            placed = await desk.place(run.requester, run.goal)
+            if placed.refusal is not None:
+                return await _refuse(svc, run, placed.refusal)
+            if placed.workflow is None:
+                return await _hold(svc, desk, run, placed.offer, ask_model=placed.ask_model)
+            chosen, by = placed.workflow, "local"
+        await intake.throttle(svc, intake.Intake(requester=run.requester, origin=run.origin, goal=run.goal,
+                                                 workflow=chosen))
+        try:
+            run = await intake.choose(svc, run_id=run.id, user=run.requester, workflow_id=chosen, by=by)
+        except InvalidTransition:  # placed meanwhile by another delivery of this job
+            run = await svc.store.get(run.id)
+    except (InputError, AccessDenied) as exc:
+        return await _refuse(svc, run, text.as_msg(exc))
+    return Answer(desk.behind(working(svc, run)), run_id=run.id)
+
+
+async def _hold(svc: Services, desk: Desk, run: Run, offer: list[str], *, ask_model: bool) -> Answer:
+    """Not placed: keep the offer on the run; a cleared model is asked first (a ``clarify`` job), else the person."""
+
+    def keep(r: Run) -> None:
+        r.offered = list(offer)
+
+    job = Job(run_id=run.id, kind="clarify") if ask_model else None
+    run = await svc.mutate(run.id, keep, job=svc.stamped(job, run) if job else None)
+    if ask_model:
+        return Answer(text.working_out(run.id), run_id=run.id)
+    return desk.asked_back(run, offer)
+
+
+async def _refuse(svc: Services, run: Run, why: Msg) -> Answer:
+    def to_refused(r: Run) -> None:
+        if not r.terminal:
+            transition(r, RunState.REFUSED)
+            r.error = str(for_requester(svc, r, why))  # kept as the requester reads it
+
+    run = await svc.mutate(run.id, to_refused)
+    await svc.record("run.refused", run, attrs={"maple.stage": "intake"})
+    return Answer(why, run_id=run.id)
+
+
+def _view(svc: Services, run: Run, answer: Answer) -> View:
+    lang = run_language(svc, run)
+    said = text.in_language(answer.text, lang)
+    if answer.choices:
+        return View(kind="choices", run=run, text=said, options=answer.choices, language=lang)
+    return View(kind="notice", text=said, run=run, language=lang)

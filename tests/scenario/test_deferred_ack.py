@@ -1,0 +1,193 @@
+"""The deferred intake (``MAPLE_ACK=deferred``, serve's default) over signed requests: the ack is a fixed answer with
+the run id that never repeats the goal, one write; a worker places the goal — classifies, authorizes, throttles —
+and answers through the command's response_url: "working on it", the ask-back with its buttons, or the refusal.
+An expired or foreign response_url falls back to an ephemeral message; a job handed out again (a worker died
+mid-job) creates no second run and queues no second draft; a pause since the ack refuses; Redis down at the ack
+answers clearly."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+
+from bot.core import intake
+from bot.core.models import Job, Run
+from bot.core.worker import handle_job
+from integrations.redis_controls import RedisControls
+from tests.fakes.openai_api import FakeOpenAI
+from tests.fakes.slack_api import FakeSlack
+from tests.harness import CHANNEL, OUTSIDER, REQUESTER, Harness
+from tests.scenario.test_ask_back import offered
+from tests.scenario.test_loop import GOAL, run_id_of
+
+
+@pytest.fixture
+async def deferred(slack: FakeSlack, openai_fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+                   ) -> AsyncIterator[Harness]:
+    monkeypatch.setenv("MAPLE_TEST_OPENAI_KEY", "sk-test-secret-key-1234567890")
+    h = Harness(slack=slack, openai=openai_fake, ack="deferred")
+    await h.start()
+    yield h
+    await h.stop()
+    await h.cleanup_redis()
+
+
+@pytest.fixture
+async def idle(slack: FakeSlack, openai_fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Harness]:
+    """Deferred, with no workers: the test hands out the jobs itself."""
+    monkeypatch.setenv("MAPLE_TEST_OPENAI_KEY", "sk-test-secret-key-1234567890")
+    h = Harness(slack=slack, openai=openai_fake, ack="deferred", workers=0)
+    await h.start()
+    yield h
+    await h.stop()
+    await h.cleanup_redis()
+
+
+async def ask(h: Harness, said: str, *, key: str, user: str = REQUESTER, url: str | None = None
+              ) -> tuple[str, dict[str, Any]]:
+    status, reply = await h.slash(user, said, response_url=url or h.slack.response_url(key))
+    assert status == 200 and reply["response_type"] == "ephemeral", reply
+    return run_id_of(reply), reply
+
+
+async def answered(h: Harness, key: str) -> dict[str, Any]:
+    found = await h.wait_for(lambda: [r for r in h.slack.responses if r["key"] == key], what=f"the answer at {key}")
+    return found[0]
+
+
+async def jobs(h: Harness) -> list[Job]:
+    """Every job waiting in the queue, taken (a test with no workers)."""
+    taken: list[Job] = []
+    while (claim := await h.svc.queue.claim("test", lease=60)) is not None:
+        taken.append(Job.model_validate_json(claim.payload))
+        await h.svc.queue.ack(claim)
+    return taken
+
+
+async def test_the_ack_never_repeats_the_goal_and_the_answer_replaces_it(deferred: Harness) -> None:
+    h = deferred
+    run_id, reply = await ask(h, GOAL, key="k1")
+    assert reply["text"].startswith("On it — run ") and "supplier" not in str(reply) and not reply.get("blocks")
+    answer = await answered(h, "k1")
+    assert answer["replace_original"] is True and answer["response_type"] == "ephemeral"
+    assert "Working on it" in answer["text"] and run_id in answer["text"] and "supplier" not in answer["text"]
+    run = await h.wait_state(run_id, "in_review")
+    assert run.workflow == "draft" and run.origin.kind == "command"
+
+    async def url_dropped() -> bool:
+        return (await h.run(run_id)).reply_url is None
+
+    await h.wait_for(url_dropped, what="the response_url dropped once answered")
+    kinds = [e.kind for e in await h.svc.audit.timeline(run_id)]
+    assert kinds.index("run.classified") < kinds.index("run.created"), kinds
+    assert len([r for r in h.slack.responses if r["key"] == "k1"]) == 1
+
+
+async def test_an_unclear_goal_is_asked_back_with_buttons_that_work(deferred: Harness) -> None:
+    h = deferred
+    run_id, reply = await ask(h, "Acme", key="k2")
+    assert "Acme" not in str(reply)
+    answer = await answered(h, "k2")
+    assert answer["text"].startswith("I'm not sure which workflow fits “Acme”")
+    assert [wf for wf, _ in offered(answer["blocks"])] == ["draft", "ask"]
+    assert (await h.run(run_id)).workflow == "" and (await h.run(run_id)).offered == ["draft", "ask"]
+    await h.interact({"type": "block_actions", "user": {"id": REQUESTER}, "team": {"id": "T0TEST"},
+                      "channel": {"id": CHANNEL}, "trigger_id": "t", "response_url": h.slack.response_url("picked"),
+                      "container": {"type": "message", "is_ephemeral": True},
+                      "actions": [{"action_id": "maple_pick_draft", "value": f"{run_id}:draft"}]})
+    await h.wait_state(run_id, "in_review")
+
+
+async def test_a_person_without_a_role_is_refused_through_the_response_url(deferred: Harness) -> None:
+    h = deferred
+    run_id, _ = await ask(h, GOAL, key="k3", user=OUTSIDER)
+    answer = await answered(h, "k3")
+    assert answer["text"].startswith("You don't have access to Maple yet"), answer["text"]
+    run = await h.wait_state(run_id, "refused")
+    assert run.error and not h.openai.requests
+    assert "run.refused" in [e.kind for e in await h.svc.audit.timeline(run_id)]
+
+
+async def test_run_names_the_workflow_and_skips_the_classifier(deferred: Harness) -> None:
+    h = deferred
+    run_id, reply = await ask(h, "run draft Acme", key="k4")
+    assert "Acme" not in str(reply)
+    assert "Working on it" in (await answered(h, "k4"))["text"]
+    run = await h.wait_state(run_id, "in_review")
+    assert run.workflow == "draft" and run.named_workflow == "draft"
+    classified = [e for e in await h.svc.audit.timeline(run_id) if e.kind == "run.classified"]
+    assert [e.attrs["maple.classify.by"] for e in classified] == ["requester"]
+
+
+async def test_an_unknown_workflow_is_answered_in_the_ack(deferred: Harness) -> None:
+    status, reply = await deferred.slash(REQUESTER, "run nosuch Acme", response_url=deferred.slack.response_url("k"))
+    assert status == 200 and "R-" not in reply["text"] and "nosuch" in reply["text"]
+    assert await deferred.svc.store.since(deferred.svc.clock.now().replace(year=2000)) == []
+
+
+@pytest.mark.parametrize("where", ["expired", "foreign"])
+async def test_a_gone_response_url_falls_back_to_an_ephemeral_message(deferred: Harness, where: str) -> None:
+    h = deferred
+    h.slack.expired.add("gone")
+    url = h.slack.response_url("gone") if where == "expired" else "https://hooks.example.net/commands/T0/1/x"
+    run_id, _ = await ask(h, GOAL, key="gone", url=url)
+    told = await h.wait_for(lambda: [c.params for c in h.slack.calls_to("chat.postEphemeral")
+                                     if c.ok and run_id in c.params.get("text", "")], what="the ephemeral answer")
+    assert told[0]["channel"] == CHANNEL and told[0]["user"] == REQUESTER and "Working on it" in told[0]["text"]
+    assert not h.slack.responses
+    await h.wait_state(run_id, "in_review")
+
+
+async def test_a_job_handed_out_again_creates_no_second_run_and_no_second_draft(idle: Harness) -> None:
+    """A worker took the intake job and died (the lease lapsed, the queue hands it out again): the second delivery
+    finds the run the first placed. Also when the first died after placing but before answering."""
+    h = idle
+    run_id, _ = await ask(h, GOAL, key="k5")
+    (job,) = await jobs(h)
+    assert job.kind == "intake" and job.run_id == run_id
+    await handle_job(h.svc, job)
+    await handle_job(h.svc, job)  # handed out again
+    assert [j.kind for j in await jobs(h)] == ["draft"]
+    assert len([r for r in h.slack.responses if r["key"] == "k5"]) == 1
+    runs = await h.svc.store.since(h.svc.clock.now().replace(year=2000))
+    assert [r.id for r in runs] == [run_id] and runs[0].workflow == "draft"
+
+    other, _ = await ask(h, GOAL, key="k6")
+    (job,) = await jobs(h)
+    await intake.choose(h.svc, run_id=other, user=REQUESTER, workflow_id="draft", by="local")  # placed, then died
+    await handle_job(h.svc, job)
+    assert [j.kind for j in await jobs(h)] == ["draft"]  # the one the first attempt queued
+    assert "Working on it" in (await answered(h, "k6"))["text"]
+
+
+async def test_a_pause_since_the_ack_refuses_with_the_reason(idle: Harness) -> None:
+    h = idle
+    run_id, _ = await ask(h, GOAL, key="k7")
+    r = aioredis.from_url(h.redis_url)
+    controls = RedisControls(redis=r, prefix=h.prefix)
+    try:
+        await controls.set("intake_paused", on=True, by="ops")
+        await h.wait_for(lambda: h.svc.control_state().intake_paused, what="the pause seen")
+        for job in await jobs(h):
+            await handle_job(h.svc, job)
+        assert "paused by its operators" in (await answered(h, "k7"))["text"]
+        run: Run = await h.run(run_id)
+        assert run.state.value == "refused" and [j.kind for j in await jobs(h)] == []
+    finally:
+        await controls.set("intake_paused", on=False, by="ops")
+        await r.aclose()
+
+
+async def test_redis_down_at_the_ack_is_answered_clearly(slack: FakeSlack, openai_fake: FakeOpenAI,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MAPLE_TEST_OPENAI_KEY", "sk-test")
+    h = Harness(slack=slack, openai=openai_fake, redis_url="redis://127.0.0.1:1/0", ack="deferred")
+    await h.start(workers=0)
+    try:
+        status, reply = await h.slash(REQUESTER, GOAL, response_url=slack.response_url("k8"))
+        assert status == 200 and "temporarily unavailable" in reply["text"] and "R-" not in reply["text"]
+    finally:
+        await h.stop()
