@@ -248,6 +248,16 @@ async def test_response_url_replaces_or_adds(ws: Workspace, maple: Receiver, cli
     assert ws.messages(GENERAL)[0]["text"] == "done" and ws.messages(GENERAL)[0]["blocks"] == []
 
 
+async def test_a_later_answer_to_a_slash_command_replaces_its_ack(ws: Workspace, maple: Receiver) -> None:
+    """As in Slack: ``replace_original`` through a slash command's response_url replaces the ack it answered."""
+    maple.answer = {"text": "On it (run R1)", "response_type": "ephemeral"}
+    await ws.slash(REQUESTER, GENERAL, "draft a note")
+    async with aiohttp.ClientSession() as s, s.post(maple.last_form()["response_url"], json={
+            "text": "Working on it (run R1)", "replace_original": True, "response_type": "ephemeral"}) as r:
+        assert r.status == 200
+    assert [m["text"] for m in ws.ephemerals(REQUESTER)] == ["Working on it (run R1)"]
+
+
 async def test_click_sends_block_actions_with_the_message(ws: Workspace, maple: Receiver,
                                                           client: AsyncWebClient) -> None:
     meta = {"event_type": "maple_run", "event_payload": {"run_id": "R1"}}
