@@ -9,6 +9,7 @@ unacked envelope) instead of reaching a listener.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import parse_qsl
@@ -37,6 +38,8 @@ class Payload:
     kind: Kind
     data: dict[str, Any]
 
+
+_SLACK_ID = re.compile(r"[A-Z0-9]{2,64}")  # user, channel and team ids as Slack issues them
 
 def parse_body(body: str, content_type: str) -> dict[str, Any] | str:
     """The payload dict of an HTTP body, or why there is none."""
@@ -104,6 +107,8 @@ def _command_problem(data: dict[str, Any]) -> str | None:
         return "slash command field that is not text"
     if not data.get("user_id"):
         return "slash command without user_id"
+    if not all(_SLACK_ID.fullmatch(data[name]) for name in ("user_id", "channel_id", "team_id") if data.get(name)):
+        return "slash command with a malformed id"  # never sent on to Slack's look-ups
     return None
 
 

@@ -286,11 +286,14 @@ class SlackSurface(Surface, Directory):
         other address is refused, so a stored URL can never make Maple post somewhere else."""
         try:
             parts, api = urlsplit(url), urlsplit(self._client.base_url)
-        except ValueError:
+            if parts.username is not None or parts.password is not None:
+                return False
+            if parts.scheme == "https" and parts.hostname == "hooks.slack.com" and parts.port in (None, 443):
+                return True
+            return (api.hostname not in (None, "slack.com")
+                    and (parts.scheme, parts.netloc) == (api.scheme, api.netloc))
+        except ValueError:  # a port out of range, a malformed IPv6 address
             return False
-        if parts.scheme == "https" and parts.hostname == "hooks.slack.com" and parts.port in (None, 443):
-            return True
-        return api.hostname not in (None, "slack.com") and (parts.scheme, parts.netloc) == (api.scheme, api.netloc)
 
     async def respond(self, *, url: str, view: View) -> None:
         """POST the view to the command's response_url, replacing its ephemeral answer. Slack answers ``ok`` with
@@ -302,7 +305,7 @@ class SlackSurface(Surface, Directory):
         if self._hooks is None:
             self._hooks = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
         try:
-            async with self._hooks.post(url, json=body) as resp:
+            async with self._hooks.post(url, json=body, allow_redirects=False) as resp:
                 answer = await resp.text()
                 if resp.status == 429:
                     metrics.SLACK_429.inc()

@@ -53,11 +53,8 @@ def _forget_url(r: Run) -> None:
 
 async def _place(svc: Services, run: Run) -> Answer:
     desk = Desk(svc=svc, classifier=svc.classifier, people=svc.people)
-    if run.terminal:  # refused by an earlier attempt that died before answering, or cancelled
-        said = text.msg("raw", text=run.error) if run.error else text.msg("intake_cancelled", run=run.id)
-        return Answer(said, run_id=run.id)
-    if run.workflow:  # placed by an earlier attempt that died before answering
-        return Answer(desk.behind(working(svc, run)), run_id=run.id)
+    if run.terminal or run.workflow or run.offered:  # an earlier delivery decided; answer what it decided
+        return _decided(svc, desk, run)
     try:
         intake.check_open(svc, intake.Intake(requester=run.requester, origin=run.origin, goal=run.goal,
                                              workflow=""))  # paused since the ack: nothing new starts
@@ -65,26 +62,49 @@ async def _place(svc: Services, run: Run) -> Answer:
         if chosen is None:
             placed = await desk.place(run.requester, run.goal)
             if placed.refusal is not None:
-                return await _refuse(svc, run, placed.refusal)
+                return await _refuse(svc, desk, run, placed.refusal)
+            await _throttle(svc, run)  # before a model is asked, or the person asked back, as inline
             if placed.workflow is None:
                 return await _hold(svc, desk, run, placed.offer, ask_model=placed.ask_model)
             chosen, by = placed.workflow, "local"
-        await intake.throttle(svc, intake.Intake(requester=run.requester, origin=run.origin, goal=run.goal,
-                                                 workflow=chosen))
-        try:
-            run = await intake.choose(svc, run_id=run.id, user=run.requester, workflow_id=chosen, by=by)
-        except InvalidTransition:  # placed meanwhile by another delivery of this job
-            run = await svc.store.get(run.id)
+        workflow = svc.spec.workflow(chosen)
+        if workflow is None:  # the config changed since the ack
+            raise InputError(text.unknown_workflow(chosen))
+        await intake.authorize_run(svc, user=run.requester, workflow=workflow)  # before a start is counted
+        if by == "requester":
+            await _throttle(svc, run)
+        run = await intake.choose(svc, run_id=run.id, user=run.requester, workflow_id=chosen, by=by)
+    except InvalidTransition:  # placed, cancelled or refused meanwhile by someone else
+        return _decided(svc, desk, await svc.store.get(run.id))
     except (InputError, AccessDenied) as exc:
-        return await _refuse(svc, run, text.as_msg(exc))
+        return await _refuse(svc, desk, run, text.as_msg(exc))
     return Answer(desk.behind(working(svc, run)), run_id=run.id)
 
 
+def _decided(svc: Services, desk: Desk, run: Run) -> Answer:
+    """The answer to a goal already decided — by an earlier delivery of this job that died before answering, by
+    a delivery running at the same time, or by an operator's cancel."""
+    if run.terminal:
+        said = text.msg("raw", text=run.error) if run.error else text.msg("intake_cancelled", run=run.id)
+        return Answer(said, run_id=run.id)
+    if run.workflow:
+        return Answer(desk.behind(working(svc, run)), run_id=run.id)
+    return desk.asked_back(run, run.offered)
+
+
+async def _throttle(svc: Services, run: Run) -> None:
+    await intake.throttle(svc, intake.Intake(requester=run.requester, origin=run.origin, goal=run.goal,
+                                             workflow=""))
+
+
 async def _hold(svc: Services, desk: Desk, run: Run, offer: list[str], *, ask_model: bool) -> Answer:
-    """Not placed: keep the offer on the run; a cleared model is asked first (a ``clarify`` job), else the person."""
+    """Not placed: keep the offer on the run; a cleared model is asked first (a ``clarify`` job), else the person.
+    Done once: a delivery that finds the goal held already (or placed, or ended) answers what was decided."""
 
     def keep(r: Run) -> None:
-        r.offered = list(offer)
+        if r.terminal or r.workflow or r.offered:
+            raise InvalidTransition(f"run {r.id} was decided meanwhile")
+        r.offered = list(offer) or [""]  # never empty once held (the empty id offers nothing)
 
     job = Job(run_id=run.id, kind="clarify") if ask_model else None
     run = await svc.mutate(run.id, keep, job=svc.stamped(job, run) if job else None)
@@ -93,13 +113,17 @@ async def _hold(svc: Services, desk: Desk, run: Run, offer: list[str], *, ask_mo
     return desk.asked_back(run, offer)
 
 
-async def _refuse(svc: Services, run: Run, why: Msg) -> Answer:
+async def _refuse(svc: Services, desk: Desk, run: Run, why: Msg) -> Answer:
     def to_refused(r: Run) -> None:
-        if not r.terminal:
-            transition(r, RunState.REFUSED)
-            r.error = str(for_requester(svc, r, why))  # kept as the requester reads it
+        if r.terminal or r.workflow:
+            raise InvalidTransition(f"run {r.id} was decided meanwhile")
+        transition(r, RunState.REFUSED)
+        r.error = str(for_requester(svc, r, why))  # kept as the requester reads it
 
-    run = await svc.mutate(run.id, to_refused)
+    try:
+        run = await svc.mutate(run.id, to_refused)
+    except InvalidTransition:  # placed by a delivery running at the same time: its answer stands
+        return _decided(svc, desk, await svc.store.get(run.id))
     await svc.record("run.refused", run, attrs={"maple.stage": "intake"})
     return Answer(why, run_id=run.id)
 

@@ -136,6 +136,8 @@ async def choose(svc: Services, *, run_id: str, user: str, workflow_id: str, by:
     def pick(r: Run) -> None:
         if r.workflow:
             raise InvalidTransition(text.already_running(r.id, r.workflow))
+        if r.terminal:  # cancelled or refused meanwhile: nothing starts
+            raise InvalidTransition(text.already_decided(r.state.value))
         bind(r, workflow)
 
     run = await svc.mutate(run_id, pick, job=Job(run_id=run_id, kind="draft"))

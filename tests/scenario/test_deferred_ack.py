@@ -19,7 +19,7 @@ from bot.core.worker import handle_job
 from integrations.redis_controls import RedisControls
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.slack_api import FakeSlack
-from tests.harness import CHANNEL, OUTSIDER, REQUESTER, Harness
+from tests.harness import CHANNEL, OUTSIDER, REQUESTER, Harness, spec_dict
 from tests.scenario.test_ask_back import offered
 from tests.scenario.test_loop import GOAL, run_id_of
 
@@ -191,3 +191,81 @@ async def test_redis_down_at_the_ack_is_answered_clearly(slack: FakeSlack, opena
         assert status == 200 and "temporarily unavailable" in reply["text"] and "R-" not in reply["text"]
     finally:
         await h.stop()
+
+
+async def limited(slack: FakeSlack, openai_fake: FakeOpenAI, **limits: int) -> Harness:
+    data = spec_dict()
+    data["limits"] = {**data.get("limits", {}), **limits}
+    return await Harness(slack=slack, openai=openai_fake, spec=data, ack="deferred").start()
+
+
+async def test_a_person_who_may_not_run_a_workflow_takes_no_start_from_the_team(
+        slack: FakeSlack, openai_fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Authorization comes before the start limits: refused requests do not use up the team's starts."""
+    monkeypatch.setenv("MAPLE_TEST_OPENAI_KEY", "sk-test")
+    h = await limited(slack, openai_fake, runs_per_team_per_minute=3)
+    try:
+        for i in range(4):
+            run_id, _ = await ask(h, "run draft a note to the supplier", key=f"out{i}", user=OUTSIDER)
+            await h.wait_state(run_id, "refused")
+        run_id, _ = await ask(h, GOAL, key="mine")
+        assert "Working on it" in (await answered(h, "mine"))["text"]
+        await h.wait_state(run_id, "in_review")
+    finally:
+        await h.stop()
+        await h.cleanup_redis()
+
+
+async def test_the_start_limit_holds_for_goals_asked_back_and_before_a_model_is_asked(
+        slack: FakeSlack, openai_fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MAPLE_TEST_OPENAI_KEY", "sk-test")
+    h = await limited(slack, openai_fake, runs_per_user_per_minute=1)
+    try:
+        first, _ = await ask(h, "Acme", key="a1")
+        assert (await answered(h, "a1"))["text"].startswith("I'm not sure which workflow fits")
+        second, _ = await ask(h, "sort out the warehouse situation before the audit", key="a2")  # a model would pick
+        assert "Working" not in (await answered(h, "a2"))["text"]
+        run = await h.wait_state(second, "refused")
+        assert run.error and not h.openai.requests  # refused before any model was asked
+    finally:
+        await h.stop()
+        await h.cleanup_redis()
+
+
+async def test_a_held_goal_handed_out_again_asks_the_model_once(idle: Harness) -> None:
+    h = idle
+    h.openai.reply = "I am not sure"
+    run_id, _ = await ask(h, "sort out the warehouse situation before the audit", key="h1")
+    (job,) = await jobs(h)
+    await handle_job(h.svc, job)
+    await handle_job(h.svc, job)  # handed out again
+    assert [j.kind for j in await jobs(h)] == ["clarify"]
+    assert "Working out which workflow fits" in (await answered(h, "h1"))["text"]
+    assert (await h.run(run_id)).workflow == ""
+
+
+async def test_a_cancel_before_the_worker_starts_nothing(idle: Harness) -> None:
+    from bot.core import operate
+
+    h = idle
+    run_id, _ = await ask(h, GOAL, key="c1")
+    (job,) = await jobs(h)
+    await operate.cancel(h.svc, run_id, by="ops")
+    await handle_job(h.svc, job)
+    assert "draft" not in [j.kind for j in await jobs(h)]
+    run = await h.run(run_id)
+    assert run.terminal and run.workflow == "" and run.error
+    said = (await answered(h, "c1"))["text"]
+    assert "Working on it" not in said and said == run.error
+
+
+@pytest.mark.parametrize("url", ["https://hooks.slack.com@evil.example/commands/x",
+                                 "https://evil.example@hooks.slack.com/commands/x",
+                                 "http://hooks.slack.com/commands/x", "https://hooks.slack.com:99999/commands/x",
+                                 "https://hooks.slack.com.evil.example/commands/x"])
+async def test_only_slacks_own_response_urls_are_posted_to(deferred: Harness, url: str) -> None:
+    h = deferred
+    run_id, _ = await ask(h, GOAL, key="x", url=url)
+    await h.wait_for(lambda: [c for c in h.slack.calls_to("chat.postEphemeral") if run_id in c.params.get("text", "")],
+                     what="the answer as an ephemeral message instead")
+    await h.wait_state(run_id, "in_review")
