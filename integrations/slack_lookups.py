@@ -43,6 +43,10 @@ class Lookups(Generic[T]):
             return None
         return self.peek(key)
 
+    def prefetch(self, key: str) -> None:
+        """Start loading ``key`` in the background (once), without waiting for it."""
+        self._start(key)
+
     def peek(self, key: str) -> T | None:
         entry = self._entries.get(key)
         return entry[1] if entry is not None else None

@@ -27,6 +27,14 @@ class SlackZones(Zones, People):
             return UNKNOWN
         return await self._people.get(user, wait=self._wait) or UNKNOWN
 
+    def known(self, user: str) -> Person | None:
+        if not user:
+            return None
+        found = self._people.peek(user)
+        if found is None:
+            self._people.prefetch(user)
+        return found
+
     async def timezone(self, user: str) -> str | None:
         return (await self.person(user)).timezone
 

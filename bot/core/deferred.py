@@ -40,6 +40,7 @@ async def place_and_answer(svc: Services, run: Run) -> None:
     """The ``intake`` job. Once answered, the response_url (whoever holds one may post to the person for half an
     hour) is dropped from the run."""
     if not (EFFECT in run.effects and run.effects[EFFECT].done):
+        run = await _learn_person(svc, run)
         answer = await _place(svc, run)
         run = await svc.store.get(run.id)
         run = await respond_once(svc, run, effect=EFFECT, url=run.reply_url, view=_view(svc, run, answer))
@@ -49,6 +50,22 @@ async def place_and_answer(svc: Services, run: Run) -> None:
 
 def _forget_url(r: Run) -> None:
     r.reply_url = None
+
+
+async def _learn_person(svc: Services, run: Run) -> Run:
+    """The ack does not wait for Slack's ``users.info``: when it did not know the requester's zone and locale yet,
+    the worker looks them up (within the look-up's wait) and keeps them on the run, so the answer and everything
+    after it speak the person's language."""
+    if run.timezone or run.locale or svc.people is None:
+        return run
+    who = await svc.people.person(run.requester)
+    if not (who.timezone or who.locale):
+        return run
+
+    def learn(r: Run) -> None:
+        r.timezone, r.locale = r.timezone or who.timezone, r.locale or who.locale
+
+    return await svc.mutate(run.id, learn)
 
 
 async def _place(svc: Services, run: Run) -> Answer:

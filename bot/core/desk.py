@@ -84,18 +84,23 @@ class Desk:
     async def handle(self, *, user: str, origin: Origin, raw: str, reply_url: str | None = None) -> Answer:
         """Never raises for user-facing problems: they become the answer, in the person's language. ``reply_url``:
         the slash command's response_url, where a deferred intake is answered."""
+        cmd = commands.parse(raw)
+        deferred = self.deferred and bool(reply_url) and origin.kind == "command" and _placeable(cmd)
         try:
-            cmd = commands.parse(raw)
-            if self.deferred and reply_url and origin.kind == "command" and _placeable(cmd):
-                answer = await self._accept(user=user, origin=origin, cmd=cmd, reply_url=reply_url)
+            if deferred:
+                answer = await self._accept(user=user, origin=origin, cmd=cmd, reply_url=reply_url or "")
             else:
                 answer = await self._dispatch(user=user, origin=origin, cmd=cmd)
         except StoreUnavailable:
             answer = Answer(text.UNAVAILABLE)
         except (InputError, AccessDenied) as exc:
             answer = Answer(text.as_msg(exc))
-        lang = await self.language(user)
+        lang = self.language_of(self.known(user) or Person()) if deferred else await self.language(user)
         return replace(answer, text=text.in_language(answer.text, lang), language=lang)
+
+    def known(self, user: str) -> Person | None:
+        """The person as already known, without waiting for Slack (a deferred ack never waits for it)."""
+        return self.people.known(user) if self.people is not None else None
 
     async def _dispatch(self, *, user: str, origin: Origin, cmd: commands.Command) -> Answer:
         if cmd.kind in ("usage", "help"):
@@ -193,7 +198,7 @@ class Desk:
         named = cmd.workflow if cmd.kind == "run" else None
         if named is not None and self.svc.spec.workflow(named) is None:
             raise InputError(text.unknown_workflow(named))
-        who = await self.person(user)
+        who = self.known(user) or Person()  # not known yet: the worker looks the person up
         run = await intake.accept(self.svc, intake.Intake(requester=user, origin=origin, goal=goal,
                                                           workflow=named or "", timezone=who.timezone,
                                                           locale=who.locale), reply_url=reply_url)

@@ -182,6 +182,11 @@ class People(ABC):
     @abstractmethod
     async def person(self, user: str) -> Person: ...
 
+    def known(self, user: str) -> Person | None:
+        """What is already known of ``user``, without waiting (None: nothing yet); an adapter that caches starts
+        the look-up in the background, so it is known next time."""
+        return None
+
 
 class Directory(ABC):
     """Who belongs to a Slack user group or channel, and who is a member of the served workspace (resolved by

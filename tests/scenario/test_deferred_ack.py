@@ -269,3 +269,20 @@ async def test_only_slacks_own_response_urls_are_posted_to(deferred: Harness, ur
     await h.wait_for(lambda: [c for c in h.slack.calls_to("chat.postEphemeral") if run_id in c.params.get("text", "")],
                      what="the answer as an ephemeral message instead")
     await h.wait_state(run_id, "in_review")
+
+
+async def test_the_ack_never_waits_for_slack_and_the_answer_speaks_the_persons_language(idle: Harness) -> None:
+    """users.info hangs: the ack does not wait for it (the configured language, at once); the worker looks the
+    person up and answers in French; once known, the next ack is in French too."""
+    h = idle
+    h.slack.locales[REQUESTER] = "fr-FR"
+    h.slack.stall("users.info")
+    run_id, reply = await ask(h, GOAL, key="fr1")
+    assert reply["text"].startswith("On it — run ") and not [c for c in h.slack.calls_to("users.info") if c.ok]
+    h.slack.release()
+    (job,) = await jobs(h)
+    await handle_job(h.svc, job)
+    assert (await answered(h, "fr1"))["text"].startswith("Je m'en occupe — demande " + run_id)
+    assert (await h.run(run_id)).locale == "fr-FR"
+    _, reply = await ask(h, GOAL, key="fr2")
+    assert reply["text"].startswith("C'est noté — demande ")
