@@ -80,16 +80,15 @@ async def _place(svc: Services, run: Run) -> Answer:
             placed = await desk.place(run.requester, run.goal)
             if placed.refusal is not None:
                 return await _refuse(svc, desk, run, placed.refusal)
-            await _throttle(svc, run)  # before a model is asked, or the person asked back, as inline
             if placed.workflow is None:
+                await _throttle(svc, run)  # before a model is asked, or the person asked back, as inline
                 return await _hold(svc, desk, run, placed.offer, ask_model=placed.ask_model)
             chosen, by = placed.workflow, "local"
         workflow = svc.spec.workflow(chosen)
         if workflow is None:  # the config changed since the ack
             raise InputError(text.unknown_workflow(chosen))
-        await intake.authorize_run(svc, user=run.requester, workflow=workflow)  # before a start is counted
-        if by == "requester":
-            await _throttle(svc, run)
+        await intake.authorize_run(svc, user=run.requester, workflow=workflow)  # a refusal counts no start
+        await _throttle(svc, run)
         run = await intake.choose(svc, run_id=run.id, user=run.requester, workflow_id=chosen, by=by)
     except InvalidTransition:  # placed, cancelled or refused meanwhile by someone else
         return _decided(svc, desk, await svc.store.get(run.id))
@@ -101,11 +100,14 @@ async def _place(svc: Services, run: Run) -> Answer:
 def _decided(svc: Services, desk: Desk, run: Run) -> Answer:
     """The answer to a goal already decided — by an earlier delivery of this job that died before answering, by
     a delivery running at the same time, or by an operator's cancel."""
-    if run.terminal:
-        said = text.msg("raw", text=run.error) if run.error else text.msg("intake_cancelled", run=run.id)
+    if run.terminal:  # refused or cancelled (with the reason), or placed and already finished
+        said = (text.msg("raw", text=run.error) if run.error else
+                text.msg("intake_finished", run=run.id) if run.workflow else text.msg("intake_cancelled", run=run.id))
         return Answer(said, run_id=run.id)
-    if run.workflow:
+    if run.workflow:  # placed: what the delivery that placed it would have said
         return Answer(desk.behind(working(svc, run)), run_id=run.id)
+    if run.asked_model:  # its clarify job asks the model, then the person
+        return Answer(text.working_out(run.id), run_id=run.id)
     return desk.asked_back(run, run.offered)
 
 
@@ -122,6 +124,7 @@ async def _hold(svc: Services, desk: Desk, run: Run, offer: list[str], *, ask_mo
         if r.terminal or r.workflow or r.offered:
             raise InvalidTransition(f"run {r.id} was decided meanwhile")
         r.offered = list(offer) or [""]  # never empty once held (the empty id offers nothing)
+        r.asked_model = ask_model
 
     job = Job(run_id=run.id, kind="clarify") if ask_model else None
     run = await svc.mutate(run.id, keep, job=svc.stamped(job, run) if job else None)
@@ -132,7 +135,7 @@ async def _hold(svc: Services, desk: Desk, run: Run, offer: list[str], *, ask_mo
 
 async def _refuse(svc: Services, desk: Desk, run: Run, why: Msg) -> Answer:
     def to_refused(r: Run) -> None:
-        if r.terminal or r.workflow:
+        if r.terminal or r.workflow or r.offered:
             raise InvalidTransition(f"run {r.id} was decided meanwhile")
         transition(r, RunState.REFUSED)
         r.error = str(for_requester(svc, r, why))  # kept as the requester reads it

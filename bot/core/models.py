@@ -233,6 +233,7 @@ class Run(Model):
     # response_url), and the workflow the person named with ``/maple run`` (None: the classifier decides)
     reply_url: str | None = None
     named_workflow: str | None = None
+    asked_model: bool = False  # a held goal sent to a cleared model to classify (its ``clarify`` job), not the person
 
     @property
     def draft(self) -> DraftVersion | None:

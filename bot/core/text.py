@@ -173,6 +173,7 @@ EN: dict[str, str] = {
                     "schedules; `/maple schedule every monday at 8am run ops-digest operations` sends the "
                     "operations digest."),
     "intake_accepted": "On it — run {run}. I'm working out what to do with your request and will answer here.",
+    "intake_finished": "Run {run} has already finished; its messages say how.",
     "intake_cancelled": "Run {run} was cancelled before it started.",
     "working_out": "Working out which workflow fits — run {run}. I'll start, or ask you, in a moment.",
     "working_no_review": "Working on it — run {run}.",

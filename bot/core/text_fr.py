@@ -23,6 +23,7 @@ FR: dict[str, str] = {
                     "liste les horaires de tout le monde ; `/maple schedule every monday at 8am run ops-digest "
                     "operations` envoie le bilan des opérations."),
     "intake_accepted": "C'est noté — demande {run}. Je regarde que faire de votre demande et je réponds ici.",
+    "intake_finished": "La demande {run} est déjà terminée ; ses messages disent comment.",
     "intake_cancelled": "La demande {run} a été annulée avant de commencer.",
     "working_out": "Je cherche le flux qui convient — demande {run}. Je commence, ou je vous pose la question, dans un instant.",
     "working_no_review": "Je m'en occupe — demande {run}.",

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
+from bot.core import deferred as deferred_intake
 from bot.core import intake
 from bot.core.models import Job, Run
 from bot.core.worker import handle_job
@@ -233,15 +234,47 @@ async def test_the_start_limit_holds_for_goals_asked_back_and_before_a_model_is_
 
 
 async def test_a_held_goal_handed_out_again_asks_the_model_once(idle: Harness) -> None:
+    """The first delivery held the goal for a model to classify and died before answering: the second queues no
+    second clarify job (no second paid call) and answers what the first decided, not the buttons."""
     h = idle
     h.openai.reply = "I am not sure"
     run_id, _ = await ask(h, "sort out the warehouse situation before the audit", key="h1")
     (job,) = await jobs(h)
-    await handle_job(h.svc, job)
+    await deferred_intake._place(h.svc, await h.run(run_id))  # the first delivery got this far
     await handle_job(h.svc, job)  # handed out again
     assert [j.kind for j in await jobs(h)] == ["clarify"]
-    assert "Working out which workflow fits" in (await answered(h, "h1"))["text"]
+    answer = await answered(h, "h1")
+    assert answer["text"].startswith("Working out which workflow fits") and "maple_pick" not in str(answer["blocks"])
     assert (await h.run(run_id)).workflow == ""
+
+
+async def test_a_goal_placed_and_finished_before_its_answer_is_answered_as_finished(idle: Harness) -> None:
+    h = idle
+    run_id, _ = await ask(h, "run calc 12 * 3", key="f1")
+    (job,) = await jobs(h)
+    await deferred_intake._place(h.svc, await h.run(run_id))  # placed; the delivery died before answering
+    while queued := await jobs(h):
+        for later in queued:
+            await handle_job(h.svc, later)
+    assert (await h.run(run_id)).state.value == "delivered"
+    await handle_job(h.svc, job)
+    assert (await answered(h, "f1"))["text"] == f"Run {run_id} has already finished; its messages say how."
+
+
+async def test_a_goal_the_classifier_places_where_the_person_may_not_go_takes_no_start(
+        slack: FakeSlack, openai_fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The classifier reads every workflow; one the person may not run is refused before a start is counted."""
+    monkeypatch.setenv("MAPLE_TEST_OPENAI_KEY", "sk-test")
+    h = await limited(slack, openai_fake, runs_per_team_per_minute=2)
+    try:
+        for i in range(3):
+            run_id, _ = await ask(h, "operations digest", key=f"ops{i}")
+            assert (await h.wait_state(run_id, "refused")).error
+        run_id, _ = await ask(h, GOAL, key="mine")
+        assert "Working on it" in (await answered(h, "mine"))["text"]
+    finally:
+        await h.stop()
+        await h.cleanup_redis()
 
 
 async def test_a_cancel_before_the_worker_starts_nothing(idle: Harness) -> None:
