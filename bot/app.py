@@ -248,9 +248,18 @@ class Maple:
         """A job that failed ``limits.max_attempts`` times: mark its run failed and tell the requester. A run
         that no longer exists has nobody to tell; any other failure propagates, so the job is retried."""
         try:
+            if job.kind == "intake" and await self._placed(job.run_id):
+                log.error("the answer to a placed goal could not be given; its run goes on",
+                          extra={"run_id": job.run_id, "why": why})
+                return
             await fail(self.svc, job.run_id, why=text.GAVE_UP)
         except NotFound:
             log.error("dead job for a run that no longer exists", extra={"run_id": job.run_id, "why": why})
+
+    async def _placed(self, run_id: str) -> bool:
+        """A deferred intake that placed (or held) its goal before its answer failed: the run is not failed for it."""
+        run = await self.svc.store.get(run_id)
+        return bool(run.workflow or run.offered)
 
     async def stop(self) -> None:
         if self.schedules:

@@ -319,3 +319,18 @@ async def test_the_ack_never_waits_for_slack_and_the_answer_speaks_the_persons_l
     assert (await h.run(run_id)).locale == "fr-FR"
     _, reply = await ask(h, GOAL, key="fr2")
     assert reply["text"].startswith("C'est noté — demande ")
+
+
+async def test_an_intake_job_that_gives_up_after_placing_does_not_fail_its_run(idle: Harness) -> None:
+    """The answer kept failing until the job was dead-lettered: a goal already placed goes on (its draft is
+    queued); one never placed is failed and its requester told, like any job that gives up."""
+    h = idle
+    assert h.maple is not None
+    placed, _ = await ask(h, GOAL, key="d1")
+    stuck, _ = await ask(h, GOAL, key="d2")
+    taken = {j.run_id: j for j in await jobs(h)}
+    await deferred_intake._place(h.svc, await h.run(placed))
+    await h.maple._dead(taken[placed], "gave up")
+    await h.maple._dead(taken[stuck], "gave up")
+    assert (await h.run(placed)).state.value == "queued" and (await h.run(placed)).workflow == "draft"
+    assert (await h.run(stuck)).state.value == "failed"
