@@ -43,8 +43,9 @@ async def place_and_answer(svc: Services, run: Run) -> None:
         run = await _learn_person(svc, run)
         answer = await _place(svc, run)
         run = await svc.store.get(run.id)
-        run = await respond_once(svc, run, effect=EFFECT, url=run.reply_url, view=_view(svc, run, answer))
-    if run.reply_url:
+        run = await respond_once(svc, run, effect=EFFECT, url=run.reply_url, view=_view(svc, run, answer),
+                                 then=_forget_url)
+    if run.reply_url:  # answered by a delivery that died before it could forget the URL
         await svc.mutate(run.id, _forget_url)
 
 

@@ -121,11 +121,13 @@ async def whisper_once(
     return await svc.mutate(run.id, _finish({effect: MessageRef(channel=channel, ts="")}))
 
 
-async def respond_once(svc: Services, run: Run, *, effect: str, url: str | None, view: View) -> Run:
+async def respond_once(svc: Services, run: Run, *, effect: str, url: str | None, view: View,
+                       then: Callable[[Run], None] | None = None) -> Run:
     """Answer a slash command through its response_url (replacing its ephemeral ack), once: claimed, posted,
-    marked done. When the URL is refused or expired (Slack keeps one 30 minutes), the answer goes to the person
-    alone as ``whisper_once`` sends it (ephemeral where they asked, else their DM). Replacing the ack again is
-    harmless, so a delivery that died between answering and marking it done answers again — the same text."""
+    marked done (with ``then`` applied in that same write). When the URL is refused or expired (Slack keeps one 30
+    minutes), the answer goes to the person alone as ``whisper_once`` sends it (ephemeral where they asked, else
+    their DM). Replacing the ack again is harmless, so a delivery that died between answering and marking it done
+    answers again — the same text."""
     existing = run.effects.get(effect)
     if existing and existing.done:
         return run
@@ -141,9 +143,10 @@ async def respond_once(svc: Services, run: Run, *, effect: str, url: str | None,
             await _settle(svc, run.id, {}, token=token, release=[effect])
             raise
         else:
-            return await svc.mutate(run.id, _finish({effect: MessageRef(channel=run.origin.channel, ts="")}))
+            return await svc.mutate(run.id, _finish({effect: MessageRef(channel=run.origin.channel, ts="")}, then))
         run = await svc.store.get(run.id)
-    return await whisper_once(svc, run, effect=effect, channel=run.origin.channel, user=run.requester, view=view)
+    run = await whisper_once(svc, run, effect=effect, channel=run.origin.channel, user=run.requester, view=view)
+    return await svc.mutate(run.id, then) if then is not None else run
 
 
 def _finish(performed: dict[str, MessageRef], then: Callable[[Run], None] | None = None) -> Callable[[Run], None]:
