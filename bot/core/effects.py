@@ -123,28 +123,26 @@ async def whisper_once(
 
 async def respond_once(svc: Services, run: Run, *, effect: str, url: str | None, view: View,
                        then: Callable[[Run], None] | None = None) -> Run:
-    """Answer a slash command through its response_url (replacing its ephemeral ack), once: claimed, posted,
-    marked done (with ``then`` applied in that same write). When the URL is refused or expired (Slack keeps one 30
-    minutes), the answer goes to the person alone as ``whisper_once`` sends it (ephemeral where they asked, else
-    their DM). Replacing the ack again is harmless, so a delivery that died between answering and marking it done
-    answers again — the same text."""
+    """Answer a slash command through its response_url (replacing its ephemeral ack), then mark it done (with
+    ``then`` applied in that same write). No claim is needed first: replacing the ack is idempotent, so two
+    deliveries answering at once, or one that died between answering and marking it done and is retried, show the
+    same message once. When the URL is refused or expired (Slack keeps one 30 minutes), the answer goes to the
+    person alone as ``whisper_once`` sends it (claimed: ephemeral where they asked, else their DM)."""
     existing = run.effects.get(effect)
     if existing and existing.done:
         return run
     if url:
-        run, token, _tried = await _claim(svc, run, [Post(effect=effect, channel=run.origin.channel, view=view)])
-        if run.effects[effect].done:
-            return run
         try:
             await svc.surface.respond(url=url, view=view)
         except SurfaceError:
-            await _settle(svc, run.id, {}, token=token, release=[effect])
-        except BaseException:
-            await _settle(svc, run.id, {}, token=token, release=[effect])
-            raise
+            pass  # told another way, below
         else:
-            return await svc.mutate(run.id, _finish({effect: MessageRef(channel=run.origin.channel, ts="")}, then))
-        run = await svc.store.get(run.id)
+            def answered(r: Run) -> None:
+                r.effects[effect] = Effect(channel=r.origin.channel, done=True)
+                if then is not None:
+                    then(r)
+
+            return await svc.mutate(run.id, answered)
     run = await whisper_once(svc, run, effect=effect, channel=run.origin.channel, user=run.requester, view=view)
     return await svc.mutate(run.id, then) if then is not None else run
 
