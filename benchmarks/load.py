@@ -327,7 +327,7 @@ class Driver:
         while True:
             body = urlencode({"command": "/maple", "text": goal, "user_id": user, "channel_id": "C0GENERAL",
                               "team_id": "T0TEST", "trigger_id": uuid.uuid4().hex, "api_app_id": "A0MAPLE",
-                              "response_url": "http://127.0.0.1:9/unused"})
+                              "response_url": self.slack.response_url(uuid.uuid4().hex)})
             sent = time.monotonic()
             status, text = await self._post(body)
             found = RUN_ID.search(text) if status == 200 else None
