@@ -38,7 +38,7 @@ from bot.core.tenancy import Installed, Tenancy
 from bot.core.text import Msg
 from bot.core.tools.history import ChannelReader, HistoryMessage, SourceKind
 from integrations import metrics
-from integrations.slack_lookups import Lookups
+from integrations.slack_lookups import FAILED_PERSON_RETRY, Lookups
 
 Renderer = Callable[[View], tuple[str, list[dict[str, Any]]]]
 METADATA_EVENT = "maple_run"
@@ -143,7 +143,8 @@ class SlackSurface(Surface, Directory):
         self._groups: Lookups[frozenset[str]] = Lookups(name="usergroups.users.list", load=self._group, ttl=group_ttl)
         self._channels: Lookups[frozenset[str]] = Lookups(name="conversations.members", load=self._channel,
                                                           ttl=group_ttl)
-        self._people: Lookups[Profile] = Lookups(name="users.info", load=self._person, ttl=600.0)
+        self._people: Lookups[Profile] = Lookups(name="users.info", load=self._person, ttl=600.0,
+                                                retry_after=FAILED_PERSON_RETRY)
         self._members: dict[str, float] = {}
         self._guest_set: tuple[float, frozenset[str]] | None = None
         self._hooks: aiohttp.ClientSession | None = None  # response_url answers (not Web API calls)

@@ -9,7 +9,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core.config_checks import zone_problem
 from bot.core.ports import People, Person
 from bot.core.schedule_desk import Zones
-from integrations.slack_lookups import Lookups
+from integrations.slack_lookups import FAILED_PERSON_RETRY, Lookups
 from integrations.slack_surface import call
 
 UNKNOWN = Person()
@@ -18,7 +18,8 @@ UNKNOWN = Person()
 class SlackZones(Zones, People):
     def __init__(self, client: AsyncWebClient, *, ttl: float = 600.0, wait: float = 1.0) -> None:
         self._client, self._wait = client, wait
-        self._people: Lookups[Person] = Lookups(name="users.info", load=self._load, ttl=ttl)
+        self._people: Lookups[Person] = Lookups(name="users.info", load=self._load, ttl=ttl,
+                                                retry_after=FAILED_PERSON_RETRY)
 
     async def person(self, user: str) -> Person:
         """Not known in time, or Slack failed → the configured zone and language are used (replies say which zone
