@@ -69,9 +69,14 @@ async def _learn_person(svc: Services, run: Run) -> Run:
     return await svc.mutate(run.id, learn)
 
 
+def _was_decided(run: Run) -> bool:
+    """Placed, held or ended — by an earlier delivery of this job, one running at the same time, or an operator."""
+    return run.terminal or bool(run.workflow) or bool(run.offered)
+
+
 async def _place(svc: Services, run: Run) -> Answer:
     desk = Desk(svc=svc, classifier=svc.classifier, people=svc.people)
-    if run.terminal or run.workflow or run.offered:  # an earlier delivery decided; answer what it decided
+    if _was_decided(run):  # answer what was decided
         return _decided(svc, desk, run)
     try:
         intake.check_open(svc, intake.Intake(requester=run.requester, origin=run.origin, goal=run.goal,
@@ -81,15 +86,15 @@ async def _place(svc: Services, run: Run) -> Answer:
             placed = await desk.place(run.requester, run.goal)
             if placed.refusal is not None:
                 return await _refuse(svc, desk, run, placed.refusal)
-            if placed.workflow is None:
-                await _throttle(svc, run)  # before a model is asked, or the person asked back, as inline
+            if placed.workflow is None:  # the start is counted before a model is asked, or the person, as inline
+                await intake.limit_starts(svc, user=run.requester, team=run.origin.team)
                 return await _hold(svc, desk, run, placed.offer, ask_model=placed.ask_model)
             chosen, by = placed.workflow, "local"
         workflow = svc.spec.workflow(chosen)
         if workflow is None:  # the config changed since the ack
             raise InputError(text.unknown_workflow(chosen))
         await intake.authorize_run(svc, user=run.requester, workflow=workflow)  # a refusal counts no start
-        await _throttle(svc, run)
+        await intake.limit_starts(svc, user=run.requester, team=run.origin.team)
         run = await intake.choose(svc, run_id=run.id, user=run.requester, workflow_id=chosen, by=by)
     except InvalidTransition:  # placed, cancelled or refused meanwhile by someone else
         return _decided(svc, desk, await svc.store.get(run.id))
@@ -112,31 +117,23 @@ def _decided(svc: Services, desk: Desk, run: Run) -> Answer:
     return desk.asked_back(run, run.offered)
 
 
-async def _throttle(svc: Services, run: Run) -> None:
-    await intake.throttle(svc, intake.Intake(requester=run.requester, origin=run.origin, goal=run.goal,
-                                             workflow=""))
-
-
 async def _hold(svc: Services, desk: Desk, run: Run, offer: list[str], *, ask_model: bool) -> Answer:
     """Not placed: keep the offer on the run; a cleared model is asked first (a ``clarify`` job), else the person.
     Done once: a delivery that finds the goal held already (or placed, or ended) answers what was decided."""
 
     def keep(r: Run) -> None:
-        if r.terminal or r.workflow or r.offered:
+        if _was_decided(r):
             raise InvalidTransition(f"run {r.id} was decided meanwhile")
         r.offered = list(offer) or [""]  # never empty once held (the empty id offers nothing)
         r.asked_model = ask_model
 
     job = Job(run_id=run.id, kind="clarify") if ask_model else None
-    run = await svc.mutate(run.id, keep, job=svc.stamped(job, run) if job else None)
-    if ask_model:
-        return Answer(text.working_out(run.id), run_id=run.id)
-    return desk.asked_back(run, offer)
+    return _decided(svc, desk, await svc.mutate(run.id, keep, job=svc.stamped(job, run) if job else None))
 
 
 async def _refuse(svc: Services, desk: Desk, run: Run, why: Msg) -> Answer:
     def to_refused(r: Run) -> None:
-        if r.terminal or r.workflow or r.offered:
+        if _was_decided(r):
             raise InvalidTransition(f"run {r.id} was decided meanwhile")
         transition(r, RunState.REFUSED)
         r.error = str(for_requester(svc, r, why))  # kept as the requester reads it

@@ -194,12 +194,11 @@ class Desk:
     async def _accept(self, *, user: str, origin: Origin, cmd: commands.Command, reply_url: str) -> Answer:
         """A deferred intake's ack: the cheap checks (length, intake paused, a named workflow that exists), then
         one write — the goal, held, with its ``intake`` job — and a fixed answer that never repeats the goal."""
-        goal = intake.check_goal(self.svc, cmd.text)
         named = cmd.workflow if cmd.kind == "run" else None
         if named is not None and self.svc.spec.workflow(named) is None:
             raise InputError(text.unknown_workflow(named))
         who = self.known(user) or Person()  # not known yet: the worker looks the person up
-        run = await intake.accept(self.svc, intake.Intake(requester=user, origin=origin, goal=goal,
+        run = await intake.accept(self.svc, intake.Intake(requester=user, origin=origin, goal=cmd.text,
                                                           workflow=named or "", timezone=who.timezone,
                                                           locale=who.locale), reply_url=reply_url)
         return Answer(text.msg("intake_accepted", run=run.id), run_id=run.id, queued=True)
