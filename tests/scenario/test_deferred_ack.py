@@ -7,6 +7,7 @@ answers clearly."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -194,43 +195,48 @@ async def test_redis_down_at_the_ack_is_answered_clearly(slack: FakeSlack, opena
         await h.stop()
 
 
-async def limited(slack: FakeSlack, openai_fake: FakeOpenAI, **limits: int) -> Harness:
+@contextlib.asynccontextmanager
+async def limited(slack: FakeSlack, openai_fake: FakeOpenAI, **limits: int) -> AsyncIterator[Harness]:
+    """A deferred harness with these start limits, stopped and cleaned up afterwards."""
     data = spec_dict()
     data["limits"] = {**data.get("limits", {}), **limits}
-    return await Harness(slack=slack, openai=openai_fake, spec=data, ack="deferred").start()
-
-
-async def test_a_person_who_may_not_run_a_workflow_takes_no_start_from_the_team(
-        slack: FakeSlack, openai_fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Authorization comes before the start limits: refused requests do not use up the team's starts."""
-    monkeypatch.setenv("MAPLE_TEST_OPENAI_KEY", "sk-test")
-    h = await limited(slack, openai_fake, runs_per_team_per_minute=3)
+    h = await Harness(slack=slack, openai=openai_fake, spec=data, ack="deferred").start()
     try:
-        for i in range(4):
-            run_id, _ = await ask(h, "run draft a note to the supplier", key=f"out{i}", user=OUTSIDER)
-            await h.wait_state(run_id, "refused")
-        run_id, _ = await ask(h, GOAL, key="mine")
-        assert "Working on it" in (await answered(h, "mine"))["text"]
-        await h.wait_state(run_id, "in_review")
+        yield h
     finally:
         await h.stop()
         await h.cleanup_redis()
 
 
+@pytest.mark.parametrize(("said", "user", "refused", "limit"), [
+    ("run draft a note to the supplier", OUTSIDER, 4, 3),  # no role: refused
+    ("operations digest", REQUESTER, 3, 2),  # the classifier reads every workflow: this one is the admins'
+])
+async def test_a_request_refused_by_authorization_takes_no_start_from_the_team(
+        slack: FakeSlack, openai_fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, said: str, user: str,
+        refused: int, limit: int) -> None:
+    """Authorization comes before the start limits — a workflow named or the classifier's pick alike: refused
+    requests do not use up the team's starts."""
+    monkeypatch.setenv("MAPLE_TEST_OPENAI_KEY", "sk-test")
+    async with limited(slack, openai_fake, runs_per_team_per_minute=limit) as h:
+        for i in range(refused):
+            run_id, _ = await ask(h, said, key=f"no{i}", user=user)
+            assert (await h.wait_state(run_id, "refused")).error
+        run_id, _ = await ask(h, GOAL, key="mine")
+        assert "Working on it" in (await answered(h, "mine"))["text"]
+        await h.wait_state(run_id, "in_review")
+
+
 async def test_the_start_limit_holds_for_goals_asked_back_and_before_a_model_is_asked(
         slack: FakeSlack, openai_fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MAPLE_TEST_OPENAI_KEY", "sk-test")
-    h = await limited(slack, openai_fake, runs_per_user_per_minute=1)
-    try:
+    async with limited(slack, openai_fake, runs_per_user_per_minute=1) as h:
         first, _ = await ask(h, "Acme", key="a1")
         assert (await answered(h, "a1"))["text"].startswith("I'm not sure which workflow fits")
         second, _ = await ask(h, "sort out the warehouse situation before the audit", key="a2")  # a model would pick
         assert "Working" not in (await answered(h, "a2"))["text"]
         run = await h.wait_state(second, "refused")
         assert run.error and not h.openai.requests  # refused before any model was asked
-    finally:
-        await h.stop()
-        await h.cleanup_redis()
 
 
 async def test_a_held_goal_handed_out_again_asks_the_model_once(idle: Harness) -> None:
@@ -259,22 +265,6 @@ async def test_a_goal_placed_and_finished_before_its_answer_is_answered_as_finis
     assert (await h.run(run_id)).state.value == "delivered"
     await handle_job(h.svc, job)
     assert (await answered(h, "f1"))["text"] == f"Run {run_id} has already finished; its messages say how."
-
-
-async def test_a_goal_the_classifier_places_where_the_person_may_not_go_takes_no_start(
-        slack: FakeSlack, openai_fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The classifier reads every workflow; one the person may not run is refused before a start is counted."""
-    monkeypatch.setenv("MAPLE_TEST_OPENAI_KEY", "sk-test")
-    h = await limited(slack, openai_fake, runs_per_team_per_minute=2)
-    try:
-        for i in range(3):
-            run_id, _ = await ask(h, "operations digest", key=f"ops{i}")
-            assert (await h.wait_state(run_id, "refused")).error
-        run_id, _ = await ask(h, GOAL, key="mine")
-        assert "Working on it" in (await answered(h, "mine"))["text"]
-    finally:
-        await h.stop()
-        await h.cleanup_redis()
 
 
 async def test_a_cancel_before_the_worker_starts_nothing(idle: Harness) -> None:
