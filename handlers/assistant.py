@@ -14,15 +14,19 @@ once, each event once); Bolt's middleware then routes them here:
   (``slack_history``) reads when the goal names none — only if the person is a member, as for any other read.
 
 Titles and statuses are cosmetic: a failure to set one is logged and never stops the goal.
+
+The middleware runs only for Events API payloads (``PaneOnly``): every listener it holds is for an event, and
+trying their matchers on each slash command and click cost the ack path about a fifth of Bolt's dispatch.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from slack_bolt.async_app import AsyncAssistant
+from slack_bolt.async_app import AsyncAssistant, AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.core import text
@@ -36,8 +40,18 @@ log = logging.getLogger("maple.assistant")
 TITLE_CHARS = 80
 
 
+class PaneOnly(AsyncAssistant):
+    """Bolt's assistant middleware, skipped for anything but an Events API payload (commands, clicks, modals)."""
+
+    async def async_process(self, *, req: AsyncBoltRequest, resp: BoltResponse,
+                            next: Callable[[], Awaitable[BoltResponse]]) -> BoltResponse | None:
+        if req.body.get("type") != "event_callback":
+            return await next()
+        return await super().async_process(req=req, resp=resp, next=next)
+
+
 def build_assistant(*, desk: Desk) -> AsyncAssistant:
-    assistant = AsyncAssistant()
+    assistant = PaneOnly()
 
     @assistant.thread_started
     async def on_started(event: dict[str, Any], say: Any, set_suggested_prompts: Any) -> None:
