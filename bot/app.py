@@ -385,7 +385,8 @@ def build(
                 deferred=settings.ack == "deferred")
     register(bolt, desk=desk, on_group_change=surface.forget_group, on_member_change=surface.member_changed)
     front = FrontDoor(bolt=bolt, deliveries=RedisDeliveries(redis=r, prefix=settings.redis_prefix),
-                      tenancy=lambda: installation.tenancy(wait=ACK_WAIT), language=spec.language)
+                      tenancy=lambda: installation.tenancy(wait=ACK_WAIT), language=spec.language,
+                      checked_in_write=lambda p: desk.defers(str(p.data.get("text", "")), p.data.get("response_url")))
     http = build_http_app(front=front, signing_secret=signing, healthy=store.ping,
                           on_startup=lambda: _serving(installation, controls),
                           ready=lambda: readiness(store=store, queue=queue, router=router,

@@ -9,7 +9,10 @@ the app-token socket), parse it once and check its shape (handlers/payloads.py).
    known yet (``auth.test`` has not answered), requests are refused too: fail closed.
 2. **Used once** — a slash command or an interaction (a click, a modal submission) is accepted once: by its
    signature over HTTP, by its envelope id over Socket Mode. A replay, even inside the 5-minute signature window,
-   is refused with 401 and starts or decides nothing.
+   is refused with 401 and starts or decides nothing. A slash command whose goal a worker will place (the deferred
+   intake) is checked by the run write itself — the same key, in the same script — so its ack costs one Redis
+   round trip; one answered before any write (too long, intake paused: nothing done) is checked afterwards, and a
+   replay of it gets 401 instead of that answer.
 3. **Each event once** — Events API events are deduplicated by ``event_id`` instead (Slack's retries carry the
    same event, re-signed or not, with ``X-Slack-Retry-Num``). An event is claimed while it is processed and marked seen only after its
    listener returned (its work is durable); if processing fails (5xx) the claim is released and Slack's retry
@@ -33,6 +36,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
 from bot.core import text
+from bot.core.intake import UseOnce
 from bot.core.tenancy import Tenancy
 from bot.core.text import Msg
 from handlers.mrkdwn import mrkdwn
@@ -40,6 +44,7 @@ from handlers.payloads import Payload
 
 log = logging.getLogger("maple.front")
 TenancySource = Callable[[], Awaitable[Tenancy | None]]
+USE_ONCE = "maple_use_once"  # the Bolt context key of a command's UseOnce (handlers/listeners.py hands it on)
 
 
 class Deliveries(Protocol):
@@ -74,11 +79,13 @@ class FrontDoor:
     serve, or one it cannot confirm yet) is said in both official languages, that one first."""
 
     def __init__(self, *, bolt: AsyncApp, deliveries: Deliveries, tenancy: TenancySource,
-                 language: str = "en") -> None:
+                 language: str = "en", checked_in_write: Callable[[Payload], bool] = lambda _payload: False) -> None:
+        """``checked_in_write(payload)``: this slash command's own run write checks that it is used once."""
         self._bolt = bolt
         self._deliveries = deliveries
         self._tenancy = tenancy
         self._language = language
+        self._checked_in_write = checked_in_write
 
     async def handle(self, delivery: Delivery) -> BoltResponse:
         kind = delivery.payload.kind
@@ -92,6 +99,8 @@ class FrontDoor:
         event_id = delivery.payload.data.get("event_id")
         if kind == "event" and isinstance(event_id, str) and event_id:
             return await self._once(delivery, event_id)
+        if kind == "command" and self._checked_in_write(delivery.payload):
+            return await self._used_in_write(delivery)
         if not await self._deliveries.first_use(delivery.once_key):
             log.warning("replayed request refused", extra={"kind": kind})
             return BoltResponse(status=401, body={"error": "request already used"})
@@ -113,6 +122,22 @@ class FrontDoor:
     def _ephemeral(self, message: Msg) -> BoltResponse:
         said = text.in_both(message, self._language)  # nothing is known of this person: both official languages
         return BoltResponse(status=200, body={"response_type": "ephemeral", "text": mrkdwn(said)})
+
+    async def _used_in_write(self, delivery: Delivery) -> BoltResponse:
+        once = UseOnce(key=delivery.once_key)
+        delivery.request.context[USE_ONCE] = once
+        try:
+            response = await self._dispatch(delivery.request)
+        except BaseException:
+            if not (once.used or once.replayed):
+                await asyncio.shield(self._deliveries.first_use(delivery.once_key))
+            raise
+        if not (once.used or once.replayed):  # answered before any write (nothing done): used once all the same
+            once.replayed = not await self._deliveries.first_use(delivery.once_key)
+        if once.replayed:
+            log.warning("replayed request refused", extra={"kind": "command"})
+            return BoltResponse(status=401, body={"error": "request already used"})
+        return response
 
     async def _once(self, delivery: Delivery, event_id: str) -> BoltResponse:
         state, token = await self._deliveries.claim(event_id)

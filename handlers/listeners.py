@@ -17,6 +17,7 @@ from bot.core import feedback, intake, review, reviewers, text
 from bot.core.desk import Desk, run_name, working
 from bot.core.errors import (
     AccessDenied,
+    AlreadyUsed,
     InputError,
     InvalidTransition,
     MapleError,
@@ -44,6 +45,7 @@ from handlers.blocks import (
     reject_modal,
     revise_modal,
 )
+from handlers.front import USE_ONCE
 from handlers.goals import MENTION, ack_params, answer_in_conversation, by_a_person
 from handlers.mrkdwn import mrkdwn
 from handlers.schedule_listeners import publish_home, register_schedules
@@ -59,16 +61,21 @@ def register(app: AsyncApp, *, desk: Desk, on_group_change: Callable[[str | None
              on_member_change: MemberChange | None = None) -> None:
     """``on_member_change(channel=…, user=…, joined=…)`` keeps cached channel memberships current."""
     svc = desk.svc
-    register_schedules(app, desk=desk)
     app.assistant(build_assistant(desk=desk))  # the assistant pane: its threads are DM threads, taken before on_message
 
-    @app.command("/maple")
-    async def on_command(ack: AsyncAck, command: dict[str, Any]) -> None:
+    @app.command("/maple")  # first: Bolt tries listeners in order, and the ack path is the one that must be quick
+    async def on_command(ack: AsyncAck, command: dict[str, Any], context: dict[str, Any]) -> None:
         origin = Origin(kind="command", channel=command.get("channel_id", ""), team=command.get("team_id"))
-        answer = await desk.handle(user=command.get("user_id", ""), origin=origin, raw=command.get("text", ""),
-                                   reply_url=command.get("response_url") or None)
+        try:
+            answer = await desk.handle(user=command.get("user_id", ""), origin=origin, raw=command.get("text", ""),
+                                       reply_url=command.get("response_url") or None, once=context.get(USE_ONCE))
+        except AlreadyUsed:  # a replay: the front door refuses it (401)
+            await ack()
+            return
         await ack(**ack_params(answer))
         log.info("command acked", extra={"run_id": answer.run_id})
+
+    register_schedules(app, desk=desk)
 
     @app.event("app_mention")
     async def on_mention(event: dict[str, Any], context: dict[str, Any]) -> None:

@@ -156,8 +156,8 @@ class MeteredRunStore(RedisRunStore):
         super().__init__(**kwargs)
         self._seen: OrderedDict[tuple[str, int], RunState] = OrderedDict()
 
-    async def create(self, run: Run, *, job: Job | None = None) -> Run:
-        saved = await super().create(run, job=job)
+    async def create(self, run: Run, *, job: Job | None = None, once: str | None = None) -> Run:
+        saved = await super().create(run, job=job, once=once)
         metrics.RUNS.labels(saved.workflow or "-", saved.state.value).inc()
         return saved
 

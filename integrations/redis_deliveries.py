@@ -22,6 +22,13 @@ from redis.exceptions import RedisError
 log = logging.getLogger("maple.deliveries")
 Claim = Literal["new", "in_flight", "done"]
 DONE = "done"
+ONCE_SECONDS = 330  # a used request's key is kept a little longer than Slack's 5-minute signature window
+
+
+def once_key(prefix: str, key: str) -> str:
+    """Where a request's key (its signature, a Socket Mode envelope id) is marked used — by the front door, or by
+    the run write of a deferred intake (integrations/redis_store.py), which checks it in the same script."""
+    return f"{prefix}once:{hashlib.sha256(key.encode()).hexdigest()[:40]}"
 
 _CLAIM = """
 local cur = redis.call('GET', KEYS[1])
@@ -41,7 +48,7 @@ return 1
 
 
 class RedisDeliveries:
-    def __init__(self, *, redis: aioredis.Redis, prefix: str = "maple:", once_seconds: int = 330,
+    def __init__(self, *, redis: aioredis.Redis, prefix: str = "maple:", once_seconds: int = ONCE_SECONDS,
                  claim_seconds: int = 30, done_seconds: int = 3600) -> None:
         self._r = redis
         self._prefix = prefix
@@ -51,9 +58,8 @@ class RedisDeliveries:
 
     async def first_use(self, key: str) -> bool:
         """True the first time ``key`` (a request's signature, a Socket Mode envelope id) is seen."""
-        digest = hashlib.sha256(key.encode()).hexdigest()[:40]
         try:
-            return bool(await self._r.set(f"{self._prefix}once:{digest}", "1", nx=True, ex=self._once))
+            return bool(await self._r.set(once_key(self._prefix, key), "1", nx=True, ex=self._once))
         except (RedisError, OSError) as exc:
             log.warning("replay check skipped: store unreachable", extra={"error": type(exc).__name__})
             return True

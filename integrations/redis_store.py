@@ -12,10 +12,11 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from bot.core.errors import ConflictError, NotFound, StoreUnavailable
+from bot.core.errors import AlreadyUsed, ConflictError, NotFound, StoreUnavailable
 from bot.core.models import Job, Run
 from bot.core.ports import RunStore
 from integrations.redis_conn import as_text, guarded
+from integrations.redis_deliveries import ONCE_SECONDS, once_key
 from integrations.redis_queue import PRELUDE, lane
 
 __all__ = ["RedisRunStore", "as_text", "guarded"]
@@ -26,8 +27,10 @@ LAST_SEEN_MAX = 4096  # runs whose last written or read document this process ke
 # KEYS: run hash, the runs index, then thread keys. ARGV: prefix, expected version ("" = must not exist), new
 # version, document, ttl, job ("" = none), the job's lane, run id, created (epoch s), the thread keys' ttl,
 # "1" when KEYS[3] is the thread the run starts in (set: the newest run of a thread is the one followed up); the
-# other thread keys (threads of Maple's answers) are set only if free.
+# other thread keys (threads of Maple's answers) are set only if free; then a request's used-once key ("" = none)
+# and how long it is kept: a new run is written only if that key was never used (-2: a replay, nothing written).
 _CAS = PRELUDE + """
+if ARGV[12] ~= '' and not redis.call('SET', ARGV[12], '1', 'NX', 'EX', tonumber(ARGV[13])) then return -2 end
 local cur = redis.call('HGET', KEYS[1], 'v')
 if ARGV[2] == '' then
   if cur then return 0 end
@@ -97,7 +100,7 @@ class RedisRunStore(RunStore):
     def dead_stream(self) -> str:
         return f"{self._prefix}jobs:dead"
 
-    async def _write(self, run: Run, *, expected: str, job: Job | None) -> Run:
+    async def _write(self, run: Run, *, expected: str, job: Job | None, once: str | None = None) -> Run:
         """One atomic write: the run (compare-and-set), its job, and the thread index follow-ups are found by —
         so a reply in the thread of a run, or of its answer, always finds it once Slack shows the message."""
         new = run.model_copy(update={"version": run.version + 1})
@@ -108,7 +111,8 @@ class RedisRunStore(RunStore):
         doc = new.model_dump_json()
         args = [self._prefix, expected, str(new.version), doc, str(self._ttl),
                 job.model_dump_json() if job else "", lane(job) if job else "", run.id,
-                str(int(run.created_at.timestamp())), str(self._ttl or THREAD_TTL), "1" if started else ""]
+                str(int(run.created_at.timestamp())), str(self._ttl or THREAD_TTL), "1" if started else "",
+                once_key(self._prefix, once) if once is not None else "", str(ONCE_SECONDS)]
         keys = [self.run_key(run.id), self.index, *threads]
         try:
             result: Any = await guarded(lambda: self._cas(keys=keys, args=args))
@@ -121,10 +125,12 @@ class RedisRunStore(RunStore):
         self._remember(run.id, None)
         if result == -1:
             raise NotFound(run.id)
+        if result == -2:
+            raise AlreadyUsed(run.id)
         raise ConflictError(f"run {run.id} changed concurrently")
 
-    async def create(self, run: Run, *, job: Job | None = None) -> Run:
-        return await self._write(run.model_copy(update={"version": 0}), expected="", job=job)
+    async def create(self, run: Run, *, job: Job | None = None, once: str | None = None) -> Run:
+        return await self._write(run.model_copy(update={"version": 0}), expected="", job=job, once=once)
 
     def _thread_key(self, channel: str, thread_ts: str) -> str:
         return f"{self._prefix}thread:{channel}:{thread_ts}"

@@ -81,14 +81,24 @@ class Desk:
         """The language Maple speaks to ``user``: their Slack locale's, else the configured one."""
         return self.language_of(await self.person(user))
 
-    async def handle(self, *, user: str, origin: Origin, raw: str, reply_url: str | None = None) -> Answer:
+    def defers(self, raw: str, reply_url: str | None) -> bool:
+        """A slash command whose goal a worker places (``deferred``): its ack is one write, and that write also
+        checks that the request is used once (the front door hands it a ``UseOnce``)."""
+        return self._defers(commands.parse(raw), reply_url)
+
+    def _defers(self, cmd: commands.Command, reply_url: str | None) -> bool:
+        return self.deferred and bool(reply_url) and _placeable(cmd)
+
+    async def handle(self, *, user: str, origin: Origin, raw: str, reply_url: str | None = None,
+                     once: intake.UseOnce | None = None) -> Answer:
         """Never raises for user-facing problems: they become the answer, in the person's language. ``reply_url``:
-        the slash command's response_url, where a deferred intake is answered."""
+        the slash command's response_url, where a deferred intake is answered; ``once``: the request, used up by
+        that intake's write (a replay raises AlreadyUsed: nothing happened, and there is nothing to answer)."""
         cmd = commands.parse(raw)
-        deferred = self.deferred and bool(reply_url) and origin.kind == "command" and _placeable(cmd)
+        deferred = origin.kind == "command" and self._defers(cmd, reply_url)
         try:
             if deferred:
-                answer = await self._accept(user=user, origin=origin, cmd=cmd, reply_url=reply_url or "")
+                answer = await self._accept(user=user, origin=origin, cmd=cmd, reply_url=reply_url or "", once=once)
             else:
                 answer = await self._dispatch(user=user, origin=origin, cmd=cmd)
         except StoreUnavailable:
@@ -191,7 +201,8 @@ class Desk:
         return Answer(text.ask_back(run.goal, withhold=withhold), choices=askback.choices(offer, self.svc.spec.workflows),
                       run_id=run.id, queued=queued)
 
-    async def _accept(self, *, user: str, origin: Origin, cmd: commands.Command, reply_url: str) -> Answer:
+    async def _accept(self, *, user: str, origin: Origin, cmd: commands.Command, reply_url: str,
+                      once: intake.UseOnce | None) -> Answer:
         """A deferred intake's ack: the cheap checks (length, intake paused, a named workflow that exists), then
         one write — the goal, held, with its ``intake`` job — and a fixed answer that never repeats the goal."""
         named = cmd.workflow if cmd.kind == "run" else None
@@ -200,7 +211,7 @@ class Desk:
         who = self.known(user) or Person()  # not known yet: the worker looks the person up
         run = await intake.accept(self.svc, intake.Intake(requester=user, origin=origin, goal=cmd.text,
                                                           workflow=named or "", timezone=who.timezone,
-                                                          locale=who.locale), reply_url=reply_url)
+                                                          locale=who.locale), reply_url=reply_url, once=once)
         return Answer(text.msg("intake_accepted", run=run.id), run_id=run.id, queued=True)
 
     async def _follow_up(self, *, user: str, origin: Origin, found: Run | str, instruction: str) -> Answer:

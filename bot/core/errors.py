@@ -74,6 +74,10 @@ class StoreUnavailable(MapleError):
     pass
 
 
+class AlreadyUsed(MapleError):
+    """A request that may be used once (a signed slash command) was used before: a replay. Nothing was written."""
+
+
 class ModelError(MapleError):
     pass
 

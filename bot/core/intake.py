@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.core import text
-from bot.core.errors import AccessDenied, InputError, InvalidTransition, RateLimited
+from bot.core.errors import AccessDenied, AlreadyUsed, InputError, InvalidTransition, RateLimited
 from bot.core.models import AuditIntent, Job, Origin, Run, RunState
 from bot.core.ports import Bucket
 from bot.core.services import Services
@@ -26,6 +26,18 @@ class Intake:
     timezone: str | None = None  # the requester's zone and locale (users.info), when known
     locale: str | None = None
     offered: list[str] | None = None  # a held goal: the workflows to offer (bot/core/askback.py)
+
+
+@dataclass(kw_only=True)
+class UseOnce:
+    """A request that may be used once (its signature, or its Socket Mode envelope id), handed to a deferred
+    intake by the front door: the run write checks and marks the key in the same atomic step, so the ack makes one
+    Redis round trip, not two. ``used``: the write took the key; ``replayed``: it had been used, nothing written.
+    Neither: the request was answered before any write (too long, intake paused), and the front door marks it."""
+
+    key: str
+    used: bool = False
+    replayed: bool = False
 
 
 def check_goal(svc: Services, goal: str) -> str:
@@ -111,14 +123,15 @@ async def hold(svc: Services, intake: Intake, *, ask_model: bool = False) -> Run
     return await _persist(svc, run, job)
 
 
-async def accept(svc: Services, intake: Intake, *, reply_url: str) -> Run:
-    """A deferred intake (``MAPLE_ACK=deferred``): persist the goal, held, with an ``intake`` job — one write; a
-    worker places it (classify, authorize, throttle) and answers through ``reply_url`` (bot/core/deferred.py)."""
+async def accept(svc: Services, intake: Intake, *, reply_url: str, once: UseOnce | None = None) -> Run:
+    """A deferred intake (``MAPLE_ACK=deferred``): persist the goal, held, with an ``intake`` job — one write, which
+    also uses ``once`` up (AlreadyUsed for a replay); a worker places the goal (classify, authorize, throttle) and
+    answers through ``reply_url`` (bot/core/deferred.py)."""
     goal = check_goal(svc, intake.goal)
     check_open(svc, intake)
     run = _new_run(svc, intake, goal, None)
     run.reply_url, run.named_workflow = reply_url, intake.workflow or None
-    return await _persist(svc, run, Job(run_id=run.id, kind="intake"))
+    return await _persist(svc, run, Job(run_id=run.id, kind="intake"), once=once)
 
 
 async def choose(svc: Services, *, run_id: str, user: str, workflow_id: str, by: str = "requester") -> Run:
@@ -159,12 +172,20 @@ async def submit(svc: Services, intake: Intake) -> Run:
     return await _persist(svc, run, Job(run_id=run.id, kind="draft"))
 
 
-async def _persist(svc: Services, run: Run, job: Job | None) -> Run:
+async def _persist(svc: Services, run: Run, job: Job | None, *, once: UseOnce | None = None) -> Run:
     """The ack's own work: persist the run with its first job, in one atomic write. With tracing on, this is the
     run's ``ack`` span, and its context is kept on the run so every later stage (in any process) joins its trace."""
     with svc.stage("ack", run.id, **{"maple.origin": run.origin.kind, "maple.workflow": run.workflow or "-"}):
         run.trace = svc.trace_context()
-        return await svc.store.create(run, job=svc.stamped(job, run))
+        try:
+            saved = await svc.store.create(run, job=svc.stamped(job, run), once=once.key if once else None)
+        except AlreadyUsed:
+            if once is not None:
+                once.replayed = True
+            raise
+        if once is not None:
+            once.used = True
+        return saved
 
 
 async def revise(svc: Services, *, run_id: str, user: str, goal: str) -> Run:

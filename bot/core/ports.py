@@ -99,8 +99,10 @@ class RunStore(Lifecycle, ABC):
     """Durable runs with optimistic concurrency: ``save`` succeeds only if ``run.version`` is current."""
 
     @abstractmethod
-    async def create(self, run: Run, *, job: Job | None = None) -> Run:
-        """Persist a new run and, in the same atomic write, enqueue ``job``."""
+    async def create(self, run: Run, *, job: Job | None = None, once: str | None = None) -> Run:
+        """Persist a new run and, in the same atomic write, enqueue ``job``. ``once``: a request's key that may be
+        used once (its signature, as the front door checks it): the write happens only if the key was never used
+        and marks it used; else AlreadyUsed and nothing is written."""
 
     @abstractmethod
     async def get(self, run_id: str) -> Run:

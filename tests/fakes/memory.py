@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.core.audit import GENESIS, AuditEvent, ChainPoint, seal
 from bot.core.audit_keys import Keyring, keyed_digest
-from bot.core.errors import ConflictError, ModelUnavailable, NotFound, NotInChannel, SurfaceError
+from bot.core.errors import AlreadyUsed, ConflictError, ModelUnavailable, NotFound, NotInChannel, SurfaceError
 from bot.core.models import ChatMessage, Completion, Job, Run
 from bot.core.ports import (
     AuditLog,
@@ -40,10 +40,15 @@ class MemoryStore(RunStore):
         self.docs: dict[str, str] = {}
         self.jobs: list[Job] = []
         self.later: list[tuple[datetime, Job]] = []
+        self.used: set[str] = set()  # the keys ``create(once=…)`` consumed
 
-    async def create(self, run: Run, *, job: Job | None = None) -> Run:
+    async def create(self, run: Run, *, job: Job | None = None, once: str | None = None) -> Run:
         if run.id in self.docs:
             raise ConflictError(run.id)
+        if once is not None:
+            if once in self.used:
+                raise AlreadyUsed(once)
+            self.used.add(once)
         return self._put(run.model_copy(update={"version": 0}), job)
 
     def _put(self, run: Run, job: Job | None) -> Run:

@@ -3,10 +3,11 @@ the run id that never repeats the goal, one write; a worker places the goal — 
 and answers through the command's response_url: "working on it", the ask-back with its buttons, or the refusal.
 An expired or foreign response_url falls back to an ephemeral message; a job handed out again (a worker died
 mid-job) creates no second run and queues no second draft; a pause since the ack refuses; Redis down at the ack
-answers clearly."""
+answers clearly; the ack's write also uses the signed request up, so a replay is refused."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
@@ -21,8 +22,10 @@ from bot.core.worker import handle_job
 from integrations.redis_controls import RedisControls
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.slack_api import FakeSlack
-from tests.harness import CHANNEL, OUTSIDER, REQUESTER, Harness, spec_dict
+from tests.harness import CHANNEL, OUTSIDER, REQUESTER, Harness, sign, spec_dict
 from tests.scenario.test_ask_back import offered
+from tests.scenario.test_bad_input import runs_in_redis
+from tests.scenario.test_front_door import FORM, slash_body
 from tests.scenario.test_loop import GOAL, run_id_of
 
 
@@ -324,3 +327,31 @@ async def test_an_intake_job_that_gives_up_after_placing_does_not_fail_its_run(i
     await h.maple._dead(taken[stuck], "gave up")
     assert (await h.run(placed)).state.value == "queued" and (await h.run(placed)).workflow == "draft"
     assert (await h.run(stuck)).state.value == "failed"
+
+
+async def test_a_replayed_command_is_refused_by_its_own_write(idle: Harness) -> None:
+    """The ack's one write also uses the signed request up (the replay check and the run, one script): two copies
+    sent at once and a third later leave one run, one intake job and two 401s."""
+    h = idle
+    body = slash_body(REQUESTER, GOAL)
+    headers = sign(body)
+    together = await asyncio.gather(*(h.post(body, content_type=FORM, headers=headers) for _ in range(2)))
+    assert sorted(status for status, _ in together) == [200, 401]
+    status, reply = await h.post(body, content_type=FORM, headers=headers)
+    assert status == 401 and reply["error"] == "request already used"
+    assert await runs_in_redis(h) == 1 and [j.kind for j in await jobs(h)] == ["intake"]
+
+
+@pytest.mark.parametrize(("said", "answer"), [
+    ("x" * 4001, "the limit is 4,000"),  # refused before any write
+    ("run nosuch a note", "nosuch"),  # an unknown workflow: answered in the ack
+])
+async def test_a_command_answered_before_any_write_is_still_used_once(idle: Harness, said: str, answer: str) -> None:
+    h = idle
+    body = slash_body(REQUESTER, said)
+    headers = sign(body)
+    status, reply = await h.post(body, content_type=FORM, headers=headers)
+    assert status == 200 and answer in reply["text"]
+    status, _ = await h.post(body, content_type=FORM, headers=headers)
+    assert status == 401
+    assert await runs_in_redis(h) == 0 and await jobs(h) == []
