@@ -15,7 +15,7 @@ from redis.exceptions import RedisError
 from bot.core.errors import AlreadyUsed, ConflictError, NotFound, StoreUnavailable
 from bot.core.models import Job, Run
 from bot.core.ports import RunStore
-from integrations.redis_conn import as_text, guarded
+from integrations.redis_conn import GroupedScript, as_text, guarded
 from integrations.redis_deliveries import ONCE_SECONDS, once_key
 from integrations.redis_queue import PRELUDE, lane
 
@@ -62,7 +62,7 @@ class RedisRunStore(RunStore):
         self._r = redis
         self._prefix = prefix
         self._ttl = ttl_seconds
-        self._cas = redis.register_script(_CAS)
+        self._cas = GroupedScript(redis, _CAS)  # a burst's run writes share round trips
         self._last: OrderedDict[str, str | bytes] = OrderedDict()  # run id → its document as last seen here
 
     def _remember(self, run_id: str, doc: str | bytes | None) -> None:
