@@ -2,6 +2,10 @@
 
 The script reads Redis' own clock (``TIME``), so every Maple process shares one notion of "now". A bucket's key
 expires once it would be full again, so idle users cost nothing.
+
+A take for one start (``once``: a run's id) is counted once: a second delivery of the same placement — a retry
+after Redis was lost mid-placement, or two deliveries of one job at the same moment — finds its mark and is
+allowed without taking again. The mark is kept for ``ONCE_MS``, far longer than any job's retries.
 """
 
 from __future__ import annotations
@@ -14,9 +18,16 @@ import redis.asyncio as aioredis
 from bot.core.ports import Bucket, RateLimiter, Verdict
 from integrations.redis_store import guarded
 
-# KEYS: bucket hashes. ARGV: capacity, tokens per millisecond — one pair per key.
-# Returns {1} when a token was taken from every bucket, else {0, milliseconds to wait, index of that bucket}.
+# KEYS: bucket hashes, then the start's own key when the take is for one start (a run's placement). ARGV:
+# capacity, tokens per millisecond — one pair per bucket — then how long that key is kept (ms; "" = no key).
+# Returns {1} when a token was taken from every bucket (or was already, for that start), else
+# {0, milliseconds to wait, index of that bucket}.
 _TAKE = """
+local once = nil
+if ARGV[#ARGV] ~= '' then
+  once = table.remove(KEYS)
+  if redis.call('EXISTS', once) == 1 then return {1} end
+end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local levels, wait, which = {}, 0, 0
@@ -38,8 +49,12 @@ for i, key in ipairs(KEYS) do
   redis.call('HSET', key, 'tokens', tostring(levels[i] - 1), 'ts', tostring(now))
   redis.call('PEXPIRE', key, math.ceil(cap / rate) + 1000)
 end
+if once then redis.call('SET', once, '1', 'PX', tonumber(ARGV[#ARGV])) end
 return {1}
 """
+
+
+ONCE_MS = 3_600_000
 
 
 class RedisRateLimiter(RateLimiter):
@@ -47,13 +62,16 @@ class RedisRateLimiter(RateLimiter):
         self._prefix = prefix
         self._take = redis.register_script(_TAKE)
 
-    async def take(self, buckets: Sequence[Bucket]) -> Verdict:
+    async def take(self, buckets: Sequence[Bucket], *, once: str | None = None) -> Verdict:
         if not buckets:
             return Verdict(allowed=True)
         keys = [f"{self._prefix}ratelimit:{b.key}" for b in buckets]
         args: list[Any] = []
         for b in buckets:
             args += [b.capacity, repr(b.capacity / (b.per_seconds * 1000))]
+        if once is not None:
+            keys.append(f"{self._prefix}ratelimit:counted:{once}")
+        args.append(ONCE_MS if once is not None else "")
         result: Any = await guarded(lambda: self._take(keys=keys, args=args))
         if int(result[0]) == 1:
             return Verdict(allowed=True)

@@ -87,14 +87,14 @@ async def _place(svc: Services, run: Run) -> Answer:
             if placed.refusal is not None:
                 return await _refuse(svc, desk, run, placed.refusal)
             if placed.workflow is None:  # the start is counted before a model is asked, or the person, as inline
-                await intake.limit_starts(svc, user=run.requester, team=run.origin.team)
+                await intake.limit_starts(svc, user=run.requester, team=run.origin.team, run_id=run.id)
                 return await _hold(svc, desk, run, placed.offer, ask_model=placed.ask_model)
             chosen, by = placed.workflow, "local"
         workflow = svc.spec.workflow(chosen)
         if workflow is None:  # the config changed since the ack
             raise InputError(text.unknown_workflow(chosen))
         await intake.authorize_run(svc, user=run.requester, workflow=workflow)  # a refusal counts no start
-        await intake.limit_starts(svc, user=run.requester, team=run.origin.team)
+        await intake.limit_starts(svc, user=run.requester, team=run.origin.team, run_id=run.id)
         run = await intake.choose(svc, run_id=run.id, user=run.requester, workflow_id=chosen, by=by)
     except InvalidTransition:  # placed, cancelled or refused meanwhile by someone else
         return _decided(svc, desk, await svc.store.get(run.id))

@@ -73,9 +73,10 @@ async def throttle(svc: Services, intake: Intake) -> None:
     await limit_starts(svc, user=intake.requester, team=intake.origin.team)
 
 
-async def limit_starts(svc: Services, *, user: str, team: str | None) -> None:
+async def limit_starts(svc: Services, *, user: str, team: str | None, run_id: str | None = None) -> None:
     """Per-user and per-team rate limits on starting runs (``limits:``), taken atomically from shared buckets.
-    Raises RateLimited — before anything is persisted — with when to try again."""
+    Raises RateLimited — before anything is persisted — with when to try again. ``run_id``: the run this start is
+    (a deferred placement): counted once however many deliveries of its job take it."""
     limits = svc.spec.limits
     if svc.limiter is None:
         return
@@ -86,7 +87,7 @@ async def limit_starts(svc: Services, *, user: str, team: str | None) -> None:
     buckets = [b for b in buckets if b.capacity > 0]
     if not buckets:
         return
-    verdict = await svc.limiter.take(buckets)
+    verdict = await svc.limiter.take(buckets, once=run_id)
     if not verdict.allowed:
         limit = next(b.capacity for b in buckets if b.scope == verdict.scope)
         raise RateLimited(text.throttled(scope=verdict.scope, limit=limit, retry_after=verdict.retry_after),

@@ -442,8 +442,9 @@ class RateLimiter(ABC):
     """Token buckets shared by every Maple process (per-user and per-team throttles at intake)."""
 
     @abstractmethod
-    async def take(self, buckets: Sequence[Bucket]) -> Verdict:
-        """Take one token from each bucket, atomically: from all of them or from none.
+    async def take(self, buckets: Sequence[Bucket], *, once: str | None = None) -> Verdict:
+        """Take one token from each bucket, atomically: from all of them or from none. ``once``: the start this
+        take counts (a run's id): taken once — a later take for it is allowed and takes nothing.
         Raise StoreUnavailable when the buckets cannot be reached."""
 
 

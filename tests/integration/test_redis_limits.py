@@ -57,3 +57,17 @@ async def test_tokens_come_back_and_idle_buckets_expire(limiter) -> None:  # typ
         assert 0 < await r.pttl(f"{prefix}ratelimit:user:U2") <= 1400
     finally:
         await r.aclose()
+
+
+async def test_a_start_is_counted_once_however_many_takes_name_it(limiter) -> None:  # type: ignore[no-untyped-def]
+    """Two deliveries of one placement (from two processes, at the same moment), and a retry after, take one token
+    between them; another start still takes its own, and finds the bucket empty."""
+    a, b, _ = limiter
+    bucket = Bucket(key="user:U1", capacity=2, per_seconds=3600, scope="user")
+    together = await asyncio.gather(*(x.take([bucket], once="R-ONE") for _ in range(5) for x in (a, b)))
+    assert all(v.allowed for v in together)
+    assert (await a.take([bucket], once="R-ONE")).allowed  # a retry of that start
+    assert (await b.take([bucket], once="R-TWO")).allowed  # the second token
+    refused = await a.take([bucket], once="R-THREE")
+    assert not refused.allowed and refused.scope == "user"
+    assert not (await a.take([bucket], once="R-THREE")).allowed  # a refused start was not marked counted

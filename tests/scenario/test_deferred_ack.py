@@ -22,7 +22,7 @@ from bot.core.worker import handle_job
 from integrations.redis_controls import RedisControls
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.slack_api import FakeSlack
-from tests.harness import CHANNEL, OUTSIDER, REQUESTER, Harness, sign, spec_dict
+from tests.harness import ADMIN, CHANNEL, OUTSIDER, REQUESTER, Harness, sign, spec_dict
 from tests.scenario.test_ask_back import offered
 from tests.scenario.test_bad_input import runs_in_redis
 from tests.scenario.test_front_door import FORM, slash_body
@@ -240,6 +240,39 @@ async def test_the_start_limit_holds_for_goals_asked_back_and_before_a_model_is_
         assert "Working" not in (await answered(h, "a2"))["text"]
         run = await h.wait_state(second, "refused")
         assert run.error and not h.openai.requests  # refused before any model was asked
+
+
+async def test_a_placement_delivered_twice_counts_one_start(slack: FakeSlack, openai_fake: FakeOpenAI,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """One start a minute: the first delivery of an intake job counted the start and was cut off (Redis lost
+    mid-placement); its retry is placed, not refused by the start it counted. Two deliveries of another goal's job
+    at the same moment place it once and are not refused by each other; a third goal finds the limit reached."""
+    monkeypatch.setenv("MAPLE_TEST_OPENAI_KEY", "sk-test")
+    data = spec_dict()
+    data["limits"] = {**data.get("limits", {}), "runs_per_user_per_minute": 1}
+    h = await Harness(slack=slack, openai=openai_fake, spec=data, ack="deferred", workers=0).start()
+    try:
+        run_id, _ = await ask(h, GOAL, key="c1")
+        (job,) = await jobs(h)
+        await intake.limit_starts(h.svc, user=REQUESTER, team=None, run_id=run_id)  # the cut-off delivery's count
+        await handle_job(h.svc, job)
+        assert "Working on it" in (await answered(h, "c1"))["text"]
+        assert (await h.run(run_id)).workflow == "draft" and [j.kind for j in await jobs(h)] == ["draft"]
+
+        other = await ask(h, GOAL, key="c2", user=ADMIN)
+        (job,) = await jobs(h)
+        await asyncio.gather(handle_job(h.svc, job), handle_job(h.svc, job))
+        said = [r["text"] for r in h.slack.responses if r["key"] == "c2"]
+        assert said and all(x.startswith("Working on it") for x in said)  # neither delivery refused the other
+        assert (await h.run(other[0])).workflow == "draft" and [j.kind for j in await jobs(h)] == ["draft"]
+
+        third, _ = await ask(h, GOAL, key="c3", user=ADMIN)
+        for job in await jobs(h):
+            await handle_job(h.svc, job)
+        assert (await h.run(third)).state.value == "refused"
+    finally:
+        await h.stop()
+        await h.cleanup_redis()
 
 
 async def test_a_held_goal_handed_out_again_asks_the_model_once(idle: Harness) -> None:
