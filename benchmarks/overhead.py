@@ -329,17 +329,21 @@ def ensure_langgraph(install: bool) -> None:
 
 
 async def main(args: argparse.Namespace) -> None:
-    from importlib.metadata import version
-
-    from langgraph.checkpoint.memory import InMemorySaver
+    from importlib.metadata import PackageNotFoundError, version
 
     modes = [(args.sequential, 1), (args.runs, args.concurrency)]
+    try:
+        langgraph = f"langgraph {version('langgraph')}"
+    except PackageNotFoundError:
+        langgraph = "langgraph not installed"
     print(f"orchestration overhead per run: stub model, no Slack; {args.sequential} runs one at a time, then "
-          f"{args.runs} runs {args.concurrency} at a time (langgraph {version('langgraph')}, "
+          f"{args.runs} runs {args.concurrency} at a time ({langgraph}, "
           f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs)")
     print("load average before: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
     rows: list[list[Figures]] = [[await maple_flow(runs=r, concurrency=c) for r, c in modes]]
     if not args.maple_only:
+        from langgraph.checkpoint.memory import InMemorySaver
+
         memory = InMemorySaver()
         rows.append([await langgraph_flow("LangGraph, in-memory checkpointer", memory, runs=r, concurrency=c)
                      for r, c in modes])
@@ -364,5 +368,6 @@ if __name__ == "__main__":
     parser.add_argument("--install", action="store_true", help="pip install LangGraph into this venv if missing")
     parser.add_argument("--maple-only", action="store_true", help="measure Maple alone (profiling)")
     options = parser.parse_args()
-    ensure_langgraph(options.install)
+    if not options.maple_only:
+        ensure_langgraph(options.install)
     asyncio.run(main(options))
