@@ -124,16 +124,17 @@ class FrontDoor:
         return BoltResponse(status=200, body={"response_type": "ephemeral", "text": mrkdwn(said)})
 
     async def _used_in_write(self, delivery: Delivery) -> BoltResponse:
-        once = UseOnce(key=delivery.once_key)
+        key = delivery.once_key
+        once = UseOnce(key=key, mark=lambda: self._deliveries.first_use(key))
         delivery.request.context[USE_ONCE] = once
         try:
             response = await self._dispatch(delivery.request)
         except BaseException:
-            if not (once.used or once.replayed):
-                await asyncio.shield(self._deliveries.first_use(delivery.once_key))
+            if not once.settled:
+                await asyncio.shield(self._deliveries.first_use(key))
             raise
-        if not (once.used or once.replayed):  # answered before any write (nothing done): used once all the same
-            once.replayed = not await self._deliveries.first_use(delivery.once_key)
+        if not once.settled:  # never reached the desk (nothing done): used once all the same
+            once.replayed = not await self._deliveries.first_use(key)
         if once.replayed:
             log.warning("replayed request refused", extra={"kind": "command"})
             return BoltResponse(status=401, body={"error": "request already used"})

@@ -134,14 +134,18 @@ def as_text(value: bytes | str | int) -> str:
 
 
 _Call = tuple[Sequence[Any], Sequence[Any], "asyncio.Future[Any]"]
+GROUP_MAX = 64  # calls in one round trip at the most: a burst larger than this takes several
 
 
 class GroupedScript:
-    """A Lua script whose calls, made while an earlier call of it is on the wire, go together in one pipeline
-    (group commit, see the module docstring). Called like redis-py's script: ``await script(keys=…, args=…)``.
-    A call alone is sent at once; a batch that fails as a whole (the connection lost) fails each of its calls, and
-    a call whose caller gave up still runs (it was sent, or is about to be: the write may or may not happen, as for
-    any call cut off on the wire)."""
+    """A Lua script whose calls, made while an earlier call of it is on the wire, go together in one pipelined
+    round trip (group commit, see the module docstring). Called like redis-py's script: ``await script(keys=…,
+    args=…)``. A call alone is sent at once. A round trip that fails as a whole (the connection lost, a reply late
+    past the socket timeout) fails each of its calls — Redis sends a round trip's replies together, so each of
+    those writes may or may not have happened, as for any call cut off on the wire (the run store looks before it
+    reports a new run lost). A call whose caller gave up before it was sent is not sent; one already sent runs.
+    Calls run in the order they were made, except that a call answered NOSCRIPT (Redis restarted without its
+    scripts) is run again after the rest of its round trip."""
 
     def __init__(self, redis: aioredis.Redis, source: str) -> None:
         self._r = redis
@@ -150,33 +154,44 @@ class GroupedScript:
         self._sender: asyncio.Task[None] | None = None
 
     async def __call__(self, *, keys: Sequence[Any], args: Sequence[Any]) -> Any:
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        if self._sender is not None and self._sender.get_loop() is not loop:  # a loop that is gone (asyncio.run)
+            self._sender, self._pending = None, []
+        elif self._sender is not None and self._sender.done():  # cancelled before it ran
+            self._sender = None
+        future: asyncio.Future[Any] = loop.create_future()
         self._pending.append((keys, args, future))
         if self._sender is None:
-            self._sender = asyncio.create_task(self._send())
+            self._sender = loop.create_task(self._send())
         return await future
 
     async def _send(self) -> None:
         try:
             while self._pending:
-                batch, self._pending = self._pending, []
-                try:
-                    results = await self._run(batch)
-                except asyncio.CancelledError:  # the loop is closing: nobody is left to answer
-                    for _keys, _args, future in batch + self._pending:
-                        future.cancel()
-                    raise
-                except Exception as exc:  # noqa: BLE001 - each caller gets the batch's failure
-                    results = [exc] * len(batch)
-                for (_keys, _args, future), result in zip(batch, results, strict=True):
-                    if future.done():  # its caller gave up
-                        continue
-                    if isinstance(result, BaseException):
-                        future.set_exception(result)
-                    else:
-                        future.set_result(result)
+                batch = [call for call in self._pending[:GROUP_MAX] if not call[2].done()]  # done: its caller left
+                del self._pending[:GROUP_MAX]
+                if batch:
+                    await self._settle(batch)
         finally:
             self._sender = None
+
+    async def _settle(self, batch: list[_Call]) -> None:
+        try:
+            results = await self._run(batch)
+        except Exception as exc:  # noqa: BLE001 - each caller gets the round trip's failure
+            results = [exc] * len(batch)
+        except BaseException:  # cancelled (the loop is closing): nobody is left to answer
+            for _keys, _args, future in batch + self._pending:
+                future.cancel()
+            self._pending = []
+            raise
+        for (_keys, _args, future), result in zip(batch, results, strict=True):
+            if future.done():  # its caller gave up
+                continue
+            if isinstance(result, BaseException):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
 
     async def _run(self, batch: list[_Call]) -> list[Any]:
         if len(batch) == 1:

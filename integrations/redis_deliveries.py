@@ -22,7 +22,8 @@ from redis.exceptions import RedisError
 log = logging.getLogger("maple.deliveries")
 Claim = Literal["new", "in_flight", "done"]
 DONE = "done"
-ONCE_SECONDS = 330  # a used request's key is kept a little longer than Slack's 5-minute signature window
+ONCE_SECONDS = 600  # a used request's key outlives its signature: a timestamp is accepted 5 minutes either side
+# of the receiver's clock, so a request first seen at T verifies until T + 10 minutes at the most
 
 
 def once_key(prefix: str, key: str) -> str:
@@ -48,18 +49,17 @@ return 1
 
 
 class RedisDeliveries:
-    def __init__(self, *, redis: aioredis.Redis, prefix: str = "maple:", once_seconds: int = ONCE_SECONDS,
-                 claim_seconds: int = 30, done_seconds: int = 3600) -> None:
+    def __init__(self, *, redis: aioredis.Redis, prefix: str = "maple:", claim_seconds: int = 30, done_seconds: int = 3600) -> None:
         self._r = redis
         self._prefix = prefix
-        self._once, self._claim_ttl, self._done_ttl = once_seconds, claim_seconds, done_seconds
+        self._claim_ttl, self._done_ttl = claim_seconds, done_seconds
         self._claim = redis.register_script(_CLAIM)
         self._settle = redis.register_script(_SETTLE)
 
     async def first_use(self, key: str) -> bool:
         """True the first time ``key`` (a request's signature, a Socket Mode envelope id) is seen."""
         try:
-            return bool(await self._r.set(once_key(self._prefix, key), "1", nx=True, ex=self._once))
+            return bool(await self._r.set(once_key(self._prefix, key), "1", nx=True, ex=ONCE_SECONDS))
         except (RedisError, OSError) as exc:
             log.warning("replay check skipped: store unreachable", extra={"error": type(exc).__name__})
             return True

@@ -98,7 +98,13 @@ class Desk:
         deferred = origin.kind == "command" and self._defers(cmd, reply_url)
         try:
             if deferred:
-                answer = await self._accept(user=user, origin=origin, cmd=cmd, reply_url=reply_url or "", once=once)
+                try:
+                    answer = await self._accept(user=user, origin=origin, cmd=cmd, reply_url=reply_url or "",
+                                                once=once)
+                except (InputError, AccessDenied):  # answered before any write: the request is used all the same
+                    if once is not None:
+                        await once.use()
+                    raise
             else:
                 answer = await self._dispatch(user=user, origin=origin, cmd=cmd)
         except StoreUnavailable:

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.core import text
-from bot.core.errors import AccessDenied, AlreadyUsed, InputError, InvalidTransition, RateLimited
+from bot.core.errors import (
+    AccessDenied,
+    AlreadyUsed,
+    InputError,
+    InvalidTransition,
+    NotFound,
+    RateLimited,
+    StoreUnavailable,
+)
 from bot.core.models import AuditIntent, Job, Origin, Run, RunState
 from bot.core.ports import Bucket
 from bot.core.services import Services
@@ -32,12 +41,31 @@ class Intake:
 class UseOnce:
     """A request that may be used once (its signature, or its Socket Mode envelope id), handed to a deferred
     intake by the front door: the run write checks and marks the key in the same atomic step, so the ack makes one
-    Redis round trip, not two. ``used``: the write took the key; ``replayed``: it had been used, nothing written.
-    Neither: the request was answered before any write (too long, intake paused), and the front door marks it."""
+    Redis round trip, not two. ``used``: the key is taken (by the write, or by ``use``); ``replayed``: it had been
+    used, nothing was written; ``tried``: the write was sent and failed (it may have run: the key is not looked at
+    again, and the request is answered as the failure was). ``mark``: the front door's own check (True the first
+    time), for a request answered before any write."""
 
     key: str
+    mark: Callable[[], Awaitable[bool]] | None = None
     used: bool = False
     replayed: bool = False
+    tried: bool = False
+
+    @property
+    def settled(self) -> bool:
+        return self.used or self.replayed or self.tried
+
+    async def use(self) -> None:
+        """Use the request up without a write (it was answered before one): AlreadyUsed for a replay, which is
+        then not answered. Whichever copy's mark reaches Redis first is the one answered."""
+        if self.settled or self.mark is None:
+            return
+        if await self.mark():
+            self.used = True
+            return
+        self.replayed = True
+        raise AlreadyUsed(self.key)
 
 
 def check_goal(svc: Services, goal: str) -> str:
@@ -175,18 +203,31 @@ async def submit(svc: Services, intake: Intake) -> Run:
 
 async def _persist(svc: Services, run: Run, job: Job | None, *, once: UseOnce | None = None) -> Run:
     """The ack's own work: persist the run with its first job, in one atomic write. With tracing on, this is the
-    run's ``ack`` span, and its context is kept on the run so every later stage (in any process) joins its trace."""
+    run's ``ack`` span, and its context is kept on the run so every later stage (in any process) joins its trace.
+    A write whose answer was lost (the store unreachable on the way back) is looked for before it is called lost:
+    the run written is the run started, and the person is told so rather than "temporarily unavailable"."""
     with svc.stage("ack", run.id, **{"maple.origin": run.origin.kind, "maple.workflow": run.workflow or "-"}):
         run.trace = svc.trace_context()
+        if once is not None:
+            once.tried = True
         try:
             saved = await svc.store.create(run, job=svc.stamped(job, run), once=once.key if once else None)
         except AlreadyUsed:
             if once is not None:
                 once.replayed = True
             raise
+        except StoreUnavailable as lost:
+            saved = await _written_after_all(svc, run.id, lost)
         if once is not None:
             once.used = True
         return saved
+
+
+async def _written_after_all(svc: Services, run_id: str, lost: StoreUnavailable) -> Run:
+    try:
+        return await svc.store.get(run_id)
+    except (StoreUnavailable, NotFound):
+        raise lost from None
 
 
 async def revise(svc: Services, *, run_id: str, user: str, goal: str) -> Run:

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.core.errors import StoreUnavailable
-from integrations.redis_conn import GroupedScript, guarded
+from integrations.redis_conn import GROUP_MAX, GroupedScript, guarded
 
 # Appends ARGV[1] to the list KEYS[1] and answers its place; 'bad' is an error of that call alone.
 PUSH = """
@@ -21,29 +22,32 @@ return redis.call('RPUSH', KEYS[1], ARGV[1])
 """
 
 
-def counting_pipelines(r: aioredis.Redis, monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """How many pipelines the client opened (one per grouped round trip)."""
-    opened: list[int] = []
-    real = r.pipeline
+def counting_round_trips(r: aioredis.Redis, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many times the client takes a connection from its pool: once per round trip, grouped or not."""
+    taken: list[int] = []
+    pool = r.connection_pool
+    real = pool.get_connection
 
-    def pipeline(*args: Any, **kwargs: Any) -> Any:
-        opened.append(1)
-        return real(*args, **kwargs)
+    async def get_connection(*args: Any, **kwargs: Any) -> Any:
+        taken.append(1)
+        return await real(*args, **kwargs)
 
-    monkeypatch.setattr(r, "pipeline", pipeline)
-    return opened
+    monkeypatch.setattr(pool, "get_connection", get_connection)
+    return taken
 
 
 async def test_calls_made_together_share_a_round_trip_in_their_order(r: aioredis.Redis,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     key = f"{r.test_prefix}list"  # type: ignore[attr-defined]
     script = GroupedScript(r, PUSH)
-    opened = counting_pipelines(r, monkeypatch)
-    assert await script(keys=[key], args=["alone"]) == 1 and opened == []  # a call alone is sent as it is
+    assert await script(keys=[key], args=["alone"]) == 1  # a call alone is sent as it is (and loads the script)
+    taken = counting_round_trips(r, monkeypatch)
     places = await asyncio.gather(*(script(keys=[key], args=[f"v{i}"]) for i in range(20)))
     assert places == list(range(2, 22))  # each call its own answer, run in the order the calls were made
     assert [v.decode() for v in await r.lrange(key, 0, -1)] == ["alone", *(f"v{i}" for i in range(20))]
-    assert len(opened) == 1  # twenty calls, one round trip
+    assert len(taken) == 2  # twenty calls in one round trip (and the LRANGE)
+    places = await asyncio.gather(*(script(keys=[key], args=["more"]) for _ in range(GROUP_MAX + 1)))
+    assert places == list(range(22, 22 + GROUP_MAX + 1)) and len(taken) == 4  # past GROUP_MAX: another round trip
 
 
 async def test_one_call_failing_fails_only_itself(r: aioredis.Redis) -> None:
@@ -68,13 +72,25 @@ async def test_a_flushed_script_cache_is_recovered_alone_and_in_a_group(r: aiore
     assert await r.llen(key) == 7
 
 
-async def test_a_caller_that_gives_up_leaves_the_others_answered(r: aioredis.Redis) -> None:
-    """A cancelled caller's call was sent, or is about to be: it still runs (a write cut off on the wire may or may
-    not have happened), and the calls grouped with it get their answers."""
+async def test_a_caller_that_gives_up_before_its_call_is_sent_sends_nothing(r: aioredis.Redis) -> None:
     key = f"{r.test_prefix}list"  # type: ignore[attr-defined]
     script = GroupedScript(r, PUSH)
     calls = [asyncio.create_task(script(keys=[key], args=[f"v{i}"])) for i in range(3)]
-    await asyncio.sleep(0)  # every call is waiting on its answer
+    await asyncio.sleep(0)  # every call is queued; none is on the wire yet
+    calls[1].cancel()
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    assert results[0] == 1 and results[2] == 2 and isinstance(results[1], asyncio.CancelledError)
+    assert [v.decode() for v in await r.lrange(key, 0, -1)] == ["v0", "v2"]
+
+
+async def test_a_caller_that_gives_up_after_its_call_was_sent_leaves_the_others_answered(r: aioredis.Redis) -> None:
+    """A call already on the wire runs (a write cut off by its caller may or may not have happened, as for any
+    call), and the calls grouped with it get their answers."""
+    key = f"{r.test_prefix}list"  # type: ignore[attr-defined]
+    script = GroupedScript(r, PUSH)
+    calls = [asyncio.create_task(script(keys=[key], args=[f"v{i}"])) for i in range(3)]
+    while script._pending or script._sender is None:  # the sender has taken the three: they are being sent
+        await asyncio.sleep(0)
     calls[1].cancel()
     results = await asyncio.gather(*calls, return_exceptions=True)
     assert results[0] == 1 and results[2] == 3 and isinstance(results[1], asyncio.CancelledError)
@@ -89,3 +105,32 @@ async def test_an_unreachable_redis_fails_each_grouped_call_clearly() -> None:
                                    return_exceptions=True)
     assert all(isinstance(x, StoreUnavailable) for x in results)
     await client.aclose()
+
+
+# As PUSH, but 'slow' first keeps the server busy ~0.6 s: its reply comes after a 0.3 s socket timeout.
+SLOW_PUSH = """
+if ARGV[1] == 'slow' then
+  local t = redis.call('TIME')
+  local start = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  repeat local n = redis.call('TIME') until tonumber(n[1]) * 1000000 + tonumber(n[2]) - start > 600000
+end
+return redis.call('RPUSH', KEYS[1], ARGV[1])
+"""
+
+
+async def test_a_round_trip_cut_off_fails_each_of_its_calls_and_the_next_one_works(r: aioredis.Redis) -> None:
+    """One call in a round trip keeps the server past the client's socket timeout: Redis sends the round trip's
+    replies together, so every call in it fails clearly (here each write did happen — the caller cannot know);
+    the next call takes a new connection."""
+    key = f"{r.test_prefix}list"  # type: ignore[attr-defined]
+    client = aioredis.from_url("redis://127.0.0.1:6379/0", socket_timeout=0.3)
+    script = GroupedScript(client, SLOW_PUSH)
+    try:
+        await script(keys=[key], args=["warm"])
+        results = await asyncio.gather(*(script(keys=[key], args=[v]) for v in ["a", "b", "slow", "c"]),
+                                       return_exceptions=True)
+        assert all(isinstance(x, RedisTimeoutError) for x in results), results
+        assert await script(keys=[key], args=["after"]) == 6
+    finally:
+        await client.aclose()
+    assert [v.decode() for v in await r.lrange(key, 0, -1)] == ["warm", "a", "b", "slow", "c", "after"]
