@@ -99,10 +99,14 @@ async def test_every_part_of_a_busy_period_is_fenced(harness: Harness) -> None:
                                    "text": HOSTILE_MESSAGE if i == 700 else f"message {i} about the release plan"}
                                   for i in range(1500)]
     await click(h, REQUESTER, "run", made.id)
-    await h.wait_for(lambda: len(h.openai.requests) > 3, what="the parts summarized", timeout=60)
-    parts = [r["messages"][-1]["content"] for r in h.openai.requests if "Part " in r["messages"][-1]["content"]]
-    assert len(parts) >= 3
+    neutralised = HOSTILE_MESSAGE.replace("<!channel>", "@channel")
+
+    def parts_so_far() -> list[str]:  # the parts are sent one after another: wait for the hostile one's
+        sent = [r["messages"][-1]["content"] for r in h.openai.requests if "Part " in r["messages"][-1]["content"]]
+        return sent if len(sent) >= 3 and any(neutralised in content for content in sent) else []
+
+    parts = await h.wait_for(parts_so_far, what="the parts summarized, the hostile message's among them", timeout=60)
     for content in parts:
         _nonce, inside = _fence(content)
         assert "message" in inside
-    assert any(HOSTILE_MESSAGE.replace("<!channel>", "@channel") in _fence(content)[1] for content in parts)  # neutralised, fenced
+    assert any(neutralised in _fence(content)[1] for content in parts)  # neutralised, and inside the fence
