@@ -51,6 +51,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.procstat import cpu_seconds, rss_mb  # noqa: E402
 from bot.core.classify import Classifier  # noqa: E402
 from bot.core.spec import MapleSpec  # noqa: E402
 from tests.fakes.openai_api import FakeOpenAI  # noqa: E402
@@ -104,6 +105,7 @@ class Report:
     own: list[float] = field(default_factory=list)  # ms, excluding model time and the wait for a worker
     rss_before: dict[str, float] = field(default_factory=dict)
     rss_after: dict[str, float] = field(default_factory=dict)
+    cpu_per_run: dict[str, float] = field(default_factory=dict)  # ms of CPU per delivered run, by process
     recover: list[float] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     load: tuple[float, float, float] = (0.0, 0.0, 0.0)
@@ -203,16 +205,6 @@ def delays_for(goals: list[tuple[str, str]], latency: str) -> dict[str, float]:
             draw = random.Random(goal).lognormvariate(math.log(0.9), 0.6)
             out[goal] = min(3.0, max(0.3, draw))
     return out
-
-
-def rss_mb(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
 
 
 class Driver:
@@ -396,6 +388,7 @@ class Driver:
         await self.warm_up()
         pids = await self.pids()
         report.rss_before = {name: rss_mb(pid) for name, pid in pids.items()}
+        cpu_before = self.cpu(pids)
         fault = asyncio.create_task(self.fault()) if opts.fault else None
         plan = [self.goals[i % len(self.goals)] for i in range(opts.goals)]
         work: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
@@ -416,6 +409,7 @@ class Driver:
             await asyncio.sleep(0.1)
         last = max((times[0] for times in self.results.values()), default=time.monotonic())
         report.elapsed = last - started
+        cpu_after = self.cpu(pids)
         load_after = os.getloadavg()
         report.load = tuple(round((a + b) / 2, 2) for a, b in zip(load_before, load_after, strict=True))  # type: ignore[assignment]
         if fault is not None:
@@ -432,7 +426,17 @@ class Driver:
         report.waits = [(self.taken[r] - self.acked[r]) * 1000 for r in self.acked if r in self.taken]
         report.own = self._latencies(from_taken=True)
         report.rss_after = {name: rss_mb(pid) for name, pid in (await self.pids()).items()}
+        if report.delivered and not opts.fault:  # a restarted process's CPU would be missing
+            report.cpu_per_run = {name: (cpu_after[name] - cpu_before[name]) * 1000 / report.delivered
+                                  for name in cpu_before}
         return report
+
+    def cpu(self, pids: dict[str, int]) -> dict[str, float]:
+        """CPU seconds used so far by each process of the run: serve, its workers, Redis, and this one (the load
+        driver with the fake Slack API and the stub model)."""
+        assert self.redis.proc is not None
+        return {**{name: cpu_seconds(pid) for name, pid in pids.items()}, "redis": cpu_seconds(self.redis.proc.pid),
+                "driver and fakes": time.process_time()}
 
     async def _explain(self, lost: list[str]) -> None:
         """For a run never delivered: the state Redis holds and what the driver saw of it."""
@@ -581,6 +585,11 @@ def show(report: Report) -> None:
           f"worker slot p50 {pct(report.waits, 50):.0f} ms; from a worker taking the run (its deliver job may wait "
           f"for a slot again) p50 {pct(report.own, 50):.0f} ms, p99 {pct(report.own, 99):.0f} ms")
     print(f"  memory (RSS): {rss}")
+    if report.cpu_per_run:
+        total = sum(report.cpu_per_run.values())
+        each = ", ".join(f"{name} {ms:.1f}" for name, ms in report.cpu_per_run.items())
+        print(f"  CPU per run: {each}; total {total:.1f} ms (so at most {1000 * (os.cpu_count() or 1) / total:.0f} "
+              f"runs/s on {os.cpu_count()} cores)")
     print(f"  runs lost: {report.lost}   duplicate deliveries: {report.duplicates}   goals sent again: "
           f"{report.resent}")
     for note in report.notes:
