@@ -11,6 +11,7 @@ seconds for one and otherwise gets "not known" (fail closed). Channel member lis
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -75,8 +76,31 @@ class _ConnectionError(_Counted, AsyncConnectionErrorRetryHandler):
     reason = "connection_error"
 
 
+class KeptAliveClient(AsyncWebClient):
+    """slack_sdk's client opens an HTTP session — a new TCP (and TLS) connection — for every call it is not given
+    a session for, and closes it after. This one keeps a session per event loop, so calls reuse their connections
+    (HTTP keep-alive): no handshake per post, update or lookup. A connection the server closed while idle fails
+    its next call with ServerDisconnectedError, which the connection-error retry handler sends again."""
+
+    _session_loop: asyncio.AbstractEventLoop | None = None
+
+    async def _request(self, *, http_verb: str, api_url: str, req_args: dict[str, Any]) -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
+        if self.session is None or self.session.closed or self._session_loop is not loop:
+            self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout),
+                                                 trust_env=self.trust_env_in_session)
+            self._session_loop = loop
+        result: dict[str, Any] = await super()._request(http_verb=http_verb, api_url=api_url, req_args=req_args)
+        return result
+
+    async def close(self) -> None:
+        if self.session is not None and not self.session.closed and self._session_loop is asyncio.get_running_loop():
+            await self.session.close()
+        self.session = None
+
+
 def make_client(*, token: str, base_url: str, retries: int = 3) -> AsyncWebClient:
-    client = AsyncWebClient(token=token, base_url=base_url, timeout=10)
+    client = KeptAliveClient(token=token, base_url=base_url, timeout=10)
     handlers: list[AsyncRetryHandler] = [_RateLimited(max_retry_count=retries), _ServerError(max_retry_count=2),
                                          _ConnectionError(max_retry_count=2)]
     client.retry_handlers.extend(handlers)
@@ -155,6 +179,8 @@ class SlackSurface(Surface, Directory):
         if self._hooks is not None:
             await self._hooks.close()
         await self._installation.close()
+        if isinstance(self._client, KeptAliveClient):
+            await self._client.close()
 
     async def check_member(self, *, channel: str) -> None:
         if channel.startswith("D") or self._members.get(channel, 0) > time.monotonic():

@@ -31,6 +31,7 @@ class FakeSlack:
     messages: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     deleted: list[tuple[str, str]] = field(default_factory=list)  # (channel, ts) of chat.delete calls
     calls: list[Call] = field(default_factory=list)
+    connections: set[Any] = field(default_factory=set)  # the client ends (host, port) Web API calls came from
     failures: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     guests: set[str] = field(default_factory=set)
     team: str = TEAM
@@ -130,6 +131,8 @@ class FakeSlack:
         params = await self._params(request)
         call = Call(method, params)
         self.calls.append(call)
+        if request.transport is not None:
+            self.connections.add(request.transport.get_extra_info("peername"))
         if method in self.stalled and self._released is not None:
             await self._released.wait()
         if self.failures[method]:

@@ -1,0 +1,37 @@
+"""The Web API client keeps its connections (integrations/slack_surface.py ``KeptAliveClient``): calls reuse one
+HTTP session instead of opening a TCP connection each, a closed session is replaced, and retries still work."""
+
+from __future__ import annotations
+
+import asyncio
+
+from integrations.slack_surface import KeptAliveClient, call, make_client
+from tests.fakes.slack_api import FakeSlack
+
+
+async def test_calls_reuse_one_connection(slack: FakeSlack) -> None:
+    client = make_client(token="xoxb-test", base_url=slack.url)
+    assert isinstance(client, KeptAliveClient)
+    try:
+        for _ in range(5):
+            await call(client, "auth.test")
+        await asyncio.gather(*(call(client, "chat.postMessage", channel="C0GENERAL", text="hi") for _ in range(3)))
+        assert len([c for c in slack.calls if c.ok]) == 8
+        assert len(slack.connections) <= 3  # the five one after another on one; three at once on at most three
+    finally:
+        await client.close()
+    assert client.session is None
+    await call(client, "auth.test")  # closed: the next call opens a new session
+    assert client.session is not None and not client.session.closed
+    await client.close()
+
+
+async def test_a_rate_limited_call_is_retried_on_the_kept_connection(slack: FakeSlack) -> None:
+    client = make_client(token="xoxb-test", base_url=slack.url)
+    slack.fail_next("chat.postMessage", retry_after=0)
+    try:
+        sent = await call(client, "chat.postMessage", channel="C0GENERAL", text="hi")
+    finally:
+        await client.close()
+    assert sent["ok"] and [c.ok for c in slack.calls if c.method == "chat.postMessage"] == [False, True]
+    assert len(slack.connections) == 1
