@@ -11,6 +11,8 @@ A tool's failure on bad input — and any exception that is not one of Maple's o
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
@@ -23,6 +25,12 @@ from pydantic import BaseModel, ValidationError
 from bot.core import text
 from bot.core.errors import MapleError, ToolDenied, ToolFailed
 from bot.core.levels import Sensitivity
+
+
+@functools.cache
+def _schema(model: type[BaseModel]) -> dict[str, Any]:
+    """An arguments model's JSON schema, made once per model (pydantic builds it anew on every call)."""
+    return model.model_json_schema()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -78,7 +86,7 @@ class Tool(ABC):
 
     def parameters(self) -> dict[str, Any] | None:
         """The JSON schema of the arguments offered to models (None: not known yet, so not offered)."""
-        return self.args_model.model_json_schema()
+        return copy.deepcopy(_schema(self.args_model))  # a copy: a caller may add to what it is given
 
     def plain_arguments(self, args: Any) -> dict[str, Any]:
         """Validated arguments as plain JSON data (what a planned call keeps and shows)."""
