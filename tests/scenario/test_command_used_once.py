@@ -18,6 +18,7 @@ from integrations.redis_controls import RedisControls
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.slack_api import FakeSlack
 from tests.harness import REQUESTER, Harness, sign
+from tests.scenario import test_deferred_ack
 from tests.scenario.test_bad_input import runs_in_redis
 from tests.scenario.test_deferred_ack import jobs
 from tests.scenario.test_front_door import FORM
@@ -89,14 +90,7 @@ async def proxied(slack: FakeSlack, openai_fake: FakeOpenAI, monkeypatch: pytest
     await proxy.stop()
 
 
-@pytest.fixture
-async def idle(slack: FakeSlack, openai_fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Harness]:
-    monkeypatch.setenv("MAPLE_TEST_OPENAI_KEY", "sk-test-secret-key-1234567890")
-    h = Harness(slack=slack, openai=openai_fake, ack="deferred", workers=0)
-    await h.start()
-    yield h
-    await h.stop()
-    await h.cleanup_redis()
+idle = test_deferred_ack.idle  # the deferred harness with no workers: the test hands out the jobs
 
 
 def command(text: str, **fields: str) -> str:
