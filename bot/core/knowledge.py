@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import secrets
 from dataclasses import dataclass, field
 
 from bot.core import text
@@ -27,6 +26,7 @@ from bot.core.models import Audience, Citation, Run
 from bot.core.ports import Passage
 from bot.core.services import Services
 from bot.core.spec import TIER_RANK, SensitivitySpec, StepSpec
+from bot.core.tools import fence
 
 SOURCE_PREFIX = "kb:"  # how a collection appears among a run's audience sources
 MAX_QUOTES = 3
@@ -125,7 +125,7 @@ def fenced(goal: str, passages: list[Passage], *, nonce: str) -> str:
 
 
 def new_nonce() -> str:
-    return "F" + secrets.token_hex(8)
+    return "F" + fence.nonce()  # never digits: the fence must not raise the level of what it carries
 
 
 def system_prompt(prompt: str, nonce: str) -> str:

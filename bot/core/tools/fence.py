@@ -13,9 +13,18 @@ import secrets
 
 from bot.core import text
 
+# Consonants only: a nonce can never read as a number (a phone, a card) or a word (the health vocabulary), so the
+# fence itself never raises the level of the text it carries; 20**16 is about 2**69 values.
+_NONCE_LETTERS = "bcdfghjklmnpqrstvwxz"
+
+
+def nonce() -> str:
+    """A marker no text can know in advance and no sensitivity detector can match."""
+    return "".join(secrets.choice(_NONCE_LETTERS) for _ in range(16))
+
 
 def fenced(tool: str, output: str) -> str:
-    nonce = secrets.token_hex(8)
-    body = output.replace(nonce, "")  # cannot happen by chance; a text that quotes the nonce loses it
-    return (f"{text.fence_header(tool, nonce)}\n"
-            f"<<<TOOL OUTPUT {nonce}>>>\n{body}\n<<<END TOOL OUTPUT {nonce}>>>")
+    nonce_ = nonce()
+    body = output.replace(nonce_, "")  # cannot happen by chance; a text that quotes the nonce loses it
+    return (f"{text.fence_header(tool, nonce_)}\n"
+            f"<<<TOOL OUTPUT {nonce_}>>>\n{body}\n<<<END TOOL OUTPUT {nonce_}>>>")
