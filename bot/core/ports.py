@@ -113,10 +113,10 @@ class RunStore(Lifecycle, ABC):
         """Write ``run`` if the stored version equals ``run.version``; return it with the version bumped.
         ``job`` is enqueued in the same atomic write. Raise ConflictError otherwise."""
 
+    @abstractmethod
     async def erase(self, run_id: str) -> bool:
         """Delete a run record for good (its thread index entries, a run id each, expire with their TTL). True
         when there was a record."""
-        raise NotImplementedError
 
     async def ids_created_before(self, at: datetime) -> list[str]:
         """Ids of the runs created before ``at`` that have not expired (the retention sweep's candidates)."""
