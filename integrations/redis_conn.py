@@ -153,7 +153,7 @@ class GroupedScript:
         self._pending: list[_Call] = []
         self._sender: asyncio.Task[None] | None = None
 
-    async def __call__(self, *, keys: Sequence[Any], args: Sequence[Any]) -> Any:
+    async def __call__(self, *, keys: Sequence[Any] = (), args: Sequence[Any]) -> Any:
         loop = asyncio.get_running_loop()
         if self._sender is not None and self._sender.get_loop() is not loop:  # a loop that is gone (asyncio.run)
             self._sender, self._pending = None, []

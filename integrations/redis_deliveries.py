@@ -19,6 +19,8 @@ from typing import Any, Literal
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from integrations.redis_conn import GroupedScript
+
 log = logging.getLogger("maple.deliveries")
 Claim = Literal["new", "in_flight", "done"]
 DONE = "done"
@@ -53,8 +55,11 @@ class RedisDeliveries:
         self._r = redis
         self._prefix = prefix
         self._claim_ttl, self._done_ttl = claim_seconds, done_seconds
-        self._claim = redis.register_script(_CLAIM)
-        self._settle = redis.register_script(_SETTLE)
+        # Group commit (integrations/redis_conn.py): a burst of events claims and settles in shared round trips.
+        # A claim whose caller was cancelled once it was sent stands until ``claim_seconds`` pass: Slack's
+        # retries meanwhile are answered "in flight", then one is processed.
+        self._claim = GroupedScript(redis, _CLAIM)
+        self._settle = GroupedScript(redis, _SETTLE)
 
     async def first_use(self, key: str) -> bool:
         """True the first time ``key`` (a request's signature, a Socket Mode envelope id) is seen."""

@@ -34,7 +34,7 @@ import redis.asyncio as aioredis
 
 from bot.core.models import Job
 from bot.core.ports import JobQueue, QueueStats
-from integrations.redis_conn import as_text, guarded
+from integrations.redis_conn import GroupedScript, as_text, guarded
 
 NO_LANE = "-"
 
@@ -165,12 +165,15 @@ class RedisJobQueue(JobQueue):
         self.data = f"{prefix}jobs:data"
         self.wake = f"{prefix}jobs:wake"
         self.dead_max = dead_max
-        self._enqueue = redis.register_script(_ENQUEUE)
-        self._claim = redis.register_script(_CLAIM)
-        self._renew = redis.register_script(_RENEW)
-        self._ack = redis.register_script(_ACK)
-        self._release = redis.register_script(_RELEASE)
-        self._bury = redis.register_script(_BURY)
+        # Group commit (integrations/redis_conn.py): a pool's claims, a burst's enqueues, the renewals of every
+        # lease share round trips. Each step is fenced by its token, so a renewal still on the wire when its
+        # delivery acks or releases (another script, another round trip) finds the job no longer its own.
+        self._enqueue = GroupedScript(redis, _ENQUEUE)
+        self._claim = GroupedScript(redis, _CLAIM)
+        self._renew = GroupedScript(redis, _RENEW)
+        self._ack = GroupedScript(redis, _ACK)
+        self._release = GroupedScript(redis, _RELEASE)
+        self._bury = GroupedScript(redis, _BURY)
 
     async def enqueue(self, job: Job) -> None:
         await guarded(lambda: self._enqueue(args=[self.prefix, lane(job), job.model_dump_json()]))
@@ -179,7 +182,9 @@ class RedisJobQueue(JobQueue):
         await guarded(lambda: self._r.zadd(self.due, {job.model_dump_json(): at.timestamp()}))
 
     async def claim(self, consumer: str, *, lease: float) -> Claim | None:
-        """Take one job — an expired lease first, else the fairest lane's oldest — leased to ``consumer``."""
+        """Take one job — an expired lease first, else the fairest lane's oldest — leased to ``consumer``. A caller
+        cancelled once its claim was sent does not undo it: the job it took waits for its lease to expire, then the
+        next claim takes it over (one cancelled before its claim was sent takes nothing)."""
         reply: Any = await self._claim(args=[self.prefix, consumer, _ms(lease)])
         if not reply:
             return None

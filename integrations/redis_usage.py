@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 import redis.asyncio as aioredis
 
 from bot.core.ports import Hold, Spending, UsageLedger
+from integrations.redis_conn import GroupedScript
 from integrations.redis_store import guarded
 
 TTL = 8 * 24 * 3600
@@ -86,8 +87,11 @@ class RedisUsageLedger(UsageLedger):
     def __init__(self, *, redis: aioredis.Redis, prefix: str = "maple:") -> None:
         self._r = redis
         self._prefix = prefix
-        self._reserve = redis.register_script(_RESERVE)
-        self._settle = redis.register_script(_SETTLE)
+        # Group commit (integrations/redis_conn.py): every model call reserves and settles, so a busy pool's
+        # share round trips. A reservation whose caller was cancelled once it was sent still holds its tokens
+        # until the hold lapses (``ttl_seconds``) and is swept, as for a worker that died holding it.
+        self._reserve = GroupedScript(redis, _RESERVE)
+        self._settle = GroupedScript(redis, _SETTLE)
 
     def _keys(self, user: str, team: str, day: str) -> list[str]:
         base = f"{self._prefix}usage:{day}"
