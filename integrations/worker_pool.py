@@ -141,11 +141,20 @@ class WorkerPool:
                 await self._pause(2.0)
 
     async def _claim(self) -> Claim | None:
-        """One job for the slot just taken, or None (after idling, or when stopping)."""
+        """One job for the slot just taken, or None (after idling, or when stopping). The pool's task cancelled
+        while its claim is on its way (shutdown) waits for the claim and gives back what it took, rather than
+        leave the job leased to nobody until its lease expires."""
         if self._stopping.is_set():
             return None
+        claiming = asyncio.ensure_future(self._q.claim(self.consumer, lease=self._lease))
         try:
-            claim = await self._q.claim(self.consumer, lease=self._lease)
+            claim = await asyncio.shield(claiming)
+        except asyncio.CancelledError:
+            with contextlib.suppress(RedisError, OSError, TimeoutError):
+                async with asyncio.timeout(2):
+                    if (taken := await claiming) is not None:
+                        await self._q.release(taken, delay=0)
+            raise
         except (RedisError, OSError) as exc:
             log.warning("queue unavailable, retrying", extra={"error": type(exc).__name__})
             await self._pause(1.0)
