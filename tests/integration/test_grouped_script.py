@@ -13,7 +13,11 @@ from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.core.errors import StoreUnavailable
+from bot.core.models import Job
 from integrations.redis_conn import GROUP_MAX, GroupedScript, guarded
+from integrations.redis_deliveries import RedisDeliveries
+from integrations.redis_queue import RedisJobQueue
+from integrations.redis_usage import RedisUsageLedger
 
 # Appends ARGV[1] to the list KEYS[1] and answers its place; 'bad' is an error of that call alone.
 PUSH = """
@@ -134,3 +138,61 @@ async def test_a_round_trip_cut_off_fails_each_of_its_calls_and_the_next_one_wor
     finally:
         await client.aclose()
     assert [v.decode() for v in await r.lrange(key, 0, -1)] == ["warm", "a", "b", "slow", "c", "after"]
+
+
+async def test_concurrent_claims_and_acks_take_each_job_once_in_few_round_trips(r: aioredis.Redis,
+                                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The queue's scripts are grouped: twenty workers claiming at once share a round trip, and still each job goes
+    to exactly one of them, each with its own fencing token; their acks share another."""
+    q = RedisJobQueue(redis=r, prefix=r.test_prefix)  # type: ignore[attr-defined]
+    await q.enqueue(Job(run_id="R-warm", kind="draft", user="U0"))  # each script alone first (loads it)
+    warm = await q.claim("warm", lease=30)
+    assert warm is not None and await q.ack(warm)
+    await asyncio.gather(*(q.enqueue(Job(run_id=f"R-{i}", kind="draft", user=f"U{i % 3}")) for i in range(20)))
+    taken = counting_round_trips(r, monkeypatch)
+    claims = await asyncio.gather(*(q.claim(f"w{i}", lease=30) for i in range(20)))
+    assert all(c is not None for c in claims)
+    jobs = sorted(Job.model_validate_json(c.payload).run_id for c in claims if c is not None)
+    assert jobs == sorted(f"R-{i}" for i in range(20))  # every job claimed, none twice
+    assert len({c.id for c in claims if c is not None}) == 20 and {c.tries for c in claims if c is not None} == {1}
+    assert await q.claim("late", lease=30) is None  # nothing left over, nothing leased twice
+    acks = await asyncio.gather(*(q.ack(c) for c in claims if c is not None))
+    assert acks == [True] * 20
+    assert len(taken) <= 4, taken  # 41 calls: the 20 claims, the late claim, the 20 acks
+    assert await q.depth() == 0 and await r.hlen(f"{r.test_prefix}jobs:owner") == 0  # type: ignore[attr-defined]
+
+
+async def test_concurrent_reservations_and_settlements_keep_exact_totals(r: aioredis.Redis,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Forty model calls reserve at once against a 1,500-token budget: exactly fifteen are granted, in shared
+    round trips; their settlements, made at once too, add up exactly and free every hold."""
+    ledger = RedisUsageLedger(redis=r, prefix=r.test_prefix)  # type: ignore[attr-defined]
+
+    def reserve() -> Any:
+        return ledger.reserve(user="U1", team="T1", tokens=100, at_least=100, user_limit=1500, team_limit=10**9,
+                              ttl_seconds=60)
+
+    warm = await reserve()
+    assert warm is not None
+    await ledger.settle(warm, tokens=0, cost=0)
+    taken = counting_round_trips(r, monkeypatch)
+    holds = await asyncio.gather(*(reserve() for _ in range(40)))
+    granted = [h for h in holds if h is not None]
+    assert len(granted) == 15 and {h.tokens for h in granted} == {100}
+    spent = await ledger.spent(user="U1", team="T1")
+    assert (spent.user_tokens, spent.user_reserved, spent.team_reserved) == (0, 1500, 1500)
+    await asyncio.gather(*(ledger.settle(h, tokens=60 + i, cost=0.001) for i, h in enumerate(granted)))
+    spent = await ledger.spent(user="U1", team="T1")
+    used = sum(60 + i for i in range(15))
+    assert (spent.user_tokens, spent.team_tokens, spent.user_reserved, spent.team_reserved) == (used, used, 0, 0)
+    assert round(spent.user_cost_usd, 6) == round(spent.team_cost_usd, 6) == 0.015
+    assert len(taken) <= 8, taken  # 55 calls (and two reads): 57 round trips one by one
+
+
+async def test_concurrent_deliveries_of_one_event_admit_exactly_one(r: aioredis.Redis) -> None:
+    deliveries = RedisDeliveries(redis=r, prefix=r.test_prefix)  # type: ignore[attr-defined]
+    states = await asyncio.gather(*(deliveries.claim("Ev1") for _ in range(10)))
+    assert sorted(s for s, _token in states) == ["in_flight"] * 9 + ["new"]
+    token = next(t for s, t in states if s == "new")
+    await asyncio.gather(deliveries.settle("Ev1", token), *(deliveries.settle("Ev1", "claim:other") for _ in range(3)))
+    assert await deliveries.claim("Ev1") == ("done", "")

@@ -78,6 +78,29 @@ async def test_a_pool_claims_only_what_it_can_run_now(r: aioredis.Redis) -> None
         t.cancel()
 
 
+async def test_a_pool_cancelled_while_its_claim_is_on_its_way_gives_the_job_back(r: aioredis.Redis) -> None:
+    """Shutdown cancels the pool's task while its claim is on the wire: the claim runs all the same, and the pool
+    waits for it and releases the job, instead of leaving it leased to nobody for a whole visibility timeout."""
+    q = queue_of(r)
+    await q.enqueue(job(1))
+    started: list[str] = []
+
+    async def handle(j: Job) -> None:
+        started.append(j.run_id)
+
+    pool = WorkerPool(queue=q, consumer="a", handler=handle, on_dead=nothing, concurrency=1, visibility_timeout=60)
+    task = asyncio.create_task(pool.run())
+    async with asyncio.timeout(5):
+        while q._claim._sender is None or q._claim._pending:  # the claim has been taken to be sent
+            await asyncio.sleep(0)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert not started
+    again = await until(lambda: q.claim("b", lease=30), what="the job given back", cap=5)  # not after its 60 s lease
+    assert again is not None and again.tries == 2 and Job.model_validate_json(again.payload).run_id == "R-1"
+    assert await q.ack(again)
+
+
 async def _empty(q: RedisJobQueue) -> bool:
     return await q.depth() == 0
 
