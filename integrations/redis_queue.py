@@ -184,7 +184,8 @@ class RedisJobQueue(JobQueue):
     async def claim(self, consumer: str, *, lease: float) -> Claim | None:
         """Take one job — an expired lease first, else the fairest lane's oldest — leased to ``consumer``. A caller
         cancelled once its claim was sent does not undo it: the job it took waits for its lease to expire, then the
-        next claim takes it over (one cancelled before its claim was sent takes nothing)."""
+        next claim takes it over (one cancelled before its claim was sent takes nothing; ``WorkerPool`` waits for its
+        claim and gives the job back)."""
         reply: Any = await self._claim(args=[self.prefix, consumer, _ms(lease)])
         if not reply:
             return None
