@@ -152,8 +152,8 @@ class WorkerPool:
         except asyncio.CancelledError:
             with contextlib.suppress(RedisError, OSError, TimeoutError):
                 async with asyncio.timeout(2):
-                    if (taken := await claiming) is not None:
-                        await self._q.release(taken, delay=0)
+                    if (taken := await claiming) is not None:  # never started: not charged a delivery
+                        await self._q.release(taken, delay=0, forgive=True)
             raise
         except (RedisError, OSError) as exc:
             log.warning("queue unavailable, retrying", extra={"error": type(exc).__name__})
@@ -161,9 +161,9 @@ class WorkerPool:
             return None
         if claim is None:
             await self._idle()
-        elif self._stopping.is_set():  # stop() began while the claim was on its way: give it back
+        elif self._stopping.is_set():  # stop() began while the claim was on its way: give it back, uncharged
             with contextlib.suppress(RedisError, OSError):
-                await self._q.release(claim, delay=0)
+                await self._q.release(claim, delay=0, forgive=True)
             return None
         return claim
 
