@@ -143,7 +143,8 @@ class GroupedScript:
     args=…)``. A call alone is sent at once. A round trip that fails as a whole (the connection lost, a reply late
     past the socket timeout) fails each of its calls — Redis sends a round trip's replies together, so each of
     those writes may or may not have happened, as for any call cut off on the wire (the run store looks before it
-    reports a new run lost). A call whose caller gave up before it was sent is not sent; one already sent runs.
+    reports a new run lost). A call is sent once a connection is free for it (the pool may make it wait): one whose
+    caller gave up before then is not sent; one already sent runs.
     Calls run in the order they were made, except that a call answered NOSCRIPT (Redis restarted without its
     scripts) is run again after the rest of its round trip."""
 
@@ -168,23 +169,33 @@ class GroupedScript:
     async def _send(self) -> None:
         try:
             while self._pending:
+                pipe = self._r.pipeline(transaction=False)
+                try:  # a free connection first (the pool may make us wait): a call is sent only once it has one
+                    pipe.connection = await self._r.connection_pool.get_connection()
+                except Exception as exc:  # noqa: BLE001 - no connection in time: the calls waiting fail with it
+                    waiting, self._pending = self._pending[:GROUP_MAX], self._pending[GROUP_MAX:]
+                    self._answer(waiting, [exc] * len(waiting))
+                    continue
+                except BaseException:
+                    self._abandon([])
+                    raise
                 batch = [call for call in self._pending[:GROUP_MAX] if not call[2].done()]  # done: its caller left
                 del self._pending[:GROUP_MAX]
                 if batch:
-                    await self._settle(batch)
+                    await self._settle(batch, pipe)
+                else:
+                    await pipe.reset()  # gives the connection back
         finally:
             self._sender = None
 
-    async def _settle(self, batch: list[_Call]) -> None:
-        try:
-            results = await self._run(batch)
-        except Exception as exc:  # noqa: BLE001 - each caller gets the round trip's failure
-            results = [exc] * len(batch)
-        except BaseException:  # cancelled (the loop is closing): nobody is left to answer
-            for _keys, _args, future in batch + self._pending:
-                future.cancel()
-            self._pending = []
-            raise
+    def _abandon(self, batch: list[_Call]) -> None:
+        """Cancelled (the loop is closing): nobody is left to answer."""
+        for _keys, _args, future in batch + self._pending:
+            future.cancel()
+        self._pending = []
+
+    @staticmethod
+    def _answer(batch: list[_Call], results: Sequence[Any]) -> None:
         for (_keys, _args, future), result in zip(batch, results, strict=True):
             if future.done():  # its caller gave up
                 continue
@@ -193,11 +204,18 @@ class GroupedScript:
             else:
                 future.set_result(result)
 
-    async def _run(self, batch: list[_Call]) -> list[Any]:
-        if len(batch) == 1:
-            keys, args, _future = batch[0]
-            return [await self._script(keys=keys, args=args)]
-        pipe = self._r.pipeline(transaction=False)
+    async def _settle(self, batch: list[_Call], pipe: Any) -> None:
+        try:
+            results = await self._run(batch, pipe)
+        except Exception as exc:  # noqa: BLE001 - each caller gets the round trip's failure
+            results = [exc] * len(batch)
+        except BaseException:
+            self._abandon(batch)
+            raise
+        self._answer(batch, results)
+
+    async def _run(self, batch: list[_Call], pipe: Any) -> list[Any]:
+        """One round trip on ``pipe`` (its connection already taken); it gives the connection back when done."""
         for keys, args, _future in batch:
             pipe.evalsha(self._script.sha, len(keys), *keys, *args)
         results: list[Any] = await pipe.execute(raise_on_error=False)
