@@ -15,6 +15,7 @@ import asyncio
 import logging
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -43,6 +44,8 @@ from integrations.slack_lookups import FAILED_PERSON_RETRY, Lookups
 
 Renderer = Callable[[View], tuple[str, list[dict[str, Any]]]]
 METADATA_EVENT = "maple_run"
+DM_TTL = 86_400.0  # seconds a person's DM channel id is reused before Slack is asked again
+DM_MAX = 50_000  # people whose DM channel id a process keeps (least recently used dropped first)
 _NOT_IN = {"not_in_channel", "channel_not_found", "is_archived"}
 log = logging.getLogger("maple.slack")
 Profile = dict[str, Any]
@@ -170,6 +173,7 @@ class SlackSurface(Surface, Directory):
         self._people: Lookups[Profile] = Lookups(name="users.info", load=self._person, ttl=600.0,
                                                 retry_after=FAILED_PERSON_RETRY)
         self._members: dict[str, float] = {}
+        self._dms: OrderedDict[str, tuple[float, str]] = OrderedDict()  # user → (until, DM channel id)
         self._guest_set: tuple[float, frozenset[str]] | None = None
         self._hooks: aiohttp.ClientSession | None = None  # response_url answers (not Web API calls)
 
@@ -236,8 +240,19 @@ class SlackSurface(Surface, Directory):
         return info if isinstance(info, dict) else {}
 
     async def open_dm(self, *, user: str) -> str:
+        """The DM channel between Maple and ``user``. Slack gives the same id every time for the same pair, so it
+        is asked once a day per person, not on every notice; a failure is not cached."""
+        known = self._dms.get(user)
+        if known is not None and known[0] > time.monotonic():
+            self._dms.move_to_end(user)
+            return known[1]
         data = await call(self._client, "conversations.open", users=user)
-        return str(data["channel"]["id"])
+        channel = str(data["channel"]["id"])
+        self._dms[user] = (time.monotonic() + DM_TTL, channel)
+        self._dms.move_to_end(user)
+        while len(self._dms) > DM_MAX:
+            self._dms.popitem(last=False)
+        return channel
 
     async def post(
         self, *, channel: str, view: View, run_id: str, effect: str, thread_ts: str | None = None

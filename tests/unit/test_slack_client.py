@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import asyncio
 
-from integrations.slack_surface import KeptAliveClient, call, make_client
+import pytest
+
+from bot.core.errors import SurfaceError
+from integrations.slack_surface import KeptAliveClient, SlackSurface, call, make_client
 from tests.fakes.slack_api import FakeSlack
 
 
@@ -35,3 +38,22 @@ async def test_a_rate_limited_call_is_retried_on_the_kept_connection(slack: Fake
         await client.close()
     assert sent["ok"] and [c.ok for c in slack.calls if c.method == "chat.postMessage"] == [False, True]
     assert len(slack.connections) == 1
+
+
+async def test_a_persons_dm_channel_is_asked_for_once(slack: FakeSlack) -> None:
+    """Slack gives the same DM channel for the same person every time: every notice to them after the first posts
+    without a conversations.open; a failed open is not remembered."""
+    client = make_client(token="xoxb-test", base_url=slack.url)
+    surface = SlackSurface(client=client, render=lambda view: ("", []))
+    try:
+        first = [await surface.open_dm(user="U0REQUEST") for _ in range(3)]
+        other = await surface.open_dm(user="U0REVIEW")
+        slack.fail_next("conversations.open", error="fatal_error", status=200)
+        with pytest.raises(SurfaceError):
+            await surface.open_dm(user="U0ADMIN")
+        again = await surface.open_dm(user="U0ADMIN")
+    finally:
+        await surface.close()
+    opened = [c.params["users"] for c in slack.calls if c.method == "conversations.open" and c.ok]
+    assert len(set(first)) == 1 and other != first[0] and again.startswith("D")
+    assert opened == ["U0REQUEST", "U0REVIEW", "U0ADMIN"]
