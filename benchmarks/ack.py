@@ -4,9 +4,10 @@
 round by round so both see the same machine. The goals are the labelled, varied goals of tests/data/goals.yaml
 (drafts, questions, summaries, sums, vague ones), so Maple classifies each on its ack path; 50 people send them.
 Maple's worker processes (`MAPLE_WORKERS`, default 2, supervised by serve) work on every run meanwhile against a
-fake Slack Web API and a stub OpenAI-compatible model, both local.
+fake Slack Web API and a stub OpenAI-compatible model, both local. serve answers Slack with its default
+``MAPLE_ACK_PROCESSES`` (2: serve and one ack process on the same port; ``BENCH_ACK_PROCESSES=1`` for serve alone).
 
-Prints ack latency p50/p99 in ms for both, the ratio, the load average, serve's own CPU time per ack (less
+Prints ack latency p50/p99 in ms for both, the ratio, the load average, the CPU time per ack of serve and its ack processes (less
 sensitive to what else the machine runs than latency), and completed runs per second.
 ``BENCH_ACK=inline`` has serve classify, authorize and persist in the ack (the default, ``deferred``, acks after one
 write and lets a worker place the goal and answer through the command's response_url, which every command carries
@@ -37,7 +38,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.procstat import cpu_seconds  # noqa: E402
+from benchmarks.procstat import cpu_seconds, serve_family  # noqa: E402
 from tests.harness import sign, spec_dict  # noqa: E402
 
 SECRET = "bench-signing-secret"
@@ -63,18 +64,22 @@ async def wait_up(url: str) -> None:
     raise RuntimeError(f"{url} did not come up")
 
 
-async def wait_ready(url: str, workers: int) -> None:
-    """serve's worker processes are up (each imports the model stack) before anything is measured."""
+async def wait_ready(url: str, workers: int, acks: int) -> None:
+    """serve's worker processes and ack processes are up (each imports the model stack) before anything is
+    measured. Each probe is a new connection, so it lands on serve or one of its ack processes (only serve's own
+    answer lists the processes it supervises)."""
     for _ in range(3000):
         try:
             async with aiohttp.ClientSession() as s, s.get(url) as r:
                 body = await r.json()
-                if (body.get("worker_processes") or {}).get("alive", workers) >= workers and body["checks"]["workers"]:
-                    return
+                if "worker_processes" in body or not workers:
+                    up = (body.get("worker_processes") or {}).get("alive", 0) >= workers and body["checks"]["workers"]
+                    if up and (body.get("ack_processes") or {}).get("alive", 0) >= acks - 1:
+                        return
         except (aiohttp.ClientError, ValueError, KeyError):
             pass
         await asyncio.sleep(0.1)
-    raise RuntimeError(f"{url} never had {workers} workers")
+    raise RuntimeError(f"{url} never had {workers} workers and {acks} ack processes")
 
 
 class Load:
@@ -141,7 +146,8 @@ async def main() -> None:
            "MAPLE_TEST_OPENAI_KEY": "sk-bench", "PORT": str(maple_port), "MAPLE_HOST": "127.0.0.1",
            "MAPLE_LOG_LEVEL": "WARNING", "MAPLE_WORKERS": str(workers), "MAPLE_WORKER_MODE": mode,
            "MAPLE_AUDIT_KEYS": "bench:bench-audit-key-0123456789abcdef",
-           "MAPLE_ACK": os.environ.get("BENCH_ACK", "deferred")}
+           "MAPLE_ACK": os.environ.get("BENCH_ACK", "deferred"),
+           "MAPLE_ACK_PROCESSES": os.environ.get("BENCH_ACK_PROCESSES", "2")}
     profile = os.environ.get("BENCH_PROFILE")  # a file: serve runs under pyinstrument (pip install pyinstrument)
     serve = ([sys.executable, "-m", "pyinstrument", "-r", "text", "-p", "flat=true", "-p", "short_mode=false", "-o", profile, "-m", "bot.cli", "serve"]
              if profile else [sys.executable, "-m", "bot.cli", "serve"])
@@ -153,8 +159,10 @@ async def main() -> None:
         bolt_url = f"http://127.0.0.1:{bolt_port}/slack/events"
         await wait_up(maple_url)
         await wait_up(bolt_url)
-        if workers:
-            await wait_ready(f"http://127.0.0.1:{maple_port}/readyz", workers if mode == "process" else 0)
+        acks = int(env["MAPLE_ACK_PROCESSES"]) if mode == "process" else 1
+        if workers or acks > 1:
+            await wait_ready(f"http://127.0.0.1:{maple_port}/readyz", workers if mode == "process" else 0, acks)
+        acking = [pid for name, pid in serve_family(procs[0].pid).items() if not name.startswith("worker")]
         hooks = urls["slack"].removesuffix("/api/")  # where the fake Slack takes response_url posts
         maple_load, bare_load = Load(maple_url, hooks), Load(bolt_url, hooks)
         await bare_load.round()  # warm both servers up (imports, connections, pools, the 50 people's look-ups)
@@ -162,7 +170,7 @@ async def main() -> None:
         while workers and await queue_left(prefix):
             await asyncio.sleep(0.2)
         load_before = os.getloadavg()
-        cpu_before = cpu_seconds(procs[0].pid)
+        cpu_before = sum(cpu_seconds(pid) for pid in acking)
         maple: list[float] = []
         bare: list[float] = []
         started = time.perf_counter()
@@ -171,18 +179,18 @@ async def main() -> None:
             maple += await maple_load.round()
         acked = time.perf_counter() - started
         load_after = os.getloadavg()
-        serve_cpu = (cpu_seconds(procs[0].pid) - cpu_before) * 1000 / len(maple)
+        serve_cpu = (sum(cpu_seconds(pid) for pid in acking) - cpu_before) * 1000 / len(maple)
         while workers and await queue_left(prefix) and time.perf_counter() - started < 300:
             await asyncio.sleep(0.2)
         elapsed = time.perf_counter() - started
         layout = f"{workers} worker processes" if mode == "process" else f"{workers} in-process pools"
-        layout += f", MAPLE_ACK={env['MAPLE_ACK']}"
+        layout += f", MAPLE_ACK={env['MAPLE_ACK']}, {len(acking)} ack process{'es' if len(acking) > 1 else ''}"
         print(f"samples: {len(maple)} Maple, {len(bare)} bare Bolt ({ROUNDS} rounds x {CONCURRENCY} concurrent, "
               f"alternating; {len(set(GOALS))} varied goals classified by Maple; {layout})")
         print(f"load average (1 min) {load_before[0]:.2f} before, {load_after[0]:.2f} after the measured rounds")
         print(f"bare Bolt ack   p50 {pct(bare, 50):7.1f} ms   p99 {pct(bare, 99):7.1f} ms")
         print(f"maple serve ack p50 {pct(maple, 50):7.1f} ms   p99 {pct(maple, 99):7.1f} ms")
-        print(f"maple serve CPU per ack {serve_cpu:.2f} ms (the serve process's own, over the measured rounds; "
+        print(f"maple serve CPU per ack {serve_cpu:.2f} ms (serve's and its ack processes', over the measured rounds; "
               "steadier than latency on a shared machine)")
         print(f"ratio p50 {pct(maple, 50) / pct(bare, 50):.2f}x   p99 {pct(maple, 99) / pct(bare, 99):.2f}x")
         print(f"goal: p99 <= 1.5x bare Bolt and < 50 ms: "

@@ -51,7 +51,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.procstat import cpu_seconds, rss_mb  # noqa: E402
+from benchmarks.procstat import cpu_seconds, rss_mb, serve_family  # noqa: E402
 from bot.core.classify import Classifier  # noqa: E402
 from bot.core.spec import MapleSpec  # noqa: E402
 from tests.fakes.openai_api import FakeOpenAI  # noqa: E402
@@ -266,25 +266,28 @@ class Driver:
             await asyncio.sleep(0.2)
 
     async def readyz(self) -> dict[str, Any]:
-        assert self.session is not None
-        try:
-            async with self.session.get(self.url + "/readyz") as r:
-                return await r.json()  # type: ignore[no-any-return]
-        except (aiohttp.ClientError, ValueError):
-            return {}
+        """serve's own ``/readyz`` (the one that lists the processes it supervises): each probe is a new
+        connection, so it lands on serve or one of its ack processes; an ack process's answer is asked again."""
+        for _ in range(50):
+            try:
+                async with aiohttp.ClientSession() as s, s.get(self.url + "/readyz") as r:
+                    body = await r.json()
+            except (aiohttp.ClientError, ValueError):
+                return {}
+            if "worker_processes" in body:
+                return body  # type: ignore[no-any-return]
+        return {}
 
     async def _all_workers(self) -> bool:
         body = await self.readyz()
-        procs = body.get("worker_processes") or {}
-        return bool(procs.get("alive") == self.opts.workers and (body.get("checks") or {}).get("workers"))
+        procs, acks = body.get("worker_processes") or {}, body.get("ack_processes") or {}
+        return bool(procs.get("alive") == self.opts.workers and (body.get("checks") or {}).get("workers")
+                    and acks.get("alive", 0) == acks.get("expected", 0))
 
     async def pids(self) -> dict[str, int]:
-        body = await self.readyz()
+        """serve, its ack processes and its worker processes, from /proc (``serve``, ``ack 1``, ``worker 1``…)."""
         assert self.serve is not None
-        found = {"serve": self.serve.pid}
-        for i, pid in enumerate((body.get("worker_processes") or {}).get("pids", [])):
-            found[f"worker {i + 1}"] = pid
-        return found
+        return serve_family(self.serve.pid)
 
     async def stop(self) -> None:
         for task in self.click_tasks:
@@ -515,7 +518,7 @@ class Driver:
         its worker processes again (the victim's jobs are taken over when their leases expire)."""
         rng = random.Random(7)
         while self.more_faults():
-            pids = [pid for name, pid in (await self.pids()).items() if name != "serve"]
+            pids = [pid for name, pid in (await self.pids()).items() if name.startswith("worker")]
             if pids:
                 victim = rng.choice(pids)
                 with contextlib.suppress(ProcessLookupError):

@@ -24,3 +24,29 @@ def rss_mb(pid: int) -> float:
     except OSError:
         pass
     return 0.0
+
+
+def children(pid: int) -> list[int]:
+    """The process's live children (Linux ``/proc/PID/task/TID/children``)."""
+    found: list[int] = []
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            found += [int(c) for c in (task / "children").read_text().split()]
+    except OSError:
+        pass
+    return found
+
+
+def serve_family(pid: int) -> dict[str, int]:
+    """``maple serve`` and the processes it supervises, by role: ``serve``, ``ack 1``…, ``worker 1``…"""
+    family, counts = {"serve": pid}, {"ack": 0, "worker": 0}
+    for child in sorted(children(pid)):
+        try:
+            argv = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        role = "ack" if b"front" in argv else "worker" if b"worker" in argv else None
+        if role is not None:
+            counts[role] += 1
+            family[f"{role} {counts[role]}"] = child
+    return family

@@ -166,6 +166,7 @@ class Maple:
     knowledge: LlamaIndexRetriever | None = None
     controls: RedisControls | None = None
     supervisor: Supervisor | None = None  # maple serve's worker processes (bot/supervisor.py), when it has them
+    fronts: Supervisor | None = None  # maple serve's extra ack processes on its port (MAPLE_ACK_PROCESSES - 1)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start_workers(self, count: int) -> None:
@@ -287,6 +288,16 @@ class Maple:
         await self.redis.aclose()
 
 
+def processes_report(maple: Maple) -> dict[str, object]:
+    """For ``/readyz``'s body: which process answered, and the child processes it supervises."""
+    report: dict[str, object] = {"pid": os.getpid()}
+    if maple.supervisor is not None:
+        report["worker_processes"] = maple.supervisor.report()
+    if maple.fronts is not None:
+        report["ack_processes"] = maple.fronts.report()
+    return report
+
+
 async def _serving(installation: SlackInstallation, controls: RedisControls) -> None:
     await controls.open()  # intake reads the controls in force (pause) from memory
     await learn_installation(installation)
@@ -391,7 +402,7 @@ def build(
                           on_startup=lambda: _serving(installation, controls),
                           ready=lambda: readiness(store=store, queue=queue, router=router,
                                                   processes=maple.supervisor),  # `maple` is bound below
-                          details=lambda: {"worker_processes": maple.supervisor.report()} if maple.supervisor else {},
+                          details=lambda: processes_report(maple),
                           refresh=lambda: refresh_gauges(queue=queue), previous=previous_secret(settings))
     maple = Maple(settings=settings, spec=spec, redis=r, svc=svc, queue=queue, surface=surface, bolt=bolt,
                   front=front, installation=installation, http=http, models=models, compute=compute,

@@ -51,11 +51,13 @@ async def claim(settings: Settings, *, prefix: str, kind: str) -> None:
 
 async def serve(
     settings: Settings, *, workers: int | None = None, http: bool = True, spec: MapleSpec | None = None,
-    deployment: str = PRODUCTION,
+    deployment: str = PRODUCTION, front: bool = False,
 ) -> None:
     """``deployment``: production, or the single-process local workspace. A worker-only process (``http=False``)
     never anchors. ``maple serve`` runs its workers as supervised processes (``MAPLE_WORKER_MODE=process``, the
-    default) or as pools in its own event loop (``inprocess``; always for the local workspace)."""
+    default) or as pools in its own event loop (``inprocess``; always for the local workspace), and over HTTP
+    ``MAPLE_ACK_PROCESSES - 1`` ack processes beside it on its port. An ack process (``front``, ``maple front``)
+    answers Slack's requests and nothing else: no workers, schedules, retention sweep, anchoring or Socket Mode."""
     from bot.app import build, redis_warnings
     from config.loader import config_warnings, load_spec
     from integrations import tracing
@@ -71,11 +73,14 @@ async def serve(
     spec = spec or load_spec(settings.config_path)
     for warning in config_warnings(spec):
         log.warning("CONFIG WARNING: " + warning)
-    maple = build(settings, spec=spec, local=deployment != PRODUCTION, anchoring=http)
-    for warning in await redis_warnings(maple.redis):
-        log.warning("REDIS DURABILITY WARNING: " + warning)
-    count = settings.workers if workers is None else workers
-    supervised = supervises(settings, http=http, deployment=deployment)
+    maple = build(settings, spec=spec, local=deployment != PRODUCTION, anchoring=http and not front)
+    if not front:
+        for warning in await redis_warnings(maple.redis):
+            log.warning("REDIS DURABILITY WARNING: " + warning)
+    count = 0 if front else settings.workers if workers is None else workers
+    supervised = not front and supervises(settings, http=http, deployment=deployment)
+    app_token = None if front else settings.secret("slack_app_token")
+    fronts = settings.ack_processes - 1 if supervised and not app_token else 0
     if supervised:
         from bot.supervisor import Supervisor
 
@@ -83,7 +88,7 @@ async def serve(
         await maple.supervisor.start()
     else:
         await maple.start_workers(count)
-    if http:
+    if http and not front:
         maple.start_anchoring()
         await maple.start_schedules()
     runner: web.AppRunner | None = None
@@ -91,17 +96,23 @@ async def serve(
     if http:
         runner = web.AppRunner(maple.http, access_log=None)
         await runner.setup()
-        await web.TCPSite(runner, settings.host, settings.port).start()
-    app_token = settings.secret("slack_app_token")
+        # serve binds first; its ack processes then join the same port (the kernel spreads new connections)
+        await web.TCPSite(runner, settings.host, settings.port, reuse_port=bool(fronts) or front).start()
+    if fronts:
+        from bot.supervisor import Supervisor
+
+        maple.fronts = Supervisor(count=fronts, argv=[sys.executable, "-m", "bot.cli", "front"], role="ack")
+        await maple.fronts.start()
     if app_token and http:
         socket_handler = await maple.connect_socket_mode(app_token)
     _settle_memory()
     log.info("maple started", extra={"port": settings.port if http else None, "workers": count,
                                      "worker_mode": "process" if supervised else "inprocess",
+                                     "ack_processes": fronts + 1 if http else 0, "role": "ack" if front else "serve",
                                      "socket_mode": bool(socket_handler)})
     await _until_signal()
     log.info("maple stopping: finishing in-flight work")
-    stopping = [maple.supervisor.stop(grace=settings.shutdown_grace)] if maple.supervisor is not None else []
+    stopping = [p.stop(grace=settings.shutdown_grace) for p in (maple.supervisor, maple.fronts) if p is not None]
     if socket_handler:
         stopping.append(socket_handler.close_async())
     if runner:
@@ -234,6 +245,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("start", help="serve when SLACK_BOT_TOKEN is set (environment or .env), else dev")
     sub.add_parser("serve", help="serve Slack requests (HTTP, or Socket Mode with SLACK_APP_TOKEN) with workers")
+    sub.add_parser("front", help="answer Slack's HTTP requests on PORT beside a maple serve (serve starts these)")
     w = sub.add_parser("worker", help="run only workers against the same Redis")
     w.add_argument("--count", type=int, default=None)
     sub.add_parser("dev", help="run Maple with the local workspace on http://127.0.0.1:$PORT/")
@@ -249,6 +261,7 @@ def _parser() -> argparse.ArgumentParser:
 
 COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], Awaitable[int | None]]] = {
     "serve": lambda s, a: serve(s),
+    "front": lambda s, a: serve(s, front=True),
     "worker": lambda s, a: serve(s, workers=a.count, http=False),
     "config": lambda s, a: config_check(s),
     "runs": runs_command,

@@ -1,7 +1,9 @@
-"""`maple serve`'s worker processes: spawned, watched, restarted when they crash, stopped when serve stops.
+"""`maple serve`'s child processes: spawned, watched, restarted when they crash, stopped when serve stops.
 
 The ack path keeps serve's event loop to itself; the work runs in ``count`` child processes, each a
-``maple worker --count 1`` (one pool of ``MAPLE_WORKER_CONCURRENCY`` slots) on the same settings and Redis.
+``maple worker --count 1`` (one pool of ``MAPLE_WORKER_CONCURRENCY`` slots) on the same settings and Redis. The
+same supervision runs serve's extra ack processes (``maple front``, ``MAPLE_ACK_PROCESSES - 1`` of them), which
+answer Slack's requests on serve's port beside it (``SO_REUSEPORT``: the kernel spreads connections over them).
 
 - **Restarts.** A child that exits while serve is not stopping is started again after a backoff (1 s, doubling to
   30 s; back to 1 s once a child has lived a minute). Each restart is logged and counted
@@ -61,13 +63,14 @@ class Child:
 
 @dataclass(kw_only=True)
 class Supervisor:
-    """``count`` worker processes running ``argv`` with ``env``."""
+    """``count`` worker processes running ``argv`` with ``env`` (or, with ``role="ack"``, ack processes)."""
 
     count: int
     argv: list[str] = field(default_factory=lambda: [sys.executable, "-m", "bot.cli", "worker", "--count", "1"])
     env: Mapping[str, str] | None = None
     backoff_first: float = BACKOFF_FIRST
     nice: int = 0  # added to the children's niceness (MAPLE_WORKER_NICE)
+    role: str = "worker"  # for logs and metrics: "worker" or "ack"
     _children: list[Child] = field(default_factory=list)
     _watchers: list[asyncio.Task[None]] = field(default_factory=list)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
@@ -78,7 +81,10 @@ class Supervisor:
             self._children.append(child)
             await self._spawn(child)
             self._watchers.append(asyncio.create_task(self._watch(child), name=f"maple-worker-{slot}"))
-        metrics.WORKER_PROCESSES.set(self.alive())
+        self._gauge().set(self.alive())
+
+    def _gauge(self) -> metrics.Gauge:
+        return metrics.ACK_PROCESSES if self.role == "ack" else metrics.WORKER_PROCESSES
 
     def alive(self) -> int:
         return sum(1 for c in self._children if c.process is not None and c.process.returncode is None)
@@ -87,7 +93,7 @@ class Supervisor:
         return [c.process.pid for c in self._children if c.process is not None and c.process.returncode is None]
 
     def report(self) -> dict[str, object]:
-        """For ``/readyz``: how many worker processes run, of how many, their pids and restarts."""
+        """For ``/readyz``: how many of these processes run, of how many, their pids and restarts."""
         return {"alive": self.alive(), "expected": self.count, "pids": self.pids(),
                 "restarts": sum(c.restarts for c in self._children)}
 
@@ -97,7 +103,7 @@ class Supervisor:
         child.process = await asyncio.create_subprocess_exec(
             *self.argv, env=env, stdin=asyncio.subprocess.DEVNULL, preexec_fn=lambda: _child_setup(parent, self.nice))
         child.started = time.monotonic()
-        log.info("worker process started", extra={"slot": child.slot, "pid": child.process.pid})
+        log.info(f"{self.role} process started", extra={"slot": child.slot, "pid": child.process.pid})
 
     async def _watch(self, child: Child) -> None:
         backoff = self.backoff_first
@@ -105,13 +111,13 @@ class Supervisor:
             assert child.process is not None
             code = await child.process.wait()
             metrics.mark_dead(child.process.pid)
-            metrics.WORKER_PROCESSES.set(self.alive())
+            self._gauge().set(self.alive())
             if self._stopping.is_set():
                 return
             lived = time.monotonic() - child.started
             if lived >= STEADY_SECONDS:
                 backoff = self.backoff_first
-            log.error("worker process exited; restarting it", extra={
+            log.error(f"{self.role} process exited; restarting it", extra={
                 "slot": child.slot, "pid": child.process.pid, "exit": code, "lived_seconds": round(lived, 1),
                 "restart_in": backoff})
             with contextlib.suppress(TimeoutError):
@@ -120,13 +126,13 @@ class Supervisor:
                 return
             backoff = min(backoff * 2, BACKOFF_MAX)
             child.restarts += 1
-            metrics.WORKER_RESTARTS.inc()
+            (metrics.ACK_RESTARTS if self.role == "ack" else metrics.WORKER_RESTARTS).inc()
             try:
                 await self._spawn(child)
             except OSError as exc:  # could not fork/exec: try again after the next backoff
-                log.error("could not start a worker process", extra={"slot": child.slot, "error": str(exc)})
+                log.error(f"could not start a {self.role} process", extra={"slot": child.slot, "error": str(exc)})
                 continue
-            metrics.WORKER_PROCESSES.set(self.alive())
+            self._gauge().set(self.alive())
 
     async def stop(self, *, grace: float) -> None:
         """SIGTERM to every child; wait for them up to ``grace`` + a few seconds; kill what is left."""
@@ -140,7 +146,7 @@ class Supervisor:
             _done, pending = await asyncio.wait(waits, timeout=grace + KILL_AFTER_GRACE)
             for process in running:
                 if process.returncode is None:
-                    log.error("worker process did not stop within the grace; killing it", extra={"pid": process.pid})
+                    log.error(f"{self.role} process did not stop within the grace; killing it", extra={"pid": process.pid})
                     with contextlib.suppress(ProcessLookupError):
                         process.kill()
             await asyncio.gather(*(p.wait() for p in running))
@@ -151,4 +157,4 @@ class Supervisor:
         await asyncio.gather(*self._watchers, return_exceptions=True)
         for process in running:
             metrics.mark_dead(process.pid)
-        metrics.WORKER_PROCESSES.set(0)
+        self._gauge().set(0)

@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     workers: int = Field(2, alias="MAPLE_WORKERS", ge=0, le=64)
     worker_mode: Literal["process", "inprocess"] = Field("process", alias="MAPLE_WORKER_MODE")
     worker_nice: int = Field(10, alias="MAPLE_WORKER_NICE", ge=0, le=19)  # the worker processes' lower CPU priority
+    # maple serve over HTTP: this many processes answer Slack's requests on PORT (serve and MAPLE_ACK_PROCESSES - 1
+    # `maple front` processes it supervises, sharing the port with SO_REUSEPORT), so one burst of commands is not
+    # answered one after another on one event loop
+    ack_processes: int = Field(2, alias="MAPLE_ACK_PROCESSES", ge=1, le=16)
     worker_concurrency: int = Field(4, alias="MAPLE_WORKER_CONCURRENCY", ge=1, le=256)
     visibility_timeout: float = Field(60.0, alias="MAPLE_VISIBILITY_TIMEOUT", gt=0)
     dead_letter_max: int = Field(1000, alias="MAPLE_DEAD_LETTER_MAX", ge=10)

@@ -65,6 +65,9 @@ WORKERS = Gauge("maple_workers_alive", "Worker processes alive under this superv
 WORKER_PROCESSES = Gauge("maple_worker_processes", "Worker processes maple serve supervises that are running now",
                          multiprocess_mode="mostrecent")
 WORKER_RESTARTS = Counter("maple_worker_restarts", "Worker processes maple serve started again after they exited")
+ACK_PROCESSES = Gauge("maple_ack_processes", "Extra processes serving Slack's requests beside maple serve that are "
+                      "running now (MAPLE_ACK_PROCESSES - 1 when all are up)", multiprocess_mode="mostrecent")
+ACK_RESTARTS = Counter("maple_ack_restarts", "Ack processes maple serve started again after they exited")
 CONTROLS = Gauge("maple_control", "Operator controls in force (1 = on), by control", ["control"],
                  multiprocess_mode="mostrecent")
 

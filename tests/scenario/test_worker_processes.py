@@ -1,5 +1,6 @@
 """`maple serve` runs its work in worker processes it supervises: their counters reach serve's /metrics, a killed
-one is started again, SIGTERM stops them all, and a serve that is killed outright takes them with it."""
+one is started again, SIGTERM stops them all, and a serve that is killed outright takes them with it. Its ack
+process answers Slack on serve's port beside it, and is supervised the same way."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import yaml
 
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.slack_api import FakeSlack
-from tests.harness import REQUESTER, SECRET, Harness
+from tests.harness import REQUESTER, REVIEWER2, SECRET, Harness
 from tests.scenario.test_loop import run_id_of
 from tests.scenario.test_shutdown import free_port
 
@@ -134,16 +135,72 @@ async def test_a_killed_worker_process_is_started_again(offline: Harness, tmp_pa
         proc.wait()
 
 
+async def test_ack_processes_answer_on_serves_port_and_are_started_again(offline: Harness, tmp_path: Path) -> None:
+    """MAPLE_ACK_PROCESSES=2 (the default): serve and one `maple front` share the port; signed commands sent on new
+    connections are acked by both (the ack process's own counters say so), and a killed one is started again."""
+    h = offline
+    proc, url = spawn_serve(h, tmp_path)
+    try:
+        report = await h.wait_for(lambda: _all_alive(url, 2), timeout=START_CAP, what="two worker processes")
+        acks = report["ack_processes"]
+        assert acks["expected"] == 1 and report["pid"] == proc.pid
+        report = await h.wait_for(lambda: _fronts_alive(url, 1), timeout=START_CAP, what="the ack process")
+        front = report["ack_processes"]["pids"][0]
+        assert front not in processes(report)["pids"] and running(front)
+        theirs = await h.wait_for(lambda: _answered_by(url, front), what="a probe answered by the ack process")
+        assert theirs["status"] == "ready" and "worker_processes" not in theirs  # serve alone lists its children
+        h.url = url
+        people = [REQUESTER, REVIEWER2] * 8  # 16 goals within each person's rate limit; each on a new connection
+        runs = [run_id_of((await h.slash(who, f"run draft a note about fire drill {i}"))[1])
+                for i, who in enumerate(people)]
+        for run_id in runs:
+            await h.wait_state(run_id, "in_review")
+        metrics_dir = next(p for p in tmp_path.iterdir() if p.name.startswith("maple-metrics-"))
+        by_front = acked_by(metrics_dir, front)
+        by_serve = acked_by(metrics_dir, proc.pid)
+        assert by_front > 0 and by_serve > 0 and by_front + by_serve == len(runs)  # the kernel spread them (a 16-0
+        # split has odds of 2 in 65,536)
+        os.kill(front, signal.SIGKILL)
+        report = await h.wait_for(lambda: _front_restarted(url, front), timeout=START_CAP,
+                                  what="a restarted ack process")
+        assert report["ack_processes"]["restarts"] == 1
+        assert sample(await scrape(url), "maple_ack_restarts_total") == 1.0
+        again = report["ack_processes"]["pids"][0]
+        await h.wait_for(lambda: _answered_by(url, again), what="a probe answered by the new ack process")
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(proc.wait, 60) == 0
+        assert not running(again)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def acked_by(metrics_dir: Path, pid: int) -> float:
+    """Slash commands acked by one process, from its own files in the shared metrics directory."""
+    from prometheus_client import CollectorRegistry, multiprocess
+
+    own = metrics_dir.parent / f"only-{pid}"
+    own.mkdir()
+    for path in metrics_dir.glob(f"*_{pid}.db"):
+        (own / path.name).write_bytes(path.read_bytes())
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=str(own))  # type: ignore[no-untyped-call]
+    return sum(s.value for m in registry.collect() if m.name == "maple_acks"
+               for s in m.samples if s.name == "maple_acks_total" and s.labels.get("kind") == "command")
+
+
 async def test_a_killed_serve_takes_its_worker_processes_with_it(offline: Harness, tmp_path: Path) -> None:
     h = offline
     proc, url = spawn_serve(h, tmp_path)
     try:
         report = await h.wait_for(lambda: _all_alive(url, 2), timeout=START_CAP, what="two worker processes")
-        pids = processes(report)["pids"]
+        report = await h.wait_for(lambda: _fronts_alive(url, 1), timeout=START_CAP, what="the ack process")
+        pids = processes(report)["pids"] + report["ack_processes"]["pids"]
         proc.kill()  # no chance to stop them itself
         proc.wait()
         await h.wait_for(lambda: not [pid for pid in pids if running(pid)], timeout=180,  # SIGTERM: each drains first
-                         what="the orphaned worker processes to exit")
+                         what="the orphaned worker and ack processes to exit")
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -179,6 +236,22 @@ async def _restarted(url: str, victim: int) -> dict[str, Any] | None:
     report = await ready(url)
     found = processes(report)
     return report if found.get("alive") == 2 and victim not in found.get("pids", [victim]) else None
+
+
+async def _fronts_alive(url: str, count: int) -> dict[str, Any] | None:
+    report = await ready(url)
+    return report if ((report or {}).get("ack_processes") or {}).get("alive") == count else None
+
+
+async def _answered_by(url: str, pid: int) -> dict[str, Any] | None:
+    report = await ready(url)  # a new connection each time: the kernel picks which process takes it
+    return report if report and report.get("pid") == pid else None
+
+
+async def _front_restarted(url: str, victim: int) -> dict[str, Any] | None:
+    report = await ready(url)
+    found = (report or {}).get("ack_processes") or {}
+    return report if found.get("alive") == 1 and victim not in found.get("pids", [victim]) else None
 
 
 async def _with(url: str, series: str) -> str | None:
