@@ -4,7 +4,6 @@ nothing of its behaviour — same answers, same errors."""
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 from opentelemetry import trace
 
 from bot.core.errors import MapleError
+from bot.core.lru import Recent
 from bot.core.models import ChatMessage, Completion, Job, Run, RunState
 from bot.core.ports import AuditLog, ChatModel, Hold, Spending, UsageLedger
 from bot.core.spec import ModelSpec
@@ -154,7 +154,7 @@ class MeteredRunStore(RedisRunStore):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._seen: OrderedDict[tuple[str, int], RunState] = OrderedDict()
+        self._seen: Recent[tuple[str, int], RunState] = Recent(SEEN_MAX)  # (run id, version) → state read in
 
     async def create(self, run: Run, *, job: Job | None = None, once: str | None = None) -> Run:
         saved = await super().create(run, job=job, once=once)
@@ -168,13 +168,11 @@ class MeteredRunStore(RedisRunStore):
         return self._saw(await super().get_for_update(run_id))
 
     def _saw(self, run: Run) -> Run:
-        self._seen[(run.id, run.version)] = run.state
-        if len(self._seen) > SEEN_MAX:
-            self._seen.popitem(last=False)
+        self._seen.put((run.id, run.version), run.state)
         return run
 
     async def save(self, run: Run, *, job: Job | None = None) -> Run:
-        before = self._seen.pop((run.id, run.version), None)
+        before = self._seen.pop((run.id, run.version))
         saved = await super().save(run, job=job)
         if before is not None and before is not saved.state:
             metrics.RUNS.labels(saved.workflow or "-", saved.state.value).inc()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import OrderedDict
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +12,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from bot.core.errors import AlreadyUsed, ConflictError, NotFound, StoreUnavailable
+from bot.core.lru import Recent
 from bot.core.models import Job, Run
 from bot.core.ports import RunStore
 from integrations.redis_conn import GroupedScript, as_text, guarded
@@ -63,16 +63,13 @@ class RedisRunStore(RunStore):
         self._prefix = prefix
         self._ttl = ttl_seconds
         self._cas = GroupedScript(redis, _CAS)  # a burst's run writes share round trips
-        self._last: OrderedDict[str, str | bytes] = OrderedDict()  # run id → its document as last seen here
+        self._last: Recent[str, str | bytes] = Recent(LAST_SEEN_MAX)  # run id → its document as last seen here
 
     def _remember(self, run_id: str, doc: str | bytes | None) -> None:
         if doc is None:
-            self._last.pop(run_id, None)
-            return
-        self._last[run_id] = doc
-        self._last.move_to_end(run_id)
-        if len(self._last) > LAST_SEEN_MAX:
-            self._last.popitem(last=False)
+            self._last.pop(run_id)
+        else:
+            self._last.put(run_id, doc)
 
     def run_key(self, run_id: str) -> str:
         return f"{self._prefix}run:{run_id}"

@@ -15,7 +15,6 @@ import asyncio
 import logging
 import re
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -34,6 +33,7 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.errors import NotInChannel, SurfaceError, SurfaceUnavailable
+from bot.core.lru import Recent
 from bot.core.ports import Directory, MessageRef, Place, Surface, View
 from bot.core.spec import TenantsSpec
 from bot.core.tenancy import Installed, Tenancy
@@ -173,7 +173,7 @@ class SlackSurface(Surface, Directory):
         self._people: Lookups[Profile] = Lookups(name="users.info", load=self._person, ttl=600.0,
                                                 retry_after=FAILED_PERSON_RETRY)
         self._members: dict[str, float] = {}
-        self._dms: OrderedDict[str, tuple[float, str]] = OrderedDict()  # user → (until, DM channel id)
+        self._dms: Recent[str, str] = Recent(DM_MAX, ttl=DM_TTL)  # user → DM channel id
         self._guest_set: tuple[float, frozenset[str]] | None = None
         self._hooks: aiohttp.ClientSession | None = None  # response_url answers (not Web API calls)
 
@@ -243,15 +243,11 @@ class SlackSurface(Surface, Directory):
         """The DM channel between Maple and ``user``. Slack gives the same id every time for the same pair, so it
         is asked once a day per person, not on every notice; a failure is not cached."""
         known = self._dms.get(user)
-        if known is not None and known[0] > time.monotonic():
-            self._dms.move_to_end(user)
-            return known[1]
+        if known is not None:
+            return known
         data = await call(self._client, "conversations.open", users=user)
         channel = str(data["channel"]["id"])
-        self._dms[user] = (time.monotonic() + DM_TTL, channel)
-        self._dms.move_to_end(user)
-        while len(self._dms) > DM_MAX:
-            self._dms.popitem(last=False)
+        self._dms.put(user, channel)
         return channel
 
     async def post(

@@ -8,7 +8,8 @@ import asyncio
 import pytest
 
 from bot.core.errors import SurfaceError
-from integrations.slack_surface import KeptAliveClient, SlackSurface, call, make_client
+from bot.core.lru import Recent
+from integrations.slack_surface import DM_MAX, DM_TTL, KeptAliveClient, SlackSurface, call, make_client
 from tests.fakes.slack_api import FakeSlack
 
 
@@ -57,3 +58,21 @@ async def test_a_persons_dm_channel_is_asked_for_once(slack: FakeSlack) -> None:
     opened = [c.params["users"] for c in slack.calls if c.method == "conversations.open" and c.ok]
     assert len(set(first)) == 1 and other != first[0] and again.startswith("D")
     assert opened == ["U0REQUEST", "U0REVIEW", "U0ADMIN"]
+
+
+async def test_a_persons_dm_channel_is_asked_for_again_after_a_day(slack: FakeSlack) -> None:
+    """The DM channel id is kept for ``DM_TTL`` seconds (on a fake clock here), then Slack is asked again."""
+    now = [1000.0]
+    client = make_client(token="xoxb-test", base_url=slack.url)
+    surface = SlackSurface(client=client, render=lambda view: ("", []))
+    surface._dms = Recent(DM_MAX, ttl=DM_TTL, clock=lambda: now[0])
+    try:
+        first = await surface.open_dm(user="U0REQUEST")
+        now[0] += DM_TTL - 1
+        assert await surface.open_dm(user="U0REQUEST") == first
+        now[0] += 1
+        again = await surface.open_dm(user="U0REQUEST")
+    finally:
+        await surface.close()
+    opened = [c.params["users"] for c in slack.calls if c.method == "conversations.open" and c.ok]
+    assert opened == ["U0REQUEST", "U0REQUEST"] and again == first

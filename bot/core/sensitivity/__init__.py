@@ -13,13 +13,12 @@ import bisect
 import functools
 import hashlib
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
 from pydantic import BaseModel, ConfigDict
 
 from bot.core.levels import Sensitivity
+from bot.core.lru import Recent
 from bot.core.sensitivity.detectors import DETECTORS, LEVELS, Span, fold
 from bot.core.sensitivity.normalise import Normalised, normalise
 from bot.core.spec import PatternSpec, SensitivitySpec
@@ -125,22 +124,15 @@ def assessor(spec: SensitivitySpec) -> Callable[[str], tuple[Sensitivity, dict[s
     nothing is found. A pure function of the text, so the last ``RECENT`` answers are remembered (in this process
     only, by a digest of the text, never the text)."""
     patterns = tuple(spec.patterns)
-    recent: OrderedDict[bytes, tuple[Sensitivity, dict[str, int]]] = OrderedDict()
-    lock = threading.Lock()  # an assessor may be called from worker threads too
+    recent: Recent[bytes, tuple[Sensitivity, dict[str, int]]] = Recent(RECENT)  # locked: worker threads call it too
 
     def run(text: str) -> tuple[Sensitivity, dict[str, int]]:
         key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-        with lock:
-            known = recent.get(key)
-            if known is not None:
-                recent.move_to_end(key)
+        known = recent.get(key)
         if known is None:
             found = assess(text, patterns=patterns, default=spec.default)
             known = (found.level, dict(found.hits))
-            with lock:
-                recent[key] = known
-                if len(recent) > RECENT:
-                    recent.popitem(last=False)
+            recent.put(key, known)
         return known[0], dict(known[1])
 
     return run
