@@ -72,8 +72,9 @@ async def wait_ready(url: str, workers: int, acks: int) -> None:
         try:
             async with aiohttp.ClientSession() as s, s.get(url) as r:
                 body = await r.json()
-                if "worker_processes" in body or not workers:
-                    up = (body.get("worker_processes") or {}).get("alive", 0) >= workers and body["checks"]["workers"]
+                if "worker_processes" in body or "ack_processes" in body:  # serve's own answer
+                    alive = (body.get("worker_processes") or {}).get("alive", 0)
+                    up = not workers or (alive >= workers and body["checks"]["workers"])
                     if up and (body.get("ack_processes") or {}).get("alive", 0) >= acks - 1:
                         return
         except (aiohttp.ClientError, ValueError, KeyError):
