@@ -38,7 +38,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.procstat import cpu_seconds, serve_family  # noqa: E402
+from benchmarks.procstat import cpu_seconds, rss_mb, serve_family  # noqa: E402
 from tests.harness import sign, spec_dict  # noqa: E402
 
 SECRET = "bench-signing-secret"
@@ -196,6 +196,8 @@ async def main() -> None:
         print(f"ratio p50 {pct(maple, 50) / pct(bare, 50):.2f}x   p99 {pct(maple, 99) / pct(bare, 99):.2f}x")
         print(f"goal: p99 <= 1.5x bare Bolt and < 50 ms: "
               f"{'met' if pct(maple, 99) <= 1.5 * pct(bare, 99) and pct(maple, 99) < 50 else 'NOT met'}")
+        family = serve_family(procs[0].pid)
+        print("memory (RSS): " + ", ".join(f"{name} {rss_mb(pid):.0f} MB" for name, pid in family.items()))
         if workers:
             left = await queue_left(prefix)
             print(f"worker jobs for the {ROUNDS * CONCURRENCY} goals: {'all done' if not left else f'{left} left'} "
