@@ -42,7 +42,7 @@ from config.settings import Settings
 from handlers import blocks, mrkdwn
 from handlers.front import FrontDoor
 from handlers.http import Previous, build_http_app
-from handlers.listeners import register
+from handlers.listeners import command_ack, register
 from handlers.socket_mode import FrontDoorSocketModeHandler
 from integrations import metrics, tracing
 from integrations.compute import ProcessCompute
@@ -397,7 +397,8 @@ def build(
     register(bolt, desk=desk, on_group_change=surface.forget_group, on_member_change=surface.member_changed)
     front = FrontDoor(bolt=bolt, deliveries=RedisDeliveries(redis=r, prefix=settings.redis_prefix),
                       tenancy=lambda: installation.tenancy(wait=ACK_WAIT), language=spec.language,
-                      checked_in_write=lambda p: desk.defers(str(p.data.get("text", "")), p.data.get("response_url")))
+                      checked_in_write=lambda p: desk.defers(str(p.data.get("text", "")), p.data.get("response_url")),
+                      command=lambda fields, once: command_ack(desk, fields, once))
     http = build_http_app(front=front, signing_secret=signing, healthy=store.ping,
                           on_startup=lambda: _serving(installation, controls),
                           ready=lambda: readiness(store=store, queue=queue, router=router,

@@ -21,19 +21,24 @@ the app-token socket), parse it once and check its shape (handlers/payloads.py).
    answered 200 without processing) or failed (the retry is processed). A claim expires after 30 seconds, so a
    process that died mid-delivery does not hold an event forever.
 4. **Dispatch** to Bolt. A request no listener handles is answered 200 (a 404 counts as a failed delivery).
+   ``/maple`` itself, the request the ack path exists for, is answered here by the same function Bolt's listener
+   calls (handlers/listeners.py ``command_ack``), without Bolt's dispatch (its middleware chain and listener
+   matching were about half of a command's CPU on the ack path); the checks above are the ones that matter for
+   it, and a command has nothing else Bolt would do (no self-event filter, no assistant thread, no ``respond``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
+from slack_bolt.util.utils import convert_to_dict_list
 
 from bot.core import text
 from bot.core.intake import UseOnce
@@ -45,6 +50,8 @@ from handlers.payloads import Payload
 log = logging.getLogger("maple.front")
 TenancySource = Callable[[], Awaitable[Tenancy | None]]
 USE_ONCE = "maple_use_once"  # the Bolt context key of a command's UseOnce (handlers/listeners.py hands it on)
+COMMAND = "/maple"
+CommandAck = Callable[[Mapping[str, Any], UseOnce | None], Awaitable[dict[str, Any] | None]]
 
 
 class Deliveries(Protocol):
@@ -74,14 +81,25 @@ def empty(status: int = 200) -> BoltResponse:
     return BoltResponse(status=status, body="")
 
 
+def command_response(*, text: str, blocks: list[Any] | None = None, response_type: str = "ephemeral") -> BoltResponse:
+    """A slash command's ack with a message, as Bolt's ``ack(text=…, blocks=…, response_type=…)`` builds it."""
+    body: dict[str, Any] = {"text": text, "response_type": response_type}
+    if blocks:
+        body["blocks"] = convert_to_dict_list(blocks)
+    return BoltResponse(status=200, body=body)
+
+
 class FrontDoor:
     """``language`` is the configured one: a refusal before the person is known (a workspace Maple does not
     serve, or one it cannot confirm yet) is said in both official languages, that one first."""
 
     def __init__(self, *, bolt: AsyncApp, deliveries: Deliveries, tenancy: TenancySource,
-                 language: str = "en", checked_in_write: Callable[[Payload], bool] = lambda _payload: False) -> None:
-        """``checked_in_write(payload)``: this slash command's own run write checks that it is used once."""
+                 language: str = "en", checked_in_write: Callable[[Payload], bool] = lambda _payload: False,
+                 command: CommandAck | None = None) -> None:
+        """``checked_in_write(payload)``: this slash command's own run write checks that it is used once.
+        ``command(fields, once)``: ``/maple``'s ack parameters (None for a replay), answered without Bolt."""
         self._bolt = bolt
+        self._command = command
         self._deliveries = deliveries
         self._tenancy = tenancy
         self._language = language
@@ -104,7 +122,7 @@ class FrontDoor:
         if not await self._deliveries.first_use(delivery.once_key):
             log.warning("replayed request refused", extra={"kind": kind})
             return BoltResponse(status=401, body={"error": "request already used"})
-        return await self._dispatch(delivery.request)
+        return await self._route(delivery)
 
     async def _tenant_refusal(self, delivery: Delivery) -> BoltResponse | None:
         tenancy = await self._tenancy()
@@ -128,7 +146,7 @@ class FrontDoor:
         once = UseOnce(key=key, mark=lambda: self._deliveries.first_use(key))
         delivery.request.context[USE_ONCE] = once
         try:
-            response = await self._dispatch(delivery.request)
+            response = await self._route(delivery)
         except BaseException:
             if not once.settled:
                 await asyncio.shield(self._deliveries.first_use(key))
@@ -159,6 +177,17 @@ class FrontDoor:
         else:
             await self._deliveries.settle(event_id, token)
         return response
+
+    async def _route(self, delivery: Delivery) -> BoltResponse:
+        data = delivery.payload.data
+        if self._command is None or delivery.payload.kind != "command" or data.get("command") != COMMAND:
+            return await self._dispatch(delivery.request)
+        try:
+            params = await self._command(data, delivery.request.context.get(USE_ONCE))
+        except Exception:  # as Bolt answers a listener that raised: logged, 500, nothing acked
+            log.exception("the /maple command failed")
+            return empty(500)
+        return empty() if params is None else command_response(**params)
 
     async def _dispatch(self, request: AsyncBoltRequest) -> BoltResponse:
         response = await self._bolt.async_dispatch(request)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -45,7 +45,7 @@ from handlers.blocks import (
     reject_modal,
     revise_modal,
 )
-from handlers.front import USE_ONCE
+from handlers.front import COMMAND, USE_ONCE
 from handlers.goals import MENTION, ack_params, answer_in_conversation, by_a_person
 from handlers.mrkdwn import mrkdwn
 from handlers.schedule_listeners import publish_home, register_schedules
@@ -57,23 +57,29 @@ class MemberChange(Protocol):
     def __call__(self, *, channel: str, user: str, joined: bool) -> None: ...
 
 
+async def command_ack(desk: Desk, command: Mapping[str, Any], once: intake.UseOnce | None) -> dict[str, Any] | None:
+    """``/maple <goal>``: the ack's parameters (an ephemeral answer), or None for a replay (the front door
+    refuses it with 401)."""
+    origin = Origin(kind="command", channel=command.get("channel_id", ""), team=command.get("team_id"))
+    try:
+        answer = await desk.handle(user=command.get("user_id", ""), origin=origin, raw=command.get("text", ""),
+                                   reply_url=command.get("response_url") or None, once=once)
+    except AlreadyUsed:
+        return None
+    log.info("command acked", extra={"run_id": answer.run_id})
+    return ack_params(answer)
+
+
 def register(app: AsyncApp, *, desk: Desk, on_group_change: Callable[[str | None], None],
              on_member_change: MemberChange | None = None) -> None:
     """``on_member_change(channel=…, user=…, joined=…)`` keeps cached channel memberships current."""
     svc = desk.svc
     app.assistant(build_assistant(desk=desk))  # the assistant pane: its threads are DM threads, taken before on_message
 
-    @app.command("/maple")  # first: Bolt tries listeners in order, and the ack path is the one that must be quick
+    @app.command(COMMAND)  # the front door answers it itself (command_ack); Bolt's route for any other caller
     async def on_command(ack: AsyncAck, command: dict[str, Any], context: dict[str, Any]) -> None:
-        origin = Origin(kind="command", channel=command.get("channel_id", ""), team=command.get("team_id"))
-        try:
-            answer = await desk.handle(user=command.get("user_id", ""), origin=origin, raw=command.get("text", ""),
-                                       reply_url=command.get("response_url") or None, once=context.get(USE_ONCE))
-        except AlreadyUsed:  # a replay: the front door refuses it (401)
-            await ack()
-            return
-        await ack(**ack_params(answer))
-        log.info("command acked", extra={"run_id": answer.run_id})
+        params = await command_ack(desk, command, context.get(USE_ONCE))
+        await (ack(**params) if params is not None else ack())
 
     register_schedules(app, desk=desk)
 

@@ -140,3 +140,61 @@ async def test_bots_are_not_obeyed(slack: FakeSlack, openai_fake: FakeOpenAI, mo
     finally:
         await h.stop()
         await h.cleanup_redis()
+
+
+async def test_slash_command_is_answered_by_the_front_door_without_bolts_dispatch(harness: Harness) -> None:
+    """``/maple`` is the ack path's request: the front door answers it with the listener's own function, so
+    Bolt's dispatch (its middleware chain and listener matching) is not on that path; everything else still
+    goes through Bolt."""
+    h = harness
+    assert h.maple is not None
+    dispatched: list[str] = []
+    bolt_dispatch = h.maple.bolt.async_dispatch
+
+    async def watched(request: Any) -> Any:
+        dispatched.append(str(request.body.get("type") or request.body.get("command")))
+        return await bolt_dispatch(request)
+
+    h.maple.bolt.async_dispatch = watched  # type: ignore[method-assign]
+    status, reply = await h.slash(REQUESTER, "run draft a note about the fire drill")
+    assert status == 200 and reply["response_type"] == "ephemeral" and run_id_of(reply)
+    assert dispatched == []
+    event = {"type": "reaction_added", "user": REQUESTER, "reaction": "tada", "item": {"type": "message"}}
+    assert (await h.event(event, event_id="EvBOLT1"))[0] == 200
+    assert dispatched == ["event_callback"]
+
+
+async def test_a_slash_command_whose_handling_fails_is_answered_500_and_starts_nothing(
+    harness: Harness, monkeypatch: Any
+) -> None:
+    """As Bolt answers a listener that raised: logged, 500 (Slack shows the command failed), nothing written."""
+    from bot.core.desk import Desk
+
+    h = harness
+
+    async def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("a defect in the desk")
+
+    monkeypatch.setattr(Desk, "handle", broken)
+    status, _ = await h.slash(REQUESTER, "run draft a note about the parking lot")
+    assert status == 500
+    assert await runs_in_redis(h) == 0
+    monkeypatch.undo()
+    status, reply = await h.slash(REQUESTER, "run draft a note about the parking lot")
+    assert status == 200 and run_id_of(reply)
+
+
+def test_the_front_doors_command_ack_is_the_one_bolt_builds() -> None:
+    """The same status, headers and body as Bolt's ``ack(text=…, blocks=…, response_type=…)``."""
+    from slack_bolt.context.ack.async_ack import AsyncAck
+
+    from handlers.front import command_response
+
+    block = {"type": "section", "text": {"type": "mrkdwn", "text": "*Pick one*"}}
+    for params in ({"text": "On it — run R-1", "blocks": None, "response_type": "ephemeral"},
+                   {"text": "Pick one", "blocks": [block], "response_type": "ephemeral"}):
+        ack = AsyncAck()
+        asyncio.run(ack(**params))
+        bolt, ours = ack.response, command_response(**params)
+        assert bolt is not None
+        assert (ours.status, ours.headers, json.loads(ours.body)) == (bolt.status, bolt.headers, json.loads(bolt.body))
