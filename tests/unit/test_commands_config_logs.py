@@ -10,7 +10,7 @@ import pytest
 from bot.core.commands import parse
 from bot.core.errors import ConfigError
 from bot.core.levels import Sensitivity
-from bot.core.models import looks_like_run_id, new_run_id
+from bot.core.models import RUN_ID_ALPHABET, looks_like_run_id, new_run_id
 from bot.logs import JsonFormatter, scrub
 from config.loader import load_spec
 
@@ -20,6 +20,8 @@ def test_run_ids_are_unguessable_and_recognised() -> None:
     assert len(ids) == 2000
     assert all(looks_like_run_id(i) for i in ids)
     assert not looks_like_run_id("R-1")
+    for position in range(2, 18):  # every letter of the alphabet at every position: 80 random bits, none fixed
+        assert {i[position] for i in ids} == set(RUN_ID_ALPHABET)
 
 
 @pytest.mark.parametrize(("text", "kind"), [
