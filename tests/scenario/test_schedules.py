@@ -16,6 +16,7 @@ import pytest
 from bot.core.errors import RateLimited
 from bot.core.schedule_desk import ScheduleDesk, Zones
 from bot.core.schedule_models import Schedule
+from bot.core.schedules import previous_fire_time
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.slack_api import FakeSlack
 from tests.harness import ADMIN, CHANNEL, OUTSIDER, REQUESTER, REVIEWER, Harness, spec_dict
@@ -95,7 +96,9 @@ async def test_fired_by_the_scheduler_posts_a_digest_of_the_period(harness: Harn
     made = await make(h)
     at = h.maple.scheduling.timetable.next_after(made.rule, made.created_at)  # type: ignore[union-attr]
     assert at is not None
-    before, inside = at.timestamp() - 90_000, at.timestamp() - 3600
+    previous = previous_fire_time(h.maple.scheduling.timetable, made.rule, at)  # Friday's, when `at` is a Monday
+    assert previous is not None
+    before, inside = previous.timestamp() - 3600, at.timestamp() - 3600
     h.slack.messages[CHANNEL] += [{"ts": f"{before:.6f}", "user": REVIEWER, "text": "Old news from last week."},
                                   {"ts": f"{inside:.6f}", "user": REVIEWER, "text": "Launch moved to Thursday."}]
     now = clock(at - timedelta(minutes=1))
