@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import gc
 import json
 import logging
 import os
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Iterator, Mapping
@@ -62,6 +64,11 @@ async def serve(
     from config.loader import config_warnings, load_spec
     from integrations import tracing
 
+    supervised = not front and supervises(settings, http=http, deployment=deployment)
+    app_token = None if front else settings.secret("slack_app_token")
+    fronts = settings.ack_processes - 1 if supervised and not app_token else 0
+    if fronts:  # serve's own bind shares the port: it must not join another process's socket
+        refuse_taken_port(settings.host, settings.port)
     tracing.setup()  # OTLP export when OTEL_EXPORTER_OTLP_ENDPOINT is set; nothing otherwise
     try:
         await claim(settings, prefix=settings.redis_prefix, kind=deployment)
@@ -78,9 +85,6 @@ async def serve(
         for warning in await redis_warnings(maple.redis):
             log.warning("REDIS DURABILITY WARNING: " + warning)
     count = 0 if front else settings.workers if workers is None else workers
-    supervised = not front and supervises(settings, http=http, deployment=deployment)
-    app_token = None if front else settings.secret("slack_app_token")
-    fronts = settings.ack_processes - 1 if supervised and not app_token else 0
     if supervised:
         from bot.supervisor import Supervisor
 
@@ -120,6 +124,27 @@ async def serve(
     await asyncio.gather(*stopping)  # the workers begin to finish their jobs while the HTTP side closes
     await maple.stop()
     log.info("maple stopped")
+
+
+def refuse_taken_port(host: str, port: int) -> None:
+    """MapleError when something already listens on ``host:port``. Serve binds its port with SO_REUSEPORT to
+    share it with its ack processes, and such a bind silently joins any socket that shares it too — another
+    ``maple serve`` (perhaps another deployment, with other secrets or another Redis) or an ack process a killed
+    serve left behind — so the kernel would hand them part of Slack's requests. A probe bound without
+    SO_REUSEPORT fails on any listener of that port (SO_REUSEADDR only lets it past connections in TIME_WAIT)."""
+    for family, kind, proto, _name, address in socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
+                                                                  flags=socket.AI_PASSIVE):
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)  # as the server's own bind does
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE:
+                    raise
+                raise MapleError(f"port {port} is already in use on {host or 'every interface'}: another maple "
+                                 f"serve, or an ack process left from one, is listening there") from None
 
 
 def supervises(settings: Settings, *, http: bool, deployment: str = PRODUCTION) -> bool:

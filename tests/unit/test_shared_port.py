@@ -1,0 +1,65 @@
+"""`maple serve` shares its port with its ack processes (SO_REUSEPORT), so its own bind would silently join any
+other socket that shares it too: a second `maple serve` (another deployment, other secrets or Redis), or an ack
+process a dead serve left behind. Serve refuses to start on a port something already listens on."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Iterator
+
+import pytest
+
+from bot import cli
+from bot.core.errors import MapleError
+from config.settings import Settings
+
+
+def settings(**env: str) -> Settings:
+    return Settings(_env_file=None, **env)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def sharing_listener() -> Iterator[int]:
+    """A socket listening on 127.0.0.1 with SO_REUSEPORT, as a serve or an ack process binds it: its port."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        yield int(s.getsockname()[1])
+
+
+def test_a_port_another_process_shares_is_refused(sharing_listener: int) -> None:
+    with pytest.raises(MapleError, match=str(sharing_listener)):
+        cli.refuse_taken_port("127.0.0.1", sharing_listener)
+    with pytest.raises(MapleError):
+        cli.refuse_taken_port("0.0.0.0", sharing_listener)  # every interface includes the one it listens on
+
+
+def test_a_free_port_is_accepted_and_stays_free() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    cli.refuse_taken_port("127.0.0.1", port)
+    cli.refuse_taken_port("127.0.0.1", port)  # the probe holds nothing afterwards
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", port))
+
+
+def test_serve_refuses_to_start_beside_another_serve(sharing_listener: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before it starts anything (no deployment marker, no workers, no ack processes)."""
+    started: list[str] = []
+
+    async def claimed(*_args: object, **_kwargs: object) -> None:
+        started.append("claim")
+
+    monkeypatch.setattr(cli, "claim", claimed)
+    for name in ("SLACK_APP_TOKEN", "MAPLE_WORKER_MODE", "MAPLE_ACK_PROCESSES"):
+        monkeypatch.delenv(name, raising=False)
+    s = settings(MAPLE_HOST="127.0.0.1", PORT=str(sharing_listener), SLACK_BOT_TOKEN="xoxb-test",
+                 SLACK_SIGNING_SECRET="s3cret")
+    assert s.ack_processes == 2 and s.worker_mode == "process"
+    with pytest.raises(MapleError, match="already"):
+        asyncio.run(cli.serve(s))
+    assert started == []
