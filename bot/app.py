@@ -59,6 +59,7 @@ from integrations.redis_controls import RedisControls
 from integrations.redis_deliveries import RedisDeliveries
 from integrations.redis_feedback import RedisFeedback
 from integrations.redis_limits import RedisRateLimiter
+from integrations.redis_memberships import MembershipNews
 from integrations.redis_queue import RedisJobQueue
 from integrations.redis_schedules import RedisScheduleStore
 from integrations.redis_usage import RedisUsageLedger
@@ -165,6 +166,7 @@ class Maple:
     mcp: McpTools | None = None
     knowledge: LlamaIndexRetriever | None = None
     controls: RedisControls | None = None
+    news: MembershipNews | None = None  # membership events between the processes that answer Slack
     supervisor: Supervisor | None = None  # maple serve's worker processes (bot/supervisor.py), when it has them
     fronts: Supervisor | None = None  # maple serve's extra ack processes on its port (MAPLE_ACK_PROCESSES - 1)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -267,6 +269,8 @@ class Maple:
             await self.schedules.stop()
         if self.controls is not None:
             await self.controls.close()
+        if self.news is not None:
+            await self.news.close()
         await asyncio.gather(*(p.stop(grace=self.settings.shutdown_grace) for p in self.pools))
         if self.anchoring is not None:
             with contextlib.suppress(MapleError):
@@ -298,8 +302,9 @@ def processes_report(maple: Maple) -> dict[str, object]:
     return report
 
 
-async def _serving(installation: SlackInstallation, controls: RedisControls) -> None:
+async def _serving(installation: SlackInstallation, controls: RedisControls, news: MembershipNews) -> None:
     await controls.open()  # intake reads the controls in force (pause) from memory
+    await news.open()  # membership events another process took drop this one's cached lists
     await learn_installation(installation)
 
 
@@ -394,13 +399,14 @@ def build(
                                  max_per_user=settings.schedules_per_user, grace_seconds=settings.schedule_grace)
     desk = Desk(svc=svc, classifier=classifier, schedules=schedule_desk, people=people,
                 deferred=settings.ack == "deferred")
-    register(bolt, desk=desk, on_group_change=surface.forget_group, on_member_change=surface.member_changed)
+    news = MembershipNews(redis=r, prefix=settings.redis_prefix, surface=surface)  # to the other ack processes
+    register(bolt, desk=desk, on_group_change=news.group_changed, on_member_change=news.member_changed)
     front = FrontDoor(bolt=bolt, deliveries=RedisDeliveries(redis=r, prefix=settings.redis_prefix),
                       tenancy=lambda: installation.tenancy(wait=ACK_WAIT), language=spec.language,
                       checked_in_write=lambda p: desk.defers(str(p.data.get("text", "")), p.data.get("response_url")),
                       command=lambda fields, once: command_ack(desk, fields, once))
     http = build_http_app(front=front, signing_secret=signing, healthy=store.ping,
-                          on_startup=lambda: _serving(installation, controls),
+                          on_startup=lambda: _serving(installation, controls, news),
                           ready=lambda: readiness(store=store, queue=queue, router=router,
                                                   processes=maple.supervisor),  # `maple` is bound below
                           details=lambda: processes_report(maple),
@@ -408,5 +414,5 @@ def build(
     maple = Maple(settings=settings, spec=spec, redis=r, svc=svc, queue=queue, surface=surface, bolt=bolt,
                   front=front, installation=installation, http=http, models=models, compute=compute,
                   anchoring=anchor, scheduling=scheduling, schedule_store=schedule_store, mcp=mcp,
-                  knowledge=knowledge, controls=controls)
+                  knowledge=knowledge, controls=controls, news=news)
     return maple

@@ -411,6 +411,10 @@ class SlackSurface(Surface, Directory):
         if group_id is None:
             self._channels.forget()
 
+    def forget_channel(self, channel: str) -> None:
+        """Drop a channel's cached member list (another process took an event about it)."""
+        self._channels.forget(channel)
+
     def member_changed(self, *, channel: str, user: str, joined: bool) -> None:
         """Keep a cached channel member list current (``member_joined_channel`` / ``member_left_channel``)."""
         self._channels.update(channel, lambda members: members | {user} if joined else members - {user})

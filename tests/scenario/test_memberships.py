@@ -89,3 +89,40 @@ async def test_a_request_does_not_wait_for_a_slow_member_list(
     finally:
         await h.stop()
         await h.cleanup_redis()
+
+
+async def test_a_member_event_one_process_took_reaches_the_others(
+    slack: FakeSlack, openai_fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Serve and its ack process (or two hosts) each cache member lists, and Slack delivers a membership event to
+    one of them: the other must not keep letting in a person who left a role channel until its cache expires."""
+    slack.add_channel("C0TEAM", members=[REQUESTER])
+    roles = {"user": ["C0TEAM"], "reviewer": [REVIEWER], "admin": [ADMIN]}
+    one = await started(slack, openai_fake, monkeypatch, roles)
+    other = Harness(slack=slack, openai=openai_fake, spec=spec_dict(roles=roles))
+    other.prefix = one.prefix  # the same deployment: two processes on one Redis
+    await other.start(workers=0)
+    try:
+        for h in (one, other):
+            _, reply = await h.slash(REQUESTER, "run draft a note")
+            if refused(reply):  # the list was still loading when the request's wait ran out
+                await h.wait_for(lambda h=h: h.maple.surface.known_members("C0TEAM"), what="the member list")
+                _, reply = await h.slash(REQUESTER, "run draft a note")
+            assert "Working on it" in reply["text"]  # each process has the list, the requester in it
+        slack.channels["C0TEAM"]["members"] = []
+        status, _ = await one.event({"type": "member_left_channel", "user": REQUESTER, "channel": "C0TEAM",
+                                     "channel_type": "C", "team": "T0TEST"})
+        assert status == 200
+
+        async def gone() -> bool:
+            assert other.maple is not None
+            members = await other.maple.surface.known_members("C0TEAM")
+            return members is not None and REQUESTER not in members
+
+        await other.wait_for(gone, timeout=30, what="the other process to learn that the requester left")
+        _, reply = await other.slash(REQUESTER, "run draft a note")
+        assert refused(reply)
+    finally:
+        await other.stop()
+        await one.stop()
+        await one.cleanup_redis()
