@@ -198,3 +198,17 @@ def test_the_front_doors_command_ack_is_the_one_bolt_builds() -> None:
         bolt, ours = ack.response, command_response(**params)
         assert bolt is not None
         assert (ours.status, ours.headers, json.loads(ours.body)) == (bolt.status, bolt.headers, json.loads(bolt.body))
+
+
+def test_the_front_doors_command_ack_with_nothing_to_say_is_the_one_bolt_builds() -> None:
+    """Bolt's ``ack(text="", response_type=…)`` without blocks: the same body, empty text and all."""
+    from slack_bolt.context.ack.async_ack import AsyncAck
+
+    from handlers.front import command_response
+
+    params: dict[str, Any] = {"text": "", "blocks": None, "response_type": "ephemeral"}
+    ack = AsyncAck()
+    asyncio.run(ack(**params))
+    bolt, ours = ack.response, command_response(**params)
+    assert bolt is not None
+    assert (ours.status, ours.headers, ours.body) == (bolt.status, bolt.headers, bolt.body)
