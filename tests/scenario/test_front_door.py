@@ -9,6 +9,8 @@ import uuid
 from typing import Any
 from urllib.parse import urlencode
 
+import pytest
+
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.slack_api import BOT_USER, FakeSlack
 from tests.harness import ADMIN, CHANNEL, REQUESTER, REVIEWER, REVIEWER2, Harness, sign, spec_dict
@@ -212,3 +214,35 @@ def test_the_front_doors_command_ack_with_nothing_to_say_is_the_one_bolt_builds(
     bolt, ours = ack.response, command_response(**params)
     assert bolt is not None
     assert (ours.status, ours.headers, ours.body) == (bolt.status, bolt.headers, bolt.body)
+
+
+@pytest.mark.parametrize("hours, accepted", [(2.0, True), (-2.0, False)])
+async def test_a_command_signed_with_the_previous_secret_is_answered_only_within_its_window(
+    slack: FakeSlack, openai_fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, hours: float, accepted: bool
+) -> None:
+    """Signing-secret rotation on the ack path the front door answers itself: the old secret is honoured until
+    MAPLE_SIGNING_SECRET_PREVIOUS_UNTIL and refused after it (401, nothing started); a replay is refused either way."""
+    from datetime import UTC, datetime, timedelta
+
+    monkeypatch.setenv("MAPLE_TEST_OPENAI_KEY", "sk-test")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET_PREVIOUS", "the-old-signing-secret")
+    monkeypatch.setenv("MAPLE_SIGNING_SECRET_PREVIOUS_UNTIL", (datetime.now(UTC) + timedelta(hours=hours)).isoformat())
+    h = await Harness(slack=slack, openai=openai_fake).start(workers=0)
+    try:
+        body = urlencode({"token": "x", "team_id": "T0TEST", "channel_id": CHANNEL, "user_id": REQUESTER,
+                          "command": "/maple", "text": "run draft a note about the rotation", "trigger_id": "trig-old",
+                          "response_url": "http://127.0.0.1:9/unused", "api_app_id": "A0MAPLE"})
+        signed = sign(body, secret="the-old-signing-secret")
+        status, reply = await h.post(body, content_type="application/x-www-form-urlencoded", headers=signed)
+        if accepted:
+            assert status == 200 and run_id_of(reply)
+        else:
+            assert status == 401 and await runs_in_redis(h) == 0
+        status, _ = await h.post(body, content_type="application/x-www-form-urlencoded", headers=signed)
+        assert status == 401
+        assert await runs_in_redis(h) == (1 if accepted else 0)
+        status, reply = await h.slash(REQUESTER, "run draft a note about the new secret")
+        assert status == 200 and run_id_of(reply)
+    finally:
+        await h.stop()
+        await h.cleanup_redis()
