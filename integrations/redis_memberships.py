@@ -42,6 +42,7 @@ class MembershipNews:
         self._sending: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
         self._pubsub: Any = None
+        self._down = False  # the last subscription attempt failed
 
     def group_changed(self, group_id: str | None) -> None:
         self._surface.forget_group(group_id)
@@ -88,10 +89,13 @@ class MembershipNews:
         try:
             await pubsub.subscribe(self._channel)
         except (RedisError, OSError) as exc:
-            log.warning("membership news: cannot subscribe yet", extra={"error": type(exc).__name__})
+            if not self._down:  # once per outage, not every second of it
+                log.warning("membership news: cannot subscribe; trying again every second",
+                            extra={"error": type(exc).__name__})
+            self._down = True
             await pubsub.aclose()
             return False
-        self._pubsub = pubsub
+        self._pubsub, self._down = pubsub, False
         return True
 
     async def _unsubscribe(self) -> None:
