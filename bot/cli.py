@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import errno
 import gc
+import hashlib
 import json
 import logging
 import os
@@ -16,6 +17,7 @@ import socket
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Iterator, Mapping
+from pathlib import Path
 
 from aiohttp import web
 
@@ -30,6 +32,7 @@ from integrations.redis_deployment import PRODUCTION, claim_prefix
 
 log = logging.getLogger("maple.cli")
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # integrations.metrics.MULTIPROC_ENV, without importing it here
+SERVE_CONFIG_ENV = "MAPLE_SERVE_CONFIG_DIGEST"  # set by serve for its ack processes: see config_digest
 
 
 async def _until_signal() -> None:
@@ -64,6 +67,10 @@ async def serve(
     from config.loader import config_warnings, load_spec
     from integrations import tracing
 
+    digest = config_digest(settings)  # what this process reads below
+    if front and os.environ.get(SERVE_CONFIG_ENV, digest) != digest:
+        raise ConfigError(f"{settings.config_path} or .env changed since maple serve read them: this ack process "
+                          "would answer with another configuration than serve does; restart maple serve to apply it")
     supervised = not front and supervises(settings, http=http, deployment=deployment)
     app_token = None if front else settings.secret("slack_app_token")
     fronts = settings.ack_processes - 1 if supervised and not app_token else 0
@@ -105,7 +112,8 @@ async def serve(
     if fronts:
         from bot.supervisor import Supervisor
 
-        maple.fronts = Supervisor(count=fronts, argv=[sys.executable, "-m", "bot.cli", "front"], role="ack")
+        maple.fronts = Supervisor(count=fronts, argv=[sys.executable, "-m", "bot.cli", "front"], role="ack",
+                                  env={**os.environ, SERVE_CONFIG_ENV: digest})
         await maple.fronts.start()
     if app_token and http:
         socket_handler = await maple.connect_socket_mode(app_token)
@@ -124,6 +132,20 @@ async def serve(
     await asyncio.gather(*stopping)  # the workers begin to finish their jobs while the HTTP side closes
     await maple.stop()
     log.info("maple stopped")
+
+
+def config_digest(settings: Settings) -> str:
+    """A digest of the configuration file and ``.env`` as they are now. Serve gives its own to the ack processes
+    it starts: one (re)started after either was edited (serve not restarted yet) refuses to start rather than
+    answer part of Slack's requests with other roles, tenants or signing secrets than serve does."""
+    found = hashlib.sha256()
+    for path in (Path(settings.config_path), Path(".env")):
+        try:
+            content = path.read_bytes()
+        except OSError:
+            content = b"(unreadable)"
+        found.update(f"{path}\0{len(content)}\0".encode() + content)
+    return found.hexdigest()
 
 
 def refuse_taken_port(host: str, port: int) -> None:
