@@ -61,6 +61,10 @@ def sample(page: str, name: str) -> float:
     return 0.0
 
 
+def processes_of(report: dict[str, Any] | None, kind: str) -> list[int]:
+    return list(((report or {}).get(kind) or {}).get("pids", []))
+
+
 def processes(report: dict[str, Any] | None) -> dict[str, Any]:
     return (report or {}).get("worker_processes") or {}
 
@@ -257,3 +261,29 @@ async def _front_restarted(url: str, victim: int) -> dict[str, Any] | None:
 async def _with(url: str, series: str) -> str | None:
     page = await scrape(url)
     return page if sample(page, series) > 0 else None
+
+
+async def test_a_second_serve_on_the_same_port_refuses_to_start(offline: Harness, tmp_path: Path) -> None:
+    """Serve binds its port with SO_REUSEPORT for its ack process; a second `maple serve` on that port (another
+    deployment, say) must not silently join it and take part of Slack's requests: it exits, having started
+    nothing, and the first one goes on answering."""
+    h = offline
+    proc, url = spawn_serve(h, tmp_path)
+    second: subprocess.Popen[bytes] | None = None
+    try:
+        first = await h.wait_for(lambda: _fronts_alive(url, 1), timeout=START_CAP, what="the ack process")
+        ours = (proc.pid, *processes_of(first, "ack_processes"))
+        port = url.rsplit(":", 1)[1]
+        other = tmp_path / "other"
+        other.mkdir()
+        second, _ = spawn_serve(h, other, PORT=port)
+        assert await asyncio.to_thread(second.wait, START_CAP) == 1
+        report = await ready(url)
+        assert report is not None and report["pid"] in ours  # answered by the first serve or its ack process
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(proc.wait, 60) == 0
+    finally:
+        for p in (proc, second):
+            if p is not None and p.poll() is None:
+                p.kill()
+                p.wait()
