@@ -95,7 +95,7 @@ async def serve(
     if supervised:
         from bot.supervisor import Supervisor
 
-        maple.supervisor = Supervisor(count=count, nice=settings.worker_nice)
+        maple.supervisor = Supervisor(count=count, nice=settings.worker_nice, hang_seconds=settings.hang_seconds)
         await maple.supervisor.start()
     else:
         await maple.start_workers(count)
@@ -113,7 +113,7 @@ async def serve(
         from bot.supervisor import Supervisor
 
         maple.fronts = Supervisor(count=fronts, argv=[sys.executable, "-m", "bot.cli", "front"], role="ack",
-                                  env={**os.environ, SERVE_CONFIG_ENV: digest})
+                                  env={**os.environ, SERVE_CONFIG_ENV: digest}, hang_seconds=settings.hang_seconds)
         await maple.fronts.start()
     if app_token and http:
         socket_handler = await maple.connect_socket_mode(app_token)
@@ -122,7 +122,11 @@ async def serve(
                                      "worker_mode": "process" if supervised else "inprocess",
                                      "ack_processes": fronts + 1 if http else 0, "role": "ack" if front else "serve",
                                      "socket_mode": bool(socket_handler)})
+    from bot.supervisor import HEARTBEAT_ENV, heartbeat
+
+    beating = asyncio.create_task(heartbeat(os.environ.get(HEARTBEAT_ENV)))  # when serve supervises this process
     await _until_signal()
+    beating.cancel()
     log.info("maple stopping: finishing in-flight work")
     stopping = [p.stop(grace=settings.shutdown_grace) for p in (maple.supervisor, maple.fronts) if p is not None]
     if socket_handler:

@@ -15,6 +15,10 @@ answer Slack's requests on serve's port beside it (``SO_REUSEPORT``: the kernel 
   whose cores the workers keep busy, a Slack request is still answered at once (the work waits a little instead).
 - **No orphans.** Each child asks the kernel for SIGTERM when its parent dies (``PR_SET_PDEATHSIG``), so a serve
   that is killed outright takes its workers with it; a child whose parent is already gone at start exits at once.
+- **Hung children.** Each child touches its own heartbeat file (``MAPLE_HEARTBEAT_FILE``) every second from its
+  event loop once it is up. A child whose heartbeat has not moved for ``hang_seconds`` (``MAPLE_HANG_SECONDS``,
+  default 30) is alive but not answering — an ack process with a stuck event loop would still take its share of
+  Slack's connections and time them out — so it is killed (SIGKILL), logged, and started again like a crashed one.
 - **Metrics.** The children write their samples into serve's private ``PROMETHEUS_MULTIPROC_DIR`` (made by
   ``bot.cli.metrics_dir`` before anything imports ``prometheus_client``); an exited child's live gauges are dropped (``mark_process_dead``), its counters stay.
 """
@@ -26,8 +30,10 @@ import contextlib
 import ctypes
 import logging
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -38,6 +44,9 @@ log = logging.getLogger("maple.supervisor")
 PR_SET_PDEATHSIG = 1
 BACKOFF_FIRST, BACKOFF_MAX, STEADY_SECONDS = 1.0, 30.0, 60.0
 KILL_AFTER_GRACE = 5.0  # seconds past the grace before a child that has not exited is killed
+HEARTBEAT_ENV = "MAPLE_HEARTBEAT_FILE"  # set for each child: the file it touches every HEARTBEAT_EVERY seconds
+HEARTBEAT_EVERY = 1.0
+HANG_SECONDS = 30.0
 
 
 def _child_setup(parent: int, nice: int) -> None:
@@ -59,6 +68,8 @@ class Child:
     process: asyncio.subprocess.Process | None = None
     started: float = 0.0
     restarts: int = 0
+    beat: float | None = None  # the heartbeat file's mtime last seen (None: not up yet)
+    beat_seen: float = 0.0  # when (monotonic) it was last seen to move
 
 
 @dataclass(kw_only=True)
@@ -71,17 +82,25 @@ class Supervisor:
     backoff_first: float = BACKOFF_FIRST
     nice: int = 0  # added to the children's niceness (MAPLE_WORKER_NICE)
     role: str = "worker"  # for logs and metrics: "worker" or "ack"
+    hang_seconds: float = HANG_SECONDS  # a child whose heartbeat stood still this long is killed (0: never)
     _children: list[Child] = field(default_factory=list)
     _watchers: list[asyncio.Task[None]] = field(default_factory=list)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    _beats: str = ""  # the directory of the children's heartbeat files
 
     async def start(self) -> None:
+        self._beats = tempfile.mkdtemp(prefix=f"maple-{self.role}-beats-")
         for slot in range(self.count):
             child = Child(slot)
             self._children.append(child)
             await self._spawn(child)
             self._watchers.append(asyncio.create_task(self._watch(child), name=f"maple-worker-{slot}"))
+        if self.hang_seconds > 0:
+            self._watchers.append(asyncio.create_task(self._watchdog(), name=f"maple-{self.role}-watchdog"))
         self._gauge().set(self.alive())
+
+    def _beat_file(self, child: Child) -> str:
+        return os.path.join(self._beats, f"{self.role}-{child.slot}")
 
     def _gauge(self) -> metrics.Gauge:
         return metrics.ACK_PROCESSES if self.role == "ack" else metrics.WORKER_PROCESSES
@@ -99,6 +118,11 @@ class Supervisor:
 
     async def _spawn(self, child: Child) -> None:
         env = dict(os.environ if self.env is None else self.env)  # with serve's PROMETHEUS_MULTIPROC_DIR
+        beat = self._beat_file(child)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(beat)  # the new child says it is up by creating it
+        env[HEARTBEAT_ENV] = beat
+        child.beat = None
         parent = os.getpid()
         child.process = await asyncio.create_subprocess_exec(
             *self.argv, env=env, stdin=asyncio.subprocess.DEVNULL, preexec_fn=lambda: _child_setup(parent, self.nice))
@@ -134,6 +158,30 @@ class Supervisor:
                 continue
             self._gauge().set(self.alive())
 
+    async def _watchdog(self) -> None:
+        """Kill a child that is up (it has touched its heartbeat file) but whose heartbeat stood still for
+        ``hang_seconds``: its event loop is stuck. Its watcher then starts it again, as after a crash."""
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), HEARTBEAT_EVERY)
+            now = time.monotonic()
+            for child in self._children:
+                process = child.process
+                if self._stopping.is_set() or process is None or process.returncode is not None:
+                    continue
+                try:
+                    mtime = os.stat(self._beat_file(child)).st_mtime
+                except OSError:
+                    continue  # not up yet: starting can take a while (imports, Redis down)
+                if mtime != child.beat:
+                    child.beat, child.beat_seen = mtime, now
+                elif now - child.beat_seen > self.hang_seconds:
+                    log.error(f"{self.role} process stopped answering (no heartbeat); killing it", extra={
+                        "slot": child.slot, "pid": process.pid, "silent_seconds": round(now - child.beat_seen, 1)})
+                    child.beat = None
+                    with contextlib.suppress(ProcessLookupError):
+                        process.kill()
+
     async def stop(self, *, grace: float) -> None:
         """SIGTERM to every child; wait for them up to ``grace`` + a few seconds; kill what is left."""
         self._stopping.set()
@@ -158,3 +206,21 @@ class Supervisor:
         for process in running:
             metrics.mark_dead(process.pid)
         self._gauge().set(0)
+        if self._beats:
+            shutil.rmtree(self._beats, ignore_errors=True)
+
+
+async def heartbeat(path: str | None) -> None:
+    """In a supervised child: touch ``path`` every second from this event loop (nothing when unsupervised). A
+    loop that stops running stops the heartbeat, and the supervisor kills the process."""
+    if not path:
+        return
+    while True:
+        try:
+            os.utime(path)
+        except FileNotFoundError:  # the first beat creates it (nothing, when the supervisor's directory is gone)
+            with contextlib.suppress(OSError):
+                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        except OSError:
+            pass
+        await asyncio.sleep(HEARTBEAT_EVERY)

@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     # `maple front` processes it supervises, sharing the port with SO_REUSEPORT), so one burst of commands is not
     # answered one after another on one event loop
     ack_processes: int = Field(2, alias="MAPLE_ACK_PROCESSES", ge=1, le=16)
+    # a supervised worker or ack process whose event loop has not run for this long is killed and started again
+    hang_seconds: float = Field(30.0, alias="MAPLE_HANG_SECONDS", ge=0)  # 0: never
     worker_concurrency: int = Field(4, alias="MAPLE_WORKER_CONCURRENCY", ge=1, le=256)
     visibility_timeout: float = Field(60.0, alias="MAPLE_VISIBILITY_TIMEOUT", gt=0)
     dead_letter_max: int = Field(1000, alias="MAPLE_DEAD_LETTER_MAX", ge=10)

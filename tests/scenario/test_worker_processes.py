@@ -287,3 +287,53 @@ async def test_a_second_serve_on_the_same_port_refuses_to_start(offline: Harness
             if p is not None and p.poll() is None:
                 p.kill()
                 p.wait()
+
+
+async def test_a_hung_ack_process_and_a_hung_worker_are_killed_and_started_again(
+    offline: Harness, tmp_path: Path,
+) -> None:
+    """A child that is alive but whose event loop no longer runs (SIGSTOP stands in for a stuck loop) stops its
+    heartbeat; past MAPLE_HANG_SECONDS serve kills it and starts a new one, as after a crash. An ack process so
+    stuck would otherwise keep taking its share of Slack's connections and time them out."""
+    h = offline
+    proc, url = spawn_serve(h, tmp_path, MAPLE_HANG_SECONDS="3", MAPLE_WORKERS="1")
+    stopped: list[int] = []
+    try:
+        report = await h.wait_for(lambda: _all_alive(url, 1), timeout=START_CAP, what="the worker process")
+        report = await h.wait_for(lambda: _fronts_alive(url, 1), timeout=START_CAP, what="the ack process")
+        front, worker = report["ack_processes"]["pids"][0], processes(report)["pids"][0]
+        await h.wait_for(lambda: _answered_by(url, front), what="a probe answered by the ack process (it is up)")
+        os.kill(front, signal.SIGSTOP)
+        stopped.append(front)
+        report = await h.wait_for(lambda: _front_restarted(url, front), timeout=START_CAP,
+                                  what="the hung ack process replaced")
+        assert not running(front) and report["ack_processes"]["restarts"] == 1
+        again = report["ack_processes"]["pids"][0]
+        await h.wait_for(lambda: _answered_by(url, again), what="a probe answered by the new ack process")
+        os.kill(worker, signal.SIGSTOP)
+        stopped.append(worker)
+        report = await h.wait_for(lambda: _one_restarted(url, worker), timeout=START_CAP,
+                                  what="the hung worker process replaced")
+        assert not running(worker) and processes(report)["restarts"] == 1
+        assert sample(await scrape(url), "maple_worker_restarts_total") == 1.0
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(proc.wait, 60) == 0
+    finally:
+        for pid in stopped:
+            if running(pid):
+                os.kill(pid, signal.SIGKILL)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+async def _one_restarted(url: str, victim: int) -> dict[str, Any] | None:
+    report = await _answered_by_serve(url)
+    found = processes(report)
+    return report if found.get("alive") == 1 and victim not in found.get("pids", [victim]) else None
+
+
+async def _answered_by_serve(url: str) -> dict[str, Any] | None:
+    report = await ready(url)
+    return report if report and "worker_processes" in report else None
+
