@@ -16,13 +16,14 @@ import pytest
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
 
+from benchmarks.overhead import StubModel  # the benchmark's own stub: the same flow is counted
 from bot.app import metered_models
 from bot.core import intake, review
 from bot.core.access import Access
 from bot.core.audit_keys import Keyring
 from bot.core.classify import Classifier
-from bot.core.models import Completion, Job, Origin, RunState
-from bot.core.ports import ChatModel, Clock, SystemClock
+from bot.core.models import Job, Origin, RunState
+from bot.core.ports import Clock, SystemClock
 from bot.core.router import Router
 from bot.core.sensitivity import assessor
 from bot.core.services import Services
@@ -35,8 +36,6 @@ from integrations.redis_usage import RedisUsageLedger
 from tests.fakes.memory import MemorySurface
 from tests.unit.core_env import make_spec
 
-DRAFT = "Hello team, the shipment is late by two days; we will keep you posted."
-
 # One run, intake to delivered (see the README's Benchmarks and Known limits). The run writes: the new run; the
 # state going to drafting; the run message's claim and its completion; the usage charged; the draft; where
 # Approve will post; the review messages' claim and completion; the decision and the clean-up of its audit event;
@@ -44,16 +43,6 @@ DRAFT = "Hello team, the shipment is late by two days; we will keep you posted."
 RUN_WRITES = 13
 SCRIPTS = 27
 ROUND_TRIPS = 31
-
-
-class StubModel(ChatModel):
-    """Answers at once with the same draft, as the benchmark's does."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    async def complete(self, *, messages: Any, max_tokens: int, timeout: float, tools: Any = None) -> Completion:
-        return Completion(text=DRAFT, model=self.name, input_tokens=40, output_tokens=20)
 
 
 @dataclass
