@@ -68,7 +68,7 @@ class MembershipNews:
         """Apply news another process published (our own is already applied)."""
         try:
             news = json.loads(doc)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: a forged message nested deep enough
             return
         if not isinstance(news, dict) or news.get("from") == self._me:
             return
@@ -117,7 +117,12 @@ class MembershipNews:
                 await self._unsubscribe()
                 continue
             if message is not None and message.get("type") == "message":
-                self.heard(message["data"])
+                try:
+                    self.heard(message["data"])
+                except Exception as exc:  # a message must never stop the listener (what is left would be stale)
+                    log.warning("membership news not applied; dropping every cached list",
+                                extra={"error": type(exc).__name__})
+                    self._surface.forget_group(None)
 
     async def close(self) -> None:
         await stop_task(self._task)

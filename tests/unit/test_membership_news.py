@@ -65,3 +65,28 @@ def test_own_news_is_applied_once_and_survives_an_unreachable_redis() -> None:
     assert len(sent) == 1
     news.heard(sent[0])  # our own news, back from Redis: already applied
     assert len(surface.calls) == 3
+
+
+def test_a_forged_deeply_nested_message_does_not_stop_the_listener() -> None:
+    """Anyone who can publish on {prefix}memberships must at worst drop caches: a message nested deep enough to
+    make json raise RecursionError (not a ValueError) killed the listening task, and every later news was lost."""
+    surface = Surface()
+    r = aioredis.from_url("redis://127.0.0.1:6379/0")
+    prefix = f"t-forged-{id(surface)}:"
+    news = MembershipNews(redis=r, prefix=prefix, surface=surface)
+
+    async def scenario() -> None:
+        await news.open()
+        await r.publish(f"{prefix}memberships", "[" * 200_000)
+        await r.publish(f"{prefix}memberships", json.dumps({"from": "elsewhere", "channel": "C0TEAM"}))
+        for _ in range(500):  # a generous cap, not a timing assumption
+            if surface.calls or news._task is None or news._task.done():
+                break
+            await asyncio.sleep(0.02)
+        alive = news._task is not None and not news._task.done()
+        await news.close()
+        await r.aclose()
+        assert alive, "the listener died on a forged message"
+
+    asyncio.run(scenario())
+    assert surface.calls == [("forget_channel", "C0TEAM")]
