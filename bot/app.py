@@ -178,6 +178,8 @@ class Maple:
             return
         if self.controls is not None:
             await self.controls.open()  # a worker routes: it must see a freeze within seconds
+        if self.news is not None:
+            await self.news.open()  # a worker checks roles from cached member lists: it must hear membership news
         if self.mcp is not None and not self.pools:
             await self.mcp.open()  # connect and list every MCP server's tools (bounded; failures are logged)
         if self.knowledge is not None:

@@ -126,3 +126,41 @@ async def test_a_member_event_one_process_took_reaches_the_others(
         await other.stop()
         await one.stop()
         await one.cleanup_redis()
+
+
+async def test_a_worker_process_hears_membership_news_too(
+    slack: FakeSlack, openai_fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker process (``maple worker``, and each of serve's worker processes) checks roles too — who may run a
+    workflow, read a collection — from its own cached member lists, but never runs the HTTP app's startup, which
+    is where membership news was subscribed: a person who left a role channel stayed in for it until the cache
+    expired."""
+    from bot.app import build
+    from bot.core.spec import MapleSpec
+
+    slack.add_channel("C0TEAM", members=[REQUESTER])
+    roles = {"user": ["C0TEAM"], "reviewer": [REVIEWER], "admin": [ADMIN]}
+    one = await started(slack, openai_fake, monkeypatch, roles)
+    other = Harness(slack=slack, openai=openai_fake, spec=spec_dict(roles=roles))
+    other.prefix = one.prefix
+    worker = build(other.settings(), spec=MapleSpec.model_validate(other.spec_data))  # as `maple worker` does
+    await worker.start_workers(1)
+    try:
+        members = await worker.surface.known_members("C0TEAM")
+        if members is None:
+            await one.wait_for(lambda: worker.surface.known_members("C0TEAM"), what="the worker's member list")
+        assert REQUESTER in (await worker.surface.known_members("C0TEAM") or ())
+        slack.channels["C0TEAM"]["members"] = []
+        status, _ = await one.event({"type": "member_left_channel", "user": REQUESTER, "channel": "C0TEAM",
+                                     "channel_type": "C", "team": "T0TEST"})
+        assert status == 200
+
+        async def gone() -> bool:
+            members = await worker.surface.known_members("C0TEAM")
+            return members is not None and REQUESTER not in members
+
+        await one.wait_for(gone, timeout=30, what="the worker process to learn that the requester left")
+    finally:
+        await worker.stop()
+        await one.stop()
+        await one.cleanup_redis()
