@@ -126,8 +126,7 @@ async def serve(
 
     beating = asyncio.create_task(heartbeat(os.environ.get(HEARTBEAT_ENV)))  # when serve supervises this process
     await _until_signal()
-    beating.cancel()
-    log.info("maple stopping: finishing in-flight work")
+    log.info("maple stopping: finishing in-flight work")  # the heartbeat goes on: this loop still runs
     stopping = [p.stop(grace=settings.shutdown_grace) for p in (maple.supervisor, maple.fronts) if p is not None]
     if socket_handler:
         stopping.append(socket_handler.close_async())
@@ -135,6 +134,9 @@ async def serve(
         stopping.append(runner.cleanup())
     await asyncio.gather(*stopping)  # the workers begin to finish their jobs while the HTTP side closes
     await maple.stop()
+    beating.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await beating
     log.info("maple stopped")
 
 

@@ -5,6 +5,7 @@ process answers Slack on serve's port beside it, and is supervised the same way.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -337,3 +338,44 @@ async def _answered_by_serve(url: str) -> dict[str, Any] | None:
     report = await ready(url)
     return report if report and "worker_processes" in report else None
 
+
+
+async def test_a_worker_finishing_its_jobs_on_sigterm_is_not_taken_for_hung(offline: Harness, tmp_path: Path) -> None:
+    """A worker sent SIGTERM on its own (an operator draining it) finishes its in-flight jobs within its
+    MAPLE_SHUTDOWN_GRACE; its event loop still runs meanwhile, so its heartbeat must go on. It stopped at the
+    signal, and a drain longer than MAPLE_HANG_SECONDS was cut short by a SIGKILL (the job then done twice)."""
+    h = offline
+    h.openai.gate = asyncio.Event()  # the model answers when the test says so: the job stays in flight
+    proc, url = spawn_serve(h, tmp_path, MAPLE_HANG_SECONDS="2", MAPLE_WORKERS="1", MAPLE_SHUTDOWN_GRACE="120",
+                            MAPLE_ACK_PROCESSES="1")
+    try:
+        report = await h.wait_for(lambda: _all_alive(url, 1), timeout=START_CAP, what="the worker process")
+        worker = processes(report)["pids"][0]
+        await h.wait_for(lambda: [p for d in tmp_path.glob("maple-worker-beats-*") for p in d.iterdir()],
+                         timeout=START_CAP, what="the worker's first heartbeat")
+        beats = [p for d in tmp_path.glob("maple-worker-beats-*") for p in d.iterdir()]
+        assert len(beats) == 1
+        h.url = url
+        _, reply = await h.slash(REQUESTER, "run draft a note about the fire drill")
+        run_id = run_id_of(reply)
+        await h.wait_for(lambda: h.openai.requests, timeout=START_CAP, what="the job's model call (held)")
+        os.kill(worker, signal.SIGTERM)  # it drains: the held call is its in-flight job
+        seen: set[float] = set()
+
+        def beating() -> bool:
+            with contextlib.suppress(FileNotFoundError):
+                seen.add(beats[0].stat().st_mtime)
+            return len(seen) >= 5 or not running(worker)  # ~4 s of beats: past MAPLE_HANG_SECONDS
+
+        await h.wait_for(beating, timeout=60, what="heartbeats from the draining worker")
+        assert running(worker), "the draining worker was killed as hung"
+        h.openai.gate.set()
+        await h.wait_state(run_id, "in_review")
+        assert len(h.openai.requests) == 1  # done once, by the worker that drained
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(proc.wait, 60) == 0
+    finally:
+        h.openai.gate.set()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
