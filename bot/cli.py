@@ -162,7 +162,11 @@ def refuse_taken_port(host: str, port: int) -> None:
     SO_REUSEPORT fails on any listener of that port (SO_REUSEADDR only lets it past connections in TIME_WAIT)."""
     for family, kind, proto, _name, address in socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
                                                                   flags=socket.AI_PASSIVE):
-        with socket.socket(family, kind, proto) as probe:
+        try:
+            probe = socket.socket(family, kind, proto)
+        except OSError:  # a family this host lacks (no IPv6): asyncio's create_server skips it as well
+            continue
+        with probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             if family == socket.AF_INET6:
                 probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)  # as the server's own bind does

@@ -63,3 +63,35 @@ def test_serve_refuses_to_start_beside_another_serve(sharing_listener: int, monk
     with pytest.raises(MapleError, match="already"):
         asyncio.run(cli.serve(s))
     assert started == []
+
+
+def test_a_port_left_in_time_wait_by_a_previous_serve_is_accepted() -> None:
+    """A serve restarted right after the previous one exited: its closed connections are in TIME_WAIT."""
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = int(listener.getsockname()[1])
+        client = socket.create_connection(("127.0.0.1", port))
+        accepted, _ = listener.accept()
+        accepted.close()  # the server side closes first: it is the one left in TIME_WAIT
+        client.close()
+    cli.refuse_taken_port("127.0.0.1", port)
+    cli.refuse_taken_port("0.0.0.0", port)
+
+
+def test_an_address_family_this_host_lacks_is_skipped_as_the_server_bind_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    """MAPLE_HOST '' resolves to 0.0.0.0 and ::; on a kernel without IPv6 asyncio's create_server skips the
+    family it cannot make a socket of, so the probe must not stop serve from starting over it."""
+    real = socket.getaddrinfo
+
+    def with_a_missing_family(*args: object, **kwargs: object) -> list[object]:
+        found = list(real(*args, **kwargs))  # type: ignore[arg-type]
+        return [(250, socket.SOCK_STREAM, 0, "", ("::", 0)), *found]  # no such family: socket() fails
+
+    monkeypatch.setattr(socket, "getaddrinfo", with_a_missing_family)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    cli.refuse_taken_port("127.0.0.1", port)
