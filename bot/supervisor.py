@@ -47,6 +47,7 @@ KILL_AFTER_GRACE = 5.0  # seconds past the grace before a child that has not exi
 HEARTBEAT_ENV = "MAPLE_HEARTBEAT_FILE"  # set for each child: the file it touches every HEARTBEAT_EVERY seconds
 HEARTBEAT_EVERY = 1.0
 HANG_SECONDS = 30.0
+WATCH_GAP = 5 * HEARTBEAT_EVERY  # a watchdog tick this late means serve was not running meanwhile
 
 
 def _child_setup(parent: int, nice: int) -> None:
@@ -161,10 +162,15 @@ class Supervisor:
     async def _watchdog(self) -> None:
         """Kill a child that is up (it has touched its heartbeat file) but whose heartbeat stood still for
         ``hang_seconds``: its event loop is stuck. Its watcher then starts it again, as after a crash."""
+        last = time.monotonic()
         while not self._stopping.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), HEARTBEAT_EVERY)
             now = time.monotonic()
+            watched, last = last, now
+            if now - watched > WATCH_GAP:  # serve itself did not run (frozen with its children, or stalled):
+                for child in self._children:  # only the silence it watched counts
+                    child.beat_seen = now
             for child in self._children:
                 process = child.process
                 if self._stopping.is_set() or process is None or process.returncode is not None:
