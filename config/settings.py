@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Literal
 
 from dotenv import dotenv_values
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_CONFIG = Path(__file__).with_name("maple.yaml")
@@ -54,6 +54,14 @@ class Settings(BaseSettings):
     ack_processes: int = Field(2, alias="MAPLE_ACK_PROCESSES", ge=1, le=16)
     # a supervised worker or ack process whose event loop has not run for this long is killed and started again
     hang_seconds: float = Field(30.0, alias="MAPLE_HANG_SECONDS", ge=0)  # 0: never
+
+    @field_validator("hang_seconds")
+    @classmethod
+    def _a_few_heartbeats(cls, value: float) -> float:
+        if 0 < value < 3:  # a heartbeat a second, looked at once a second: less would kill over ordinary jitter
+            raise ValueError("must be 0 (never) or at least 3 seconds (three heartbeats)")
+        return value
+
     worker_concurrency: int = Field(4, alias="MAPLE_WORKER_CONCURRENCY", ge=1, le=256)
     visibility_timeout: float = Field(60.0, alias="MAPLE_VISIBILITY_TIMEOUT", gt=0)
     dead_letter_max: int = Field(1000, alias="MAPLE_DEAD_LETTER_MAX", ge=10)

@@ -346,7 +346,7 @@ async def test_a_worker_finishing_its_jobs_on_sigterm_is_not_taken_for_hung(offl
     signal, and a drain longer than MAPLE_HANG_SECONDS was cut short by a SIGKILL (the job then done twice)."""
     h = offline
     h.openai.gate = asyncio.Event()  # the model answers when the test says so: the job stays in flight
-    proc, url = spawn_serve(h, tmp_path, MAPLE_HANG_SECONDS="2", MAPLE_WORKERS="1", MAPLE_SHUTDOWN_GRACE="120",
+    proc, url = spawn_serve(h, tmp_path, MAPLE_HANG_SECONDS="3", MAPLE_WORKERS="1", MAPLE_SHUTDOWN_GRACE="120",
                             MAPLE_ACK_PROCESSES="1")
     try:
         report = await h.wait_for(lambda: _all_alive(url, 1), timeout=START_CAP, what="the worker process")
@@ -365,7 +365,7 @@ async def test_a_worker_finishing_its_jobs_on_sigterm_is_not_taken_for_hung(offl
         def beating() -> bool:
             with contextlib.suppress(FileNotFoundError):
                 seen.add(beats[0].stat().st_mtime)
-            return len(seen) >= 5 or not running(worker)  # ~4 s of beats: past MAPLE_HANG_SECONDS
+            return len(seen) >= 6 or not running(worker)  # ~5 s of beats: past MAPLE_HANG_SECONDS
 
         await h.wait_for(beating, timeout=60, what="heartbeats from the draining worker")
         assert running(worker), "the draining worker was killed as hung"

@@ -63,3 +63,18 @@ def test_a_child_is_not_killed_for_the_time_serve_itself_was_frozen(monkeypatch:
             await sup.stop(grace=5)
 
     asyncio.run(scenario())
+
+
+def test_a_hang_limit_shorter_than_a_few_heartbeats_is_refused() -> None:
+    """Children beat once a second and the watchdog looks once a second: MAPLE_HANG_SECONDS=1 would kill healthy
+    children over ordinary jitter (a busy, niced worker), again and again."""
+    import pytest
+    from pydantic import ValidationError
+
+    from config.settings import Settings
+
+    for fine in ("0", "3", "30"):
+        Settings(_env_file=None, MAPLE_HANG_SECONDS=fine)  # type: ignore[call-arg]
+    for bad in ("0.5", "1", "2.9"):
+        with pytest.raises(ValidationError, match="MAPLE_HANG_SECONDS"):
+            Settings(_env_file=None, MAPLE_HANG_SECONDS=bad)  # type: ignore[call-arg]
