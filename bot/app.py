@@ -271,9 +271,9 @@ class Maple:
             await self.schedules.stop()
         if self.controls is not None:
             await self.controls.close()
-        if self.news is not None:
-            await self.news.close()
         await asyncio.gather(*(p.stop(grace=self.settings.shutdown_grace) for p in self.pools))
+        if self.news is not None:  # after the pools: the jobs they finish check roles until the end
+            await self.news.close()
         if self.anchoring is not None:
             with contextlib.suppress(MapleError):
                 await self.anchoring.anchor()

@@ -164,3 +164,41 @@ async def test_a_worker_process_hears_membership_news_too(
         await worker.stop()
         await one.stop()
         await one.cleanup_redis()
+
+
+async def test_a_worker_finishing_its_jobs_on_shutdown_still_hears_membership_news(
+    slack: FakeSlack, openai_fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On SIGTERM the pools get MAPLE_SHUTDOWN_GRACE to finish their jobs, which check roles meanwhile; the news
+    was closed before the pools stopped, so a person who left a role channel stayed in for the whole drain."""
+    import json
+
+    slack.add_channel("C0TEAM", members=[REQUESTER])
+    roles = {"user": ["C0TEAM"], "reviewer": [REVIEWER], "admin": [ADMIN]}
+    monkeypatch.setenv("MAPLE_TEST_OPENAI_KEY", "sk-test")
+    h = await Harness(slack=slack, openai=openai_fake, spec=spec_dict(roles=roles)).start(workers=1)
+    openai_fake.gate = asyncio.Event()  # the job stays in flight until the test lets the model answer
+    stopping: asyncio.Task[None] | None = None
+    try:
+        assert h.maple is not None
+        maple = h.maple
+        _, reply = await h.slash(REQUESTER, "run draft a note")
+        if refused(reply):
+            await h.wait_for(lambda: maple.surface.known_members("C0TEAM"), what="the member list")
+            _, reply = await h.slash(REQUESTER, "run draft a note")
+        assert "Working on it" in reply["text"]
+        await h.wait_for(lambda: openai_fake.requests, what="the job's model call (held)")
+        maple.settings = maple.settings.model_copy(update={"shutdown_grace": 600.0})  # drained by the test only
+        stopping = asyncio.create_task(maple.stop())  # the pool drains: its job waits on the model
+        await h.wait_for(lambda: all(p._stopping.is_set() for p in maple.pools), what="the drain begun")
+        await maple.redis.publish(f"{h.prefix}memberships", json.dumps({"from": "elsewhere", "channel": "C0TEAM"}))
+        await h.wait_for(lambda: "C0TEAM" not in maple.surface._channels._entries, timeout=30,
+                         what="the draining worker to drop the list another process said changed")
+    finally:
+        openai_fake.gate.set()
+        if stopping is not None:
+            await asyncio.wait_for(stopping, 60)
+            h.maple = None
+        else:
+            await h.stop()
+        await h.cleanup_redis()
