@@ -74,8 +74,15 @@ async def serve(
     supervised = not front and supervises(settings, http=http, deployment=deployment)
     app_token = None if front else settings.secret("slack_app_token")
     fronts = settings.ack_processes - 1 if supervised and not app_token else 0
+    port_lock = None
     if fronts:  # serve's own bind shares the port: it must not join another process's socket
-        refuse_taken_port(settings.host, settings.port)
+        port_lock = hold_port(settings.port)  # held until serve exits: a serve starting beside it is refused
+        try:
+            refuse_taken_port(settings.host, settings.port)
+        except MapleError:
+            if port_lock is not None:
+                port_lock.close()
+            raise
     tracing.setup()  # OTLP export when OTEL_EXPORTER_OTLP_ENDPOINT is set; nothing otherwise
     try:
         await claim(settings, prefix=settings.redis_prefix, kind=deployment)
@@ -137,6 +144,8 @@ async def serve(
     beating.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await beating
+    if port_lock is not None:
+        port_lock.close()
     log.info("maple stopped")
 
 
@@ -152,6 +161,24 @@ def config_digest(settings: Settings) -> str:
             content = b"(unreadable)"
         found.update(f"{path}\0{len(content)}\0".encode() + content)
     return found.hexdigest()
+
+
+def hold_port(port: int) -> socket.socket | None:
+    """A lock on ``port`` for this serve's lifetime: a Linux abstract-namespace socket named after it, which only
+    one process can bind and the kernel releases when the process ends, however it ends. Two serves started at the
+    same moment would otherwise both pass ``refuse_taken_port`` (seconds pass between it and the bind) and then
+    share the port. MapleError when another serve holds it; None where abstract sockets do not exist."""
+    if not sys.platform.startswith("linux"):
+        return None
+    lock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        lock.bind(f"\0maple-serve-port-{port}")
+    except OSError as exc:
+        lock.close()
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        raise MapleError(f"port {port} is taken by another maple serve on this host (starting or running)") from None
+    return lock
 
 
 def refuse_taken_port(host: str, port: int) -> None:

@@ -5,6 +5,7 @@ process a dead serve left behind. Serve refuses to start on a port something alr
 from __future__ import annotations
 
 import asyncio
+import secrets
 import socket
 from collections.abc import Iterator
 
@@ -95,3 +96,23 @@ def test_an_address_family_this_host_lacks_is_skipped_as_the_server_bind_does(mo
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
     cli.refuse_taken_port("127.0.0.1", port)
+
+
+def test_a_serve_holds_its_port_until_it_ends_so_two_starting_at_once_cannot_both_pass() -> None:
+    """The listener probe and the bind are seconds apart; the port's lock is taken before the probe and held for
+    serve's lifetime (the kernel releases it with the process), so the second of two serves starting together is
+    refused even though nothing listens yet."""
+    port = 40000 + secrets.randbelow(20000)
+    first = cli.hold_port(port)
+    assert first is not None
+    try:
+        with pytest.raises(MapleError, match="another maple serve"):
+            cli.hold_port(port)
+        other = cli.hold_port(port + 1)  # another port is another lock
+        assert other is not None
+        other.close()
+    finally:
+        first.close()
+    again = cli.hold_port(port)  # released with its holder
+    assert again is not None
+    again.close()
