@@ -109,23 +109,29 @@ async def test_a_member_event_one_process_took_reaches_the_others(
                 await h.wait_for(lambda h=h: h.maple.surface.known_members("C0TEAM"), what="the member list")
                 _, reply = await h.slash(REQUESTER, "run draft a note")
             assert "Working on it" in reply["text"]  # each process has the list, the requester in it
-        slack.channels["C0TEAM"]["members"] = []
-        status, _ = await one.event({"type": "member_left_channel", "user": REQUESTER, "channel": "C0TEAM",
-                                     "channel_type": "C", "team": "T0TEST"})
-        assert status == 200
-
-        async def gone() -> bool:
-            assert other.maple is not None
-            members = await other.maple.surface.known_members("C0TEAM")
-            return members is not None and REQUESTER not in members
-
-        await other.wait_for(gone, timeout=30, what="the other process to learn that the requester left")
+        assert other.maple is not None
+        await requester_leaves(slack, one, other.maple.surface, what="the other process")
         _, reply = await other.slash(REQUESTER, "run draft a note")
         assert refused(reply)
     finally:
         await other.stop()
         await one.stop()
         await one.cleanup_redis()
+
+
+async def requester_leaves(slack: FakeSlack, one: Harness, surface: Any, *, what: str) -> None:
+    """The requester leaves C0TEAM; the event reaches process ``one``; wait until ``surface`` (another process's)
+    no longer counts them a member."""
+    slack.channels["C0TEAM"]["members"] = []
+    status, _ = await one.event({"type": "member_left_channel", "user": REQUESTER, "channel": "C0TEAM",
+                                 "channel_type": "C", "team": "T0TEST"})
+    assert status == 200
+
+    async def gone() -> bool:
+        members = await surface.known_members("C0TEAM")
+        return members is not None and REQUESTER not in members
+
+    await one.wait_for(gone, timeout=30, what=f"{what} to learn that the requester left")
 
 
 async def test_a_worker_process_hears_membership_news_too(
@@ -150,16 +156,7 @@ async def test_a_worker_process_hears_membership_news_too(
         if members is None:
             await one.wait_for(lambda: worker.surface.known_members("C0TEAM"), what="the worker's member list")
         assert REQUESTER in (await worker.surface.known_members("C0TEAM") or ())
-        slack.channels["C0TEAM"]["members"] = []
-        status, _ = await one.event({"type": "member_left_channel", "user": REQUESTER, "channel": "C0TEAM",
-                                     "channel_type": "C", "team": "T0TEST"})
-        assert status == 200
-
-        async def gone() -> bool:
-            members = await worker.surface.known_members("C0TEAM")
-            return members is not None and REQUESTER not in members
-
-        await one.wait_for(gone, timeout=30, what="the worker process to learn that the requester left")
+        await requester_leaves(slack, one, worker.surface, what="the worker process")
     finally:
         await worker.stop()
         await one.stop()
